@@ -1,2 +1,17 @@
-//! zkiris: prove in zero knowledge that an iris code was derived from an enrolled iris image.
+//! # zkiris
+//!
+//! Prove, in zero knowledge, that an iris code was derived correctly from a person's own
+//! enrolled iris image, through a specific issuer-signed model, with liveness and quality
+//! checks passed — without revealing the image.
+//!
+//! The data path is `vault → model IR → witness → circuit → proof → verifier/contract`:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`image`] | normalized iris images and masks (secret buffers) |
+//! | [`attest`] | enrollment-device signatures over commitments |
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod attest;
+pub mod image;
