@@ -10,8 +10,10 @@
 //! |---|---|
 //! | [`image`] | normalized iris images and masks (secret buffers) |
 //! | [`attest`] | enrollment-device signatures over commitments |
+//! | [`model`] | signed manifests, ONNX → integer IR, native executor |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
 pub mod image;
+pub mod model;
