@@ -10,10 +10,12 @@
 //! |---|---|
 //! | [`image`] | normalized iris images and masks (secret buffers) |
 //! | [`attest`] | enrollment-device signatures over commitments |
+//! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
+pub mod commitment;
 pub mod image;
 pub mod model;
