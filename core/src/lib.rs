@@ -11,11 +11,13 @@
 //! | [`image`] | normalized iris images and masks (secret buffers) |
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
+//! | [`encoder`] | the native encoder: bit rules applied to the model outputs |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
 pub mod commitment;
+pub mod encoder;
 pub mod image;
 pub mod model;
