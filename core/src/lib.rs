@@ -12,10 +12,12 @@
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`iriscode`] | iris/mask code bits, open-iris and world-v3 serialization, the open-iris Hamming matcher |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
 pub mod commitment;
 pub mod image;
+pub mod iriscode;
 pub mod model;
