@@ -13,6 +13,7 @@
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`encoder`] | the native encoder: bit rules applied to the model outputs |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`iriscode`] | iris/mask code bits, open-iris and world-v3 serialization, the open-iris Hamming matcher |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,4 +21,5 @@ pub mod attest;
 pub mod commitment;
 pub mod encoder;
 pub mod image;
+pub mod iriscode;
 pub mod model;
