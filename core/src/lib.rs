@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`image`] | normalized iris images and masks (secret buffers) |
 //! | [`attest`] | enrollment-device signatures over commitments |
+//! | [`circuit`] | the halo2 circuit: convolution identity, comparators, commitment, public codes |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`encoder`] | the native encoder: bit rules applied to the model outputs |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
@@ -18,8 +19,11 @@
 #![warn(missing_docs)]
 
 pub mod attest;
+pub mod circuit;
 pub mod commitment;
 pub mod encoder;
 pub mod image;
 pub mod iriscode;
 pub mod model;
+#[doc(hidden)]
+pub mod testkit;
