@@ -25,5 +25,6 @@ pub mod encoder;
 pub mod image;
 pub mod iriscode;
 pub mod model;
+pub mod prover;
 #[doc(hidden)]
 pub mod testkit;

@@ -606,3 +606,30 @@ fn collect_outputs(rule: &BitRule, out: &mut Vec<String>) {
         BitRule::All(rs) => rs.iter().for_each(|r| collect_outputs(r, out)),
     }
 }
+
+/// Serializes plane-major bits (`[plane][row][col]`) in `layout` order, packed MSB first
+/// (`np.packbits`). For 4 × 16 × 256 codes this is exactly open-iris's / World's serialization.
+pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
+    let n = planes * rows * cols;
+    let mut out = vec![0u8; n.div_ceil(8)];
+    for p in 0..planes {
+        for i in 0..rows {
+            for j in 0..cols {
+                if bits[(p * rows + i) * cols + j] != 0 {
+                    let s = serial_index(layout, planes, rows, cols, p, i, j);
+                    out[s / 8] |= 0x80 >> (s % 8);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The public words of a serialized code: 31-byte big-endian chunks (the last may be shorter).
+pub fn code_words(bytes: &[u8]) -> Vec<halo2_proofs::halo2curves::bn256::Fr> {
+    use halo2_proofs::halo2curves::bn256::Fr;
+    bytes
+        .chunks(CODE_BITS_PER_WORD / 8)
+        .map(|chunk| chunk.iter().fold(Fr::from(0), |acc, &b| acc * Fr::from(256) + Fr::from(b as u64)))
+        .collect()
+}
