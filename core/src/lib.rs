@@ -12,6 +12,7 @@
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`poseidon`] | native Poseidon over BN254 (Grain-generated constants, circomlib-compatible) and the commitment sponge |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,3 +20,4 @@ pub mod attest;
 pub mod commitment;
 pub mod image;
 pub mod model;
+pub mod poseidon;
