@@ -13,6 +13,7 @@
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
 //! | [`poseidon`] | native Poseidon over BN254 (Grain-generated constants, circomlib-compatible) and the commitment sponge |
+//! | [`circuit`] | halo2 chips (Poseidon sponge) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,3 +22,4 @@ pub mod commitment;
 pub mod image;
 pub mod model;
 pub mod poseidon;
+pub mod circuit;

@@ -1,0 +1,3 @@
+//! halo2 chips for the zkiris circuit.
+
+pub mod poseidon;
