@@ -60,8 +60,8 @@ use halo2_proofs::poly::Rotation;
 
 use crate::poseidon::{pow5, PoseidonError, PoseidonParams, FULL_ROUNDS, MAX_WIDTH, MIN_WIDTH};
 
-/// The sponge width used for the enrollment commitment (rate `DEFAULT_WIDTH − 1`).
-pub const DEFAULT_WIDTH: usize = 6;
+/// The sponge width of the enrollment commitment ([`crate::commitment::SPONGE_WIDTH`]).
+pub const DEFAULT_WIDTH: usize = crate::commitment::SPONGE_WIDTH;
 
 /// Advice columns the chip needs.
 pub const ADVICE_COLUMNS: usize = 2;
