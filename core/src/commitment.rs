@@ -331,7 +331,8 @@ mod tests {
         let e = elements(&image, &mask, &salt).unwrap();
         assert_eq!(e.0.len(), element_count(6, 10));
         assert_eq!(e.0.len(), 1 + 3 + 1 + 1);
-        assert_eq!(fr_to_be(&e.0[0])[..], hex::decode("000000000000000000000000000000000000000000000001000000060000000a").unwrap()[..]);
+        let header = hex::decode("000000000000000000000000000000000000000000000001000000060000000a").unwrap();
+        assert_eq!(fr_to_be(&e.0[0])[..], header[..]);
         // Pixel group 0: bytes 0..28 big-endian, first pixel most significant.
         let mut be = [0u8; 32];
         be[4..].copy_from_slice(&image.pixels()[..28]);

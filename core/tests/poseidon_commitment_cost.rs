@@ -90,8 +90,12 @@ impl Circuit<Fr> for CommitmentHash {
             || "commitment hash",
             |mut region| {
                 let below = config.chip.rows_needed(self.inputs.len());
-                let cells: Vec<_> =
-                    self.inputs.iter().enumerate().map(|(i, v)| region.assign_advice(config.a, below + i, *v)).collect();
+                let cells: Vec<_> = self
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| region.assign_advice(config.a, below + i, *v))
+                    .collect();
                 let (out, _) = chip.hash(&mut region, 0, &cells)?;
                 Ok(out.cell())
             },
@@ -137,17 +141,31 @@ fn gate_calculations(cs: &ConstraintSystem<Fr>) -> usize {
                     Expression::Constant(c) => V::Const(format!("{:?}", -*c)),
                     _ => {
                         let r = self.add(a);
-                        if r == zero { r } else { self.calc(format!("neg {r:?}")) }
+                        if r == zero {
+                            r
+                        } else {
+                            self.calc(format!("neg {r:?}"))
+                        }
                     }
                 },
                 Expression::Sum(a, b) => match &**b {
                     Expression::Negated(b) => {
                         let (ra, rb) = (self.add(a), self.add(b));
-                        if ra == zero { self.calc(format!("neg {rb:?}")) } else if rb == zero { ra } else { self.calc(format!("sub {ra:?} {rb:?}")) }
+                        if ra == zero {
+                            self.calc(format!("neg {rb:?}"))
+                        } else if rb == zero {
+                            ra
+                        } else {
+                            self.calc(format!("sub {ra:?} {rb:?}"))
+                        }
                     }
                     _ => {
                         let (ra, rb) = (self.add(a), self.add(b));
-                        if ra == zero { rb } else if rb == zero { ra } else {
+                        if ra == zero {
+                            rb
+                        } else if rb == zero {
+                            ra
+                        } else {
                             let (x, y) = if ra <= rb { (ra, rb) } else { (rb, ra) };
                             self.calc(format!("add {x:?} {y:?}"))
                         }
@@ -155,15 +173,29 @@ fn gate_calculations(cs: &ConstraintSystem<Fr>) -> usize {
                 },
                 Expression::Product(a, b) => {
                     let (ra, rb) = (self.add(a), self.add(b));
-                    if ra == zero || rb == zero { zero } else if ra == one { rb } else if rb == one { ra }
-                    else if ra == two { self.calc(format!("dbl {rb:?}")) } else if rb == two { self.calc(format!("dbl {ra:?}")) }
-                    else if ra == rb { self.calc(format!("sq {ra:?}")) } else {
+                    if ra == zero || rb == zero {
+                        zero
+                    } else if ra == one {
+                        rb
+                    } else if rb == one {
+                        ra
+                    } else if ra == two {
+                        self.calc(format!("dbl {rb:?}"))
+                    } else if rb == two {
+                        self.calc(format!("dbl {ra:?}"))
+                    } else if ra == rb {
+                        self.calc(format!("sq {ra:?}"))
+                    } else {
                         let (x, y) = if ra <= rb { (ra, rb) } else { (rb, ra) };
                         self.calc(format!("mul {x:?} {y:?}"))
                     }
                 }
                 Expression::Scaled(a, f) => {
-                    if *f == Fr::ZERO { zero } else if *f == Fr::ONE { self.add(a) } else {
+                    if *f == Fr::ZERO {
+                        zero
+                    } else if *f == Fr::ONE {
+                        self.add(a)
+                    } else {
                         let ra = self.add(a);
                         self.calc(format!("mul {ra:?} {f:?}"))
                     }
@@ -208,7 +240,8 @@ fn reset_peak_rss() {
 }
 
 fn params(k: u32) -> ParamsKZG<Bn256> {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/poseidon-cost-srs-k{k}.bin"));
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/poseidon-cost-srs-k{k}.bin"));
     if let Ok(bytes) = std::fs::read(&path) {
         if let Ok(p) = ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytes) {
             return p;
@@ -257,7 +290,7 @@ fn poseidon_commitment_cost() {
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(
             &params,
             &pk,
-            &[circuit.clone()],
+            std::slice::from_ref(&circuit),
             &[&[&[expected]]],
             &mut rng,
             &mut transcript,
@@ -307,4 +340,27 @@ fn gate_stats() {
             gate_calculations(&meta)
         );
     }
+}
+
+/// Native cost of the full 128×1024 commitment (what an enrollment device computes).
+/// `cargo test -p zkiris --test poseidon_commitment_cost native_commit_time -- --ignored --nocapture`
+#[test]
+#[ignore = "timing"]
+fn native_commit_time() {
+    use zkiris::commitment::{commit, Salt};
+    use zkiris::image::{IrisImage, IrisMask};
+    let pixels: Vec<u8> = (0..128 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let image = IrisImage::new(128, 1024, pixels).expect("image");
+    let mask = IrisMask::all_valid(128, 1024);
+    let salt = Salt::random();
+    let _ = commit(&image, &mask, &salt).expect("commit"); // warm the parameter cache
+    let t = Instant::now();
+    let runs = 5;
+    for _ in 0..runs {
+        std::hint::black_box(commit(&image, &mask, &salt).expect("commit"));
+    }
+    println!(
+        "RESULT native commit 128x1024: {:.1} ms per commitment",
+        t.elapsed().as_secs_f64() * 1000.0 / runs as f64
+    );
 }

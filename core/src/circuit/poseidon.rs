@@ -74,7 +74,9 @@ pub const FIXED_COLUMNS: usize = 4;
 #[non_exhaustive]
 pub enum PoseidonChipError {
     /// Too few columns were passed to [`PoseidonChip::configure`].
-    #[error("the Poseidon chip needs {ADVICE_COLUMNS} advice and {FIXED_COLUMNS} fixed columns, got {advice} and {fixed}")]
+    #[error(
+        "the Poseidon chip needs {ADVICE_COLUMNS} advice and {FIXED_COLUMNS} fixed columns, got {advice} and {fixed}"
+    )]
     Columns {
         /// Advice columns supplied.
         advice: usize,
@@ -198,7 +200,8 @@ impl ChipConstants {
         let step = |du: &[Vec<Fr>], k: usize| -> Vec<Vec<Fr>> {
             (0..t)
                 .map(|i| {
-                    let mut f: Vec<Fr> = (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, j| acc + m[i][j] * du[j][v])).collect();
+                    let mut f: Vec<Fr> =
+                        (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, j| acc + m[i][j] * du[j][v])).collect();
                     f[t + k] += m[i][0];
                     f
                 })
@@ -228,10 +231,11 @@ impl ChipConstants {
         let (rec_x, rec_z) = solve(&dx[t]);
         let mut exit_x = Vec::with_capacity(t);
         let mut exit_z = Vec::with_capacity(t);
-        for j in 0..t {
+        for m_row in m {
             // s_j = Σ_i M[j][i]·(δu_{n−1} + e_0 z_{n−1})_i (+ exit_c[j]).
-            let mut f: Vec<Fr> = (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, i| acc + m[j][i] * du_exit[i][v])).collect();
-            f[vars - 1] += m[j][0];
+            let mut f: Vec<Fr> =
+                (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, i| acc + m_row[i] * du_exit[i][v])).collect();
+            f[vars - 1] += m_row[0];
             let (x, z) = solve(&f);
             exit_x.push(x);
             exit_z.push(z);
@@ -282,10 +286,8 @@ impl ChipConstants {
             let mut row = base + t;
             for (r, c) in p.round_constants().iter().enumerate() {
                 if p.is_full_round(r) {
-                    for i in 0..t {
-                        l.c[row + i] = c[i];
-                        l.q3[row + i] = Q3_SQUARE;
-                    }
+                    l.c[row..row + t].copy_from_slice(c);
+                    l.q3[row..row + t].fill(Q3_SQUARE);
                     if perm == 0 && r == 0 {
                         // The capacity `len` of the first block is folded into this constant.
                         l.c[row] += Fr::from(n_inputs as u64);
@@ -469,7 +471,9 @@ struct FixedLayout {
 /// The selector of `code` in a code column holding values `0..=max`: `Π_{u≠code} (q − u)`
 /// (nonzero exactly where the column holds `code`; degree `max`).
 fn code_selector(q: Expression<Fr>, code: u8, max: u8) -> Expression<Fr> {
-    (0..=max).filter(|&u| u != code).fold(Expression::Constant(Fr::ONE), |acc, u| acc * (q.clone() - Expression::Constant(Fr::from(u64::from(u)))))
+    (0..=max)
+        .filter(|&u| u != code)
+        .fold(Expression::Constant(Fr::ONE), |acc, u| acc * (q.clone() - Expression::Constant(Fr::from(u64::from(u)))))
 }
 
 fn lincomb(terms: impl IntoIterator<Item = (Fr, Expression<Fr>)>) -> Expression<Fr> {
@@ -523,26 +527,68 @@ impl PoseidonChip {
     /// | `partial recurrence` | `q2 = 1` | `a(t) = Σ_{k<t} α_k·a(k) + Σ_{l<t} β_l·z(l)` |
     /// | `partial exit` | `q2 = 2` | `a(t+j) = Σ_k A[j][k]·a(k) + Σ_l B[j][l]·z(l) + γ_j` for `j < t` |
     ///
-    /// Layout of the full-round gate (`t = 3`), anchored at the first row of a round:
+    /// Layouts, drawn for `t = 3`; the row column is the rotation from the row holding the code.
+    ///
+    /// `sbox square` (every full-round and partial row):
     ///
     /// ```text
-    ///  row  |  a    |  b   |  c       | q1 | q3
-    ///  0    |  s_0  |  h_0 |  c[r][0] |  1 |  1
-    ///  1    |  s_1  |  h_1 |  c[r][1] |    |  1
-    ///  2    |  s_2  |  h_2 |  c[r][2] |    |  1
-    ///  3    |  s'_0 |  h'_0|  c[r+1][0]|   |  1     s' = M·(s + c)^5
-    ///  4    |  s'_1 |  …   |          |    |
-    ///  5    |  s'_2 |  …   |          |    |
+    ///  rot | a | b      | c | q3
+    ///  0   | s | (s+c)² | c | 1
     /// ```
     ///
-    /// Layout of the recurrence gate (`t = 3`), anchored at partial row `m`:
+    /// `absorb` / `absorb capacity` (the `t` rows before round 0; `c` is 1 to keep the previous
+    /// output, 0 in the first block, where the zero initial state is implicit):
     ///
     /// ```text
-    ///  row  |  a        |  b      |  c      | q2 | q3
-    ///  0    |  δx_m     |  x_m²   |  x̄_m    |  1 |  1
-    ///  1    |  δx_{m+1} |  x_m+1² |  x̄_m+1  |    |  1
-    ///  2    |  δx_{m+2} |  …      |  …      |    |  1
-    ///  3    |  δx_{m+3} |  …      |  …      |    |  1   δx_{m+3} = Σ α·δx + Σ β·z
+    ///  rot | a               | b    | c   | q3
+    ///  0   | raw_j           | in_j | 0/1 | 2 (input)   3 (capacity row j = 0, or padding)
+    ///  t   | s_j = c·raw_j + in_j (round 0 state; capacity rows: c·raw_j)
+    /// ```
+    ///
+    /// `full round` (first row of rounds 0–2 and 4–7):
+    ///
+    /// ```text
+    ///  rot | a     | b    | c       | q1 | q3
+    ///  0   | s_0   | h_0  | c[r][0] | 1  | 1
+    ///  1   | s_1   | h_1  | c[r][1] |    | 1
+    ///  2   | s_2   | h_2  | c[r][2] |    | 1
+    ///  3   | s'_0  | h'_0 |         |    | 1      s' = M·(s + c)⁵, next round (or next absorb block)
+    ///  4   | s'_1  |      |         |    |
+    ///  5   | s'_2  |      |         |    |
+    /// ```
+    ///
+    /// `partial entry` (first row of round 3; its outputs are the first `t` partial rows):
+    ///
+    /// ```text
+    ///  rot | a     | b     | c       | q1 | q2 | q3
+    ///  0   | s_0   | h_0   | c[3][0] | 2  |    | 1
+    ///  1   | s_1   | h_1   | c[3][1] |    |    | 1
+    ///  2   | s_2   | h_2   | c[3][2] |    |    | 1
+    ///  3   | δx_0  | x_0²  | x̄_0     |    | 1  | 1      δx_m = E[m]·y(0..t) + Σ_{l<m} G[m][l]·z(t+l)
+    ///  4   | δx_1  | x_1²  | x̄_1     |    | 1  | 1
+    ///  5   | δx_2  | x_2²  | x̄_2     |    | 1  | 1
+    /// ```
+    ///
+    /// `partial recurrence` (partial rows `m < R_P − t`):
+    ///
+    /// ```text
+    ///  rot | a        | b         | c        | q2 | q3
+    ///  0   | δx_m     | x_m²      | x̄_m      | 1  | 1
+    ///  1   | δx_{m+1} | x_{m+1}²  | x̄_{m+1}  | …  | 1
+    ///  2   | δx_{m+2} | x_{m+2}²  | x̄_{m+2}  | …  | 1
+    ///  3   | δx_{m+3} |           |          |    |      δx_{m+3} = Σ α_k·δx_{m+k} + Σ β_l·z_{m+l}
+    /// ```
+    ///
+    /// `partial exit` (partial row `R_P − t`; its outputs are round 4's state):
+    ///
+    /// ```text
+    ///  rot | a           | b          | c          | q2 | q3
+    ///  0   | δx_{R_P−3}  | x²         | x̄_{R_P−3}  | 2  | 1
+    ///  1   | δx_{R_P−2}  | x²         | x̄_{R_P−2}  |    | 1
+    ///  2   | δx_{R_P−1}  | x²         | x̄_{R_P−1}  |    | 1
+    ///  3   | s_0         | h_0        | c[4+R_P][0]| 1  | 1      s = A·δx + B·z + γ
+    ///  4   | s_1         | h_1        | …          |    | 1
+    ///  5   | s_2         | h_2        | …          |    | 1
     /// ```
     pub fn configure_with_width(
         meta: &mut ConstraintSystem<Fr>,

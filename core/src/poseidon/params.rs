@@ -41,11 +41,14 @@ pub struct PoseidonParams {
     mds: Vec<Vec<Fr>>,
 }
 
-static CACHE: [OnceLock<PoseidonParams>; MAX_WIDTH - MIN_WIDTH + 1] = [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
+static CACHE: [OnceLock<PoseidonParams>; MAX_WIDTH - MIN_WIDTH + 1] =
+    [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
 
 /// A 254-bit big-endian integer as a field element, reduced modulo `p` (exact: `2^254 < 2p`).
 fn reduce(be: &[u8; 32]) -> Fr {
-    be.iter().fold(Fr::ZERO, |acc, byte| (0..8).rev().fold(acc, |acc, i| acc.double() + Fr::from(u64::from((byte >> i) & 1))))
+    be.iter().fold(Fr::ZERO, |acc, byte| {
+        (0..8).rev().fold(acc, |acc, i| acc.double() + Fr::from(u64::from((byte >> i) & 1)))
+    })
 }
 
 impl PoseidonParams {

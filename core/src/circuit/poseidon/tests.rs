@@ -12,7 +12,7 @@ use crate::poseidon::sponge_hash;
 enum Tamper {
     #[default]
     None,
-    /// `a` at this row offset gets `+ delta`.
+    /// `a` at this row offset gets `+ 1`.
     A { row: usize },
     /// `b` at this row offset gets `+ 1`.
     B { row: usize },
@@ -86,8 +86,12 @@ impl Circuit<Fr> for HashCircuit {
         layouter.assign_region(
             || "poseidon",
             |mut region| {
-                let cells: Vec<_> =
-                    self.inputs.iter().enumerate().map(|(i, x)| region.assign_advice(config.input, i, Value::known(*x))).collect();
+                let cells: Vec<_> = self
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| region.assign_advice(config.input, i, Value::known(*x)))
+                    .collect();
                 let mut row = self.start_row;
                 for _ in 0..self.copies.max(1) {
                     let (out, used) = chip.hash(&mut region, row, &cells)?;
@@ -192,7 +196,10 @@ fn derived_constants_exist_for_all_widths() {
         let (_, _, out) = k.trace(&inputs);
         assert_eq!(out, sponge_hash(width, &inputs).unwrap(), "width {width}");
     }
-    assert_eq!(ChipConstants::get(1).unwrap_err(), PoseidonChipError::Width(PoseidonError::UnsupportedWidth { width: 1 }));
+    assert_eq!(
+        ChipConstants::get(1).unwrap_err(),
+        PoseidonChipError::Width(PoseidonError::UnsupportedWidth { width: 1 })
+    );
 }
 
 #[test]
@@ -369,9 +376,9 @@ fn max_degree_is_five() {
 fn real_proof_verifies() {
     use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
     use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof};
+    use halo2_proofs::poly::commitment::ParamsProver;
     use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
     use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-    use halo2_proofs::poly::commitment::ParamsProver;
     use halo2_proofs::poly::kzg::strategy::SingleStrategy;
     use halo2_proofs::transcript::{
         Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
@@ -391,7 +398,7 @@ fn real_proof_verifies() {
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(
             &params,
             &pk,
-            &[c.clone()],
+            std::slice::from_ref(&c),
             &[&[&[public]]],
             rng,
             &mut transcript,
