@@ -234,20 +234,23 @@ impl Drop for SecretElements {
 ///
 /// # Why width 6
 ///
-/// The in-circuit chip ([`crate::circuit::poseidon`]) proves this hash in two advice columns;
-/// a permutation of width `t` takes `9t + R_P` rows, and the gates' evaluation cost grows
-/// with `t²` (MDS products). Measured with a real KZG proof of a 5,205-element hash at
-/// `k = 17` on this machine (2 cores, shared with other jobs, so CPU seconds are the stable
-/// figure; `core/tests/poseidon_commitment_cost.rs`):
+/// The in-circuit chip ([`crate::circuit::poseidon`]) proves this hash in two advice columns
+/// and four fixed columns; a permutation of width `t` takes `9t + R_P` rows, and the gates'
+/// evaluation cost grows with `t²` (three dense `t × t`-sized linear maps). Measured with a
+/// real KZG (SHPLONK) keygen + prove + verify of a 5,205-element hash, best of 3 proofs
+/// (`core/tests/poseidon_commitment_cost.rs`). The machine (2 cores) was shared with other
+/// jobs (load 5–8), so CPU seconds are the stable figure and wall times are pessimistic:
 ///
-/// | t | rows | prove (CPU s) | prove (wall s, loaded) | peak RSS (prove) |
-/// |---|---|---|---|---|
-/// | 5 | 136,715 — needs k = 18 | — | — | — |
-/// | 6 | 118,680 | 11.7 | 18.6 | 367 MiB |
-/// | 7 | 109,375 | 12.9 | 25.0 | 351 MiB |
-/// | 9 | 93,753 | 15.2 | 30.1 | 339 MiB |
+/// | t | R_P | rows | k | gate evaluations per row | prove CPU | prove wall | verify | proof | peak RSS (prove) |
+/// |---|---|---|---|---|---|---|---|---|---|
+/// | 5 | 60 | 136,715 | 18 (does not fit 17) | 324 | 19.8 s | 22.2 s | 2 ms | 1,504 B | 600 MiB |
+/// | **6** | 60 | **118,680** | 17 | 438 | **11.5 s** | 12.9 s | 2–4 ms | 1,696 B | 367 MiB |
+/// | 7 | 63 | 109,375 | 17 | 570 | 12.6 s | 14.7 s | 3–12 ms | 1,888 B | 367 MiB |
+/// | 9 | 63 | 93,753 | 17 | 888 | 14.7 s | 15.8 s | 3 ms | 2,272 B | 343 MiB |
 ///
-/// Width 6 is the smallest that fits `k = 17` in two columns and the cheapest measured.
+/// Width 6 is the smallest that fits `k = 17` in two columns, and the cheapest measured.
+/// Natively, the whole 128×1024 commitment (1,041 permutations) takes about 90 ms on this
+/// machine.
 ///
 /// # Errors
 ///

@@ -25,8 +25,11 @@ const PARTIAL_ROUNDS: [usize; MAX_WIDTH - MIN_WIDTH + 1] =
     [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
 
 /// The partial rounds `R_P` for a width, or `None` if the width is unsupported.
-pub fn partial_rounds(width: usize) -> Option<usize> {
-    width.checked_sub(MIN_WIDTH).and_then(|i| PARTIAL_ROUNDS.get(i)).copied()
+pub const fn partial_rounds(width: usize) -> Option<usize> {
+    if width < MIN_WIDTH || width > MAX_WIDTH {
+        return None;
+    }
+    Some(PARTIAL_ROUNDS[width - MIN_WIDTH])
 }
 
 /// The constants of one Poseidon instance: width `t`, `R_F = 8`, `R_P` from circomlib,

@@ -212,7 +212,10 @@ fn layout_arithmetic() {
     assert_eq!(k.input_row(0), 1);
     assert_eq!(k.input_row(4), 5);
     assert_eq!(k.input_row(5), 114 + 1);
-    assert_eq!(rows_needed(5205).unwrap(), ChipConstants::get(DEFAULT_WIDTH).unwrap().rows_needed(5205));
+    for n in [0, 1, 4, 5, 6, 5205] {
+        assert_eq!(rows_needed(n), ChipConstants::get(DEFAULT_WIDTH).unwrap().rows_needed(n), "{n}");
+    }
+    assert_eq!(rows_needed(5205), 118_680);
 }
 
 #[test]
