@@ -427,6 +427,10 @@ pub trait PoseidonInstructions {
     /// [`PoseidonConfig::rows_needed`]`(inputs.len())` rows in the chip's columns), copies each
     /// input into the chip with an equality constraint, and returns the output cell (equal to
     /// [`crate::poseidon::sponge_hash`] of the inputs) and the number of rows used.
+    ///
+    /// Call it in the phase of the chip's advice columns (after `region.next_phase()` when they
+    /// are second-phase columns); the inputs may live in any earlier-or-same-phase column. The
+    /// returned cell is halo2-axiom's `assign_advice` handle: use its `cell()` to constrain it.
     #[allow(clippy::type_complexity)]
     fn hash<'v, I: InputCell>(
         &self,

@@ -1,6 +1,6 @@
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
-use halo2_proofs::plonk::{Circuit, Instance};
+use halo2_proofs::plonk::{Circuit, Instance, SecondPhase};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -26,11 +26,13 @@ enum Tamper {
 #[derive(Clone, Copy, Debug)]
 struct TestParams {
     width: usize,
+    /// Put the chip's advice columns in the second phase (inputs stay in the first).
+    second_phase: bool,
 }
 
 impl Default for TestParams {
     fn default() -> Self {
-        Self { width: DEFAULT_WIDTH }
+        Self { width: DEFAULT_WIDTH, second_phase: false }
     }
 }
 
@@ -46,6 +48,7 @@ struct TestConfig {
 #[derive(Clone, Debug, Default)]
 struct HashCircuit {
     width: usize,
+    second_phase: bool,
     inputs: Vec<Fr>,
     start_row: usize,
     copies: usize,
@@ -62,7 +65,7 @@ impl Circuit<Fr> for HashCircuit {
     }
 
     fn params(&self) -> TestParams {
-        TestParams { width: self.width }
+        TestParams { width: self.width, second_phase: self.second_phase }
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
@@ -70,11 +73,15 @@ impl Circuit<Fr> for HashCircuit {
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: TestParams) -> TestConfig {
-        let advice = [meta.advice_column(), meta.advice_column()];
-        let fixed = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
-        let chip = PoseidonChip::configure_with_width(meta, &advice, &fixed, params.width).expect("valid test width");
         let input = meta.advice_column();
         meta.enable_equality(input);
+        let advice = if params.second_phase {
+            [meta.advice_column_in(SecondPhase), meta.advice_column_in(SecondPhase)]
+        } else {
+            [meta.advice_column(), meta.advice_column()]
+        };
+        let fixed = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let chip = PoseidonChip::configure_with_width(meta, &advice, &fixed, params.width).expect("valid test width");
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         TestConfig { chip, input, instance }
@@ -157,7 +164,7 @@ fn run(circuit: &HashCircuit, public: Vec<Fr>) -> Result<(), Vec<VerifyFailure>>
 }
 
 fn circuit(width: usize, inputs: Vec<Fr>, tamper: Tamper) -> HashCircuit {
-    HashCircuit { width, inputs, start_row: 0, copies: 1, tamper }
+    HashCircuit { width, second_phase: false, inputs, start_row: 0, copies: 1, tamper }
 }
 
 /// The (gate name, row) of every failed constraint, and the number of permutation failures.
@@ -238,7 +245,7 @@ fn chip_matches_native_sponge() {
 fn chip_embeds_at_any_start_row_and_repeats() {
     let inputs = random_inputs(11, 7);
     let h = sponge_hash(DEFAULT_WIDTH, &inputs).unwrap();
-    let c = HashCircuit { width: DEFAULT_WIDTH, inputs, start_row: 37, copies: 2, tamper: Tamper::None };
+    let c = HashCircuit { width: DEFAULT_WIDTH, second_phase: false, inputs, start_row: 37, copies: 2, tamper: Tamper::None };
     assert_eq!(run(&c, vec![h, h]), Ok(()));
 }
 
@@ -330,12 +337,16 @@ fn tampered_input_copy_is_rejected_by_the_copy_constraint() {
     let (gates, perms) = summarize(&failures);
     assert!(gates.is_empty(), "{gates:?}");
     assert!(perms >= 1);
+    // Columns in configure order: the input column is advice 0, the chip's `a`, `b` are 1, 2.
     let k = ChipConstants::get(DEFAULT_WIDTH).unwrap();
-    let row = k.input_row(7);
-    assert!(
-        failures.iter().any(|f| matches!(f, VerifyFailure::Permutation { column, location } if at_row(&location.to_string(), row) && column.to_string().contains("Advice', 1"))),
-        "{failures:?}"
-    );
+    let perm_at = |col: &str, row: usize| {
+        failures.iter().any(|f| {
+            matches!(f, VerifyFailure::Permutation { column, location }
+                if at_row(&location.to_string(), row) && column.to_string().contains(col))
+        })
+    };
+    assert!(perm_at("Advice', 2", k.input_row(7)), "the chip's copy of input 7: {failures:?}");
+    assert!(perm_at("Advice', 0", 7), "the caller's input 7: {failures:?}");
 }
 
 #[test]
@@ -377,6 +388,25 @@ fn max_degree_is_five() {
 
 #[test]
 fn real_proof_verifies() {
+    real_proof(false);
+}
+
+#[test]
+fn real_proof_verifies_with_second_phase_columns() {
+    real_proof(true);
+}
+
+#[test]
+fn second_phase_columns_mock() {
+    let inputs = random_inputs(9, 21);
+    let h = sponge_hash(DEFAULT_WIDTH, &inputs).unwrap();
+    let mut c = circuit(DEFAULT_WIDTH, inputs, Tamper::None);
+    c.second_phase = true;
+    assert_eq!(run(&c, vec![h]), Ok(()));
+    assert!(run(&c, vec![h + Fr::ONE]).is_err());
+}
+
+fn real_proof(second_phase: bool) {
     use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
     use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof};
     use halo2_proofs::poly::commitment::ParamsProver;
@@ -390,7 +420,8 @@ fn real_proof_verifies() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let inputs = random_inputs(13, 3);
     let h = sponge_hash(DEFAULT_WIDTH, &inputs).unwrap();
-    let c = circuit(DEFAULT_WIDTH, inputs, Tamper::None);
+    let mut c = circuit(DEFAULT_WIDTH, inputs, Tamper::None);
+    c.second_phase = second_phase;
     let k = 10;
     assert!(ChipConstants::get(DEFAULT_WIDTH).unwrap().rows_needed(13) + 16 < 1 << k);
     let params = ParamsKZG::<Bn256>::setup(k, &mut rng);
