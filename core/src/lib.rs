@@ -15,6 +15,8 @@
 //! | [`encoder`] | the native encoder: bit rules applied to the model outputs |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
 //! | [`iriscode`] | iris/mask code bits, open-iris and world-v3 serialization, the open-iris Hamming matcher |
+//! | [`poseidon`] | native Poseidon over BN254 (Grain-generated constants, circomlib-compatible) and the commitment sponge |
+//! | [`prover`] | SRS, key cache, proving with progress and cancellation, native verification, proof bundles |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,6 +27,7 @@ pub mod encoder;
 pub mod image;
 pub mod iriscode;
 pub mod model;
+pub mod poseidon;
 pub mod prover;
 #[doc(hidden)]
 pub mod testkit;

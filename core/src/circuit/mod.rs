@@ -14,6 +14,7 @@
 //! | [`conv`] | the convolution identity (padded chains, kernel polynomials, accumulator) |
 //! | [`compare`] | sign bits of `f0 + f1·x + f2·y` with range-checked limbs |
 //! | [`logic`] | squares, non-zero tests, AND |
+//! | [`poseidon`] | the Poseidon sponge (the commitment), twin of [`crate::poseidon`] |
 //! | [`statement`] | the whole statement as one halo2 `Circuit` |
 //! | [`witness`] | native computation of every cell |
 
@@ -26,6 +27,7 @@ pub mod linear;
 pub mod logic;
 pub mod pack;
 pub mod plan;
+pub mod poseidon;
 pub mod range;
 pub mod statement;
 pub mod witness;

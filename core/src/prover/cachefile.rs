@@ -62,7 +62,7 @@ pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
         return Err(bad("truncated"));
     }
     let body = &bytes[88..];
-    if Sha256::digest(body).as_slice() != &bytes[56..88] {
+    if Sha256::digest(body)[..] != bytes[56..88] {
         return Err(bad("checksum mismatch"));
     }
     Ok(body.to_vec())

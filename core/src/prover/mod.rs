@@ -251,7 +251,7 @@ impl ProvingSetup {
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
         let expected = estimate::proof_bytes(self.pk.get_vk());
         let sink = progress::TranscriptSink::new(expected, 0.1, 0.99, progress, cancel);
-        let mut transcript = EvmTranscript::<G1Affine, _, _, _>::new(sink);
+        let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
         let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
         let result = create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
             self.srs.params().as_ref(),
@@ -267,7 +267,7 @@ impl ProvingSetup {
             }
             return Err(ProveError::Halo2(e.to_string()));
         }
-        let proof = transcript.finalize().into_inner();
+        let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
         progress.on_progress(Phase::Prove, 1.0);
         let [rows, cols] = rules.encoder.grid;
         let iris_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris);

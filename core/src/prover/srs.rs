@@ -82,7 +82,7 @@ pub fn fingerprint_of(params: &ParamsKZG<Bn256>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"zkiris-srs-fingerprint-v1");
     h.update(params.k().to_le_bytes());
-    let g: &[G1Affine] = params.g();
+    let g: &[G1Affine] = params.get_g();
     h.update(g[0].to_bytes());
     h.update(g[1].to_bytes());
     let g2: G2Affine = params.g2();
