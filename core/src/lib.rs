@@ -12,10 +12,12 @@
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`evm`] | EVM verifiers (snark-verifier), calldata, registry ABI, local EVM tests |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
 pub mod commitment;
+pub mod evm;
 pub mod image;
 pub mod model;
