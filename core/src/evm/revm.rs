@@ -1,8 +1,10 @@
 //! A local EVM (revm 27, mainnet rules, in-memory state) to deploy and call contracts.
 //!
 //! Host and test only (feature `evm-test`): revm links C code that phone builds must not carry.
-//! Gas numbers are those of a mainnet transaction (they include the 21,000 base cost and the
-//! calldata cost), with EIP-170 and EIP-3860 size limits enforced.
+//! The chain follows the Prague rules ([`SPEC`]). Gas numbers are those of a mainnet
+//! transaction: they include the 21,000 base cost and the calldata cost ([`calldata_gas`]).
+//! EIP-170 (24,576-byte runtime code) and EIP-3860 (49,152-byte init code) are enforced unless a
+//! chain is made with [`LocalEvm::without_code_size_limit`] for measurements.
 
 use revm::{
     context::{
@@ -10,9 +12,12 @@ use revm::{
         TxEnv,
     },
     database::InMemoryDB,
-    primitives::{Address, TxKind, U256},
+    primitives::{hardfork::SpecId, Address, TxKind, U256},
     Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext, MainnetEvm,
 };
+
+/// The hard fork whose rules the local chain follows.
+pub const SPEC: SpecId = SpecId::PRAGUE;
 
 /// Gas limit of every transaction (below the EIP-7825 per-transaction cap of 2^24).
 pub const TX_GAS_LIMIT: u64 = 16_000_000;
@@ -32,6 +37,12 @@ pub enum RevmError {
         /// Revert data (hex) or halt reason.
         reason: String,
     },
+}
+
+/// The standard calldata gas of `data`: 4 per zero byte, 16 per other byte (EIP-2028). Under
+/// EIP-7623 a transaction pays at least 10 / 40 per byte instead when it does little else.
+pub fn calldata_gas(data: &[u8]) -> u64 {
+    data.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
 }
 
 /// A log emitted by a contract.
@@ -97,9 +108,26 @@ impl Default for LocalEvm {
 }
 
 impl LocalEvm {
-    /// A fresh chain with the latest mainnet rules and free gas.
+    /// A fresh chain with mainnet [`SPEC`] rules and free gas.
     pub fn new() -> Self {
-        Self { evm: Context::mainnet().with_db(InMemoryDB::default()).build_mainnet() }
+        Self::build(false)
+    }
+
+    /// A chain that accepts contracts of any size. For measurements only (for example, the gas
+    /// of a verifier as one contract, to see what splitting it costs): mainnet refuses them.
+    pub fn without_code_size_limit() -> Self {
+        Self::build(true)
+    }
+
+    fn build(unlimited: bool) -> Self {
+        let ctx = Context::mainnet().modify_cfg_chained(|cfg| {
+            cfg.spec = SPEC;
+            if unlimited {
+                cfg.limit_contract_code_size = Some(usize::MAX);
+                cfg.limit_contract_initcode_size = Some(usize::MAX);
+            }
+        });
+        Self { evm: ctx.with_db(InMemoryDB::default()).build_mainnet() }
     }
 
     fn nonce(&self, who: Address) -> u64 {

@@ -21,13 +21,19 @@
 //! Part `i < n` runs its share of the statements, reverts at once if a check has already
 //! failed, then `CALL`s part `i + 1` with the original calldata (exactly
 //! [`VerifierSource::calldata_len`] bytes, zero-padded like `calldataload` past the end)
-//! followed by its whole memory `[0, msize())` (copied with the identity precompile). Part `i + 1` copies that memory back and
-//! continues where part `i` stopped, so the chain computes exactly what the single contract
-//! computes. It forwards the next part's return data or revert. Only part 1 (the *entry*) is
-//! meant to be called; later parts trust the memory they are handed, which is harmless because
-//! a caller of a later part only learns about the memory it supplied itself. The generated
-//! code only ever clears its `success` flag (`success := and(…, success)`), which
-//! [`VerifierSource::split`] checks, so reverting early is equivalent to reverting at the end.
+//! followed by its whole memory `[0, msize())`, copied with the identity precompile. Part
+//! `i + 1` copies that memory back and continues where part `i` stopped, so the chain computes
+//! exactly what the single contract computes. The generated code only ever clears its `success`
+//! flag (`success := and(…, success)`, checked by [`VerifierSource::split`]), so reverting
+//! early is equivalent to reverting at the end.
+//!
+//! Only part 1, the *entry*, can succeed. Parts after it trust the memory they are handed, so
+//! they never return normally: the last part reports an accepted proof by reverting with a
+//! 32-byte marker, the parts in between pass the revert data back, and the entry returns
+//! (success) only if it receives that marker. Calling a later part directly therefore always
+//! reverts, and registering a wrong part as a model's verifier fails closed. The entry ignores
+//! calldata beyond the verifier's length (as the single contract does), so extra bytes appended
+//! to a proof cannot smuggle in a memory image.
 //!
 //! Each part but the last takes the address of the next part as its constructor argument, so
 //! the parts are deployed last to first; [`super::solc::CompiledVerifier::deploy_with`] does
@@ -224,6 +230,9 @@ struct Layout<'a> {
 }
 
 const EPILOGUE: &str = "if iszero(success) { revert(0, 0) }";
+/// Revert data by which the parts after the entry report an accepted proof
+/// (`keccak256("zkiris/split-verifier/accept")`).
+const SPLIT_OK_MARKER: &str = "0x4e4b5e2fc62d4f82e25d0c5b287976a262677f63e908a06adf4e4a3693e6756e";
 const RETURN: &str = "return(0, 0)";
 
 impl<'a> Layout<'a> {
@@ -331,11 +340,31 @@ fn part_source(layout: &Layout<'_>, contract: &str, body: &str, first: bool, las
 "
         )
     };
-    let tail = if last {
-        format!("            {EPILOGUE}\n            {RETURN}\n")
-    } else {
-        format!(
+    let tail = match (first, last) {
+        // Not split: the original ending.
+        (true, true) => format!("            {EPILOGUE}\n            {RETURN}\n"),
+        // Last part: report success to the entry as revert data, so that calling this part
+        // directly never looks like an accepted proof.
+        (false, true) => format!(
             "
+            // zkiris split verifier: report the verdict to the entry (always by reverting).
+            {EPILOGUE}
+            mstore(0, {SPLIT_OK_MARKER})
+            revert(0, 0x20)
+"
+        ),
+        (_, false) => {
+            let verdict = if first {
+                // The entry alone turns the marker into success.
+                format!(
+                    "if and(eq(returndatasize(), 0x20), eq(mload(0), {SPLIT_OK_MARKER})) {{ return(0, 0) }}
+                revert(0, 0)"
+                )
+            } else {
+                "revert(0, returndatasize())".to_string()
+            };
+            format!(
+                "
             // zkiris split verifier: stop early on failure, else hand calldata and memory on.
             {EPILOGUE}
             {{
@@ -346,13 +375,13 @@ fn part_source(layout: &Layout<'_>, contract: &str, body: &str, first: bool, las
                 if iszero(staticcall(gas(), 0x04, 0, zk_snapshot_len, add(zk_buf, {calldata_len:#x}), zk_snapshot_len)) {{
                     revert(0, 0)
                 }}
-                let zk_ok := call(gas(), zk_next_part, 0, zk_buf, add({calldata_len:#x}, zk_snapshot_len), 0, 0)
+                pop(call(gas(), zk_next_part, 0, zk_buf, add({calldata_len:#x}, zk_snapshot_len), 0, 0))
                 returndatacopy(0, 0, returndatasize())
-                if iszero(zk_ok) {{ revert(0, returndatasize()) }}
-                return(0, returndatasize())
+                {verdict}
             }}
 "
-        )
+            )
+        }
     };
     let (state, ctor, load_next) = if last {
         (String::new(), String::new(), String::new())
@@ -451,7 +480,9 @@ success := and(eq(mload(0xc0), 1), success)
             for (i, part) in split.iter().enumerate() {
                 assert_eq!(part.takes_next, i + 1 < parts);
                 assert_eq!(part.solidity.contains("calldatacopy(0, 0x80"), i > 0);
-                assert_eq!(part.solidity.matches("return(0, 0)").count(), usize::from(i + 1 == parts));
+                // Only the entry can return; later parts always revert.
+                assert_eq!(part.solidity.contains("return(0, 0)"), i == 0, "part {i} of {parts}");
+                assert_eq!(part.solidity.contains(SPLIT_OK_MARKER), parts > 1 && (i == 0 || i + 1 == parts));
             }
             for needle in ["calldataload(0x0)", "calldataload(0x20)", "calldataload(0x40)", "eq(mload(0xc0), 1)"] {
                 let count: usize = split.iter().map(|p| p.solidity.matches(needle).count()).sum();
@@ -460,6 +491,13 @@ success := and(eq(mload(0xc0), 1), success)
         }
         assert_eq!(src.split(5), Err(VerifierError::TooManyParts { parts: 5, statements: 4 }));
         assert_eq!(src.split(0), Err(VerifierError::TooManyParts { parts: 0, statements: 4 }));
+    }
+
+    #[test]
+    fn split_marker_is_the_documented_hash() {
+        use sha3::{Digest, Keccak256};
+        let hash = Keccak256::digest(b"zkiris/split-verifier/accept");
+        assert_eq!(SPLIT_OK_MARKER, format!("0x{}", hex::encode(hash)));
     }
 
     #[test]
