@@ -19,11 +19,12 @@
 //! ```
 //!
 //! Part `i < n` runs its share of the statements, reverts at once if a check has already
-//! failed, then `CALL`s part `i + 1` with the original calldata (exactly
-//! [`VerifierSource::calldata_len`] bytes, zero-padded like `calldataload` past the end)
-//! followed by its whole memory `[0, msize())`, copied with the identity precompile. Part
-//! `i + 1` copies that memory back and continues where part `i` stopped, so the chain computes
-//! exactly what the single contract computes. The generated code only ever clears its `success`
+//! failed, then `CALL`s part `i + 1` with its whole memory `[0, msize())` followed by the
+//! original calldata (exactly [`VerifierSource::calldata_len`] bytes, zero-padded like
+//! `calldataload` past the end), so the memory goes out in place, without a copy. Part `i + 1`
+//! copies the memory image back, reads the calldata at offsets shifted by the image's length,
+//! and continues where part `i` stopped, so the chain computes exactly what the single
+//! contract computes. The generated code only ever clears its `success`
 //! flag (`success := and(…, success)`, checked by [`VerifierSource::split`]), so reverting
 //! early is equivalent to reverting at the end.
 //!
@@ -282,6 +283,13 @@ impl<'a> Layout<'a> {
         if ret != Some(RETURN) || epi.as_deref().map(str::trim) != Some(EPILOGUE) {
             return Err(VerifierError::UnexpectedShape("the runtime does not end with the success check"));
         }
+        // Calldata is only read at literal offsets (later parts shift them).
+        for (pos, _) in runtime.match_indices("calldata") {
+            let lit = runtime[pos..].strip_prefix("calldataload(0x").map(|r| r.split(')').next().unwrap_or(""));
+            if !lit.is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())) {
+                return Err(VerifierError::UnexpectedShape("calldata is accessed other than by calldataload(literal)"));
+            }
+        }
         for stmt in &statements {
             // Only memory carries state between parts: no variable may be declared at top level,
             // and `success` may only ever be cleared.
@@ -316,6 +324,25 @@ fn matching_brace(code: &str, open: usize) -> Option<usize> {
     None
 }
 
+/// Rewrites every `calldataload(0x…)` into `calldataload(add(0x…, zk_m))`.
+fn shift_calldata_reads(body: &str) -> String {
+    const PAT: &str = "calldataload(";
+    let mut out = String::with_capacity(body.len() + body.len() / 8);
+    let mut rest = body;
+    while let Some(pos) = rest.find(PAT) {
+        let (head, tail) = rest.split_at(pos + PAT.len());
+        out.push_str(head);
+        // `Layout::parse` checked that every argument is a hex literal.
+        let end = tail.find(')').unwrap_or(tail.len());
+        out.push_str("add(");
+        out.push_str(&tail[..end]);
+        out.push_str(", zk_m)");
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// One past the last calldata byte the code reads (`calldataload(0x…)` + 32).
 fn max_calldata_end(code: &str) -> Option<usize> {
     code.match_indices("calldataload(0x")
@@ -329,15 +356,22 @@ fn max_calldata_end(code: &str) -> Option<usize> {
 }
 
 fn part_source(layout: &Layout<'_>, contract: &str, body: &str, first: bool, last: bool, calldata_len: usize) -> String {
-    let restore = if first {
-        String::new()
+    // Parts after the entry receive `memory image ‖ original calldata`; the image's length is
+    // `zk_m`, and every calldata read is shifted by it.
+    let (restore, body, calldata_at) = if first {
+        (String::new(), body.to_string(), "0")
     } else {
-        format!(
-            "
-            // zkiris split verifier: restore the memory handed over by the previous part.
+        (
+            format!(
+                "
+            // zkiris split verifier: restore the memory image the previous part handed over.
             if lt(calldatasize(), {calldata_len:#x}) {{ revert(0, 0) }}
-            calldatacopy(0, {calldata_len:#x}, sub(calldatasize(), {calldata_len:#x}))
+            let zk_m := sub(calldatasize(), {calldata_len:#x})
+            calldatacopy(0, 0, zk_m)
 "
+            ),
+            shift_calldata_reads(body),
+            "zk_m",
         )
     };
     let tail = match (first, last) {
@@ -365,17 +399,13 @@ fn part_source(layout: &Layout<'_>, contract: &str, body: &str, first: bool, las
             };
             format!(
                 "
-            // zkiris split verifier: stop early on failure, else hand calldata and memory on.
+            // zkiris split verifier: stop early on failure, else hand memory and calldata on.
             {EPILOGUE}
             {{
-                let zk_snapshot_len := msize()
-                let zk_buf := zk_snapshot_len
-                calldatacopy(zk_buf, 0, {calldata_len:#x})
-                // memory[0, msize) → after the calldata, through the identity precompile (0x04)
-                if iszero(staticcall(gas(), 0x04, 0, zk_snapshot_len, add(zk_buf, {calldata_len:#x}), zk_snapshot_len)) {{
-                    revert(0, 0)
-                }}
-                pop(call(gas(), zk_next_part, 0, zk_buf, add({calldata_len:#x}, zk_snapshot_len), 0, 0))
+                // memory[0, msize) is the image; the original calldata goes right after it.
+                let zk_image_len := msize()
+                calldatacopy(zk_image_len, {calldata_at}, {calldata_len:#x})
+                pop(call(gas(), zk_next_part, 0, 0, add(zk_image_len, {calldata_len:#x}), 0, 0))
                 returndatacopy(0, 0, returndatasize())
                 {verdict}
             }}
@@ -479,18 +509,32 @@ success := and(eq(mload(0xc0), 1), success)
             assert_eq!(split.len(), parts);
             for (i, part) in split.iter().enumerate() {
                 assert_eq!(part.takes_next, i + 1 < parts);
-                assert_eq!(part.solidity.contains("calldatacopy(0, 0x80"), i > 0);
+                assert_eq!(part.solidity.contains("calldatacopy(0, 0, zk_m)"), i > 0);
                 // Only the entry can return; later parts always revert.
                 assert_eq!(part.solidity.contains("return(0, 0)"), i == 0, "part {i} of {parts}");
                 assert_eq!(part.solidity.contains(SPLIT_OK_MARKER), parts > 1 && (i == 0 || i + 1 == parts));
             }
-            for needle in ["calldataload(0x0)", "calldataload(0x20)", "calldataload(0x40)", "eq(mload(0xc0), 1)"] {
-                let count: usize = split.iter().map(|p| p.solidity.matches(needle).count()).sum();
-                assert_eq!(count, 1, "{needle} appears once across {parts} parts");
+            let count = |needle: &str| -> usize { split.iter().map(|p| p.solidity.matches(needle).count()).sum() };
+            for offset in ["0x0", "0x20", "0x40"] {
+                let reads = count(&format!("calldataload({offset})")) + count(&format!("calldataload(add({offset}, zk_m))"));
+                assert_eq!(reads, 1, "calldata {offset} is read once across {parts} parts");
+            }
+            assert_eq!(count("eq(mload(0xc0), 1)"), 1);
+            // Later parts read the calldata after the memory image.
+            for part in &split[1..] {
+                assert!(!part.solidity.contains("calldataload(0x"), "{}", part.solidity);
             }
         }
         assert_eq!(src.split(5), Err(VerifierError::TooManyParts { parts: 5, statements: 4 }));
         assert_eq!(src.split(0), Err(VerifierError::TooManyParts { parts: 0, statements: 4 }));
+    }
+
+    #[test]
+    fn shifts_calldata_reads_past_the_memory_image() {
+        assert_eq!(
+            shift_calldata_reads("let x := calldataload(0x40)\nmstore(0x80, mod(calldataload(0x0), f_q))"),
+            "let x := calldataload(add(0x40, zk_m))\nmstore(0x80, mod(calldataload(add(0x0, zk_m)), f_q))"
+        );
     }
 
     #[test]
@@ -510,6 +554,9 @@ success := and(eq(mload(0xc0), 1), success)
         assert!(matches!(src.split(2), Err(VerifierError::UnexpectedShape(_))));
         let mut src = sample();
         src.solidity = src.solidity.replace("return(0, 0)", "stop()");
+        assert!(matches!(src.split(2), Err(VerifierError::UnexpectedShape(_))));
+        let mut src = sample();
+        src.solidity = src.solidity.replace("calldataload(0x20)", "calldataload(add(0x20, 1))");
         assert!(matches!(src.split(2), Err(VerifierError::UnexpectedShape(_))));
     }
 }
