@@ -17,6 +17,7 @@
 //! | [`iriscode`] | iris/mask code bits, open-iris and world-v3 serialization, the open-iris Hamming matcher |
 //! | [`poseidon`] | native Poseidon over BN254 (Grain-generated constants, circomlib-compatible) and the commitment sponge |
 //! | [`prover`] | SRS, key cache, proving with progress and cancellation, native verification, proof bundles |
+//! | [`evm`] | EVM verifiers (snark-verifier), calldata, registry ABI, local EVM tests |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ pub mod attest;
 pub mod circuit;
 pub mod commitment;
 pub mod encoder;
+pub mod evm;
 pub mod image;
 pub mod iriscode;
 pub mod model;
