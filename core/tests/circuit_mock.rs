@@ -8,12 +8,19 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
 use zkiris::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
 
+fn witness_for(model: &zkiris::model::Model, plan: &StatementPlan, image: &zkiris::image::IrisImage, mask: &zkiris::image::IrisMask) -> Witness {
+    let salt = zkiris::commitment::Salt::from_hex("0x1234abcd").unwrap();
+    let c = zkiris::commitment::commit(image, mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    Witness::new(model, plan, image, mask, fr(salt.as_bytes()), fr(&c.0)).unwrap()
+}
+
 fn setup(rules: TinyRules) -> (Arc<StatementPlan>, Witness, u32) {
     let spec = TinySpec::default_for(rules);
     let model = tiny_model(&spec);
     let plan = Arc::new(StatementPlan::new(&model).unwrap());
     let (image, mask) = tiny_sample(&spec, 7);
-    let w = Witness::new(&model, &plan, &image, &mask, Fr::from(5), Fr::from(0)).unwrap();
+    let w = witness_for(&model, &plan, &image, &mask);
     let k = plan.min_k();
     (plan, w, k)
 }
@@ -191,7 +198,7 @@ fn too_few_valid_bits_cannot_be_proven() {
     let model = tiny_model(&spec);
     let plan = Arc::new(StatementPlan::new(&model).unwrap());
     let (image, mask) = tiny_sample(&spec, 7);
-    let w = Witness::new(&model, &plan, &image, &mask, Fr::from(5), Fr::from(0)).unwrap();
+    let w = witness_for(&model, &plan, &image, &mask);
     let k = plan.min_k();
     let f = failures(&plan, w, k);
     assert!(!f.is_empty(), "popcount below min_valid was accepted");
@@ -239,3 +246,33 @@ fn tampered_phase2_cells_are_rejected() {
 
 #[allow(dead_code)]
 fn _loc(_: FailureLocation) {}
+
+#[test]
+fn wrong_commitment_is_rejected() {
+    let (plan, w, k) = setup(TinyRules::World);
+    let mut inst = w.instances.clone();
+    inst[0] += Fr::from(1);
+    let c = IrisCircuit::with_witness(plan.clone(), Arc::new(w));
+    let r = MockProver::run(k, &c, vec![inst]).unwrap().verify();
+    assert!(r.is_err(), "a wrong commitment was accepted");
+}
+
+#[test]
+fn wrong_salt_is_rejected() {
+    let (plan, mut w, k) = setup(TinyRules::World);
+    w.salt += Fr::from(1);
+    let f = failures(&plan, w, k);
+    // The sponge output no longer equals the public commitment.
+    assert_rejected("salt", &f, "copy:");
+}
+
+#[test]
+fn commitment_element_must_be_the_packed_pixels() {
+    // Change a packed element consistently with nothing else: the packing gate catches it.
+    let (plan, mut w, k) = setup(TinyRules::World);
+    let inp = &plan.inputs[0];
+    let r = inp.first_row + inp.group_rows - 1;
+    w.cols.v[r] += Fr::from(1);
+    let f = failures(&plan, w, k);
+    assert_rejected("packed element", &f, "gate:");
+}

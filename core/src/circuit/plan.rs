@@ -533,7 +533,8 @@ impl StatementPlan {
             c.kernel_rows = (0..c.plan.kernels.len()).map(|_| floor.place(&[Col::G, Col::G2, Col::H], taps)).collect();
             c.acc_first_row = floor.place(&[Col::G, Col::G2, Col::H], c.plan.blocks.len());
         }
-        let misc_row = floor.place(&[Col::V], 2);
+        // τ slot, commitment header constant, salt.
+        let misc_row = floor.place(&[Col::V], 3);
 
         let mut apad: Vec<ApadShape> = inputs.iter().filter_map(|i| i.apad).collect();
         apad.dedup();
@@ -565,11 +566,35 @@ impl StatementPlan {
         })
     }
 
-    /// The smallest `k` whose `2^k` rows hold the layout, the range table and halo2's
-    /// blinding rows.
+    /// Field elements hashed by the commitment: header, pixel and mask elements, salt.
+    pub fn commitment_inputs(&self) -> usize {
+        2 + self.commitment_elements()
+    }
+
+    /// Rows of the Poseidon columns.
+    pub fn commitment_rows(&self) -> usize {
+        super::poseidon::rows_needed(self.commitment_inputs())
+    }
+
+    /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
+    /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let need = self.rows.max(super::range::RangeConfig::table_rows(self.shape.limb_bits)).max(self.instances) + 16;
+        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits)).max(self.instances) + 16;
         need.next_power_of_two().trailing_zeros().max(4)
+    }
+
+    /// The inputs in commitment order: the image, then the mask.
+    pub fn commitment_order(&self) -> Vec<&InputRegion> {
+        let mut v: Vec<&InputRegion> = self.inputs.iter().collect();
+        v.sort_by_key(|i| i.is_mask);
+        v
+    }
+
+    /// The commitment's header element `1·2^64 + height·2^32 + width`.
+    pub fn commitment_header(&self) -> u128 {
+        let img = self.commitment_order()[0];
+        let (h, w) = (img.chains as u128, (img.chain_rows * 4) as u128);
+        (1u128 << 64) + (h << 32) + w
     }
 
     /// Total commitment elements (pixels and mask bits, without header and salt).

@@ -20,6 +20,7 @@ use super::layout::Columns;
 use super::logic::LogicConfig;
 use super::pack::PackConfig;
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
+use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::range::RangeConfig;
 use super::witness::Witness;
 
@@ -40,6 +41,23 @@ pub struct IrisConfig {
     pub cmp: CompareConfig,
     /// Squares, non-zero, AND.
     pub logic: LogicConfig,
+    /// The commitment sponge.
+    pub poseidon: PoseidonConfig,
+}
+
+/// A planned cell handed to the Poseidon chip.
+struct Planned {
+    cell: Cell,
+    value: Value<Fr>,
+}
+
+impl InputCell for Planned {
+    fn cell(&self) -> Cell {
+        self.cell
+    }
+    fn field_value(&self) -> Value<Fr> {
+        self.value
+    }
 }
 
 /// The circuit for one model; with a witness it proves one enrollment.
@@ -105,7 +123,11 @@ impl Circuit<Fr> for IrisCircuit {
         let conv = ConvConfig::configure(meta, &cols, &shape.apad, &shape.seg_lens);
         let cmp = CompareConfig::configure(meta, &cols, shape.limb_bits, &shape.compare_rows);
         let logic = LogicConfig::configure(meta, &cols);
-        IrisConfig { cols, range, horner, pack, conv, cmp, logic }
+        let p_adv = [meta.advice_column(), meta.advice_column()];
+        let p_fix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        // The column counts are the chip's documented requirement, so configuration cannot fail.
+        let poseidon = PoseidonChip::configure(meta, &p_adv, &p_fix).expect("Poseidon chip columns");
+        IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon }
     }
 
     fn synthesize(&self, cfg: IrisConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
@@ -137,6 +159,27 @@ impl Circuit<Fr> for IrisCircuit {
                         region.assign_advice(cfg.cols.b, r, Value::<Fr>::unknown());
                     }
                 }
+                // The commitment: header, pixel elements, mask elements, salt.
+                let header = region.assign_advice_from_constant(|| "commitment header", cfg.cols.v, plan.misc_row + 1, super::expr::fe(plan.commitment_header() as i128))?;
+                let salt = region.assign_advice(cfg.cols.v, plan.misc_row + 2, match &wit {
+                    Some(w) => Value::known(w.salt),
+                    None => Value::unknown(),
+                });
+                let mut inputs = vec![Planned { cell: header.cell(), value: header.value().copied() }];
+                for inp in plan.commitment_order() {
+                    for c in inp.element_cells() {
+                        let CellRef::V(r) = c else { return Err(Error::Synthesis) };
+                        let value = match &wit {
+                            Some(w) => Value::known(w.cols.v[r]),
+                            None => Value::unknown(),
+                        };
+                        inputs.push(Planned { cell: cell(cfg.cols.v, r), value });
+                    }
+                }
+                inputs.push(Planned { cell: salt.cell(), value: salt.value().map(|a| a.evaluate()) });
+                let chip = PoseidonChip::construct(cfg.poseidon.clone());
+                let (c_out, _) = chip.hash(&mut region, 0, &inputs)?;
+                let c_cell = c_out.cell();
                 region.next_phase();
                 // Phase 2.
                 let beta = region.get_challenge(cfg.cols.beta);
@@ -156,6 +199,7 @@ impl Circuit<Fr> for IrisCircuit {
                     region.assign_advice(cfg.cols.g2, r, get(|c| &c.g2));
                 }
                 instance_bindings = bind_copies(&mut region, &cfg, &plan, has, wit.as_deref())?;
+                instance_bindings.push((c_cell, 0));
                 Ok(())
             },
         )?;

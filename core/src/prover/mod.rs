@@ -250,22 +250,29 @@ impl ProvingSetup {
         progress.on_progress(Phase::Prove, 0.1);
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
         let expected = estimate::proof_bytes(self.pk.get_vk());
-        let sink = progress::TranscriptSink::new(expected, 0.1, 0.99, progress, cancel);
+        let safe_after = 64 * self.pk.get_vk().cs().num_advice_columns();
+        let sink = progress::TranscriptSink::new(expected, safe_after, 0.1, 0.99, progress, cancel);
         let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
         let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-        let result = create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
-            self.srs.params().as_ref(),
-            &self.pk,
-            &[circuit],
-            &[&[&instances]],
-            rng,
-            &mut transcript,
-        );
-        if let Err(e) = result {
-            if cancel.is_cancelled() {
-                return Err(ProveError::Cancelled);
+        // halo2 panics on some internal errors; never let a panic escape (it may cross an FFI).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
+                self.srs.params().as_ref(),
+                &self.pk,
+                &[circuit],
+                &[&[&instances]],
+                rng,
+                &mut transcript,
+            )
+        }));
+        match result {
+            Ok(Ok(())) => {}
+            _ if cancel.is_cancelled() => return Err(ProveError::Cancelled),
+            Ok(Err(e)) => return Err(ProveError::Halo2(e.to_string())),
+            Err(panic) => {
+                let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                return Err(ProveError::Halo2(format!("prover panicked: {msg}")));
             }
-            return Err(ProveError::Halo2(e.to_string()));
         }
         let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
         progress.on_progress(Phase::Prove, 1.0);

@@ -88,8 +88,13 @@ impl CancellationToken {
 pub const CANCELLED: &str = "zkiris: proving cancelled";
 
 /// The proof byte sink: forwards bytes, reports progress, honours cancellation.
+///
+/// halo2-axiom treats a failed transcript write while committing the witness columns as a
+/// bug (it panics), so the sink only starts failing writes once those commitments are written
+/// (`safe_after` bytes); from then on halo2 propagates the error and stops.
 pub struct TranscriptSink<'a> {
     buf: Vec<u8>,
+    safe_after: usize,
     expected: usize,
     start: Instant,
     from: f64,
@@ -100,8 +105,8 @@ pub struct TranscriptSink<'a> {
 
 impl<'a> TranscriptSink<'a> {
     /// A sink expecting about `expected` proof bytes; progress maps to `from..to`.
-    pub fn new(expected: usize, from: f64, to: f64, listener: &'a dyn ProgressListener, cancel: &'a CancellationToken) -> Self {
-        Self { buf: Vec::with_capacity(expected), expected: expected.max(1), start: Instant::now(), from, to, listener, cancel }
+    pub fn new(expected: usize, safe_after: usize, from: f64, to: f64, listener: &'a dyn ProgressListener, cancel: &'a CancellationToken) -> Self {
+        Self { buf: Vec::with_capacity(expected), safe_after, expected: expected.max(1), start: Instant::now(), from, to, listener, cancel }
     }
 
     /// The bytes written.
@@ -117,8 +122,9 @@ impl<'a> TranscriptSink<'a> {
 
 impl Write for TranscriptSink<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.cancel.is_cancelled() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, CANCELLED));
+        if self.buf.len() >= self.safe_after && self.cancel.is_cancelled() {
+            // Not `Interrupted`: `write_all` retries those forever.
+            return Err(io::Error::other(CANCELLED));
         }
         self.buf.extend_from_slice(data);
         let f = (self.buf.len() as f64 / self.expected as f64).min(1.0);

@@ -1,0 +1,172 @@
+//! Real KZG proofs (Keccak transcript, SHPLONK) of small test models through the public prover
+//! API: prove, verify, bundle round trip, and rejection of every tampering a verifier can see.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use zkiris::commitment::Salt;
+use zkiris::prover::{CancellationToken, NoProgress, Phase, ProofBundle, ProveError, ProvingSetup, SrsSource, VerifyError};
+use zkiris::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
+
+fn cache() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn setup(rules: TinyRules) -> &'static ProvingSetup {
+    static W: OnceLock<ProvingSetup> = OnceLock::new();
+    static O: OnceLock<ProvingSetup> = OnceLock::new();
+    let cell = if rules == TinyRules::World { &W } else { &O };
+    cell.get_or_init(|| {
+        let model = Arc::new(tiny_model(&TinySpec::default_for(rules)));
+        ProvingSetup::prepare(model, &SrsSource::Development, Some(cache()), &NoProgress, &CancellationToken::new()).unwrap()
+    })
+}
+
+fn proof(rules: TinyRules) -> &'static ProofBundle {
+    static W: OnceLock<ProofBundle> = OnceLock::new();
+    static O: OnceLock<ProofBundle> = OnceLock::new();
+    let cell = if rules == TinyRules::World { &W } else { &O };
+    cell.get_or_init(|| {
+        let (image, mask) = tiny_sample(&TinySpec::default_for(rules), 3);
+        setup(rules).prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &NoProgress, &CancellationToken::new()).unwrap()
+    })
+}
+
+#[test]
+fn proofs_verify_and_state_the_native_codes() {
+    for rules in [TinyRules::World, TinyRules::Openiris] {
+        let s = setup(rules);
+        let b = proof(rules);
+        let st = s.verifier().verify(b).unwrap();
+        let spec = TinySpec::default_for(rules);
+        let (image, mask) = tiny_sample(&spec, 3);
+        let enc = s.model().encode(&image, &mask).unwrap();
+        let r = &s.model().manifest().rules;
+        let iris = zkiris::circuit::plan::serialize_bits(r.code_layout, 4, spec.grid_rows, spec.grid_cols, &enc.bits.iris);
+        assert_eq!(st.iris_code, iris, "{rules:?}: proven code equals the native encoder's");
+        assert_eq!(st.valid_bits, enc.bits.valid_bits());
+        let c = zkiris::commitment::commit(&image, &mask, &Salt::from_hex("0x77").unwrap()).unwrap();
+        assert_eq!(st.commitment, c);
+        eprintln!("{rules:?}: proof {} bytes, k = {}", b.proof.len(), s.srs().k());
+    }
+}
+
+#[test]
+fn bundle_round_trips_and_refuses_bad_files() {
+    let b = proof(TinyRules::World);
+    let bytes = b.to_bytes();
+    assert_eq!(&ProofBundle::from_bytes(&bytes).unwrap(), b);
+    assert!(matches!(ProofBundle::from_bytes(b"garbage"), Err(zkiris::prover::BundleError::BadMagic)));
+    let mut future = bytes.clone();
+    future[8] = 99;
+    assert!(matches!(ProofBundle::from_bytes(&future), Err(zkiris::prover::BundleError::UnsupportedVersion { .. })));
+    assert!(matches!(ProofBundle::from_bytes(&bytes[..bytes.len() / 2]), Err(zkiris::prover::BundleError::Corrupt(_))));
+}
+
+#[test]
+fn tampered_proofs_are_rejected() {
+    let s = setup(TinyRules::World);
+    let v = s.verifier();
+    let good = proof(TinyRules::World);
+    // A flipped code bit in the claimed code (and its public word) does not verify.
+    let mut b = good.clone();
+    b.iris_code[0] ^= 0x80;
+    let words = zkiris::circuit::plan::code_words(&b.iris_code);
+    b.public_inputs[3] = zkiris::prover::fr_to_be(&words[0]);
+    assert!(matches!(v.verify(&b), Err(VerifyError::Invalid(_))), "flipped code bit");
+    // A claimed code inconsistent with the public inputs is malformed.
+    let mut b = good.clone();
+    b.iris_code[0] ^= 0x80;
+    assert!(matches!(v.verify(&b), Err(VerifyError::Malformed(_))));
+    // A different commitment.
+    let mut b = good.clone();
+    b.public_inputs[0][31] ^= 1;
+    assert!(matches!(v.verify(&b), Err(VerifyError::Invalid(_))), "different commitment");
+    // A truncated proof.
+    let mut b = good.clone();
+    b.proof.truncate(b.proof.len() - 100);
+    assert!(v.verify(&b).is_err(), "truncated proof");
+    // A corrupted proof byte.
+    let mut b = good.clone();
+    b.proof[100] ^= 1;
+    assert!(v.verify(&b).is_err(), "corrupted proof");
+}
+
+#[test]
+fn a_proof_does_not_verify_under_another_models_key() {
+    let other = setup(TinyRules::Openiris).verifier();
+    let b = proof(TinyRules::World);
+    assert!(matches!(other.verify(b), Err(VerifyError::WrongModel { .. })));
+    // Even relabelled as the other model, the proof fails against its key.
+    let mut relabelled = b.clone();
+    relabelled.model_id = other.model().id();
+    relabelled.code_layout = other.model().manifest().rules.code_layout;
+    assert!(other.verify(&relabelled).is_err());
+}
+
+#[test]
+fn progress_is_reported_and_cancellation_is_prompt() {
+    let s = setup(TinyRules::World);
+    let (image, mask) = tiny_sample(&TinySpec::default_for(TinyRules::World), 4);
+    let events = Arc::new(Mutex::new(Vec::<(Phase, f64)>::new()));
+    let ev = events.clone();
+    let listener = move |p: Phase, f: f64| ev.lock().unwrap().push((p, f));
+    s.prove(&image, &mask, &Salt::random(), None, &listener, &CancellationToken::new()).unwrap();
+    let ev = events.lock().unwrap();
+    assert!(ev.iter().any(|(p, _)| *p == Phase::Prove));
+    assert!(ev.windows(2).all(|w| w[1].1 >= w[0].1 - 1e-9), "progress is monotone");
+    assert!((ev.last().unwrap().1 - 1.0).abs() < 1e-9);
+
+    // Cancel from the progress callback once proving has started.
+    let token = CancellationToken::new();
+    let t2 = token.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let cancel_on_prove = move |p: Phase, _: f64| {
+        if p == Phase::Prove && c2.fetch_add(1, Ordering::SeqCst) == 2 {
+            t2.cancel();
+        }
+    };
+    let r = s.prove(&image, &mask, &Salt::random(), None, &cancel_on_prove, &token);
+    assert!(matches!(r, Err(ProveError::Cancelled)), "{r:?}");
+    // A token cancelled before the call stops it immediately.
+    let pre = CancellationToken::new();
+    pre.cancel();
+    assert!(matches!(s.prove(&image, &mask, &Salt::random(), None, &NoProgress, &pre), Err(ProveError::Cancelled)));
+}
+
+#[test]
+fn too_few_valid_bits_is_a_typed_error_before_proving() {
+    let s = setup(TinyRules::World);
+    let spec = TinySpec::default_for(TinyRules::World);
+    let image = tiny_sample(&spec, 5).0;
+    let mask = zkiris::image::IrisMask::new(spec.rows as u32, spec.cols as u32, vec![0; spec.rows * spec.cols]).unwrap();
+    let r = s.prove(&image, &mask, &Salt::random(), None, &NoProgress, &CancellationToken::new());
+    assert!(matches!(r, Err(ProveError::InsufficientValidBits { .. })), "{r:?}");
+}
+
+#[test]
+fn proving_key_cache_is_used_and_corruption_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
+    let prep = |m: &Arc<zkiris::model::Model>| ProvingSetup::prepare(m.clone(), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let a = prep(&model);
+    assert_eq!(a.key_source(), zkiris::prover::KeySource::Generated);
+    let b = prep(&model);
+    assert_eq!(b.key_source(), zkiris::prover::KeySource::Cache);
+    assert_eq!(a.vk_fingerprint(), b.vk_fingerprint());
+    // Corrupt every cached proving key: it is regenerated, not trusted.
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_str().unwrap().starts_with("pk-") {
+            let mut bytes = std::fs::read(&p).unwrap();
+            let n = bytes.len();
+            bytes[n / 2] ^= 0xff;
+            std::fs::write(&p, bytes).unwrap();
+        }
+    }
+    let c = prep(&model);
+    assert_eq!(c.key_source(), zkiris::prover::KeySource::Regenerated);
+    assert_eq!(c.vk_fingerprint(), a.vk_fingerprint());
+}
