@@ -12,6 +12,7 @@
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`vault`] | encrypted on-device storage of enrollments (XChaCha20-Poly1305, envelope keys, atomic writes) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,3 +20,4 @@ pub mod attest;
 pub mod commitment;
 pub mod image;
 pub mod model;
+pub mod vault;
