@@ -11,13 +11,17 @@
 //! | [`image`] | normalized iris images and masks (secret buffers) |
 //! | [`attest`] | enrollment-device signatures over commitments |
 //! | [`commitment`] | the Poseidon enrollment commitment `C = Commit(I, M, r)` |
+//! | [`encoder`] | the native encoder: bit rules applied to the model outputs |
 //! | [`model`] | signed manifests, ONNX → integer IR, native executor |
+//! | [`iriscode`] | iris/mask code bits, open-iris and world-v3 serialization, the open-iris Hamming matcher |
 //! | [`vault`] | encrypted on-device storage of enrollments (XChaCha20-Poly1305, envelope keys, atomic writes) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod attest;
 pub mod commitment;
+pub mod encoder;
 pub mod image;
+pub mod iriscode;
 pub mod model;
 pub mod vault;

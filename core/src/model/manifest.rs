@@ -377,3 +377,33 @@ impl VerifiedModelFiles {
         Ok(Self { manifest, onnx })
     }
 }
+
+/// An unsigned model description (`spec.json`, written by `models/make_models.py`), which the
+/// issuer turns into a signed [`Manifest`] with `zkiris model sign`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Free text.
+    pub description: String,
+    /// ONNX file name relative to the spec.
+    pub onnx: String,
+    /// The computation.
+    pub rules: ModelRules,
+}
+
+impl ModelSpec {
+    /// Parses spec JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
+        serde_json::from_slice(bytes).map_err(|e| ModelError::ManifestParse(format!("spec: {e}")))
+    }
+
+    /// Signs the spec and its ONNX into a manifest, after checking that the ONNX lowers under
+    /// the rules (an issuer must never sign a model zkiris cannot run).
+    pub fn sign(&self, onnx_bytes: &[u8], key_id: &str, key: &super::issuer::IssuerSigningKey) -> Result<Manifest, ModelError> {
+        super::Model::lower_rules(onnx_bytes, &self.rules)?;
+        Ok(Manifest::build_signed(&self.name, &self.version, &self.description, &self.onnx, onnx_bytes, self.rules.clone(), key_id, key))
+    }
+}

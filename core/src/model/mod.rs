@@ -4,11 +4,155 @@
 //! graph → [`ir::Graph`]) → `bounds` (proven value ranges) → `exec` (native integer executor,
 //! the twin of the circuit).
 
+pub mod bounds;
+pub mod exec;
+pub mod ir;
 pub mod issuer;
+pub mod lower;
 pub mod manifest;
+pub mod onnx;
+pub mod quant;
 
 pub use issuer::{dev_issuer_key, IssuerKeys, IssuerSigningKey, DEV_ISSUER_KEY_ID};
 pub use manifest::{Manifest, ModelRules, VerifiedModelFiles};
+
+use std::path::Path;
+
+use crate::encoder::{self, EncodedBits, Outputs};
+use crate::image::{IrisImage, IrisMask};
+use ir::{Bound, Graph, IntTensor};
+use manifest::InputRole;
+
+/// A verified, lowered model: the manifest the issuer signed and the exact integer IR of its
+/// ONNX graph. Only constructed through signature verification.
+#[derive(Clone, Debug)]
+pub struct Model {
+    manifest: Manifest,
+    graph: Graph,
+    id: [u8; 32],
+}
+
+/// The result of running a model natively on one enrollment.
+#[derive(Clone, Debug)]
+pub struct Encoding {
+    /// Every tensor value of the run (the circuit's witness source).
+    pub trace: exec::Trace,
+    /// The encoded code and mask bits.
+    pub bits: EncodedBits,
+    /// Liveness score, if the model has a liveness rule.
+    pub liveness: Option<i64>,
+}
+
+impl Model {
+    /// Loads `manifest.json` and its ONNX, verifies them against `trusted`, and lowers the graph.
+    pub fn load(manifest_path: &Path, trusted: &IssuerKeys) -> Result<Self, ModelError> {
+        Self::from_verified(VerifiedModelFiles::load(manifest_path, trusted)?)
+    }
+
+    /// Lowers verified model files.
+    pub fn from_verified(files: VerifiedModelFiles) -> Result<Self, ModelError> {
+        let VerifiedModelFiles { manifest, onnx } = files;
+        let id = manifest.model_id_bytes()?;
+        let graph = Self::lower_rules(&onnx, &manifest.rules)?;
+        Ok(Self { manifest, graph, id })
+    }
+
+    /// Loads ONNX bytes and lowers them under `rules` (no signature involved: used by the
+    /// issuer tooling before signing, and by `from_verified`).
+    pub fn lower_rules(onnx_bytes: &[u8], rules: &ModelRules) -> Result<Graph, ModelError> {
+        let typed = onnx::load(onnx_bytes, &rules.inputs)?;
+        let bindings: Vec<lower::InputBinding> = rules
+            .inputs
+            .iter()
+            .map(|i| lower::InputBinding { name: i.name.clone(), range: Bound::new(i.range[0] as i128, i.range[1] as i128), scale_bits: 0 })
+            .collect();
+        let mut names: Vec<String> = rules.outputs.iter().map(|o| o.name.clone()).collect();
+        if let Some(l) = &rules.liveness {
+            if !names.contains(&l.output) {
+                names.push(l.output.clone());
+            }
+        }
+        let graph = lower::lower(&typed, &bindings, &names, quant::QuantConfig::default())?;
+        for o in &rules.outputs {
+            let t = graph.output(&o.name).ok_or_else(|| ModelError::ManifestMismatch(format!("no output {:?}", o.name)))?;
+            let shape = &graph.info(t).shape;
+            if shape != &o.shape {
+                return Err(ModelError::ManifestMismatch(format!("output {:?} has shape {shape:?}, manifest says {:?}", o.name, o.shape)));
+            }
+        }
+        Ok(graph)
+    }
+
+    /// The signed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The integer IR.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The 32-byte model id.
+    pub fn id(&self) -> [u8; 32] {
+        self.id
+    }
+
+    /// The model id as lowercase hex.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.id)
+    }
+
+    /// The image shape `(rows, cols)` the model expects.
+    pub fn image_shape(&self) -> Option<(u32, u32)> {
+        self.manifest.rules.inputs.iter().find(|i| i.role == InputRole::Image).map(|i| (i.shape[0] as u32, i.shape[1] as u32))
+    }
+
+    /// Builds the executor inputs (in ONNX order) from an image and mask.
+    pub fn inputs_for(&self, image: &IrisImage, mask: &IrisMask) -> Result<Vec<IntTensor>, ModelError> {
+        if mask.height() != image.height() || mask.width() != image.width() {
+            return Err(ModelError::InputShape {
+                input: "mask".into(),
+                expected: vec![image.height() as usize, image.width() as usize],
+                actual: vec![mask.height() as usize, mask.width() as usize],
+            });
+        }
+        self.manifest
+            .rules
+            .inputs
+            .iter()
+            .map(|spec| {
+                let (h, w, data): (usize, usize, &[u8]) = match spec.role {
+                    InputRole::Image => (image.height() as usize, image.width() as usize, image.pixels()),
+                    InputRole::Mask => (mask.height() as usize, mask.width() as usize, mask.bits()),
+                };
+                if spec.shape != [h, w] {
+                    return Err(ModelError::InputShape { input: spec.name.clone(), expected: spec.shape.clone(), actual: vec![h, w] });
+                }
+                Ok(IntTensor::new(vec![h, w], data.iter().map(|&v| v as i64).collect()))
+            })
+            .collect()
+    }
+
+    /// Runs the model natively and applies the encoder rules.
+    pub fn encode(&self, image: &IrisImage, mask: &IrisMask) -> Result<Encoding, ModelError> {
+        let inputs = self.inputs_for(image, mask)?;
+        let trace = exec::run(&self.graph, &inputs)?;
+        let bits = encoder::encode(&self.manifest.rules.encoder, &Outputs::from_trace(&self.graph, &trace))?;
+        let liveness = match &self.manifest.rules.liveness {
+            None => None,
+            Some(rule) => {
+                let t = self.graph.output(&rule.output).ok_or_else(|| ModelError::ManifestMismatch(format!("no liveness output {:?}", rule.output)))?;
+                let v = trace.get(t);
+                if v.len() != 1 {
+                    return Err(ModelError::ManifestMismatch(format!("liveness output {:?} must be a single value", rule.output)));
+                }
+                Some(v.data[0])
+            }
+        };
+        Ok(Encoding { trace, bits, liveness })
+    }
+}
 
 /// Errors loading, verifying, lowering or running a model.
 #[derive(Debug, thiserror::Error)]
@@ -64,4 +208,71 @@ pub enum ModelError {
         /// Recomputed id.
         actual: String,
     },
+    /// The ONNX bytes are truncated or corrupt, or tract cannot type the graph.
+    #[error("cannot load ONNX model: {0}")]
+    OnnxParse(String),
+    /// The graph uses an op the IR does not support.
+    #[error("node {node:?} uses op {op}, which zkiris cannot prove; supported: Conv, EinSum/Gemm/MatMul, Add, Sub, Mul by a constant, Max/Min (ReLU), Reshape, Transpose, Pad, Slice, Concat, Gather, Cast, ReduceSum")]
+    UnsupportedOp {
+        /// Node name.
+        node: String,
+        /// Op name (tract's).
+        op: String,
+    },
+    /// The graph uses a datum type the IR does not support.
+    #[error("node {node:?} has datum type {dtype}, which zkiris cannot prove (use integer or f32 tensors)")]
+    UnsupportedDtype {
+        /// Node name.
+        node: String,
+        /// Datum type.
+        dtype: String,
+    },
+    /// Wrong number of inputs given to the executor.
+    #[error("model takes {expected} inputs, {actual} given")]
+    InputCount {
+        /// Expected.
+        expected: usize,
+        /// Given.
+        actual: usize,
+    },
+    /// An input has the wrong shape.
+    #[error("input {input:?} must have shape {expected:?}, got {actual:?}")]
+    InputShape {
+        /// Input name.
+        input: String,
+        /// Expected shape.
+        expected: Vec<usize>,
+        /// Given shape.
+        actual: Vec<usize>,
+    },
+    /// An input value is outside the range the model accepts.
+    #[error("input {input:?} value {value} at index {index} is outside the accepted range [{lo}, {hi}]")]
+    InputRange {
+        /// Input name.
+        input: String,
+        /// Flat index.
+        index: usize,
+        /// Value.
+        value: i64,
+        /// Lower bound.
+        lo: i128,
+        /// Upper bound.
+        hi: i128,
+    },
+    /// The manifest and the ONNX graph disagree (names, shapes, outputs).
+    #[error("manifest does not match the ONNX graph: {0}")]
+    ManifestMismatch(String),
+    /// A tensor's proven bound is too wide to compute or prove exactly.
+    #[error("tensor {tensor:?} may reach {bits} bits, above the limit of {limit}; the model would overflow and is refused")]
+    BoundOverflow {
+        /// Tensor (producing node) name.
+        tensor: String,
+        /// Bits needed.
+        bits: u32,
+        /// Limit.
+        limit: u32,
+    },
+    /// An internal consistency check failed (a bug in zkiris; please report it).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
