@@ -25,6 +25,8 @@ enum Command {
     Model(model_cmd::ModelCommand),
     /// Encode an iris image into an iris code and mask code.
     Encode(model_cmd::EncodeArgs),
+    /// Hamming distance between two templates (open-iris default matcher).
+    Match(model_cmd::MatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Models(a) => model_cmd::models(a),
         Command::Model(c) => model_cmd::model(c),
         Command::Encode(a) => model_cmd::encode(a),
+        Command::Match(a) => model_cmd::match_templates(a),
     };
     match result {
         Ok(code) => code,

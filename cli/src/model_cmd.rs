@@ -155,8 +155,46 @@ pub fn encode(a: EncodeArgs) -> Result<ExitCode> {
         None => zkiris::image::IrisMask::all_valid(image.height(), image.width()),
     };
     let enc = model.encode(&image, &mask)?;
-    let out = json!({"model_id": model.id_hex(), "valid_bits": enc.bits.valid_bits()});
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    let _ = a.json;
+    let template = model.template(&enc)?;
+    if a.json {
+        println!("{}", template.to_json());
+    } else {
+        println!("model      {} {} ({})", model.manifest().name, model.manifest().version, model.id_hex());
+        println!("valid bits {} of 16384 (minimum {})", template.valid_bits, model.manifest().rules.min_valid_bits);
+        println!("iris code  {}…", &template.iris_codes[..48]);
+        println!("mask code  {}…", &template.mask_codes[..48]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `zkiris match`.
+#[derive(Args)]
+pub struct MatchArgs {
+    /// First template (JSON written by `zkiris encode --json`).
+    pub a: PathBuf,
+    /// Second template.
+    pub b: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `zkiris match`: open-iris's default Hamming distance matcher (±15 shifts, half split).
+pub fn match_templates(a: MatchArgs) -> Result<ExitCode> {
+    use zkiris::iriscode::{HammingDistanceMatcher, IrisTemplate};
+    let load = |p: &PathBuf| -> Result<IrisTemplate> {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        Ok(IrisTemplate::from_json(&text).with_context(|| format!("parsing {}", p.display()))?)
+    };
+    let (ta, tb) = (load(&a.a)?, load(&a.b)?);
+    if ta.code_layout != tb.code_layout {
+        bail!("templates use different code layouts ({:?} vs {:?})", ta.code_layout, tb.code_layout);
+    }
+    let r = HammingDistanceMatcher::default().run(&ta.decode()?, &tb.decode()?);
+    if a.json {
+        println!("{}", json!({"distance": r.distance, "shift": r.shift, "same_model": ta.model_id == tb.model_id}));
+    } else {
+        println!("{:.6} (best shift {:+})", r.distance, r.shift);
+    }
     Ok(ExitCode::SUCCESS)
 }

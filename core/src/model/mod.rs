@@ -43,7 +43,20 @@ pub struct Encoding {
     pub liveness: Option<i64>,
 }
 
+impl Encoding {
+    /// The iris code as the canonical [`crate::iriscode::IrisCode`].
+    pub fn iris_code(&self) -> Result<crate::iriscode::IrisCode, ModelError> {
+        crate::iriscode::IrisCode::from_plane_major(&self.bits.iris, &self.bits.mask)
+            .map_err(|e| ModelError::ManifestMismatch(format!("encoder output is not a 4x16x256 code: {e}")))
+    }
+}
+
 impl Model {
+    /// The serialized template (`{"model_id","iris_codes","mask_codes","valid_bits"}`) of an encoding.
+    pub fn template(&self, enc: &Encoding) -> Result<crate::iriscode::IrisTemplate, ModelError> {
+        Ok(crate::iriscode::IrisTemplate::new(self.id, &enc.iris_code()?, self.manifest.rules.code_layout))
+    }
+
     /// Loads `manifest.json` and its ONNX, verifies them against `trusted`, and lowers the graph.
     pub fn load(manifest_path: &Path, trusted: &IssuerKeys) -> Result<Self, ModelError> {
         Self::from_verified(VerifiedModelFiles::load(manifest_path, trusted)?)

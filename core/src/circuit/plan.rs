@@ -1,0 +1,635 @@
+//! The statement plan: everything about the circuit that follows from the model alone —
+//! which regions exist, which rows they occupy, which rule atoms compute which bits, and the
+//! public-input layout. Keygen, the prover and the verifier derive the same plan from the
+//! same model, so the verifying key binds the model.
+//!
+//! # Public inputs (one instance column), layout v1
+//!
+//! | rows | value |
+//! |---|---|
+//! | 0 | commitment `C` |
+//! | 1 | `min_valid_bits` (the proof shows `popcount(mask code) ≥ this`) |
+//! | 2 | liveness threshold τ (0 and unused for models without a liveness rule) |
+//! | 3 .. 3+W | iris-code words |
+//! | 3+W .. 3+2W | mask-code words |
+//!
+//! Code words: the serialized code (the manifest's code layout, bits MSB first as
+//! `np.packbits` writes them) cut into 248-bit (31-byte) chunks, each read as a big-endian
+//! integer; the last chunk is shorter. For 16,384-bit codes `W = 67`.
+
+use std::collections::HashMap;
+
+use crate::model::ir::{Graph, TensorId};
+use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
+use crate::model::Model;
+
+use super::compare::rows_for_bits;
+use super::conv::{apad_shape, ApadShape};
+use super::layout::{Col, Floor};
+use super::linear::{detect_conv, ConvPlan, LinearAnalysis};
+use super::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
+use super::CircuitError;
+
+/// Public-input rows before the code words.
+pub const HEADER_INSTANCES: usize = 3;
+
+/// A cell in the shared columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CellRef {
+    /// `q[col]` at `row`.
+    Q(usize, usize),
+    /// `v` at row.
+    V(usize),
+    /// `b` at row.
+    B(usize),
+    /// `h` at row.
+    H(usize),
+    /// `g` at row.
+    G(usize),
+}
+
+/// An enrollment input laid out four elements per row.
+#[derive(Clone, Debug)]
+pub struct InputRegion {
+    /// Graph input index.
+    pub input: usize,
+    /// Tensor.
+    pub tensor: TensorId,
+    /// Image (bytes, range-checked) or mask (bits).
+    pub is_mask: bool,
+    /// First row.
+    pub first_row: usize,
+    /// Rows holding data.
+    pub data_rows: usize,
+    /// Zero rows completing the last commitment element.
+    pub zero_rows: usize,
+    /// Chains (image rows).
+    pub chains: usize,
+    /// Rows per chain.
+    pub chain_rows: usize,
+    /// Rows per commitment element (7 or 63).
+    pub group_rows: usize,
+    /// Padded-chain gate shape if this input feeds a convolution.
+    pub apad: Option<ApadShape>,
+}
+
+impl InputRegion {
+    /// The `v` cells holding the commitment elements, in order.
+    pub fn element_cells(&self) -> Vec<CellRef> {
+        let rows = self.data_rows + self.zero_rows;
+        (0..rows / self.group_rows).map(|g| CellRef::V(self.first_row + (g + 1) * self.group_rows - 1)).collect()
+    }
+
+    /// Row of the last cell of chain `c` (where `A^pad` lives in `g`).
+    pub fn chain_end_row(&self, c: usize) -> usize {
+        self.first_row + (c + 1) * self.chain_rows - 1
+    }
+}
+
+/// A convolution proved by the polynomial identity.
+#[derive(Clone, Debug)]
+pub struct ConvRegion {
+    /// The structure.
+    pub plan: ConvPlan,
+    /// Index into [`StatementPlan::inputs`] of the source.
+    pub source: usize,
+    /// Target tensor.
+    pub target: TensorId,
+    /// Coefficients per segment, padded to a multiple of 4.
+    pub seg_len: usize,
+    /// First row of the coefficients.
+    pub seg_first_row: usize,
+    /// First row of each distinct kernel's taps (in `g`).
+    pub kernel_rows: Vec<usize>,
+    /// First row of the block accumulator.
+    pub acc_first_row: usize,
+    /// Padded-chain gate shape.
+    pub apad: ApadShape,
+}
+
+impl ConvRegion {
+    /// Cell of target element `(segment, j)`.
+    pub fn output_cell(&self, s: usize, j: usize) -> CellRef {
+        let lead = self.seg_len - self.plan.segment_len();
+        let pos = s * self.seg_len + lead + self.plan.output_position(j);
+        CellRef::Q(self.seg_first_row + pos / 4, pos % 4)
+    }
+
+    /// Rows of the coefficient region.
+    pub fn seg_rows(&self) -> usize {
+        self.plan.segments * self.seg_len / 4
+    }
+
+    /// Row of the last accumulator block.
+    pub fn acc_last_row(&self) -> usize {
+        self.acc_first_row + self.plan.blocks.len() - 1
+    }
+}
+
+/// A comparator operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Arg {
+    /// A proven cell.
+    Cell(CellRef),
+    /// The public input at this instance row.
+    Instance(usize),
+    /// Zero.
+    Zero,
+}
+
+/// One gadget instance of the rules region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Atom {
+    /// `b = [f0 + f1·x + f2·y ≥ 0]` over `rows` rows; `bits` bounds `|d|`.
+    Compare {
+        /// Operand x.
+        x: Arg,
+        /// Operand y.
+        y: Arg,
+        /// Coefficients.
+        f: [i128; 3],
+        /// Rows of limbs.
+        rows: usize,
+    },
+    /// `q2 = x², q3 = y²`.
+    Square {
+        /// x.
+        x: CellRef,
+        /// y.
+        y: CellRef,
+    },
+    /// `b = [x ≠ 0 ∨ y ≠ 0]`.
+    NonZero {
+        /// x.
+        x: CellRef,
+        /// y.
+        y: CellRef,
+    },
+    /// `b = AND(bits)` (≤ 4 inputs).
+    And(Vec<CellRef>),
+}
+
+impl Atom {
+    fn rows(&self) -> usize {
+        match self {
+            Atom::Compare { rows, .. } => *rows,
+            _ => 1,
+        }
+    }
+}
+
+/// The public code bits of one code (iris or mask), in serialized order, packed into words.
+#[derive(Clone, Debug)]
+pub struct PackRegion {
+    /// First row.
+    pub first_row: usize,
+    /// Bit cells in serialized order.
+    pub bits: Vec<CellRef>,
+    /// Keep a popcount in `h`.
+    pub popcount: bool,
+    /// First instance row of the words.
+    pub first_instance: usize,
+}
+
+impl PackRegion {
+    /// Rows used (4 bits per row; words start on row boundaries).
+    pub fn rows(&self) -> usize {
+        self.bits.len().div_ceil(4)
+    }
+
+    /// Number of public words.
+    pub fn words(&self) -> usize {
+        self.bits.len().div_ceil(CODE_BITS_PER_WORD)
+    }
+
+    /// Row of the last quad of word `w`.
+    pub fn word_end_row(&self, w: usize) -> usize {
+        let end_bit = ((w + 1) * CODE_BITS_PER_WORD).min(self.bits.len());
+        self.first_row + end_bit.div_ceil(4) - 1
+    }
+}
+
+/// Shape parameters that `configure` needs (the circuit's `Params`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CircuitShape {
+    /// Limb width of range checks.
+    pub limb_bits: u32,
+    /// Padded-chain gate variants.
+    pub apad: Vec<ApadShape>,
+    /// Segment lengths used by accumulators.
+    pub seg_lens: Vec<usize>,
+    /// Comparator row counts in use.
+    pub compare_rows: Vec<usize>,
+}
+
+/// The complete plan.
+#[derive(Clone, Debug)]
+pub struct StatementPlan {
+    /// Gate shapes.
+    pub shape: CircuitShape,
+    /// Enrollment inputs.
+    pub inputs: Vec<InputRegion>,
+    /// Convolutions.
+    pub convs: Vec<ConvRegion>,
+    /// First row of the rules region.
+    pub rules_first_row: usize,
+    /// Rule atoms, laid out consecutively from `rules_first_row`.
+    pub atoms: Vec<Atom>,
+    /// Row of each atom.
+    pub atom_rows: Vec<usize>,
+    /// Iris code bits.
+    pub iris_pack: PackRegion,
+    /// Mask code bits.
+    pub mask_pack: PackRegion,
+    /// Row of the popcount comparator (among the atoms).
+    pub popcount_atom: usize,
+    /// A free `v` row for the constants the statement needs (zero τ, header).
+    pub misc_row: usize,
+    /// Rows used by the shared columns.
+    pub rows: usize,
+    /// The model's minimum number of valid mask bits (fixed in the circuit).
+    pub min_valid_bits: u32,
+    /// Number of public inputs.
+    pub instances: usize,
+}
+
+/// Bit position in a serialized code.
+pub fn serial_index(layout: CodeLayout, planes: usize, rows: usize, cols: usize, plane: usize, i: usize, j: usize) -> usize {
+    match layout {
+        CodeLayout::WorldV3 => (plane * rows + i) * cols + j,
+        CodeLayout::Openiris => {
+            let filters = planes / 2;
+            ((i * cols + j) * filters + plane / 2) * 2 + plane % 2
+        }
+    }
+}
+
+struct RuleCompiler<'a> {
+    graph: &'a Graph,
+    convs: &'a [ConvRegion],
+    atoms: Vec<Atom>,
+    memo: HashMap<String, usize>,
+    limb_bits: u32,
+}
+
+impl RuleCompiler<'_> {
+    /// The cell of `output[channel, i, j]` and its bound.
+    fn output_cell(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(CellRef, u32), CircuitError> {
+        let t = self.graph.output(output).ok_or_else(|| CircuitError::Unsupported(format!("rule reads unknown output {output:?}")))?;
+        let conv = self
+            .convs
+            .iter()
+            .find(|c| c.target == t)
+            .ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} is not proven by a convolution")))?;
+        let p = &conv.plan;
+        let grid_rows = p.segments * p.outputs / self.graph.info(t).shape.iter().product::<usize>().max(1);
+        let _ = grid_rows;
+        let rows = self.graph.info(t).shape[self.graph.info(t).shape.len() - 2];
+        let s = channel * rows + i;
+        if s >= p.segments || j >= p.outputs {
+            return Err(CircuitError::Unsupported(format!("output {output:?} has no element ({channel}, {i}, {j})")));
+        }
+        Ok((conv.output_cell(s, j), self.graph.info(t).bound.magnitude_bits()))
+    }
+
+    fn push(&mut self, key: String, atom: Atom) -> usize {
+        if let Some(&k) = self.memo.get(&key) {
+            return k;
+        }
+        self.atoms.push(atom);
+        let k = self.atoms.len() - 1;
+        self.memo.insert(key, k);
+        k
+    }
+
+    fn compare(&mut self, key: String, x: Arg, y: Arg, f: [i128; 3], bound_bits: u32) -> usize {
+        let rows = rows_for_bits(bound_bits + 1, self.limb_bits);
+        self.push(key, Atom::Compare { x, y, f, rows })
+    }
+
+    /// Compiles `rule` at `(i, j)` to an atom whose `b` cell is the bit.
+    fn bit(&mut self, rule: &BitRule, i: usize, j: usize) -> Result<usize, CircuitError> {
+        Ok(match rule {
+            BitRule::Positive { output, channel } => {
+                let (cell, bits) = self.output_cell(output, *channel, i, j)?;
+                self.compare(format!("pos/{output}/{channel}/{i}/{j}"), Arg::Cell(cell), Arg::Zero, [-1, 1, 0], bits + 1)
+            }
+            BitRule::AtLeast { num, den, ratio } => {
+                let key = format!("ge/{num:?}/{den:?}/{ratio:?}/{i}/{j}");
+                let (p, q) = (ratio.num as i128, ratio.den as i128);
+                let operand = |s: &Self, o: &Operand| -> Result<(Arg, i128, u32), CircuitError> {
+                    match o {
+                        Operand::Output { output, channel } => s.output_cell(output, *channel, i, j).map(|(c, b)| (Arg::Cell(c), 0, b)),
+                        Operand::PerRow(v) => {
+                            let k = *v.get(i).ok_or_else(|| CircuitError::Unsupported("per-row operand shorter than the grid".into()))?;
+                            Ok((Arg::Zero, k as i128, 64 - k.unsigned_abs().leading_zeros()))
+                        }
+                    }
+                };
+                let (xa, xc, xb) = operand(self, num)?;
+                let (ya, yc, yb) = operand(self, den)?;
+                // d = q·num − p·den
+                let f0 = q * xc - p * yc;
+                let bits = 1 + (q.unsigned_abs().max(p.unsigned_abs()).ilog2() + 1) + xb.max(yb);
+                self.compare(key, xa, ya, [f0, if matches!(xa, Arg::Zero) { 0 } else { q }, if matches!(ya, Arg::Zero) { 0 } else { -p }], bits)
+            }
+            BitRule::NonZeroPair { output, re, im } => {
+                let (x, _) = self.output_cell(output, *re, i, j)?;
+                let (y, _) = self.output_cell(output, *im, i, j)?;
+                self.push(format!("nz/{output}/{re}/{im}/{i}/{j}"), Atom::NonZero { x, y })
+            }
+            BitRule::Fragile { output, re, im, component, kernel_sumsq, patch_size, radius_lo_sq, radius_hi_sq, cos2 } => {
+                let (x, xb) = self.output_cell(output, *re, i, j)?;
+                let (y, yb) = self.output_cell(output, *im, i, j)?;
+                let sq = self.push(format!("sq/{output}/{re}/{im}/{i}/{j}"), Atom::Square { x, y });
+                let n = *patch_size.get(i).ok_or_else(|| CircuitError::Unsupported("fragile patch_size shorter than the grid".into()))? as i128;
+                let (s_re, s_im) = (kernel_sumsq[0] as i128, kernel_sumsq[1] as i128);
+                let m = n * n * s_re * s_im;
+                let sq_row = sq; // resolved to rows later
+                let (x2, y2) = (Arg::Cell(CellRef::Q(usize::MAX - sq_row, 2)), Arg::Cell(CellRef::Q(usize::MAX - sq_row, 3)));
+                let bits_of = |coeffs: [i128; 3]| -> u32 {
+                    let mag = coeffs[0].unsigned_abs() as f64 + coeffs[1].unsigned_abs() as f64 * 2f64.powi(2 * xb as i32) + coeffs[2].unsigned_abs() as f64 * 2f64.powi(2 * yb as i32);
+                    mag.log2().ceil() as u32 + 1
+                };
+                let lo: Ratio = *radius_lo_sq;
+                let hi: Ratio = *radius_hi_sq;
+                // lo.den·q − lo.num·M ≥ 0 with q = S_im·x² + S_re·y²
+                let f_lo = [-(lo.num as i128) * m, lo.den as i128 * s_im, lo.den as i128 * s_re];
+                let f_hi = [hi.num as i128 * m, -(hi.den as i128) * s_im, -(hi.den as i128) * s_re];
+                let (cn, cd) = (cos2.num as i128, cos2.den as i128);
+                let f_ang = match component {
+                    Component::Re => [0, cn * s_im, (cn - cd) * s_re],
+                    Component::Im => [0, (cn - cd) * s_im, cn * s_re],
+                };
+                let base = format!("{output}/{re}/{im}/{i}/{j}");
+                let a = self.compare(format!("rlo/{base}/{lo:?}/{n}"), x2, y2, f_lo, bits_of(f_lo));
+                let b = self.compare(format!("rhi/{base}/{hi:?}/{n}"), x2, y2, f_hi, bits_of(f_hi));
+                let c = self.compare(format!("ang/{base}/{component:?}/{cos2:?}"), x2, y2, f_ang, bits_of(f_ang));
+                self.and(&[a, b, c])
+            }
+            BitRule::All(rules) => {
+                let parts: Vec<usize> = rules.iter().map(|r| self.bit(r, i, j)).collect::<Result<_, _>>()?;
+                self.and(&parts)
+            }
+        })
+    }
+
+    /// AND of atoms' bits, in a tree of 4-input gates.
+    fn and(&mut self, parts: &[usize]) -> usize {
+        if parts.len() == 1 {
+            return parts[0];
+        }
+        let mut level: Vec<usize> = parts.to_vec();
+        while level.len() > 1 {
+            level = level
+                .chunks(4)
+                .map(|ch| {
+                    if ch.len() == 1 {
+                        return ch[0];
+                    }
+                    let key = format!("and/{ch:?}");
+                    self.push(key, Atom::And(ch.iter().map(|&a| CellRef::B(usize::MAX - a)).collect()))
+                })
+                .collect();
+        }
+        level[0]
+    }
+}
+
+/// Resolves the placeholder `usize::MAX − atom` rows to the atoms' real rows.
+fn resolve(cell: CellRef, atom_rows: &[usize]) -> CellRef {
+    let fix = |r: usize| if r > usize::MAX / 2 { atom_rows[usize::MAX - r] } else { r };
+    match cell {
+        CellRef::Q(r, c) => CellRef::Q(fix(r), c),
+        CellRef::B(r) => CellRef::B(fix(r)),
+        other => other,
+    }
+}
+
+impl StatementPlan {
+    /// Plans the statement for a model.
+    pub fn new(model: &Model) -> Result<Self, CircuitError> {
+        let graph = model.graph();
+        let rules = &model.manifest().rules;
+        let la = LinearAnalysis::new(graph)?;
+        let mut floor = Floor::default();
+
+        // Inputs: image bytes, then mask bits.
+        let mut inputs = Vec::new();
+        for (k, gi) in graph.inputs.iter().enumerate() {
+            let spec = rules.inputs.get(k).ok_or_else(|| CircuitError::Internal("input count".into()))?;
+            let is_mask = spec.role == crate::model::manifest::InputRole::Mask;
+            let (h, w) = match gi.shape.as_slice() {
+                [h, w] => (*h, *w),
+                other => return Err(CircuitError::Unsupported(format!("input {:?} has shape {other:?}; inputs must be 2-D images", gi.name))),
+            };
+            if w % 4 != 0 {
+                return Err(CircuitError::Unsupported(format!("input {:?} width {w} is not a multiple of 4", gi.name)));
+            }
+            let data_rows = h * w / 4;
+            let group_rows = if is_mask { MASK_BITS_PER_ELEMENT / 4 } else { PIXELS_PER_ELEMENT / 4 };
+            let zero_rows = (group_rows - data_rows % group_rows) % group_rows;
+            let first_row = floor.place(&[Col::Q, Col::V, Col::H, Col::G], data_rows + zero_rows);
+            inputs.push(InputRegion { input: k, tensor: gi.tensor, is_mask, first_row, data_rows, zero_rows, chains: h, chain_rows: w / 4, group_rows, apad: None });
+        }
+
+        // Convolutions for every output the rules read.
+        let mut read: Vec<String> = Vec::new();
+        let mut collect = |r: &BitRule| collect_outputs(r, &mut read);
+        rules.encoder.iris.iter().chain(&rules.encoder.mask).for_each(&mut collect);
+        let mut convs = Vec::new();
+        for name in &read {
+            let t = graph.output(name).ok_or_else(|| CircuitError::Unsupported(format!("rules read unknown output {name:?}")))?;
+            let map = la.map(t);
+            let src = map.source.ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} is constant")))?;
+            let source = inputs.iter().position(|i| i.tensor == src).ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} does not depend on an enrollment input alone")))?;
+            let plan = detect_conv(map, &graph.info(src).shape, &graph.info(t).shape)
+                .ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} is not a sliding-window linear map of its input")))?;
+            if plan.constant.iter().any(|&c| c != 0) {
+                return Err(CircuitError::Unsupported(format!("output {name:?} has a constant term")));
+            }
+            // The accumulator advances one segment at a time: every segment needs a block.
+            let mut covered = vec![false; plan.segments];
+            plan.blocks.iter().for_each(|b| covered[b.0] = true);
+            if covered.iter().any(|c| !c) {
+                return Err(CircuitError::Unsupported(format!("output {name:?} has a segment that reads no input")));
+            }
+            let apad = apad_shape(&plan);
+            if inputs[source].apad.is_some_and(|a| a != apad) {
+                return Err(CircuitError::Unsupported(format!("input feeds convolutions with different padding ({name:?})")));
+            }
+            inputs[source].apad = Some(apad);
+            let seg_len = plan.segment_len().div_ceil(4) * 4;
+            convs.push(ConvRegion { plan, source, target: t, seg_len, seg_first_row: 0, kernel_rows: vec![], acc_first_row: 0, apad });
+        }
+        for c in &mut convs {
+            c.seg_first_row = floor.place(&[Col::Q, Col::H], c.seg_rows());
+        }
+
+        // Rule atoms.
+        let limb_bits = limb_bits_for(model);
+        let [grid_r, grid_c] = rules.encoder.grid;
+        let mut rc = RuleCompiler { graph, convs: &convs, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
+        let planes_iris = rules.encoder.iris.len();
+        let planes_mask = rules.encoder.mask.len();
+        let mut iris_bits = vec![0usize; planes_iris * grid_r * grid_c];
+        let mut mask_bits = vec![0usize; planes_mask * grid_r * grid_c];
+        for (rules_list, out, planes) in [(&rules.encoder.iris, &mut iris_bits, planes_iris), (&rules.encoder.mask, &mut mask_bits, planes_mask)] {
+            for (p, rule) in rules_list.iter().enumerate() {
+                for i in 0..grid_r {
+                    for j in 0..grid_c {
+                        let a = rc.bit(rule, i, j)?;
+                        out[serial_index(rules.code_layout, planes, grid_r, grid_c, p, i, j)] = a;
+                    }
+                }
+            }
+        }
+        // popcount(mask) ≥ min_valid (public row 1); the count cell is patched in below.
+        let count_bits = 64 - (mask_bits.len() as u64).leading_zeros();
+        let popcount_atom = rc.compare("popcount".into(), Arg::Zero, Arg::Instance(1), [0, 1, -1], count_bits + 1);
+        let mut atoms = rc.atoms;
+        let rules_rows: usize = atoms.iter().map(Atom::rows).sum();
+        let rules_first_row = floor.place(&[Col::Q, Col::V, Col::B, Col::G, Col::G2], rules_rows);
+        let mut atom_rows = Vec::with_capacity(atoms.len());
+        let mut r = rules_first_row;
+        for a in &atoms {
+            atom_rows.push(r);
+            r += a.rows();
+        }
+        for a in &mut atoms {
+            match a {
+                Atom::Compare { x, y, .. } => {
+                    for arg in [x, y] {
+                        if let Arg::Cell(c) = arg {
+                            *c = resolve(*c, &atom_rows);
+                        }
+                    }
+                }
+                Atom::And(ins) => ins.iter_mut().for_each(|c| *c = resolve(*c, &atom_rows)),
+                _ => {}
+            }
+        }
+
+        // Public code words: mask first (it keeps the popcount in h), then iris.
+        let words = |bits: usize| bits.div_ceil(CODE_BITS_PER_WORD);
+        let (wi, wm) = (words(iris_bits.len()), words(mask_bits.len()));
+        let mk = |bits: &[usize], popcount: bool, first_instance: usize| PackRegion {
+            first_row: 0,
+            bits: bits.iter().map(|&a| CellRef::B(atom_rows[a])).collect(),
+            popcount,
+            first_instance,
+        };
+        let mut mask_pack = mk(&mask_bits, true, HEADER_INSTANCES + wi);
+        mask_pack.first_row = floor.place(&[Col::Q, Col::V, Col::H], mask_pack.rows());
+        let mut iris_pack = mk(&iris_bits, false, HEADER_INSTANCES);
+        iris_pack.first_row = floor.place(&[Col::Q, Col::V], iris_pack.rows());
+        if let Atom::Compare { x, .. } = &mut atoms[popcount_atom] {
+            *x = Arg::Cell(CellRef::H(mask_pack.first_row + mask_pack.rows() - 1));
+        }
+
+        // Kernel polynomials and block accumulators (g, g2, h).
+        for c in &mut convs {
+            let taps = c.plan.taps;
+            c.kernel_rows = (0..c.plan.kernels.len()).map(|_| floor.place(&[Col::G, Col::G2, Col::H], taps)).collect();
+            c.acc_first_row = floor.place(&[Col::G, Col::G2, Col::H], c.plan.blocks.len());
+        }
+        let misc_row = floor.place(&[Col::V], 2);
+
+        let mut apad: Vec<ApadShape> = inputs.iter().filter_map(|i| i.apad).collect();
+        apad.dedup();
+        let mut seg_lens: Vec<usize> = convs.iter().map(|c| c.seg_len).collect();
+        seg_lens.sort_unstable();
+        seg_lens.dedup();
+        let mut compare_rows: Vec<usize> = atoms.iter().filter_map(|a| if let Atom::Compare { rows, .. } = a { Some(*rows) } else { None }).collect();
+        compare_rows.sort_unstable();
+        compare_rows.dedup();
+        if let Some(&max) = compare_rows.last() {
+            if max * 4 * limb_bits as usize > 224 {
+                return Err(CircuitError::Unsupported(format!("a rule compares values of {} bits; the limit is 224", max * 4 * limb_bits as usize)));
+            }
+        }
+        Ok(Self {
+            shape: CircuitShape { limb_bits, apad, seg_lens, compare_rows },
+            inputs,
+            convs,
+            rules_first_row,
+            atoms,
+            atom_rows,
+            iris_pack,
+            mask_pack,
+            popcount_atom,
+            misc_row,
+            rows: floor.height(),
+            min_valid_bits: rules.min_valid_bits,
+            instances: HEADER_INSTANCES + wi + wm,
+        })
+    }
+
+    /// The smallest `k` whose `2^k` rows hold the layout, the range table and halo2's
+    /// blinding rows.
+    pub fn min_k(&self) -> u32 {
+        let need = self.rows.max(super::range::RangeConfig::table_rows(self.shape.limb_bits)).max(self.instances) + 16;
+        need.next_power_of_two().trailing_zeros().max(4)
+    }
+
+    /// Total commitment elements (pixels and mask bits, without header and salt).
+    pub fn commitment_elements(&self) -> usize {
+        self.inputs.iter().map(|i| (i.data_rows + i.zero_rows) / i.group_rows).sum()
+    }
+}
+
+/// Limb width: 8 bits when any input value needs more than 4 bits, else 4.
+pub fn limb_bits_for(model: &Model) -> u32 {
+    let max = model.manifest().rules.inputs.iter().map(|i| i.range[1]).max().unwrap_or(255);
+    if max > 15 {
+        8
+    } else {
+        4
+    }
+}
+
+fn collect_outputs(rule: &BitRule, out: &mut Vec<String>) {
+    let mut add = |s: &String| {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    };
+    match rule {
+        BitRule::Positive { output, .. } | BitRule::NonZeroPair { output, .. } | BitRule::Fragile { output, .. } => add(output),
+        BitRule::AtLeast { num, den, .. } => {
+            for o in [num, den] {
+                if let Operand::Output { output, .. } = o {
+                    add(output);
+                }
+            }
+        }
+        BitRule::All(rs) => rs.iter().for_each(|r| collect_outputs(r, out)),
+    }
+}
+
+/// Serializes plane-major bits (`[plane][row][col]`) in `layout` order, packed MSB first
+/// (`np.packbits`). For 4 × 16 × 256 codes this is exactly open-iris's / World's serialization.
+pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
+    let n = planes * rows * cols;
+    let mut out = vec![0u8; n.div_ceil(8)];
+    for p in 0..planes {
+        for i in 0..rows {
+            for j in 0..cols {
+                if bits[(p * rows + i) * cols + j] != 0 {
+                    let s = serial_index(layout, planes, rows, cols, p, i, j);
+                    out[s / 8] |= 0x80 >> (s % 8);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The public words of a serialized code: 31-byte big-endian chunks (the last may be shorter).
+pub fn code_words(bytes: &[u8]) -> Vec<halo2_proofs::halo2curves::bn256::Fr> {
+    use halo2_proofs::halo2curves::bn256::Fr;
+    bytes
+        .chunks(CODE_BITS_PER_WORD / 8)
+        .map(|chunk| chunk.iter().fold(Fr::from(0), |acc, &b| acc * Fr::from(256) + Fr::from(b as u64)))
+        .collect()
+}

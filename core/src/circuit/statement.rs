@@ -1,0 +1,332 @@
+//! The top-level circuit: the statement a proof makes, assembled from the chips.
+//!
+//! One halo2 region holds everything at absolute rows given by the [`StatementPlan`]. The
+//! synthesis assigns fixed values and selectors, the phase-1 witness, then (after
+//! `next_phase`, when β exists) the phase-2 witness, and finally every copy constraint and
+//! public-input binding.
+
+use std::sync::Arc;
+
+use halo2_proofs::arithmetic::Field;
+use halo2_proofs::circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
+
+use super::compare::CompareConfig;
+use super::conv::ConvConfig;
+use super::expr::fe;
+use super::horner::HornerConfig;
+use super::layout::Columns;
+use super::logic::LogicConfig;
+use super::pack::PackConfig;
+use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
+use super::range::RangeConfig;
+use super::witness::Witness;
+
+/// The configuration of every chip.
+#[derive(Clone, Debug)]
+pub struct IrisConfig {
+    /// Shared columns.
+    pub cols: Columns,
+    /// Limb range checks.
+    pub range: RangeConfig,
+    /// Quad Horner.
+    pub horner: HornerConfig,
+    /// Packing, zero/boolean rows, popcount.
+    pub pack: PackConfig,
+    /// Convolution identity.
+    pub conv: ConvConfig,
+    /// Comparators.
+    pub cmp: CompareConfig,
+    /// Squares, non-zero, AND.
+    pub logic: LogicConfig,
+}
+
+/// The circuit for one model; with a witness it proves one enrollment.
+#[derive(Clone, Debug)]
+pub struct IrisCircuit {
+    plan: Arc<StatementPlan>,
+    witness: Option<Arc<Witness>>,
+}
+
+impl IrisCircuit {
+    /// A circuit without witness (keygen).
+    pub fn new(plan: Arc<StatementPlan>) -> Self {
+        Self { plan, witness: None }
+    }
+
+    /// A circuit with a witness (proving).
+    pub fn with_witness(plan: Arc<StatementPlan>, witness: Arc<Witness>) -> Self {
+        Self { plan, witness: Some(witness) }
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Arc<StatementPlan> {
+        &self.plan
+    }
+}
+
+fn cell_of(cols: &Columns, c: CellRef) -> (Column<Any>, usize) {
+    match c {
+        CellRef::Q(r, k) => (cols.q[k].into(), r),
+        CellRef::V(r) => (cols.v.into(), r),
+        CellRef::B(r) => (cols.b.into(), r),
+        CellRef::H(r) => (cols.h.into(), r),
+        CellRef::G(r) => (cols.g.into(), r),
+    }
+}
+
+fn cell(col: impl Into<Column<Any>>, row: usize) -> Cell {
+    Cell { row_offset: row, column: col.into() }
+}
+
+impl Circuit<Fr> for IrisCircuit {
+    type Config = IrisConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitShape;
+
+    fn without_witnesses(&self) -> Self {
+        Self { plan: self.plan.clone(), witness: None }
+    }
+
+    fn params(&self) -> CircuitShape {
+        self.plan.shape.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> IrisConfig {
+        Self::configure_with_params(meta, CircuitShape { limb_bits: 4, ..Default::default() })
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: CircuitShape) -> IrisConfig {
+        let cols = Columns::configure(meta);
+        let range = RangeConfig::configure(meta, &cols, shape.limb_bits);
+        let horner = HornerConfig::configure(meta, &cols);
+        let pack = PackConfig::configure(meta, &cols);
+        let conv = ConvConfig::configure(meta, &cols, &shape.apad, &shape.seg_lens);
+        let cmp = CompareConfig::configure(meta, &cols, shape.limb_bits, &shape.compare_rows);
+        let logic = LogicConfig::configure(meta, &cols);
+        IrisConfig { cols, range, horner, pack, conv, cmp, logic }
+    }
+
+    fn synthesize(&self, cfg: IrisConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        cfg.range.load(&mut layouter)?;
+        let plan = self.plan.clone();
+        let wit = self.witness.clone();
+        let mut instance_bindings: Vec<(Cell, usize)> = Vec::new();
+        layouter.assign_region(
+            || "iris statement",
+            |mut region| {
+                assign_structure(&mut region, &cfg, &plan)?;
+                let has = wit.is_some();
+                // Phase 1.
+                if let Some(w) = &wit {
+                    let c = &w.cols;
+                    for r in 0..plan.rows {
+                        for k in 0..4 {
+                            region.assign_advice(cfg.cols.q[k], r, Value::known(c.q[k][r]));
+                        }
+                        region.assign_advice(cfg.cols.v, r, Value::known(c.v[r]));
+                        region.assign_advice(cfg.cols.b, r, Value::known(c.b[r]));
+                    }
+                } else {
+                    for r in 0..plan.rows {
+                        for k in 0..4 {
+                            region.assign_advice(cfg.cols.q[k], r, Value::<Fr>::unknown());
+                        }
+                        region.assign_advice(cfg.cols.v, r, Value::<Fr>::unknown());
+                        region.assign_advice(cfg.cols.b, r, Value::<Fr>::unknown());
+                    }
+                }
+                region.next_phase();
+                // Phase 2.
+                let beta = region.get_challenge(cfg.cols.beta);
+                let mut beta_v: Option<Fr> = None;
+                beta.map(|b| beta_v = Some(b));
+                let c2 = match (&wit, beta_v) {
+                    (Some(w), Some(b)) => Some(w.phase2(&plan, b)),
+                    _ => None,
+                };
+                for r in 0..plan.rows {
+                    let get = |f: fn(&super::witness::Columns2) -> &Vec<Fr>| match &c2 {
+                        Some(c) => Value::known(f(c)[r]),
+                        None => Value::unknown(),
+                    };
+                    region.assign_advice(cfg.cols.h, r, get(|c| &c.h));
+                    region.assign_advice(cfg.cols.g, r, get(|c| &c.g));
+                    region.assign_advice(cfg.cols.g2, r, get(|c| &c.g2));
+                }
+                instance_bindings = bind_copies(&mut region, &cfg, &plan, has, wit.as_deref())?;
+                Ok(())
+            },
+        )?;
+        for (c, row) in instance_bindings {
+            layouter.constrain_instance(c, cfg.cols.instance, row);
+        }
+        Ok(())
+    }
+}
+
+/// Fixed values and selectors (identical for keygen and proving).
+fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
+    let cols = &cfg.cols;
+    for inp in &plan.inputs {
+        for r in 0..inp.data_rows + inp.zero_rows {
+            let row = inp.first_row + r;
+            let sel = if r % inp.group_rows == 0 {
+                if inp.is_mask { cfg.pack.s_bit_start } else { cfg.pack.s_byte_start }
+            } else if inp.is_mask {
+                cfg.pack.s_bit_next
+            } else {
+                cfg.pack.s_byte_next
+            };
+            sel.enable(region, row)?;
+            if r >= inp.data_rows {
+                cfg.pack.s_zero.enable(region, row)?;
+            } else if inp.is_mask {
+                cfg.pack.s_bool.enable(region, row)?;
+            } else {
+                cfg.range.s_limbs.enable(region, row)?;
+            }
+        }
+        if let Some(shape) = &inp.apad {
+            let apad = cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?;
+            for c in 0..inp.chains {
+                let first = inp.first_row + c * inp.chain_rows;
+                cfg.horner.s_start.enable(region, first)?;
+                for r in 1..inp.chain_rows {
+                    cfg.horner.s_next.enable(region, first + r)?;
+                }
+                apad.enable(region, inp.chain_end_row(c))?;
+            }
+        }
+    }
+    for conv in &plan.convs {
+        cfg.horner.s_start.enable(region, conv.seg_first_row)?;
+        for r in 1..conv.seg_rows() {
+            cfg.horner.s_next.enable(region, conv.seg_first_row + r)?;
+        }
+        for (k, kernel) in conv.plan.kernels.iter().enumerate() {
+            let first = conv.kernel_rows[k];
+            for (t, &w) in kernel.iter().rev().enumerate() {
+                region.assign_fixed(cols.kf, first + t, fe(w as i128));
+                if t == 0 { cfg.conv.s_b_start } else { cfg.conv.s_b_next }.enable(region, first + t)?;
+            }
+        }
+        let seg_sel = cfg.conv.seg_selector(conv.seg_len).ok_or(Error::Synthesis)?;
+        let mut prev = usize::MAX;
+        for (b, &(s, _, _)) in conv.plan.blocks.iter().enumerate() {
+            let row = conv.acc_first_row + b;
+            let sel = if b == 0 {
+                cfg.conv.s_acc_first
+            } else if s != prev {
+                seg_sel
+            } else {
+                cfg.conv.s_acc_next
+            };
+            sel.enable(region, row)?;
+            prev = s;
+        }
+    }
+    for (idx, atom) in plan.atoms.iter().enumerate() {
+        let row = plan.atom_rows[idx];
+        match atom {
+            Atom::Compare { f, rows, .. } => {
+                cfg.cmp.s_value.enable(region, row)?;
+                cfg.cmp.s_bit.enable(region, row)?;
+                cfg.cmp.sign_selector(*rows).ok_or(Error::Synthesis)?.enable(region, row)?;
+                for r in 0..*rows {
+                    cfg.range.s_limbs.enable(region, row + r)?;
+                }
+                for (k, v) in f.iter().enumerate() {
+                    region.assign_fixed(cols.f[k], row, fe(*v));
+                }
+            }
+            Atom::Square { .. } => cfg.logic.s_square.enable(region, row)?,
+            Atom::NonZero { .. } => {
+                cfg.logic.s_nonzero.enable(region, row)?;
+                cfg.cmp.s_bit.enable(region, row)?;
+            }
+            Atom::And(_) => cfg.logic.s_and.enable(region, row)?,
+        }
+    }
+    for pack in [&plan.iris_pack, &plan.mask_pack] {
+        for r in 0..pack.rows() {
+            let row = pack.first_row + r;
+            let start = (4 * r) % super::pack::CODE_BITS_PER_WORD == 0;
+            if start { cfg.pack.s_bit_start } else { cfg.pack.s_bit_next }.enable(region, row)?;
+            if pack.popcount {
+                if r == 0 { cfg.pack.s_count_start } else { cfg.pack.s_count_next }.enable(region, row)?;
+            }
+            // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
+            if 4 * (r + 1) > pack.bits.len() {
+                for k in pack.bits.len() - 4 * r..4 {
+                    region.constrain_constant(cell(cols.q[k], row), Fr::ZERO)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copy constraints; returns the cells bound to public inputs.
+fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, has_witness: bool, wit: Option<&Witness>) -> Result<Vec<(Cell, usize)>, Error> {
+    let cols = &cfg.cols;
+    let eq = |region: &mut Region<'_, Fr>, a: (Column<Any>, usize), b: (Column<Any>, usize)| region.constrain_equal(cell(a.0, a.1), cell(b.0, b.1));
+    let mut bindings = Vec::new();
+    // Padded chains into the accumulator, kernel polynomials into the accumulator, and the
+    // identity itself.
+    for conv in &plan.convs {
+        let inp = &plan.inputs[conv.source];
+        for (b, &(_, c, k)) in conv.plan.blocks.iter().enumerate() {
+            let row = conv.acc_first_row + b;
+            eq(region, (cols.g.into(), inp.chain_end_row(c)), (cols.g2.into(), row));
+            eq(region, (cols.g.into(), conv.kernel_rows[k] + conv.plan.taps - 1), (cols.h.into(), row));
+        }
+        eq(region, (cols.g.into(), conv.acc_last_row()), (cols.h.into(), conv.seg_first_row + conv.seg_rows() - 1));
+    }
+    // Rule operands.
+    for (idx, atom) in plan.atoms.iter().enumerate() {
+        let row = plan.atom_rows[idx];
+        match atom {
+            Atom::Compare { x, y, .. } => {
+                for (arg, col) in [(x, cols.g), (y, cols.g2)] {
+                    match arg {
+                        Arg::Cell(c) => eq(region, cell_of(cols, *c), (col.into(), row)),
+                        Arg::Instance(k) => bindings.push((cell(col, row), *k)),
+                        Arg::Zero => region.constrain_constant(cell(col, row), Fr::ZERO)?,
+                    }
+                }
+            }
+            Atom::Square { x, y } | Atom::NonZero { x, y } => {
+                eq(region, cell_of(cols, *x), (cols.q[0].into(), row));
+                eq(region, cell_of(cols, *y), (cols.q[1].into(), row));
+            }
+            Atom::And(ins) => {
+                for k in 0..4 {
+                    match ins.get(k) {
+                        Some(c) => eq(region, cell_of(cols, *c), (cols.q[k].into(), row)),
+                        None => region.constrain_constant(cell(cols.q[k], row), Fr::ONE)?,
+                    }
+                }
+            }
+        }
+    }
+    // popcount ≥ min_valid must hold, and the public min_valid is the model's.
+    let pc_row = plan.atom_rows[plan.popcount_atom];
+    region.constrain_constant(cell(cols.b, pc_row), Fr::ONE)?;
+    // Code bits into the packers, words to public inputs.
+    for pack in [&plan.iris_pack, &plan.mask_pack] {
+        for (i, bit) in pack.bits.iter().enumerate() {
+            eq(region, cell_of(cols, *bit), (cols.q[i % 4].into(), pack.first_row + i / 4));
+        }
+        for w in 0..pack.words() {
+            bindings.push((cell(cols.v, pack.word_end_row(w)), pack.first_instance + w));
+        }
+    }
+    region.constrain_constant(cell(cols.g2, pc_row), Fr::from(plan.min_valid_bits as u64))?;
+    // Liveness threshold slot: zero for models without a liveness rule.
+    region.constrain_constant(cell(cols.v, plan.misc_row), Fr::ZERO)?;
+    bindings.push((cell(cols.v, plan.misc_row), 2));
+    let _ = (has_witness, wit);
+    Ok(bindings)
+}

@@ -1,0 +1,348 @@
+//! The witness: every cell value, computed natively from the enrollment and the plan.
+//!
+//! Phase-1 values (pixels, mask bits, product-polynomial coefficients, rule values, limbs,
+//! bits, packing accumulators) are computed before any challenge exists; phase-2 values (Horner
+//! evaluations, padded chains, kernel polynomials, the identity accumulator, operand copies)
+//! are computed from β once it is drawn. Outputs of the convolutions are checked against the
+//! model's native executor, so the circuit and the executor agree by construction.
+
+use halo2_proofs::arithmetic::Field;
+use halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::image::{IrisImage, IrisMask};
+use crate::model::Model;
+
+use super::compare::sign_limbs;
+use super::conv::apad_value;
+use super::expr::{fe, fpow};
+use super::horner::horner_rows;
+use super::plan::{Arg, Atom, CellRef, StatementPlan};
+use super::CircuitError;
+
+/// Dense column values for the shared columns.
+#[derive(Clone, Debug)]
+pub struct Columns1 {
+    /// `q[0..4]`.
+    pub q: [Vec<Fr>; 4],
+    /// `v`.
+    pub v: Vec<Fr>,
+    /// `b`.
+    pub b: Vec<Fr>,
+}
+
+/// Phase-2 column values.
+#[derive(Clone, Debug)]
+pub struct Columns2 {
+    /// `h`.
+    pub h: Vec<Fr>,
+    /// `g`.
+    pub g: Vec<Fr>,
+    /// `g2`.
+    pub g2: Vec<Fr>,
+}
+
+/// The private witness of one proof.
+#[derive(Clone)]
+pub struct Witness {
+    /// Phase-1 columns.
+    pub cols: Columns1,
+    /// Integer value of every atom's main result (`d` for comparators) — for tests.
+    pub atom_values: Vec<i128>,
+    /// Public inputs.
+    pub instances: Vec<Fr>,
+    /// The commitment salt as a field element.
+    pub salt: Fr,
+    /// Product-polynomial coefficients per convolution (stored order) as integers.
+    pub coefficients: Vec<Vec<i64>>,
+    /// Per input: the values row-major (pixels or mask bits).
+    pub inputs: Vec<Vec<i64>>,
+    /// Test hook: phase-2 cells to overwrite after they are computed (`(column, row, value)`
+    /// with column 0 = h, 1 = g, 2 = g2). Empty in every real proof.
+    #[doc(hidden)]
+    pub phase2_overrides: Vec<(u8, usize, Fr)>,
+}
+
+impl std::fmt::Debug for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Witness([REDACTED], {} public inputs)", self.instances.len())
+    }
+}
+
+impl Columns1 {
+    fn new(rows: usize) -> Self {
+        Self { q: std::array::from_fn(|_| vec![Fr::ZERO; rows]), v: vec![Fr::ZERO; rows], b: vec![Fr::ZERO; rows] }
+    }
+
+    /// Value of a phase-1 cell (`h`/`g` cells are not phase 1 and read as zero).
+    pub fn get(&self, c: CellRef) -> Fr {
+        match c {
+            CellRef::Q(r, k) => self.q[k][r],
+            CellRef::V(r) => self.v[r],
+            CellRef::B(r) => self.b[r],
+            CellRef::H(_) | CellRef::G(_) => Fr::ZERO,
+        }
+    }
+}
+
+/// Reads a field element holding a small signed integer (|x| < 2^127).
+pub fn to_i128(x: Fr) -> i128 {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    let small = |f: &Fr| -> Option<u128> {
+        let repr = f.to_repr();
+        let b = repr.as_ref();
+        if b[16..].iter().all(|&v| v == 0) && b[15] < 0x80 {
+            let mut lo = [0u8; 16];
+            lo.copy_from_slice(&b[..16]);
+            Some(u128::from_le_bytes(lo))
+        } else {
+            None
+        }
+    };
+    match small(&x) {
+        Some(v) => v as i128,
+        None => small(&(-x)).map(|v| -(v as i128)).unwrap_or(i128::MIN),
+    }
+}
+
+impl Witness {
+    /// Builds the phase-1 witness for `image`, `mask` and `salt` under `plan`.
+    pub fn new(model: &Model, plan: &StatementPlan, image: &IrisImage, mask: &IrisMask, salt: Fr, commitment: Fr) -> Result<Self, CircuitError> {
+        let enc = model.encode(image, mask).map_err(|e| CircuitError::Witness(e.to_string()))?;
+        let mut cols = Columns1::new(plan.rows);
+        let mut inputs = Vec::new();
+        // Inputs.
+        for inp in &plan.inputs {
+            let data: Vec<i64> = enc.trace.get(inp.tensor).data.clone();
+            for (k, &x) in data.iter().enumerate() {
+                cols.q[k % 4][inp.first_row + k / 4] = Fr::from(x as u64);
+            }
+            let (base_bits, shift) = if inp.is_mask { (1u32, 16u64) } else { (8u32, 1u64 << 32) };
+            let mut acc = Fr::ZERO;
+            for r in 0..inp.data_rows + inp.zero_rows {
+                let quad = (0..4).fold(0u64, |a, k| (a << base_bits) | data.get(4 * r + k).copied().unwrap_or(0) as u64);
+                acc = if r % inp.group_rows == 0 { Fr::from(quad) } else { acc * Fr::from(shift) + Fr::from(quad) };
+                cols.v[inp.first_row + r] = acc;
+            }
+            inputs.push(data);
+        }
+        // Convolution coefficients.
+        let mut coefficients = Vec::new();
+        for conv in &plan.convs {
+            let p = &conv.plan;
+            let src = &inputs[conv.source];
+            let pw = p.padded_width();
+            let padded: Vec<Vec<i64>> = (0..p.chains)
+                .map(|c| {
+                    (0..pw)
+                        .map(|q| {
+                            let k = q as i64 - p.pad_lo as i64;
+                            match p.boundary {
+                                super::linear::Boundary::Circular => src[c * p.width + k.rem_euclid(p.width as i64) as usize],
+                                super::linear::Boundary::Zero if k < 0 || k >= p.width as i64 => 0,
+                                super::linear::Boundary::Zero => src[c * p.width + k as usize],
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let n = p.segment_len();
+            let lead = conv.seg_len - n;
+            let taps = p.taps as i64;
+            let mut coef = vec![0i64; p.segments * conv.seg_len];
+            for &(s, c, k) in &p.blocks {
+                let kernel = &p.kernels[k];
+                let a = &padded[c];
+                let base = s * conv.seg_len + lead;
+                for t in 0..n {
+                    let mut acc = 0i64;
+                    for (u, &w) in kernel.iter().enumerate() {
+                        let idx = t as i64 + u as i64 - taps + 1;
+                        if idx >= 0 && (idx as usize) < pw && w != 0 {
+                            acc += w * a[idx as usize];
+                        }
+                    }
+                    coef[base + t] += acc;
+                }
+            }
+            // The outputs among the coefficients must equal the executor's values.
+            let expect = &enc.trace.get(conv.target).data;
+            for s in 0..p.segments {
+                for j in 0..p.outputs {
+                    let pos = s * conv.seg_len + lead + p.output_position(j);
+                    if coef[pos] != expect[s * p.outputs + j] {
+                        return Err(CircuitError::Internal(format!("convolution output ({s},{j}) disagrees with the executor")));
+                    }
+                }
+            }
+            for (t, &v) in coef.iter().enumerate() {
+                cols.q[t % 4][conv.seg_first_row + t / 4] = fe(v as i128);
+            }
+            coefficients.push(coef);
+        }
+        // Rule atoms (in order: later atoms may read earlier ones).
+        let mut atom_values = vec![0i128; plan.atoms.len()];
+        let mask_bits_count: i128 = plan.mask_pack.bits.iter().map(|_| 0).sum();
+        let _ = mask_bits_count;
+        for (idx, atom) in plan.atoms.iter().enumerate() {
+            let row = plan.atom_rows[idx];
+            match atom {
+                Atom::Compare { x, y, f, rows } => {
+                    let val = |a: &Arg, cols: &Columns1| -> i128 {
+                        match a {
+                            Arg::Cell(CellRef::H(_)) => popcount(plan, cols),
+                            Arg::Cell(c) => to_i128(cols.get(*c)),
+                            Arg::Instance(1) => model.manifest().rules.min_valid_bits as i128,
+                            Arg::Instance(_) | Arg::Zero => 0,
+                        }
+                    };
+                    let (xv, yv) = (val(x, &cols), val(y, &cols));
+                    let d = f[0] + f[1] * xv + f[2] * yv;
+                    let (bit, limbs) = sign_limbs(d, plan.shape.limb_bits, *rows);
+                    cols.v[row] = fe(d);
+                    cols.b[row] = Fr::from(u64::from(bit));
+                    for (k, l) in limbs.iter().enumerate() {
+                        cols.q[k % 4][row + k / 4] = Fr::from(*l);
+                    }
+                    atom_values[idx] = d;
+                }
+                Atom::Square { x, y } => {
+                    let (xv, yv) = (cols.get(*x), cols.get(*y));
+                    cols.q[0][row] = xv;
+                    cols.q[1][row] = yv;
+                    cols.q[2][row] = xv * xv;
+                    cols.q[3][row] = yv * yv;
+                }
+                Atom::NonZero { x, y } => {
+                    let (xv, yv) = (cols.get(*x), cols.get(*y));
+                    let norm = xv * xv + yv * yv;
+                    cols.q[0][row] = xv;
+                    cols.q[1][row] = yv;
+                    let inv: Option<Fr> = norm.invert().into();
+                    cols.v[row] = inv.unwrap_or(Fr::ZERO);
+                    cols.b[row] = if norm == Fr::ZERO { Fr::ZERO } else { Fr::ONE };
+                }
+                Atom::And(ins) => {
+                    let mut prod = Fr::ONE;
+                    for k in 0..4 {
+                        let v = ins.get(k).map(|c| cols.get(*c)).unwrap_or(Fr::ONE);
+                        cols.q[k][row] = v;
+                        prod *= v;
+                    }
+                    cols.b[row] = prod;
+                }
+            }
+        }
+        // Public code words.
+        let mut instances = vec![Fr::ZERO; plan.instances];
+        instances[0] = commitment;
+        instances[1] = Fr::from(model.manifest().rules.min_valid_bits as u64);
+        for pack in [&plan.iris_pack, &plan.mask_pack] {
+            let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
+            let mut acc = Fr::ZERO;
+            for (r, quad) in bits.chunks(4).enumerate() {
+                let row = pack.first_row + r;
+                let mut qv = Fr::ZERO;
+                for k in 0..4 {
+                    let bit = quad.get(k).copied().unwrap_or(Fr::ZERO);
+                    cols.q[k][row] = bit;
+                    qv = qv * Fr::from(2) + bit;
+                }
+                acc = if (4 * r) % super::pack::CODE_BITS_PER_WORD == 0 { qv } else { acc * Fr::from(16) + qv };
+                cols.v[row] = acc;
+            }
+            for w in 0..pack.words() {
+                instances[pack.first_instance + w] = cols.v[pack.word_end_row(w)];
+            }
+        }
+        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new() })
+    }
+
+    /// Computes the phase-2 columns for challenge `beta`.
+    pub fn phase2(&self, plan: &StatementPlan, beta: Fr) -> Columns2 {
+        let n = plan.rows;
+        let mut c2 = Columns2 { h: vec![Fr::ZERO; n], g: vec![Fr::ZERO; n], g2: vec![Fr::ZERO; n] };
+        let q = &self.cols.q;
+        let quads = |first: usize, rows: usize| -> Vec<Fr> { (0..rows).flat_map(|r| (0..4).map(move |k| q[k][first + r])).collect() };
+        // Input chains: Horner per chain, padded chains at chain ends.
+        for inp in &plan.inputs {
+            let Some(shape) = inp.apad else { continue };
+            for c in 0..inp.chains {
+                let first = inp.first_row + c * inp.chain_rows;
+                let hr = horner_rows(&quads(first, inp.chain_rows), beta);
+                c2.h[first..first + inp.chain_rows].copy_from_slice(&hr);
+                c2.g[inp.chain_end_row(c)] = apad_value(&shape, &hr, beta);
+            }
+        }
+        for conv in &plan.convs {
+            let rows = conv.seg_rows();
+            let hr = horner_rows(&quads(conv.seg_first_row, rows), beta);
+            c2.h[conv.seg_first_row..conv.seg_first_row + rows].copy_from_slice(&hr);
+            // Kernel polynomials: taps from the highest power down.
+            let mut bvals = Vec::new();
+            for (k, kernel) in conv.plan.kernels.iter().enumerate() {
+                let first = conv.kernel_rows[k];
+                let mut acc = Fr::ZERO;
+                for (t, &w) in kernel.iter().rev().enumerate() {
+                    acc = if t == 0 { fe(w as i128) } else { acc * beta + fe(w as i128) };
+                    c2.g[first + t] = acc;
+                }
+                bvals.push(acc);
+            }
+            let inp = &plan.inputs[conv.source];
+            let beta_n = fpow(beta, conv.seg_len as u64);
+            let mut acc = Fr::ZERO;
+            let mut prev_seg = usize::MAX;
+            for (b, &(s, c, k)) in conv.plan.blocks.iter().enumerate() {
+                let row = conv.acc_first_row + b;
+                let a = c2.g[inp.chain_end_row(c)];
+                c2.g2[row] = a;
+                c2.h[row] = bvals[k];
+                let term = a * bvals[k];
+                acc = if b == 0 {
+                    term
+                } else if s != prev_seg {
+                    acc * fpow(beta_n, (s - prev_seg) as u64) + term
+                } else {
+                    acc + term
+                };
+                prev_seg = s;
+                c2.g[row] = acc;
+            }
+        }
+        // Popcount of the mask code.
+        let mp = &plan.mask_pack;
+        let mut cnt = Fr::ZERO;
+        for r in 0..mp.rows() {
+            let row = mp.first_row + r;
+            cnt += q[0][row] + q[1][row] + q[2][row] + q[3][row];
+            c2.h[row] = cnt;
+        }
+        // Comparator operand copies.
+        for (idx, atom) in plan.atoms.iter().enumerate() {
+            if let Atom::Compare { x, y, .. } = atom {
+                let row = plan.atom_rows[idx];
+                let val = |a: &Arg| match a {
+                    Arg::Cell(CellRef::H(r)) => c2.h[*r],
+                    Arg::Cell(c) => self.cols.get(*c),
+                    Arg::Instance(k) => self.instances[*k],
+                    Arg::Zero => Fr::ZERO,
+                };
+                let (xv, yv) = (val(x), val(y));
+                c2.g[row] = xv;
+                c2.g2[row] = yv;
+            }
+        }
+        for &(col, row, val) in &self.phase2_overrides {
+            match col {
+                0 => c2.h[row] = val,
+                1 => c2.g[row] = val,
+                _ => c2.g2[row] = val,
+            }
+        }
+        c2
+    }
+}
+
+fn popcount(plan: &StatementPlan, cols: &Columns1) -> i128 {
+    plan.mask_pack.bits.iter().map(|c| to_i128(cols.get(*c))).sum()
+}

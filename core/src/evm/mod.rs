@@ -1,0 +1,64 @@
+//! On-chain verification: EVM verifiers, calldata, and the `IrisCodeRegistry` contract's ABI.
+//!
+//! Every item here is generic over the circuit: it needs the KZG parameters, the verifying (or
+//! proving) key and the number of public inputs, nothing else. The public inputs follow the
+//! layout in [`calldata`] (one instance column, 137 values: the commitment, the quality
+//! thresholds and the packed iris and mask codes).
+//!
+//! # End to end
+//!
+//! ```text
+//!  issuer (once per model)                         phone (per person and model)
+//!  ───────────────────────                         ────────────────────────────
+//!  vk ──VerifierSource::render──▶ Solidity          prove_evm(params, pk, circuit, instances)
+//!        Solc::compile_verifier ──▶ bytecode          │  (Keccak transcript: EVM-verifiable)
+//!        (split if > 24,576 bytes)                    ▼
+//!        deploy_with ──▶ verifier address          proof bytes + public inputs + device signature
+//!  registry.setModel(id, verifier, version,           │
+//!                    minValidBits, τ, active)         ▼
+//!  registry.setTrustedDevice(orb, true)            register_calldata / upgrade_calldata
+//!                                                     │
+//!                                                     ▼
+//!                          IrisCodeRegistry.register(modelId, proof, publicInputs, signature)
+//!                            ├─ model active, thresholds equal the model's, inputs canonical
+//!                            ├─ ecrecover(device signature over C) is a trusted device
+//!                            ├─ C not registered yet, code not registered by another C
+//!                            ├─ verifier.staticcall(publicInputs ‖ proof) succeeds
+//!                            └─ store keccak256(code words) under (C, model), emit CodeRegistered
+//! ```
+//!
+//! 1. **Export the verifier.** [`verifier::VerifierSource::render`] produces the Solidity (Yul in
+//!    an assembly block) for a verifying key. It is a pure function: the source can be written
+//!    to disk, reviewed and compiled anywhere.
+//! 2. **Compile.** [`solc::Solc`] runs the pinned solc 0.8.19 (the npm solcjs shim in
+//!    `contracts/scripts/solc`, or `ZKIRIS_SOLC`) with the optimizer off.
+//!    [`solc::Solc::compile_verifier`] keeps every contract under the EIP-170 limit, splitting
+//!    a large verifier into a chain of contracts ([`verifier`] explains the split).
+//! 3. **Deploy.** [`solc::CompiledVerifier::deploy_with`] deploys the parts in the right order
+//!    and returns the entry address. The issuer deploys `contracts/IrisCodeRegistry.sol` once,
+//!    then registers each model's verifier address, version and thresholds
+//!    ([`calldata::set_model_calldata`]) and the trusted enrollment devices.
+//! 4. **Prove.** The phone proves with [`prove::prove_evm`] (Keccak transcript; a Blake2b proof
+//!    never verifies on chain) and can check the proof with [`prove::verify_native_evm`].
+//! 5. **Submit.** [`calldata::register_calldata`] encodes the first registration (with the
+//!    enrollment device's signature on `C`, [`crate::attest`]); [`calldata::upgrade_calldata`]
+//!    links a proof under a newer model to the same `C` without a new device signature. The
+//!    bare verifier can also be called directly with [`calldata::encode_verifier_calldata`].
+//!
+//! [`revm`] (feature `evm-test`, host only) runs all of this in a local EVM for tests and gas
+//! measurements.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`verifier`] | render the verifier source; split it for EIP-170 |
+//! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
+//! | [`calldata`] | public-input layout v1, verifier calldata, registry ABI encodings |
+//! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
+//! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
+
+pub mod calldata;
+pub mod prove;
+#[cfg(feature = "evm-test")]
+pub mod revm;
+pub mod solc;
+pub mod verifier;

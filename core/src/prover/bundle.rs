@@ -1,0 +1,144 @@
+//! The proof bundle: a versioned binary file (`.zkp`) holding a proof and everything a
+//! verifier needs to interpret it.
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic "ZKIRISP\0"
+//! 8       2     format version (1), little-endian
+//! 10      …     bincode (v1, little-endian, fixed-int) of `ProofBundle` fields:
+//!                 model_id [32], model_name, model_version, vk_fingerprint [32],
+//!                 srs_fingerprint [32], srs_insecure, public_inputs [[32]; n] (big-endian
+//!                 field elements, the layout of `circuit::plan`), code_layout,
+//!                 iris_code (packed bits), mask_code (packed bits), valid_bits, attestation
+//!                 (optional device id + 65-byte signature over the commitment), proof
+//! ```
+//!
+//! The proof uses the Keccak (EVM) transcript with SHPLONK, so the same bytes verify natively
+//! and in the generated Solidity verifier ([`crate::evm`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::attest::{DeviceId, EnrollmentSignature};
+use crate::model::manifest::CodeLayout;
+
+/// File magic.
+pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKIRISP\0";
+/// Current format version.
+pub const BUNDLE_VERSION: u16 = 1;
+
+/// Errors decoding a bundle.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// Not a zkiris proof file.
+    #[error("not a zkiris proof bundle (bad magic)")]
+    BadMagic,
+    /// Written by a newer zkiris.
+    #[error("proof bundle format {found} is newer than this SDK supports ({supported}); update zkiris")]
+    UnsupportedVersion {
+        /// Version found.
+        found: u16,
+        /// Version supported.
+        supported: u16,
+    },
+    /// Truncated or corrupt body.
+    #[error("proof bundle is truncated or corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The device attestation carried with a proof: who signed the commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The enrollment device.
+    pub device: DeviceId,
+    /// Its signature over the commitment.
+    pub signature: EnrollmentSignature,
+}
+
+/// A proof with its public statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofBundle {
+    /// Model id (sha256 of ONNX and rules).
+    pub model_id: [u8; 32],
+    /// Model name.
+    pub model_name: String,
+    /// Model version.
+    pub model_version: String,
+    /// sha256 of the verifying key.
+    pub vk_fingerprint: [u8; 32],
+    /// Fingerprint of the SRS.
+    pub srs_fingerprint: [u8; 32],
+    /// Whether the proof was made with the insecure development SRS.
+    pub srs_insecure: bool,
+    /// Public inputs as 32-byte big-endian field elements.
+    pub public_inputs: Vec<[u8; 32]>,
+    /// Serialization layout of the codes.
+    pub code_layout: CodeLayout,
+    /// The serialized iris code (packed bits in `code_layout` order, MSB first).
+    pub iris_code: Vec<u8>,
+    /// The serialized mask code.
+    pub mask_code: Vec<u8>,
+    /// Set mask bits.
+    pub valid_bits: u32,
+    /// Enrollment-device attestation of the commitment, if known.
+    pub attestation: Option<Attestation>,
+    /// The proof (EVM Keccak transcript, SHPLONK).
+    pub proof: Vec<u8>,
+}
+
+impl ProofBundle {
+    /// Encodes as bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.proof.len() + 64 * self.public_inputs.len() + 8192);
+        out.extend_from_slice(BUNDLE_MAGIC);
+        out.extend_from_slice(&BUNDLE_VERSION.to_le_bytes());
+        // Serializing plain data into a Vec cannot fail.
+        out.extend(bincode::serialize(self).expect("bundle serializes"));
+        out
+    }
+
+    /// Decodes bytes, refusing unknown formats.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.len() < 10 || &bytes[..8] != BUNDLE_MAGIC {
+            return Err(BundleError::BadMagic);
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != BUNDLE_VERSION {
+            return Err(BundleError::UnsupportedVersion { found: version, supported: BUNDLE_VERSION });
+        }
+        let opts = bincode::DefaultOptions::new();
+        use bincode::Options;
+        let b: ProofBundle = opts
+            .with_fixint_encoding()
+            .with_limit(64 << 20)
+            .deserialize(&bytes[10..])
+            .map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        Ok(b)
+    }
+
+    /// The commitment (public input 0).
+    pub fn commitment(&self) -> Option<[u8; 32]> {
+        self.public_inputs.first().copied()
+    }
+
+    /// Model id as hex.
+    pub fn model_id_hex(&self) -> String {
+        hex::encode(self.model_id)
+    }
+
+    /// The codes as an open-iris style template, for 4 × 16 × 256 codes (the shipped models).
+    pub fn template(&self) -> Option<crate::iriscode::IrisTemplate> {
+        use base64::Engine;
+        if self.iris_code.len() != 2048 || self.mask_code.len() != 2048 {
+            return None;
+        }
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Some(crate::iriscode::IrisTemplate {
+            model_id: self.model_id,
+            code_layout: self.code_layout,
+            iris_codes: b64.encode(&self.iris_code),
+            mask_codes: b64.encode(&self.mask_code),
+            valid_bits: self.valid_bits,
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! Proving keys: keygen from the model, and an on-disk cache.
+//!
+//! A proving key is ~600 bytes per circuit row (≈ 80 MB for world-v3): it is generated on the
+//! device from the signed model and cached, never shipped. The cache file name is derived from
+//! everything the key depends on — the model id, the SRS fingerprint, `k` and the zkiris code
+//! version — and the file is checksummed ([`super::cachefile`]); a corrupt or stale file is
+//! regenerated, never trusted.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use halo2_proofs::halo2curves::bn256::G1Affine;
+use halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_proofs::SerdeFormat;
+use sha2::{Digest, Sha256};
+
+use super::cachefile;
+use super::srs::Srs;
+use crate::circuit::{IrisCircuit, StatementPlan};
+
+/// Errors generating keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// halo2 keygen failed (the circuit does not fit the SRS, …).
+    #[error("key generation failed: {0}")]
+    Keygen(String),
+}
+
+/// sha256 of a verifying key's canonical bytes.
+pub fn vk_fingerprint(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"zkiris-vk-v1");
+    h.update(vk.to_bytes(SerdeFormat::RawBytes));
+    h.finalize().into()
+}
+
+/// The cache file of a proving key.
+pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(model_id);
+    h.update(srs.fingerprint());
+    h.update(k.to_le_bytes());
+    h.update(cachefile::code_version());
+    dir.join(format!("pk-{}.bin", &hex::encode(h.finalize())[..32]))
+}
+
+/// Where a proving key came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// Loaded from the cache.
+    Cache,
+    /// Generated (and written to the cache if one was given).
+    Generated,
+    /// Generated because the cached file was corrupt or stale.
+    Regenerated,
+}
+
+/// Generates the verifying and proving keys for a plan.
+pub fn keygen(srs: &Srs, plan: &Arc<StatementPlan>) -> Result<ProvingKey<G1Affine>, KeyError> {
+    let circuit = IrisCircuit::new(plan.clone());
+    let vk = keygen_vk(srs.params().as_ref(), &circuit).map_err(|e| KeyError::Keygen(e.to_string()))?;
+    keygen_pk(srs.params().as_ref(), vk, &circuit).map_err(|e| KeyError::Keygen(e.to_string()))
+}
+
+/// Loads the proving key from `cache_dir`, or generates and caches it.
+pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
+    let k = srs.k();
+    let Some(dir) = cache_dir else {
+        return keygen(srs, plan).map(|pk| (pk, KeySource::Generated));
+    };
+    let path = cache_path(dir, model_id, srs, k);
+    let mut source = KeySource::Generated;
+    match cachefile::read(&path, cachefile::Kind::ProvingKey) {
+        Ok(body) => match ProvingKey::<G1Affine>::from_bytes::<IrisCircuit>(&body, SerdeFormat::RawBytes, plan.shape.clone()) {
+            Ok(pk) => return Ok((pk, KeySource::Cache)),
+            Err(_) => source = KeySource::Regenerated,
+        },
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => source = KeySource::Regenerated,
+        Err(_) => {}
+    }
+    let pk = keygen(srs, plan)?;
+    // A cache that cannot be written only costs time later; proving goes on.
+    let _ = cachefile::write(&path, cachefile::Kind::ProvingKey, &pk.to_bytes(SerdeFormat::RawBytes));
+    Ok((pk, source))
+}

@@ -1,0 +1,406 @@
+//! Proving and verifying.
+//!
+//! [`ProvingSetup::prepare`] turns a verified model into everything a proof needs: the
+//! circuit plan, the SRS and the proving key (from the on-disk cache when possible).
+//! [`ProvingSetup::prove`] proves one enrollment and returns a [`ProofBundle`];
+//! [`Verifier::verify`] checks a bundle natively. Proofs use the Keccak (EVM) transcript with
+//! SHPLONK, so the same proof verifies on chain.
+
+pub mod bundle;
+pub mod cachefile;
+pub mod estimate;
+pub mod keys;
+pub mod progress;
+pub mod srs;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::plonk::{create_proof, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::TranscriptReadBuffer;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+
+pub use bundle::{Attestation, BundleError, ProofBundle};
+pub use estimate::Estimate;
+pub use keys::KeySource;
+pub use progress::{CancellationToken, NoProgress, Phase, ProgressListener};
+pub use srs::{Srs, SrsError};
+
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::commitment::{Commitment, Salt};
+use crate::image::{IrisImage, IrisMask};
+use crate::iriscode::IrisTemplate;
+use crate::model::Model;
+
+/// Errors while preparing or proving.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProveError {
+    /// The caller cancelled.
+    #[error("proving was cancelled")]
+    Cancelled,
+    /// The model cannot be turned into a circuit.
+    #[error(transparent)]
+    Circuit(#[from] crate::circuit::CircuitError),
+    /// The model could not run on the enrollment.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// The SRS could not be obtained.
+    #[error(transparent)]
+    Srs(#[from] SrsError),
+    /// Keygen failed.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// The enrollment does not have enough valid mask bits for this model.
+    #[error("the enrollment has {valid} valid mask bits but the model requires at least {required}; re-enroll with a better capture")]
+    InsufficientValidBits {
+        /// Valid bits.
+        valid: u32,
+        /// Required.
+        required: u32,
+    },
+    /// The liveness score is below the model's threshold.
+    #[error("liveness score {score} is below the threshold {threshold}; the capture did not pass presentation-attack detection")]
+    LivenessBelowThreshold {
+        /// Score.
+        score: i64,
+        /// Threshold.
+        threshold: i64,
+    },
+    /// The image or mask does not match the commitment format.
+    #[error(transparent)]
+    Commitment(#[from] crate::commitment::CommitmentError),
+    /// The SRS is smaller than the circuit.
+    #[error("the SRS has 2^{have} points but this model needs 2^{need}")]
+    SrsTooSmall {
+        /// SRS k.
+        have: u32,
+        /// Needed k.
+        need: u32,
+    },
+    /// halo2 failed (a bug in zkiris; please report it).
+    #[error("the prover failed: {0}")]
+    Halo2(String),
+}
+
+/// Errors while verifying.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bundle cannot be parsed or is inconsistent with itself.
+    #[error("malformed proof bundle: {0}")]
+    Malformed(String),
+    /// The bundle is for another model.
+    #[error("the proof is for model {found}, not {expected}")]
+    WrongModel {
+        /// Model id in the bundle.
+        found: String,
+        /// Model id expected.
+        expected: String,
+    },
+    /// The proof does not verify.
+    #[error("the proof is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Where the SRS comes from.
+#[derive(Clone, Debug)]
+pub enum SrsSource {
+    /// The deterministic, insecure development SRS (generated and cached).
+    Development,
+    /// Ceremony-derived parameters in a halo2 `ParamsKZG` file.
+    File(PathBuf),
+}
+
+impl SrsSource {
+    /// Obtains the SRS for `k`.
+    pub fn get(&self, k: u32, cache_dir: &Path) -> Result<Srs, SrsError> {
+        match self {
+            SrsSource::Development => Srs::development(k, cache_dir),
+            SrsSource::File(p) => Srs::load(p, k),
+        }
+    }
+}
+
+/// A verified model prepared for proving: plan, SRS and proving key.
+#[derive(Clone)]
+pub struct ProvingSetup {
+    model: Arc<Model>,
+    plan: Arc<StatementPlan>,
+    srs: Srs,
+    pk: Arc<ProvingKey<G1Affine>>,
+    vk_fingerprint: [u8; 32],
+    key_source: KeySource,
+}
+
+impl std::fmt::Debug for ProvingSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProvingSetup({} k={} vk={})", self.model.manifest().name, self.srs.k(), hex::encode(&self.vk_fingerprint[..8]))
+    }
+}
+
+/// Field element as 32 big-endian bytes.
+pub fn fr_to_be(x: &Fr) -> [u8; 32] {
+    let mut b = x.to_repr();
+    b.as_mut().reverse();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(b.as_ref());
+    out
+}
+
+/// 32 big-endian bytes as a canonical field element.
+pub fn fr_from_be(b: &[u8; 32]) -> Option<Fr> {
+    let mut le = *b;
+    le.reverse();
+    Option::from(Fr::from_repr(le))
+}
+
+fn cancelled(cancel: &CancellationToken) -> Result<(), ProveError> {
+    if cancel.is_cancelled() {
+        Err(ProveError::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+impl ProvingSetup {
+    /// Plans the circuit, obtains the SRS and loads or generates the proving key.
+    pub fn prepare(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<Self, ProveError> {
+        progress.on_progress(Phase::Plan, 0.0);
+        let plan = Arc::new(StatementPlan::new(&model)?);
+        cancelled(cancel)?;
+        let k = plan.min_k();
+        progress.on_progress(Phase::Srs, 0.2);
+        let default_cache = srs::default_cache_dir();
+        let srs = srs_source.get(k, cache_dir.unwrap_or(&default_cache))?;
+        if srs.k() != k {
+            return Err(ProveError::SrsTooSmall { have: srs.k(), need: k });
+        }
+        cancelled(cancel)?;
+        progress.on_progress(Phase::Keygen, 0.4);
+        let (pk, key_source) = keys::load_or_generate(&srs, &plan, &model.id(), cache_dir)?;
+        let vk_fingerprint = keys::vk_fingerprint(pk.get_vk());
+        progress.on_progress(Phase::Keygen, 1.0);
+        Ok(Self { model, plan, srs, pk: Arc::new(pk), vk_fingerprint, key_source })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// The circuit plan.
+    pub fn plan(&self) -> &Arc<StatementPlan> {
+        &self.plan
+    }
+
+    /// The SRS.
+    pub fn srs(&self) -> &Srs {
+        &self.srs
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// Fingerprint of the verifying key.
+    pub fn vk_fingerprint(&self) -> [u8; 32] {
+        self.vk_fingerprint
+    }
+
+    /// Whether the proving key came from the cache.
+    pub fn key_source(&self) -> KeySource {
+        self.key_source
+    }
+
+    /// A verifier for this setup's model.
+    pub fn verifier(&self) -> Verifier {
+        Verifier { model: self.model.clone(), params: self.srs.params().clone(), vk: Arc::new(self.pk.get_vk().clone()), vk_fingerprint: self.vk_fingerprint, srs_fingerprint: self.srs.fingerprint() }
+    }
+
+    /// Proves that `image`/`mask`/`salt` encode to the model's code and match their commitment.
+    pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
+        let t0 = Instant::now();
+        progress.on_progress(Phase::Witness, 0.0);
+        let rules = &self.model.manifest().rules;
+        let enc = self.model.encode(image, mask)?;
+        let valid = enc.bits.valid_bits();
+        if valid < rules.min_valid_bits {
+            return Err(ProveError::InsufficientValidBits { valid, required: rules.min_valid_bits });
+        }
+        if let (Some(rule), Some(score)) = (&rules.liveness, enc.liveness) {
+            if score < rule.threshold {
+                return Err(ProveError::LivenessBelowThreshold { score, threshold: rule.threshold });
+            }
+        }
+        let commitment = crate::commitment::commit(image, mask, salt)?;
+        let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
+        let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
+        let witness = Witness::new(&self.model, &self.plan, image, mask, salt_fr, c_fr)?;
+        let instances = witness.instances.clone();
+        cancelled(cancel)?;
+        progress.on_progress(Phase::Prove, 0.1);
+        let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
+        let expected = estimate::proof_bytes(self.pk.get_vk());
+        let sink = progress::TranscriptSink::new(expected, 0.1, 0.99, progress, cancel);
+        let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
+        let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
+        let result = create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
+            self.srs.params().as_ref(),
+            &self.pk,
+            &[circuit],
+            &[&[&instances]],
+            rng,
+            &mut transcript,
+        );
+        if let Err(e) = result {
+            if cancel.is_cancelled() {
+                return Err(ProveError::Cancelled);
+            }
+            return Err(ProveError::Halo2(e.to_string()));
+        }
+        let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
+        progress.on_progress(Phase::Prove, 1.0);
+        let [rows, cols] = rules.encoder.grid;
+        let iris_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris);
+        let mask_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask);
+        let _ = t0;
+        Ok(ProofBundle {
+            model_id: self.model.id(),
+            model_name: self.model.manifest().name.clone(),
+            model_version: self.model.manifest().version.clone(),
+            vk_fingerprint: self.vk_fingerprint,
+            srs_fingerprint: self.srs.fingerprint(),
+            srs_insecure: self.srs.is_insecure(),
+            public_inputs: instances.iter().map(fr_to_be).collect(),
+            code_layout: rules.code_layout,
+            iris_code,
+            mask_code,
+            valid_bits: valid,
+            attestation,
+            proof,
+        })
+    }
+}
+
+/// What a verified proof states.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedStatement {
+    /// The model.
+    pub model_id: [u8; 32],
+    /// The enrollment commitment.
+    pub commitment: Commitment,
+    /// The proven serialized iris code.
+    pub iris_code: Vec<u8>,
+    /// The proven serialized mask code.
+    pub mask_code: Vec<u8>,
+    /// Set bits of the mask code.
+    pub valid_bits: u32,
+    /// The codes as a template (shipped 4 × 16 × 256 models).
+    pub template: Option<IrisTemplate>,
+}
+
+/// Verifies proofs for one model.
+#[derive(Clone)]
+pub struct Verifier {
+    model: Arc<Model>,
+    params: Arc<ParamsKZG<Bn256>>,
+    vk: Arc<VerifyingKey<G1Affine>>,
+    vk_fingerprint: [u8; 32],
+    srs_fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Verifier({}, vk={})", self.model.manifest().name, hex::encode(&self.vk_fingerprint[..8]))
+    }
+}
+
+impl Verifier {
+    /// Builds a verifier: plans the circuit and derives the verifying key from the model and SRS.
+    pub fn new(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>) -> Result<Self, ProveError> {
+        let plan = Arc::new(StatementPlan::new(&model)?);
+        let k = plan.min_k();
+        let default_cache = srs::default_cache_dir();
+        let srs = srs_source.get(k, cache_dir.unwrap_or(&default_cache))?;
+        let vk = keygen_vk(srs.params().as_ref(), &IrisCircuit::new(plan)).map_err(|e| keys::KeyError::Keygen(e.to_string()))?;
+        let vk_fingerprint = keys::vk_fingerprint(&vk);
+        Ok(Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint() })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey<G1Affine> {
+        &self.vk
+    }
+
+    /// The KZG parameters.
+    pub fn params(&self) -> &Arc<ParamsKZG<Bn256>> {
+        &self.params
+    }
+
+    /// Checks a bundle: model, layout, consistency of the decoded codes with the public inputs,
+    /// and the proof itself.
+    pub fn verify(&self, bundle: &ProofBundle) -> Result<VerifiedStatement, VerifyError> {
+        if bundle.model_id != self.model.id() {
+            return Err(VerifyError::WrongModel { found: bundle.model_id_hex(), expected: self.model.id_hex() });
+        }
+        let rules = &self.model.manifest().rules;
+        let instances: Vec<Fr> = bundle
+            .public_inputs
+            .iter()
+            .map(|b| fr_from_be(b).ok_or_else(|| VerifyError::Malformed("a public input is not a canonical field element".into())))
+            .collect::<Result<_, _>>()?;
+        let expected_instances = crate::circuit::plan::HEADER_INSTANCES + 2 * words_for(rules);
+        if instances.len() != expected_instances {
+            return Err(VerifyError::Malformed(format!("{} public inputs, the model has {expected_instances}", instances.len())));
+        }
+        if instances[1] != Fr::from(rules.min_valid_bits as u64) {
+            return Err(VerifyError::Invalid("public min_valid_bits differs from the model's".into()));
+        }
+        if bundle.code_layout != rules.code_layout {
+            return Err(VerifyError::Malformed("code layout differs from the model's".into()));
+        }
+        let bits = rules.encoder.iris.len() * rules.encoder.grid[0] * rules.encoder.grid[1];
+        if bundle.iris_code.len() != bits.div_ceil(8) || bundle.mask_code.len() != bits.div_ceil(8) {
+            return Err(VerifyError::Malformed("code length differs from the model's".into()));
+        }
+        let popcount: u32 = bundle.mask_code.iter().map(|b| b.count_ones()).sum();
+        if popcount != bundle.valid_bits {
+            return Err(VerifyError::Malformed("valid_bits is not the mask code's popcount".into()));
+        }
+        let (iris_words, mask_words) = (crate::circuit::plan::code_words(&bundle.iris_code), crate::circuit::plan::code_words(&bundle.mask_code));
+        let w = iris_words.len();
+        if instances[3..3 + w] != iris_words[..] || instances[3 + w..] != mask_words[..] {
+            return Err(VerifyError::Malformed("the codes do not match the public inputs".into()));
+        }
+        let commitment = Commitment::from_bytes(bundle.public_inputs[0]).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let mut transcript = EvmTranscript::<G1Affine, _, _, _>::init(bundle.proof.as_slice());
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            self.params.verifier_params(),
+            &self.vk,
+            SingleStrategy::new(self.params.as_ref()),
+            &[&[&instances]],
+            &mut transcript,
+        )
+        .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        Ok(VerifiedStatement { model_id: bundle.model_id, commitment, iris_code: bundle.iris_code.clone(), mask_code: bundle.mask_code.clone(), valid_bits: bundle.valid_bits, template: bundle.template() })
+    }
+}
+
+fn words_for(rules: &crate::model::ModelRules) -> usize {
+    let bits = rules.encoder.iris.len() * rules.encoder.grid[0] * rules.encoder.grid[1];
+    bits.div_ceil(crate::circuit::pack::CODE_BITS_PER_WORD)
+}

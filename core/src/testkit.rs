@@ -1,0 +1,303 @@
+//! Small test models built in code, with the same exact-integer ONNX formulation as the
+//! shipped models (`Cast → Concat(zero row) → Gather(rows) → Gather(cols) → Einsum`).
+//!
+//! Circuits for these fit in `k ≤ 14`, so CI can prove and tamper with them quickly. Their
+//! images use 4-bit pixels (range `0..=15`) so the range-check table stays small; everything
+//! else — circular strided convolutions, re-centred edge patches, sign, coverage, non-zero and
+//! fragile-bit rules — is exercised exactly as in the full-size models.
+
+use prost::Message;
+use tract_onnx::pb;
+
+use crate::image::{IrisImage, IrisMask};
+use crate::model::issuer::{dev_issuer_key, DEV_ISSUER_KEY_ID};
+use crate::model::manifest::{
+    BitRule, CodeLayout, Component, EncoderSpec, InputDtype, InputRole, InputSpec, LivenessRule, Manifest, ModelRules, ModelSpec, Operand, OutputSpec, Ratio,
+};
+use crate::model::{IssuerKeys, Model, VerifiedModelFiles};
+
+/// Which rule family a tiny model uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TinyRules {
+    /// World-v3 style: sign bits, mask = coverage ≥ 9/10.
+    World,
+    /// open-iris style: sign bits, mask = coverage ≥ 93/100 ∧ non-zero ∧ fragile refinement.
+    Openiris,
+}
+
+/// Shape of a tiny model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TinySpec {
+    /// Image rows.
+    pub rows: usize,
+    /// Image columns.
+    pub cols: usize,
+    /// Probe rows.
+    pub grid_rows: usize,
+    /// Probe columns (image columns must be a multiple).
+    pub grid_cols: usize,
+    /// Kernel rows (odd).
+    pub k_rows: usize,
+    /// Kernel columns (odd).
+    pub k_cols: usize,
+    /// Rule family.
+    pub rules: TinyRules,
+    /// Minimum valid mask bits.
+    pub min_valid_bits: u32,
+}
+
+impl TinySpec {
+    /// The default tiny model: 16×64 image, 2×16 probes, 5×9 kernels.
+    pub fn default_for(rules: TinyRules) -> Self {
+        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8 }
+    }
+}
+
+fn kernels(spec: &TinySpec) -> Vec<Vec<i64>> {
+    // Four deterministic zero-mean integer kernels (two "filters" × re/im), values in ±40.
+    (0..4)
+        .map(|f| {
+            let mut k: Vec<i64> = (0..spec.k_rows * spec.k_cols)
+                .map(|t| {
+                    let (r, c) = ((t / spec.k_cols) as i64, (t % spec.k_cols) as i64);
+                    let x = (r * 31 + c * 17 + f as i64 * 53 + r * c * 7) % 81 - 40;
+                    x
+                })
+                .collect();
+            let mean = k.iter().sum::<i64>() / k.len() as i64;
+            k.iter_mut().for_each(|v| *v -= mean);
+            k
+        })
+        .collect()
+}
+
+/// Row windows `(rtop, n, ktop)` per probe row (open-iris re-centring, `R_end = rows`).
+pub fn row_windows(spec: &TinySpec) -> Vec<(usize, usize, usize)> {
+    let p = spec.k_rows / 2;
+    (0..spec.grid_rows)
+        .map(|i| {
+            let r = i * spec.rows / spec.grid_rows;
+            let rtop = r.saturating_sub(p);
+            let rbot = (r + p + 1).min(spec.rows);
+            let n = rbot - rtop;
+            (rtop, n, p - n / 2)
+        })
+        .collect()
+}
+
+fn i64_tensor(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
+    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Int64 as i32, int64_data: data.to_vec(), ..Default::default() }
+}
+
+fn i32_tensor(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
+    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Int32 as i32, int32_data: data.iter().map(|&v| v as i32).collect(), ..Default::default() }
+}
+
+fn value_info(name: &str, dt: pb::tensor_proto::DataType, dims: &[i64]) -> pb::ValueInfoProto {
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            denotation: String::new(),
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: dt as i32,
+                shape: Some(pb::TensorShapeProto {
+                    dim: dims.iter().map(|&v| pb::tensor_shape_proto::Dimension { denotation: String::new(), value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) }).collect(),
+                }),
+            })),
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    pb::NodeProto {
+        name: name.into(),
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn int_attr(name: &str, v: i64) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: pb::attribute_proto::AttributeType::Int as i32, i: v, ..Default::default() }
+}
+
+fn str_attr(name: &str, v: &str) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: pb::attribute_proto::AttributeType::String as i32, s: v.as_bytes().to_vec(), ..Default::default() }
+}
+
+/// Builds the ONNX bytes and rules of a tiny model.
+pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
+    let (r, c) = (spec.rows as i64, spec.cols as i64);
+    let windows = row_windows(spec);
+    let kr = spec.k_rows;
+    let kc = spec.k_cols;
+    let stride = spec.cols / spec.grid_cols;
+    let p_cols = kc / 2;
+    let mut row_idx = Vec::new();
+    for &(rtop, n, ktop) in &windows {
+        for a in 0..kr {
+            row_idx.push(if a >= ktop && a < ktop + n { (rtop + a - ktop) as i64 } else { r });
+        }
+    }
+    let mut col_idx = Vec::new();
+    for j in 0..spec.grid_cols {
+        for k in 0..kc {
+            col_idx.push(((stride * j) as i64 - p_cols as i64 + k as i64).rem_euclid(c));
+        }
+    }
+    let ks = kernels(spec);
+    // W[r, k, f] for the response; |K| for the occlusion (openiris) / ones (world).
+    let mut w_resp = vec![0i64; kr * kc * 4];
+    let mut w_mask = vec![0i64; kr * kc * 4];
+    let mask_channels = match spec.rules {
+        TinyRules::World => 2,
+        TinyRules::Openiris => 4,
+    };
+    for a in 0..kr {
+        for k in 0..kc {
+            for f in 0..4 {
+                w_resp[(a * kc + k) * 4 + f] = ks[f][a * kc + k];
+                let m = match spec.rules {
+                    TinyRules::World => i64::from(f < 2),
+                    TinyRules::Openiris => ks[f][a * kc + k].abs(),
+                };
+                w_mask[(a * kc + k) * 4 + f] = m;
+            }
+        }
+    }
+    let w_mask: Vec<i64> = (0..kr * kc).flat_map(|t| (0..mask_channels).map(move |f| (t, f))).map(|(t, f)| w_mask[t * 4 + f]).collect();
+    let (g_r, g_c) = (spec.grid_rows as i64, spec.grid_cols as i64);
+    let inits = vec![
+        i32_tensor("zero_row", &[1, c], &vec![0; spec.cols]),
+        i64_tensor("row_idx", &[g_r, kr as i64], &row_idx),
+        i64_tensor("col_idx", &[g_c, kc as i64], &col_idx),
+        i32_tensor("w_resp", &[kr as i64, kc as i64, 4], &w_resp),
+        i32_tensor("w_mask", &[kr as i64, kc as i64, mask_channels as i64], &w_mask),
+    ];
+    let mut nodes = Vec::new();
+    for (inp, w, out) in [("image", "w_resp", "response"), ("mask", "w_mask", "coverage")] {
+        nodes.push(node("Cast", &format!("{inp}_cast"), &[inp], &[&format!("{inp}_i")], vec![int_attr("to", pb::tensor_proto::DataType::Int32 as i64)]));
+        nodes.push(node("Concat", &format!("{inp}_concat"), &[&format!("{inp}_i"), "zero_row"], &[&format!("{inp}_a")], vec![int_attr("axis", 0)]));
+        nodes.push(node("Gather", &format!("{inp}_rows"), &[&format!("{inp}_a"), "row_idx"], &[&format!("{inp}_s")], vec![int_attr("axis", 0)]));
+        nodes.push(node("Gather", &format!("{inp}_cols"), &[&format!("{inp}_s"), "col_idx"], &[&format!("{inp}_p")], vec![int_attr("axis", 2)]));
+        nodes.push(node("Einsum", &format!("{out}_einsum"), &[&format!("{inp}_p"), w], &[out], vec![str_attr("equation", "irjk,rkf->fij")]));
+    }
+    let u8t = pb::tensor_proto::DataType::Uint8;
+    let i32t = pb::tensor_proto::DataType::Int32;
+    let graph = pb::GraphProto {
+        node: nodes,
+        name: "tiny".into(),
+        initializer: inits,
+        input: vec![value_info("image", u8t, &[r, c]), value_info("mask", u8t, &[r, c])],
+        output: vec![value_info("response", i32t, &[4, g_r, g_c]), value_info("coverage", i32t, &[mask_channels as i64, g_r, g_c])],
+        ..Default::default()
+    };
+    let model = pb::ModelProto { ir_version: 8, opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }], graph: Some(graph), ..Default::default() };
+    let onnx = model.encode_to_vec();
+
+    let n_per_row: Vec<i64> = windows.iter().map(|&(_, n, _)| (n * kc) as i64).collect();
+    let pos = |ch| BitRule::Positive { output: "response".into(), channel: ch };
+    let (mask_rules, layout): (Vec<BitRule>, CodeLayout) = match spec.rules {
+        TinyRules::World => (
+            (0..4)
+                .map(|f| BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: f / 2 }, den: Operand::PerRow(n_per_row.clone()), ratio: Ratio { num: 9, den: 10 } })
+                .collect(),
+            CodeLayout::WorldV3,
+        ),
+        TinyRules::Openiris => {
+            let sumsq: Vec<u64> = ks.iter().map(|k| k.iter().map(|v| (v * v) as u64).sum()).collect();
+            let abs_per_row = |f: usize| -> Vec<i64> {
+                windows.iter().map(|&(_, n, ktop)| (ktop..ktop + n).map(|a| (0..kc).map(|k| ks[f][a * kc + k].abs()).sum::<i64>()).sum()).collect()
+            };
+            (
+                (0..4)
+                    .map(|p| {
+                        let filt = p / 2;
+                        BitRule::All(vec![
+                            BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: p }, den: Operand::PerRow(abs_per_row(p)), ratio: Ratio { num: 93, den: 100 } },
+                            BitRule::NonZeroPair { output: "response".into(), re: 2 * filt, im: 2 * filt + 1 },
+                            BitRule::Fragile {
+                                output: "response".into(),
+                                re: 2 * filt,
+                                im: 2 * filt + 1,
+                                component: if p % 2 == 0 { Component::Re } else { Component::Im },
+                                kernel_sumsq: [sumsq[2 * filt], sumsq[2 * filt + 1]],
+                                patch_size: n_per_row.iter().map(|&v| v as u64).collect(),
+                                radius_lo_sq: Ratio { num: 1, den: 100_000_000 },
+                                radius_hi_sq: Ratio { num: 121, den: 1600 },
+                                cos2: Ratio { num: 4_262_342_194, den: 1 << 32 },
+                            },
+                        ])
+                    })
+                    .collect(),
+                CodeLayout::Openiris,
+            )
+        }
+    };
+    let rules = ModelRules {
+        inputs: vec![
+            InputSpec { name: "image".into(), role: InputRole::Image, shape: vec![spec.rows, spec.cols], dtype: InputDtype::U8, range: [0, 15] },
+            InputSpec { name: "mask".into(), role: InputRole::Mask, shape: vec![spec.rows, spec.cols], dtype: InputDtype::U8, range: [0, 1] },
+        ],
+        outputs: vec![
+            OutputSpec { name: "response".into(), shape: vec![4, spec.grid_rows, spec.grid_cols] },
+            OutputSpec { name: "coverage".into(), shape: vec![mask_channels, spec.grid_rows, spec.grid_cols] },
+        ],
+        encoder: EncoderSpec { grid: [spec.grid_rows, spec.grid_cols], iris: (0..4).map(pos).collect(), mask: mask_rules },
+        code_layout: layout,
+        min_valid_bits: spec.min_valid_bits,
+        liveness: None::<LivenessRule>,
+    };
+    (onnx, rules)
+}
+
+/// A signed (development issuer) tiny model.
+pub fn tiny_model(spec: &TinySpec) -> Model {
+    let (onnx, rules) = tiny_files(spec);
+    let name = format!("tiny-{:?}-{}x{}", spec.rules, spec.rows, spec.cols).to_lowercase();
+    let s = ModelSpec { name, version: "0.0.1".into(), description: "TEST ONLY tiny model".into(), onnx: "model.onnx".into(), rules };
+    let manifest: Manifest = s.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("tiny model lowers");
+    Model::from_verified(VerifiedModelFiles::from_bytes(manifest, onnx, &IssuerKeys::development()).expect("dev-signed")).expect("tiny model")
+}
+
+/// A deterministic iris-like tiny image (4-bit pixels) and mask with an occluded band.
+pub fn tiny_sample(spec: &TinySpec, seed: u64) -> (IrisImage, IrisMask) {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as u32
+    };
+    let n = spec.rows * spec.cols;
+    let px: Vec<u8> = (0..n)
+        .map(|i| {
+            let (r, c) = (i / spec.cols, i % spec.cols);
+            let fibre = ((c * 7 + r * 3) % 11) as u32;
+            ((fibre + next() % 6) % 16) as u8
+        })
+        .collect();
+    let mask: Vec<u8> = (0..n).map(|i| u8::from(!(i / spec.cols == 0 && (i % spec.cols) < spec.cols / 3))).collect();
+    (IrisImage::new(spec.rows as u32, spec.cols as u32, px).expect("shape"), IrisMask::new(spec.rows as u32, spec.cols as u32, mask).expect("binary"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_models_lower_and_encode() {
+        for rules in [TinyRules::World, TinyRules::Openiris] {
+            let spec = TinySpec::default_for(rules);
+            let m = tiny_model(&spec);
+            let (i, k) = tiny_sample(&spec, 1);
+            let e = m.encode(&i, &k).unwrap();
+            assert_eq!(e.bits.iris.len(), 4 * spec.grid_rows * spec.grid_cols);
+            let ones = e.bits.iris.iter().filter(|&&b| b == 1).count();
+            assert!(ones > 10 && ones < e.bits.iris.len() - 10, "iris bits should be mixed: {ones}");
+            let valid = e.bits.valid_bits();
+            assert!(valid > 0, "{rules:?}: some mask bits valid");
+        }
+    }
+}
