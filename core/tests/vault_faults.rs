@@ -44,7 +44,10 @@ fn observe(dir: &Path, provider: Arc<dyn KeyProvider>, all: &[&EnrollmentRecord]
 /// `check(k, fault, result, reopened_state)` asserts the outcome. Returns the number of steps.
 fn for_every_step(
     fault: Fault,
-    mut run: impl FnMut(&Path, Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>),
+    mut run: impl FnMut(
+        &Path,
+        Arc<FaultFs>,
+    ) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>),
 ) -> usize {
     for k in 0.. {
         let dir = tempfile::tempdir().unwrap();
@@ -79,7 +82,10 @@ fn for_every_step(
     unreachable!()
 }
 
-fn import_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn import_case(
+    dir: &Path,
+    fs: Arc<FaultFs>,
+) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("k");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();
@@ -100,7 +106,10 @@ fn import_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, 
     (result.map(|_| ()), old, new, p, None)
 }
 
-fn delete_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn delete_case(
+    dir: &Path,
+    fs: Arc<FaultFs>,
+) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("k");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();
@@ -111,7 +120,10 @@ fn delete_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, 
     (result, old, new, p, None)
 }
 
-fn rotate_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn rotate_case(
+    dir: &Path,
+    fs: Arc<FaultFs>,
+) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("old");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();

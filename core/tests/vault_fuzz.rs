@@ -12,6 +12,7 @@ use zkiris::vault::{KeyProvider, RecordId, Vault, VaultError, VaultOptions, INDE
 
 struct Fixture {
     dir: tempfile::TempDir,
+    overlay: Arc<OverlayFs>,
     provider: Arc<dyn KeyProvider>,
     id: RecordId,
     index: Vec<u8>,
@@ -25,7 +26,7 @@ fn fixture() -> Fixture {
     let id = v.import(record(1), &[dev_device_id()]).unwrap();
     let index = std::fs::read(dir.path().join(INDEX_FILE)).unwrap();
     let record = std::fs::read(dir.path().join(id.file_name())).unwrap();
-    Fixture { dir, provider, id, index, record }
+    Fixture { dir, overlay: OverlayFs::new(), provider, id, index, record }
 }
 
 fn typed(e: &VaultError) -> bool {
@@ -52,7 +53,7 @@ fn mutate(mut v: Vec<u8>, edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn any_index_bytes_give_a_typed_error(
@@ -71,9 +72,8 @@ proptest! {
                 fix_checksums(&mut bytes);
             }
             let path = f.dir.path().join(INDEX_FILE);
-            std::fs::write(&path, &bytes).unwrap();
-            let r = Vault::open(f.dir.path(), f.provider.clone(), VaultOptions::default());
-            std::fs::write(&path, &f.index).unwrap();
+            let opts = VaultOptions::default().with_fs(f.overlay.clone());
+            let r = f.overlay.with(&path, &bytes, || Vault::open(f.dir.path(), f.provider.clone(), opts));
             match r {
                 Ok((v, _)) => prop_assert_eq!(&bytes, &f.index, "modified index opened: {:?}", v),
                 Err(e) => prop_assert!(typed(&e), "untyped error {}", e),
@@ -90,7 +90,8 @@ proptest! {
     ) {
         thread_local!(static F: (Fixture, Vault) = {
             let f = fixture();
-            let v = Vault::open(f.dir.path(), f.provider.clone(), VaultOptions::default()).unwrap().0;
+            let opts = VaultOptions::default().with_fs(f.overlay.clone());
+            let v = Vault::open(f.dir.path(), f.provider.clone(), opts).unwrap().0;
             (f, v)
         });
         F.with(|(f, v)| {
@@ -101,9 +102,7 @@ proptest! {
                 fix_checksums(&mut bytes);
             }
             let path = f.dir.path().join(f.id.file_name());
-            std::fs::write(&path, &bytes).unwrap();
-            let r = v.get(&f.id);
-            std::fs::write(&path, &f.record).unwrap();
+            let r = f.overlay.with(&path, &bytes, || v.get(&f.id));
             match r {
                 Ok(_) => prop_assert_eq!(&bytes, &f.record, "modified record decrypted"),
                 Err(e) => prop_assert!(typed(&e), "untyped error {}", e),

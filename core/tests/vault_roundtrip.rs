@@ -8,8 +8,8 @@ use std::sync::Arc;
 use vault_support::*;
 use zkiris::attest::{dev_device_id, dev_device_key, DeviceKey};
 use zkiris::vault::{
-    EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RawKeyProvider, RecordId, Vault, VaultError,
-    VaultFile, VaultOptions, INDEX_FILE, LOCK_FILE,
+    EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RawKeyProvider, RecordId, Vault, VaultError, VaultFile,
+    VaultOptions, INDEX_FILE, LOCK_FILE,
 };
 
 fn passphrase(p: &[u8]) -> Arc<dyn KeyProvider> {
@@ -41,6 +41,10 @@ fn conformance_images_round_trip() {
     assert_eq!(back.metadata().get("site").map(String::as_str), Some("test-orb"));
     assert_eq!(back, original);
     back.signature().verify(&back.commitment().0, &[dev_device_id()]).unwrap();
+    // The commitment recomputed from the stored image, mask and salt is the signed one.
+    let recomputed = zkiris::commitment::commit(back.image(), back.mask(), back.salt()).unwrap();
+    assert_eq!(&recomputed, back.commitment());
+    back.verify_commitment().unwrap();
 
     let list = vault.list();
     assert_eq!(list.len(), 1);
@@ -72,11 +76,10 @@ fn wrong_keys_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let key = [7u8; 32];
     Vault::create(dir.path(), Arc::new(RawKeyProvider::new("k", &key)), VaultOptions::default()).unwrap();
-    let e = Vault::open(dir.path(), Arc::new(RawKeyProvider::new("k", &[8u8; 32])), VaultOptions::default())
-        .unwrap_err();
+    let e =
+        Vault::open(dir.path(), Arc::new(RawKeyProvider::new("k", &[8u8; 32])), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::WrongKey), "{e}");
-    let e = Vault::open(dir.path(), Arc::new(RawKeyProvider::new("other", &key)), VaultOptions::default())
-        .unwrap_err();
+    let e = Vault::open(dir.path(), Arc::new(RawKeyProvider::new("other", &key)), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::KeyIdMismatch { .. }), "{e}");
     // A passphrase on a raw-key vault.
     let e = Vault::open_with_passphrase(dir.path(), b"x", VaultOptions::default()).unwrap_err();
@@ -228,7 +231,10 @@ fn import_checks_the_capture_attestation() {
     )
     .unwrap();
     let e = v.import(claims_rogue, &[dev_device_id(), rogue.id()]).unwrap_err();
-    assert!(matches!(e, VaultError::DeviceMismatch { stated, signer } if stated == rogue.id() && signer == dev_device_id()), "{e}");
+    assert!(
+        matches!(e, VaultError::DeviceMismatch { stated, signer } if stated == rogue.id() && signer == dev_device_id()),
+        "{e}"
+    );
 
     // A malformed signature.
     let mut sig = *good.signature();
@@ -243,6 +249,36 @@ fn import_checks_the_capture_attestation() {
     )
     .unwrap();
     assert!(matches!(v.import(bad_sig, &trusted), Err(VaultError::BadSignature { .. })));
+
+    // A validly signed commitment that is not Commit(image, mask, salt) of the record's data:
+    // here the salt was swapped after signing.
+    let wrong_salt = EnrollmentRecord::new(
+        good.image().clone(),
+        good.mask().clone(),
+        zkiris::commitment::Salt::random(),
+        *good.commitment(),
+        *good.signature(),
+        dev_device_id(),
+    )
+    .unwrap();
+    let e = v.import(wrong_salt, &trusted).unwrap_err();
+    assert!(
+        matches!(e, VaultError::CommitmentMismatch { signed, computed } if signed == *good.commitment() && computed != signed),
+        "{e}"
+    );
+    // Same with one pixel changed.
+    let mut px = good.image().pixels().to_vec();
+    px[777] ^= 1;
+    let wrong_image = EnrollmentRecord::new(
+        zkiris::image::IrisImage::new(H, W, px).unwrap(),
+        good.mask().clone(),
+        good.salt().clone(),
+        *good.commitment(),
+        *good.signature(),
+        dev_device_id(),
+    )
+    .unwrap();
+    assert!(matches!(v.import(wrong_image, &trusted), Err(VaultError::CommitmentMismatch { .. })));
 
     // Metadata over the limits.
     let huge = record(12).with_metadata("k", "v".repeat(70_000));
@@ -269,6 +305,9 @@ fn writers_are_serialised_across_handles() {
     assert_eq!(h2.list().len(), 2);
     h1.delete(&b).unwrap();
     assert_eq!(h1.list().iter().map(|s| s.id).collect::<Vec<_>>(), vec![a]);
+    // h2 still lists `b`, but reading it reports NotFound (deleted meanwhile), not Tampered.
+    assert_eq!(h2.list().len(), 2);
+    assert!(matches!(h2.get(&b), Err(VaultError::NotFound { record }) if record == b));
     drop((h1, h2));
     let v = reopen(dir.path(), p.clone());
     assert_eq!(v.list().iter().map(|s| s.id).collect::<Vec<_>>(), vec![a]);
@@ -350,4 +389,31 @@ fn plaintext_scanner_detects_a_leak() {
     leaked.extend_from_slice(&r.image().pixels()[5000..5040]);
     std::fs::write(dir.path().join("innocent.bin"), leaked).unwrap();
     assert_no_plaintext(dir.path(), &[&r]);
+}
+
+/// Timings for the report: `cargo test -p zkiris --test vault_roundtrip measure -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement; run explicitly"]
+fn measure_mobile_kdf_and_record_io() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let p: Arc<dyn KeyProvider> = Arc::new(PassphraseProvider::generate(b"pw", KdfCost::MOBILE).unwrap());
+    let kdf = t.elapsed();
+    let v = Vault::create(dir.path(), p, VaultOptions::default()).unwrap();
+    let (image, mask) = conformance_pair();
+    let r = signed_record(image, mask, &dev_device_key());
+    let t = Instant::now();
+    let id = v.import(r.clone(), &[dev_device_id()]).unwrap();
+    let import = t.elapsed();
+    let t = Instant::now();
+    for _ in 0..10 {
+        assert_eq!(v.get(&id).unwrap(), r);
+    }
+    let get = t.elapsed() / 10;
+    let t = Instant::now();
+    r.verify_commitment().unwrap();
+    let commit = t.elapsed();
+    let size = std::fs::metadata(dir.path().join(id.file_name())).unwrap().len();
+    println!("argon2id MOBILE (64 MiB, t=3, p=1): {kdf:?}; import (incl. commitment check {commit:?}): {import:?}; get: {get:?}; record file: {size} bytes");
 }

@@ -15,6 +15,8 @@ use zkiris::vault::{
 
 struct Fixture {
     dir: tempfile::TempDir,
+    /// Every vault handle of the fixture reads through this overlay.
+    overlay: Arc<OverlayFs>,
     provider: Arc<dyn KeyProvider>,
     a: (RecordId, EnrollmentRecord),
     b: (RecordId, EnrollmentRecord),
@@ -26,14 +28,15 @@ fn fixture(provider: Arc<dyn KeyProvider>) -> Fixture {
     let (ra, rb) = (record(1), record(2));
     let a = (v.import(ra.clone(), &[dev_device_id()]).unwrap(), ra);
     let b = (v.import(rb.clone(), &[dev_device_id()]).unwrap(), rb);
-    Fixture { dir, provider, a, b }
+    Fixture { dir, overlay: OverlayFs::new(), provider, a, b }
 }
 
 fn open(f: &Fixture) -> Result<Vault, VaultError> {
-    Vault::open(f.dir.path(), f.provider.clone(), VaultOptions::default()).map(|(v, _)| v)
+    Vault::open(f.dir.path(), f.provider.clone(), VaultOptions::default().with_fs(f.overlay.clone())).map(|(v, _)| v)
 }
 
-fn with_file<T>(path: &Path, bytes: &[u8], f: impl FnOnce() -> T) -> T {
+/// Replaces a file on disk while `f` runs (for code paths that take no `Fs`).
+fn with_disk_file<T>(path: &Path, bytes: &[u8], f: impl FnOnce() -> T) -> T {
     let saved = std::fs::read(path).unwrap();
     std::fs::write(path, bytes).unwrap();
     let out = f();
@@ -47,7 +50,9 @@ fn is_tampered(e: &VaultError, file: VaultFile) -> bool {
 
 #[test]
 fn every_flipped_index_byte_is_tampered() {
-    for provider in [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::INSECURE_TEST).unwrap()) as _] {
+    for provider in
+        [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::INSECURE_TEST).unwrap()) as _]
+    {
         let f = fixture(provider);
         let path = f.dir.path().join(INDEX_FILE);
         let good = std::fs::read(&path).unwrap();
@@ -55,7 +60,7 @@ fn every_flipped_index_byte_is_tampered() {
             for bit in [0x01u8, 0x80] {
                 let mut bad = good.clone();
                 bad[i] ^= bit;
-                let e = with_file(&path, &bad, || open(&f).unwrap_err());
+                let e = f.overlay.with(&path, &bad, || open(&f).unwrap_err());
                 assert!(is_tampered(&e, VaultFile::Index), "flip {bit:#x} at {i}: {e}");
             }
         }
@@ -84,14 +89,14 @@ fn flipped_record_byte_is_tampered_and_names_the_record() {
     for i in record_positions(good.len()) {
         let mut bad = good.clone();
         bad[i] ^= 0x10;
-        with_file(&path, &bad, || {
+        f.overlay.with(&path, &bad, || {
             let e = v.get(&f.a.0).unwrap_err();
             assert!(is_tampered(&e, VaultFile::Record(f.a.0)), "flip at {i}: {e}");
             assert_eq!(v.get(&f.b.0).unwrap(), f.b.1, "other record after flip at {i}");
         });
         // A tampered record does not stop the vault from opening.
         if i % 4096 == 0 {
-            with_file(&path, &bad, || assert_eq!(open(&f).unwrap().list().len(), 2));
+            f.overlay.with(&path, &bad, || assert_eq!(open(&f).unwrap().list().len(), 2));
         }
     }
     assert_eq!(v.get(&f.a.0).unwrap(), f.a.1);
@@ -108,25 +113,26 @@ fn tampering_that_fixes_the_checksums_is_still_caught() {
         let mut bad = good.clone();
         bad[i] ^= 0x01;
         fix_checksums(&mut bad);
-        with_file(&path, &bad, || {
+        f.overlay.with(&path, &bad, || {
             let e = v.get(&f.a.0).unwrap_err();
             assert!(is_tampered(&e, VaultFile::Record(f.a.0)), "flip at {i}: {e}");
         });
     }
     // A record copied to another record's name (same vault, same KEK) does not decrypt.
     let b_path = f.dir.path().join(f.b.0.file_name());
-    with_file(&b_path, &good, || {
+    f.overlay.with(&b_path, &good, || {
         let e = v.get(&f.b.0).unwrap_err();
         assert!(is_tampered(&e, VaultFile::Record(f.b.0)), "{e}");
     });
     // A record moved into another vault under the same key and id does not decrypt either.
     let other = tempfile::tempdir().unwrap();
-    let v2 = Vault::create(other.path(), f.provider.clone(), VaultOptions::default()).unwrap();
+    let v2 =
+        Vault::create(other.path(), f.provider.clone(), VaultOptions::default().with_fs(f.overlay.clone())).unwrap();
     let id2 = v2.import(record(1), &[dev_device_id()]).unwrap();
     let mut moved = good.clone();
     moved[38..54].copy_from_slice(&id2.0); // claim the other vault's record id
     fix_checksums(&mut moved);
-    with_file(&other.path().join(id2.file_name()), &moved, || {
+    f.overlay.with(&other.path().join(id2.file_name()), &moved, || {
         let e = v2.get(&id2).unwrap_err();
         assert!(is_tampered(&e, VaultFile::Record(id2)), "{e}");
     });
@@ -138,13 +144,13 @@ fn tampering_that_fixes_the_checksums_is_still_caught() {
     let n = bad.len();
     bad[n - 40] ^= 0x01;
     fix_checksums(&mut bad);
-    let e = with_file(&ipath, &bad, || open(&f).unwrap_err());
+    let e = f.overlay.with(&ipath, &bad, || open(&f).unwrap_err());
     assert!(is_tampered(&e, VaultFile::Index), "{e}");
     // Vault id in the header (part of the associated data).
     let mut bad = igood.clone();
     bad[22] ^= 0x01;
     fix_checksums(&mut bad);
-    let e = with_file(&ipath, &bad, || open(&f).unwrap_err());
+    let e = f.overlay.with(&ipath, &bad, || open(&f).unwrap_err());
     assert!(is_tampered(&e, VaultFile::Index), "{e}");
     // The wrapped index key: it no longer authenticates under the KEK.
     let mut bad = igood.clone();
@@ -152,7 +158,7 @@ fn tampering_that_fixes_the_checksums_is_still_caught() {
     let wrapped_at = 55 + key_id_len + 1 + 2;
     bad[wrapped_at + 30] ^= 0x01;
     fix_checksums(&mut bad);
-    let e = with_file(&ipath, &bad, || open(&f).unwrap_err());
+    let e = f.overlay.with(&ipath, &bad, || open(&f).unwrap_err());
     assert!(matches!(e, VaultError::WrongKey), "{e}");
 }
 
@@ -162,7 +168,7 @@ fn truncated_and_empty_files_are_typed() {
     let ipath = f.dir.path().join(INDEX_FILE);
     let igood = std::fs::read(&ipath).unwrap();
     for cut in 0..igood.len() {
-        let e = with_file(&ipath, &igood[..cut], || open(&f).unwrap_err());
+        let e = f.overlay.with(&ipath, &igood[..cut], || open(&f).unwrap_err());
         if cut == 0 {
             assert!(matches!(e, VaultError::Empty { file: VaultFile::Index }), "{e}");
         } else {
@@ -176,8 +182,8 @@ fn truncated_and_empty_files_are_typed() {
     let rpath = f.dir.path().join(f.a.0.file_name());
     let rgood = std::fs::read(&rpath).unwrap();
     let file = VaultFile::Record(f.a.0);
-    for cut in (0..rgood.len()).step_by(509).chain([1, 21, 22, 93, 94, rgood.len() - 1]) {
-        with_file(&rpath, &rgood[..cut], || {
+    for cut in (0..rgood.len()).step_by(97).chain([1, 21, 22, 93, 94, rgood.len() - 1]) {
+        f.overlay.with(&rpath, &rgood[..cut], || {
             let e = v.get(&f.a.0).unwrap_err();
             if cut == 0 {
                 assert!(matches!(e, VaultError::Empty { file: f2 } if f2 == file), "{e}");
@@ -196,12 +202,9 @@ fn future_versions_are_refused() {
     let mut future = std::fs::read(&ipath).unwrap();
     future[8..10].copy_from_slice(&2u16.to_be_bytes());
     fix_checksums(&mut future);
-    let e = with_file(&ipath, &future, || open(&f).unwrap_err());
-    assert!(
-        matches!(e, VaultError::UnsupportedVersion { file: VaultFile::Index, found: 2, supported: 1 }),
-        "{e}"
-    );
-    let e = with_file(&ipath, &future, || Vault::inspect(f.dir.path()).unwrap_err());
+    let e = f.overlay.with(&ipath, &future, || open(&f).unwrap_err());
+    assert!(matches!(e, VaultError::UnsupportedVersion { file: VaultFile::Index, found: 2, supported: 1 }), "{e}");
+    let e = with_disk_file(&ipath, &future, || Vault::inspect(f.dir.path()).unwrap_err());
     assert!(matches!(e, VaultError::UnsupportedVersion { .. }), "{e}");
 
     let v = open(&f).unwrap();
@@ -209,7 +212,7 @@ fn future_versions_are_refused() {
     let mut future = std::fs::read(&rpath).unwrap();
     future[8..10].copy_from_slice(&0x0100u16.to_be_bytes());
     fix_checksums(&mut future);
-    with_file(&rpath, &future, || {
+    f.overlay.with(&rpath, &future, || {
         let e = v.get(&f.a.0).unwrap_err();
         assert!(
             matches!(e, VaultError::UnsupportedVersion { file: VaultFile::Record(r), found: 256, supported: 1 } if r == f.a.0),

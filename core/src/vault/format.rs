@@ -386,9 +386,8 @@ pub(crate) fn parse_index(bytes: &[u8]) -> Result<ParsedIndex<'_>, VaultError> {
     if kl == 0 {
         return Err(tampered("empty key id"));
     }
-    let key_id = std::str::from_utf8(r.take(kl).ok_or_else(short)?)
-        .map_err(|_| tampered("key id is not UTF-8"))?
-        .to_string();
+    let key_id =
+        std::str::from_utf8(r.take(kl).ok_or_else(short)?).map_err(|_| tampered("key id is not UTF-8"))?.to_string();
     let kdf = match r.u8().ok_or_else(short)? {
         KDF_NONE => None,
         KDF_ARGON2ID => {

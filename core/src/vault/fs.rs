@@ -4,7 +4,7 @@
 //! The vault touches the disk only through [`Fs`], so tests can inject faults (fail or "crash"
 //! at any step) and check that every interrupted write leaves the last committed state.
 //!
-//! Atomic write of `dir/name` ([`atomic_write`]):
+//! Atomic write of `dir/name`:
 //! 1. create `dir/.tmp.<name>.<random>` exclusively, write all bytes, `fsync` it;
 //! 2. rename it over `dir/name` (atomic on POSIX file systems);
 //! 3. `fsync` the directory, so the rename itself is durable.

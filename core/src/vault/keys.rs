@@ -120,9 +120,7 @@ pub(crate) fn open_in_place(
     tag: &[u8; TAG_LEN],
 ) -> Result<(), ()> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    cipher
-        .decrypt_inout_detached(&XNonce::from(*nonce), aad, buf.into(), &Tag::from(*tag))
-        .map_err(|_| ())
+    cipher.decrypt_inout_detached(&XNonce::from(*nonce), aad, buf.into(), &Tag::from(*tag)).map_err(|_| ())
 }
 
 /// Converts a provider's unwrap output into a fixed-size key.
@@ -248,11 +246,7 @@ impl KdfCost {
             return Err(KeyError::InvalidParams(format!("t_cost {t} not in 1..={}", Self::MAX_T_COST)));
         }
         if m < 8 * p || m > Self::MAX_M_COST_KIB {
-            return Err(KeyError::InvalidParams(format!(
-                "m_cost {m} KiB not in {}..={}",
-                8 * p,
-                Self::MAX_M_COST_KIB
-            )));
+            return Err(KeyError::InvalidParams(format!("m_cost {m} KiB not in {}..={}", 8 * p, Self::MAX_M_COST_KIB)));
         }
         Ok(())
     }

@@ -333,7 +333,11 @@ fn wrap_key(provider: &dyn KeyProvider, dek: &[u8; KEY_LEN]) -> Result<Vec<u8>, 
 
 impl Vault {
     /// Creates an empty vault in `dir` (created if missing), locked by `provider`'s KEK.
-    pub fn create(dir: impl AsRef<Path>, provider: Arc<dyn KeyProvider>, opts: VaultOptions) -> Result<Vault, VaultError> {
+    pub fn create(
+        dir: impl AsRef<Path>,
+        provider: Arc<dyn KeyProvider>,
+        opts: VaultOptions,
+    ) -> Result<Vault, VaultError> {
         let dir = dir.as_ref().to_path_buf();
         let fs = opts.fs;
         fs.create_dir_all(&dir).map_err(|e| VaultError::io(&dir, e))?;
@@ -399,10 +403,9 @@ impl Vault {
         opts: VaultOptions,
     ) -> Result<(Vault, RecoveryReport), VaultError> {
         let info = Self::inspect_with(dir.as_ref(), &*opts.fs)?;
-        let params = info.kdf.ok_or_else(|| VaultError::KeyIdMismatch {
-            vault: info.key_id.clone(),
-            provider: "a passphrase".into(),
-        })?;
+        let params = info
+            .kdf
+            .ok_or_else(|| VaultError::KeyIdMismatch { vault: info.key_id.clone(), provider: "a passphrase".into() })?;
         let provider = Arc::new(PassphraseProvider::new(passphrase, params)?);
         Self::open(dir, provider, opts)
     }
@@ -459,17 +462,26 @@ impl Vault {
     /// Reads and decrypts one record. The result holds biometric secrets: pass it to the
     /// prover and drop it.
     pub fn get(&self, id: &RecordId) -> Result<EnrollmentRecord, VaultError> {
-        let (entry, provider, vault_id) = {
+        let (entry, provider, vault_id, checksum) = {
             let s = self.read_state();
             let entry = s.entries.get(id).cloned().ok_or(VaultError::NotFound { record: *id })?;
-            (entry, s.provider.clone(), s.header.vault_id)
+            (entry, s.provider.clone(), s.header.vault_id, s.checksum)
         };
         let file = VaultFile::Record(*id);
         let path = self.dir.join(id.file_name());
         let bytes = match self.fs.read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(VaultError::Tampered { file, detail: "the index lists it but its file is missing" })
+                // Deleted meanwhile (by this or another handle) if the index has changed since.
+                let changed = Self::read_index_file(&*self.fs, &self.dir)
+                    .ok()
+                    .and_then(|b| format::parse_index(&b).ok().map(|p| p.checksum != checksum))
+                    .unwrap_or(false);
+                return Err(if changed {
+                    VaultError::NotFound { record: *id }
+                } else {
+                    VaultError::Tampered { file, detail: "the index lists it but its file is missing" }
+                });
             }
             Err(e) => return Err(VaultError::io(path, e)),
         };
@@ -648,10 +660,11 @@ impl Vault {
 
     /// Writes `state` as the next index generation (the commit point).
     fn commit_index(fs: &dyn Fs, dir: &Path, state: &mut State) -> Result<(), VaultError> {
-        state.header.generation = state.header.generation.checked_add(1).ok_or(VaultError::Tampered {
-            file: VaultFile::Index,
-            detail: "generation counter exhausted",
-        })?;
+        state.header.generation = state
+            .header
+            .generation
+            .checked_add(1)
+            .ok_or(VaultError::Tampered { file: VaultFile::Index, detail: "generation counter exhausted" })?;
         let entries: Vec<IndexEntry> = state.entries.values().cloned().collect();
         let bytes = format::encode_index(&state.header, &entries, &state.index_dek)?;
         let mut checksum = [0u8; 32];

@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use super::error::{VaultError, VaultFile};
 use super::format::{
-    self, check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader,
-    VaultId, ID_LEN, MAGIC_RECORD, PREFIX_LEN, TRAILER_LEN,
+    check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader, VaultId,
+    ID_LEN, MAGIC_RECORD, PREFIX_LEN, TRAILER_LEN,
 };
 use super::keys::{self, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::attest::{AttestError, DeviceId, EnrollmentSignature};
@@ -50,12 +50,6 @@ impl FromStr for RecordId {
     }
 }
 
-impl serde::Serialize for RecordId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
 impl RecordId {
     /// The record's file name in the vault directory: `<32 hex digits>.rec`.
     pub fn file_name(&self) -> String {
@@ -73,7 +67,7 @@ impl RecordId {
 }
 
 /// What the vault lists about a record: no biometric secrets.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordSummary {
     /// The record id.
     pub id: RecordId,
@@ -149,7 +143,16 @@ impl EnrollmentRecord {
                 reason: format!("image has {pixels} pixels; 1 to {MAX_PIXELS} allowed"),
             });
         }
-        Ok(Self { image, mask, salt, commitment, signature, device, created_unix: now_unix(), metadata: BTreeMap::new() })
+        Ok(Self {
+            image,
+            mask,
+            salt,
+            commitment,
+            signature,
+            device,
+            created_unix: now_unix(),
+            metadata: BTreeMap::new(),
+        })
     }
 
     /// Sets the creation time (seconds since the Unix epoch).
@@ -226,9 +229,18 @@ impl EnrollmentRecord {
         if signer != self.device {
             return Err(VaultError::DeviceMismatch { stated: self.device, signer });
         }
-        // PENDING: the commitment recomputation (`crate::commitment::commit`) is wired in here
-        // once it is merged into main.
+        self.verify_commitment()?;
         Ok(signer)
+    }
+
+    /// Recomputes `Commit(image, mask, salt)` ([`crate::commitment::commit`]) and checks that
+    /// it is the signed commitment.
+    pub fn verify_commitment(&self) -> Result<(), VaultError> {
+        let computed = crate::commitment::commit(&self.image, &self.mask, &self.salt)?;
+        if computed != self.commitment {
+            return Err(VaultError::CommitmentMismatch { signed: self.commitment, computed });
+        }
+        Ok(())
     }
 
     fn plaintext_len(&self) -> usize {
@@ -373,9 +385,9 @@ pub(crate) fn decrypt_record(
     EnrollmentRecord::decode_plaintext(&plain).map_err(tampered)
 }
 
-/// Used by [`format`] docs: the record AAD length is part of the documented layout.
+// The documented layout (module docs of `crate::vault`) fixes these numbers.
 const _: () = assert!(RECORD_AAD_LEN == 94);
-const _: () = assert!(format::MIN_FILE_LEN == 54);
+const _: () = assert!(super::format::MIN_FILE_LEN == 54);
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -46,16 +46,8 @@ pub fn synthetic_pair(seed: u64) -> (IrisImage, IrisMask) {
 }
 
 /// The commitment an honest enrollment device computes for (image, mask, salt).
-/// INTERIM (until `zkiris::commitment::commit` is on main): a SHA-256 stand-in.
 pub fn commitment_for(image: &IrisImage, mask: &IrisMask, salt: &Salt) -> Commitment {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(image.pixels());
-    h.update(mask.bits());
-    h.update(salt.as_bytes());
-    let mut c: [u8; 32] = h.finalize().into();
-    c[0] = 0;
-    Commitment(c)
+    zkiris::commitment::commit(image, mask, salt).expect("commit")
 }
 
 /// A record as the enrollment device `key` produces it: honest commitment, signed.
@@ -68,10 +60,27 @@ pub fn signed_record(image: IrisImage, mask: IrisMask, key: &DeviceKey) -> Enrol
         .with_metadata("eye", "left")
 }
 
-/// A synthetic record signed by the dev device.
+/// A synthetic record signed by the dev device, deterministic per seed (salt included) and
+/// cached, since computing the commitment is the slow part.
 pub fn record(seed: u64) -> EnrollmentRecord {
-    let (i, m) = synthetic_pair(seed);
-    signed_record(i, m, &dev_device_key()).with_metadata("seed", seed.to_string())
+    static CACHE: Mutex<Vec<(u64, EnrollmentRecord)>> = Mutex::new(Vec::new());
+    if let Some((_, r)) = CACHE.lock().unwrap().iter().find(|(s, _)| *s == seed) {
+        return r.clone();
+    }
+    let (image, mask) = synthetic_pair(seed);
+    let mut salt = [0u8; 32];
+    salt[16..24].copy_from_slice(b"testsalt");
+    salt[24..].copy_from_slice(&seed.to_be_bytes());
+    let salt = Salt::from_bytes(salt).unwrap();
+    let key = dev_device_key();
+    let c = commitment_for(&image, &mask, &salt);
+    let r = EnrollmentRecord::new(image, mask, salt, c, key.sign_commitment(&c.0), key.id())
+        .unwrap()
+        .with_created_unix(1_700_000_000 + seed)
+        .with_metadata("eye", "left")
+        .with_metadata("seed", seed.to_string());
+    CACHE.lock().unwrap().push((seed, r.clone()));
+    r
 }
 
 /// A fresh random raw KEK provider.
@@ -223,14 +232,17 @@ impl Fs for FaultFs {
     }
 }
 
-/// Windows of `len` bytes of `data` that are distinctive enough that finding one in a file
-/// means plaintext leaked (at least 4 distinct byte values, or for 0/1 data at least 4 of each).
-pub fn distinctive_windows(data: &[u8], len: usize) -> HashSet<Vec<u8>> {
-    data.windows(len)
+/// Length of the plaintext windows searched for.
+const LEN: usize = 16;
+
+/// Windows of 16 bytes of `data` that are distinctive enough that finding one in a file means
+/// plaintext leaked (at least 4 distinct byte values, or for 0/1 data at least 4 of each).
+pub fn distinctive_windows(data: &[u8]) -> HashSet<[u8; LEN]> {
+    data.windows(LEN)
         .filter(|w| {
             let zeros = w.iter().filter(|&&b| b == 0).count();
             let ones = w.iter().filter(|&&b| b == 1).count();
-            if zeros + ones == len {
+            if zeros + ones == LEN {
                 zeros >= 4 && ones >= 4
             } else {
                 let mut seen = [false; 256];
@@ -238,8 +250,27 @@ pub fn distinctive_windows(data: &[u8], len: usize) -> HashSet<Vec<u8>> {
                 seen.iter().filter(|&&s| s).count() >= 4
             }
         })
-        .map(|w| w.to_vec())
+        .map(|w| w.try_into().unwrap())
         .collect()
+}
+
+/// The windows of a record's image and mask, cached (tests reuse the same images many times).
+fn record_windows(r: &EnrollmentRecord) -> Arc<HashSet<[u8; LEN]>> {
+    use sha2::Digest;
+    static CACHE: Mutex<Vec<([u8; 32], Arc<HashSet<[u8; LEN]>>)>> = Mutex::new(Vec::new());
+    let mut h = sha2::Sha256::new();
+    h.update(r.image().pixels());
+    h.update(r.mask().bits());
+    let key: [u8; 32] = h.finalize().into();
+    let mut cache = CACHE.lock().unwrap();
+    if let Some((_, w)) = cache.iter().find(|(k, _)| *k == key) {
+        return w.clone();
+    }
+    let mut w = distinctive_windows(r.image().pixels());
+    w.extend(distinctive_windows(r.mask().bits()));
+    let w = Arc::new(w);
+    cache.push((key, w.clone()));
+    w
 }
 
 /// Every file under `dir` (recursively).
@@ -259,18 +290,16 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
 /// Panics if any file under `dir` contains a 16-byte distinctive window of any record's image,
 /// mask or salt.
 pub fn assert_no_plaintext(dir: &Path, records: &[&EnrollmentRecord]) {
-    const LEN: usize = 16;
-    let mut needles = HashSet::new();
-    for r in records {
-        needles.extend(distinctive_windows(r.image().pixels(), LEN));
-        needles.extend(distinctive_windows(r.mask().bits(), LEN));
-        needles.insert(r.salt().as_bytes()[16..].to_vec());
-    }
-    assert!(needles.len() > 1000, "too few needles to be meaningful");
+    let sets: Vec<Arc<HashSet<[u8; LEN]>>> = records.iter().map(|r| record_windows(r)).collect();
+    let salts: Vec<[u8; LEN]> = records.iter().map(|r| r.salt().as_bytes()[16..].try_into().unwrap()).collect();
+    assert!(sets.iter().all(|s| s.len() > 1000), "too few needles to be meaningful");
     for f in all_files(dir) {
         let bytes = std::fs::read(&f).unwrap();
-        if let Some(w) = bytes.windows(LEN).find(|w| needles.contains(*w)) {
-            panic!("plaintext {:02x?} found in {}", w, f.display());
+        for w in bytes.windows(LEN) {
+            let w: &[u8; LEN] = w.try_into().unwrap();
+            if salts.contains(w) || sets.iter().any(|s| s.contains(w)) {
+                panic!("plaintext {:02x?} found in {}", w, f.display());
+            }
         }
     }
 }
@@ -292,4 +321,66 @@ pub fn file_names(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
+}
+
+/// The real file system, except that reads of chosen files return chosen bytes. Tamper and
+/// fuzz tests use it to present thousands of damaged files without rewriting the disk.
+#[derive(Default)]
+pub struct OverlayFs {
+    inner: StdFs,
+    files: Mutex<Vec<(PathBuf, Vec<u8>)>>,
+}
+
+impl OverlayFs {
+    /// A new overlay with nothing replaced.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Makes reads of `path` return `bytes` until [`OverlayFs::clear`].
+    pub fn set(&self, path: &Path, bytes: &[u8]) {
+        let mut f = self.files.lock().unwrap();
+        f.retain(|(p, _)| p != path);
+        f.push((path.to_path_buf(), bytes.to_vec()));
+    }
+
+    /// Removes every replacement.
+    pub fn clear(&self) {
+        self.files.lock().unwrap().clear();
+    }
+
+    /// Runs `f` while reads of `path` return `bytes`.
+    pub fn with<T>(&self, path: &Path, bytes: &[u8], f: impl FnOnce() -> T) -> T {
+        self.set(path, bytes);
+        let out = f();
+        self.clear();
+        out
+    }
+}
+
+impl Fs for OverlayFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        if let Some((_, b)) = self.files.lock().unwrap().iter().find(|(p, _)| p == path) {
+            return Ok(b.clone());
+        }
+        self.inner.read(path)
+    }
+    fn write_new_synced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_new_synced(path, bytes)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn list_files(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.list_files(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
 }
