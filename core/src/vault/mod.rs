@@ -137,9 +137,10 @@
 //! # Concurrency
 //!
 //! [`Vault`] is `Send + Sync`: any number of threads may read while one writes. Writers in
-//! other processes (or other `Vault` handles) are excluded by the lock file; a writer that
-//! finds it taken gets [`VaultError::Locked`]. Before every change the vault re-reads the
-//! index, so changes made by another handle are never overwritten.
+//! other processes (or other `Vault` handles) are excluded by the lock file, held for the
+//! duration of each change; a writer that finds it taken gets [`VaultError::Locked`] (so does
+//! [`Vault::open`], which holds it while cleaning up). Before every change the vault re-reads
+//! the index, so changes made by another handle are never overwritten.
 //!
 //! # Threat model
 //!
