@@ -88,7 +88,7 @@ pub(crate) fn frame_finish(buf: &mut Vec<u8>) {
 ///
 /// The checks run in an order that names the problem precisely: empty, shorter than a
 /// prefix, damaged prefix, wrong file type, version, declared length, checksum.
-pub(crate) fn parse_frame<'a>(bytes: &'a [u8], magic: [u8; 8], file: VaultFile) -> Result<&'a [u8], VaultError> {
+pub(crate) fn parse_frame(bytes: &[u8], magic: [u8; 8], file: VaultFile) -> Result<&[u8], VaultError> {
     let actual = bytes.len() as u64;
     if bytes.is_empty() {
         return Err(VaultError::Empty { file });
