@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod model_cmd;
+mod vault_cmd;
 
 /// zkiris: zero-knowledge proofs that an iris code was derived from an enrolled iris image.
 #[derive(Parser)]
@@ -27,6 +28,9 @@ enum Command {
     Encode(model_cmd::EncodeArgs),
     /// Hamming distance between two templates (open-iris default matcher).
     Match(model_cmd::MatchArgs),
+    /// The encrypted enrollment vault: init, enroll, list, delete, rotate.
+    #[command(subcommand)]
+    Vault(vault_cmd::VaultCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Command::Model(c) => model_cmd::model(c),
         Command::Encode(a) => model_cmd::encode(a),
         Command::Match(a) => model_cmd::match_templates(a),
+        Command::Vault(c) => vault_cmd::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

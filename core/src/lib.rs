@@ -18,6 +18,7 @@
 //! | [`poseidon`] | native Poseidon over BN254 (Grain-generated constants, circomlib-compatible) and the commitment sponge |
 //! | [`prover`] | SRS, key cache, proving with progress and cancellation, native verification, proof bundles |
 //! | [`evm`] | EVM verifiers (snark-verifier), calldata, registry ABI, local EVM tests |
+//! | [`vault`] | encrypted on-device storage of enrollments (XChaCha20-Poly1305, envelope keys, atomic writes) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -33,3 +34,4 @@ pub mod poseidon;
 pub mod prover;
 #[doc(hidden)]
 pub mod testkit;
+pub mod vault;
