@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod common;
+mod demo;
+mod evm_cmd;
 mod model_cmd;
+mod progress;
+mod prove_cmd;
 mod vault_cmd;
 
 /// zkiris: zero-knowledge proofs that an iris code was derived from an enrolled iris image.
@@ -19,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The end-to-end demo: enroll into a vault, prove, verify, register on a local EVM, upgrade
+    /// to a new model, match.
+    Demo(demo::DemoArgs),
     /// List the bundled models with id, version and signature status.
     Models(model_cmd::ModelsArgs),
     /// Issuer tooling: sign a model spec into a manifest.
@@ -28,6 +35,16 @@ enum Command {
     Encode(model_cmd::EncodeArgs),
     /// Hamming distance between two templates (open-iris default matcher).
     Match(model_cmd::MatchArgs),
+    /// The Poseidon commitment to an image, mask and salt (what an enrollment device signs).
+    Commit(prove_cmd::CommitArgs),
+    /// Prove that a code was derived from an enrolled image (from a vault record or files).
+    Prove(prove_cmd::ProveArgs),
+    /// Verify a proof bundle. Exit status 0 valid, 1 invalid, 2 error.
+    Verify(prove_cmd::VerifyArgs),
+    /// Write a model's EVM verifier (Solidity, bytecode, verifier.json).
+    ExportVerifier(evm_cmd::ExportArgs),
+    /// Print EVM calldata for a proof bundle (verifier, register or upgrade).
+    Calldata(evm_cmd::CalldataArgs),
     /// The encrypted enrollment vault: init, enroll, list, delete, rotate.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
@@ -36,6 +53,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Commit(a) => prove_cmd::commit_cmd(a),
+        Command::Prove(a) => prove_cmd::prove(a),
+        Command::Verify(a) => prove_cmd::verify(a),
+        Command::ExportVerifier(a) => evm_cmd::export_verifier(a),
+        Command::Calldata(a) => evm_cmd::calldata(a),
         Command::Models(a) => model_cmd::models(a),
         Command::Model(c) => model_cmd::model(c),
         Command::Encode(a) => model_cmd::encode(a),

@@ -129,7 +129,7 @@ fn init(dir: &Path, cost: KdfCost) -> Result<()> {
     Ok(())
 }
 
-fn open(dir: &Path) -> Result<Vault> {
+pub(crate) fn open(dir: &Path) -> Result<Vault> {
     let info = Vault::inspect(dir).with_context(|| format!("reading the vault in {}", dir.display()))?;
     if info.kdf.is_none() {
         bail!("the vault in {} is locked with platform key `{}`, not a passphrase", dir.display(), info.key_id);

@@ -8,8 +8,8 @@ use zkiris::attest::{dev_device_id, DeviceKey};
 use zkiris::commitment::{commit, Salt};
 use zkiris::image::{IrisImage, IrisMask};
 
-const IMAGE: &str = "/work/shared/conformance/world-v3/constants/iris/test_image.bin";
-const MASK: &str = "/work/shared/conformance/world-v3/constants/mask/test_image.bin";
+const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/iris/test_image.bin");
+const MASK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/mask/test_image.bin");
 const FAST_KDF: [&str; 4] = ["--kdf-memory-kib", "8", "--kdf-passes", "1"];
 
 fn zkiris(args: &[&str], pass: Option<&str>, new_pass: Option<&str>) -> Output {

@@ -254,13 +254,32 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     (onnx, rules)
 }
 
-/// A signed (development issuer) tiny model.
-pub fn tiny_model(spec: &TinySpec) -> Model {
+/// A tiny model's ONNX bytes and its manifest signed by the development issuer.
+pub fn tiny_signed(spec: &TinySpec) -> (Vec<u8>, Manifest) {
     let (onnx, rules) = tiny_files(spec);
     let name = format!("tiny-{:?}-{}x{}", spec.rules, spec.rows, spec.cols).to_lowercase();
     let s = ModelSpec { name, version: "0.0.1".into(), description: "TEST ONLY tiny model".into(), onnx: "model.onnx".into(), rules };
     let manifest: Manifest = s.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("tiny model lowers");
+    (onnx, manifest)
+}
+
+/// A signed (development issuer) tiny model.
+pub fn tiny_model(spec: &TinySpec) -> Model {
+    let (onnx, manifest) = tiny_signed(spec);
     Model::from_verified(VerifiedModelFiles::from_bytes(manifest, onnx, &IssuerKeys::development()).expect("dev-signed")).expect("tiny model")
+}
+
+/// Writes a tiny model as an app downloads it (`model.onnx`, `manifest.json`) and a sample
+/// (`image.png`, `mask.png`) into `dir`; returns the manifest path.
+pub fn write_tiny(spec: &TinySpec, seed: u64, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    let (onnx, manifest) = tiny_signed(spec);
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("model.onnx"), onnx)?;
+    std::fs::write(dir.join("manifest.json"), manifest.to_json_pretty())?;
+    let (image, mask) = tiny_sample(spec, seed);
+    std::fs::write(dir.join("image.png"), image.to_png_bytes())?;
+    std::fs::write(dir.join("mask.png"), mask.to_png_bytes())?;
+    Ok(dir.join("manifest.json"))
 }
 
 /// A deterministic iris-like tiny image (4-bit pixels) and mask with an occluded band.

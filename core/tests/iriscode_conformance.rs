@@ -1,9 +1,6 @@
 //! `zkiris::iriscode` against the open-iris 1.11.2 and world-v3 reference vectors in
-//! `shared/conformance/` (read in place, never copied into the repository).
-//!
-//! The conformance directory is found as `$ZKIRIS_SHARED/conformance`, else
-//! `<CARGO_MANIFEST_DIR>/../../shared/conformance` (CI: `shared/` beside the checkout), else
-//! `/work/shared/conformance`. A missing directory fails the tests.
+//! `tests/conformance/` (vendored; `$ZKIRIS_CONFORMANCE` overrides). A missing directory fails
+//! the tests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,21 +16,11 @@ use zkiris::iriscode::{
 const TOL: f64 = 1e-9;
 
 fn conformance_dir() -> PathBuf {
-    let mut tried = Vec::new();
-    if let Some(shared) = std::env::var_os("ZKIRIS_SHARED") {
-        tried.push(PathBuf::from(shared).join("conformance"));
-    }
-    tried.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"));
-    tried.push(PathBuf::from("/work/shared/conformance"));
-    for dir in &tried {
-        if dir.join("openiris/matching.json").is_file() {
-            return dir.clone();
-        }
-    }
-    panic!(
-        "conformance vectors not found (tried {tried:?}); put the `shared/` directory beside the \
-         checkout or set ZKIRIS_SHARED to it"
-    );
+    let dir = std::env::var_os("ZKIRIS_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
+    assert!(dir.join("openiris/matching.json").is_file(), "conformance vectors not found in {}", dir.display());
+    dir
 }
 
 fn open_npz(path: &Path) -> npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>> {

@@ -91,6 +91,10 @@ fn tampered_proofs_are_rejected() {
     let mut b = good.clone();
     b.proof[100] ^= 1;
     assert!(v.verify(&b).is_err(), "corrupted proof");
+    // A proof labelled as made with another SRS is refused with a typed error.
+    let mut b = good.clone();
+    b.srs_fingerprint[0] ^= 1;
+    assert!(matches!(v.verify(&b), Err(VerifyError::WrongSrs { .. })), "other SRS");
 }
 
 #[test]

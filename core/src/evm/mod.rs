@@ -55,9 +55,12 @@
 //! | [`calldata`] | public-input layout v1, verifier calldata, registry ABI encodings |
 //! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
 //! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
+//! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
 pub mod prove;
+#[cfg(feature = "evm-test")]
+pub mod registry;
 #[cfg(feature = "evm-test")]
 pub mod revm;
 pub mod solc;

@@ -15,7 +15,6 @@ pub mod srs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
@@ -103,6 +102,15 @@ pub enum VerifyError {
         /// Model id in the bundle.
         found: String,
         /// Model id expected.
+        expected: String,
+    },
+    /// The bundle was proven against another SRS (for example the development SRS while this
+    /// verifier uses the ceremony SRS).
+    #[error("the proof was made with SRS {found}, this verifier uses SRS {expected}; load the same SRS file")]
+    WrongSrs {
+        /// SRS fingerprint in the bundle (hex prefix).
+        found: String,
+        /// SRS fingerprint of this verifier (hex prefix).
         expected: String,
     },
     /// The proof does not verify.
@@ -228,7 +236,6 @@ impl ProvingSetup {
 
     /// Proves that `image`/`mask`/`salt` encode to the model's code and match their commitment.
     pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
-        let t0 = Instant::now();
         progress.on_progress(Phase::Witness, 0.0);
         let rules = &self.model.manifest().rules;
         let enc = self.model.encode(image, mask)?;
@@ -279,7 +286,6 @@ impl ProvingSetup {
         let [rows, cols] = rules.encoder.grid;
         let iris_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris);
         let mask_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask);
-        let _ = t0;
         Ok(ProofBundle {
             model_id: self.model.id(),
             model_name: self.model.manifest().name.clone(),
@@ -363,6 +369,9 @@ impl Verifier {
     pub fn verify(&self, bundle: &ProofBundle) -> Result<VerifiedStatement, VerifyError> {
         if bundle.model_id != self.model.id() {
             return Err(VerifyError::WrongModel { found: bundle.model_id_hex(), expected: self.model.id_hex() });
+        }
+        if bundle.srs_fingerprint != self.srs_fingerprint {
+            return Err(VerifyError::WrongSrs { found: hex::encode(&bundle.srs_fingerprint[..8]), expected: hex::encode(&self.srs_fingerprint[..8]) });
         }
         let rules = &self.model.manifest().rules;
         let instances: Vec<Fr> = bundle

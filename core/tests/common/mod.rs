@@ -6,21 +6,14 @@ use std::path::{Path, PathBuf};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::{IssuerKeys, Model};
 
-/// `../shared/conformance` beside the checkout (CI layout), or `$ZKIRIS_SHARED/conformance`.
+/// The conformance vectors vendored in `tests/conformance/` (or `$ZKIRIS_CONFORMANCE`).
 /// Fails loudly if absent: conformance tests must never silently skip.
 pub fn conformance_dir() -> PathBuf {
-    let candidates = [
-        std::env::var("ZKIRIS_SHARED").map(PathBuf::from).ok(),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")),
-        Some(PathBuf::from("/work/shared")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        let d = c.join("conformance");
-        if d.join("openiris").exists() && d.join("world-v3").exists() {
-            return d;
-        }
-    }
-    panic!("conformance vectors not found: put the shared/ directory beside the checkout or set ZKIRIS_SHARED");
+    let d = std::env::var_os("ZKIRIS_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
+    assert!(d.join("openiris").exists() && d.join("world-v3").exists(), "conformance vectors not found in {}", d.display());
+    d
 }
 
 /// The repository's `models/` directory.

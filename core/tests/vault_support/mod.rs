@@ -14,9 +14,9 @@ use zkiris::image::{IrisImage, IrisMask};
 use zkiris::vault::{EnrollmentRecord, Fs, KeyProvider, RawKeyProvider, StdFs, Vault, VaultOptions};
 
 /// The world-v3 conformance image (128×1024, raw u8), read in place.
-pub const CONFORMANCE_IMAGE: &str = "/work/shared/conformance/world-v3/constants/iris/test_image.bin";
+pub const CONFORMANCE_IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/iris/test_image.bin");
 /// The world-v3 conformance mask (128×1024, {0,1}), read in place.
-pub const CONFORMANCE_MASK: &str = "/work/shared/conformance/world-v3/constants/mask/test_image.bin";
+pub const CONFORMANCE_MASK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/mask/test_image.bin");
 
 /// Rows and columns of every test record (the world-v3 shape).
 pub const H: u32 = 128;

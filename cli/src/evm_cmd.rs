@@ -1,0 +1,119 @@
+//! `zkiris export-verifier` and `zkiris calldata`: what a contract developer needs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use zkiris::evm::calldata::{encode_verifier_calldata, register_calldata, upgrade_calldata, NUM_INSTANCES};
+use zkiris::evm::solc::Solc;
+use zkiris::evm::verifier::VerifierSource;
+use zkiris::prover::{fr_from_be, Verifier};
+
+use crate::progress::{bytes, report};
+use crate::prove_cmd::{read_bundle, SetupArgs};
+
+/// Arguments of `zkiris export-verifier`.
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    setup: SetupArgs,
+    /// Output directory for the Solidity sources, bytecode and `verifier.json`.
+    #[arg(long, default_value = "verifier")]
+    out: PathBuf,
+    /// Only write the Solidity source; do not compile (no solc needed).
+    #[arg(long)]
+    no_compile: bool,
+}
+
+/// Runs `zkiris export-verifier`.
+pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
+    let model = a.setup.model()?;
+    let started = Instant::now();
+    let verifier = Verifier::new(model.clone(), &a.setup.srs(), Some(&a.setup.cache()))?;
+    let source = VerifierSource::render(verifier.params(), verifier.verifying_key(), NUM_INSTANCES)
+        .context("rendering the verifier (the model's public inputs must follow layout v1: 2048-byte codes)")?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let sol = a.out.join("Halo2Verifier.sol");
+    std::fs::write(&sol, source.solidity()).with_context(|| format!("writing {}", sol.display()))?;
+    report("render verifier", &format!("{} ({} of Solidity)", sol.display(), bytes(source.solidity().len())), started);
+    let mut parts_json = Vec::new();
+    if !a.no_compile {
+        let started = Instant::now();
+        let solc = Solc::locate().context("compiling needs solc 0.8.19 (`npm ci --prefix contracts`, or --no-compile)")?;
+        let compiled = solc.compile_verifier(&source)?;
+        let n = compiled.parts().len();
+        if compiled.is_split() {
+            for part in source.split(n)? {
+                std::fs::write(a.out.join(format!("{}.sol", part.contract)), &part.solidity)?;
+            }
+        }
+        for (i, part) in compiled.parts().iter().enumerate() {
+            let file = a.out.join(format!("{}.bin", part.name));
+            std::fs::write(&file, hex::encode(&part.creation_code))?;
+            parts_json.push(json!({"index": i + 1, "contract": part.name, "runtime_bytes": part.runtime_code.len(),
+                                   "creation_bytecode": file.file_name().map(|f| f.to_string_lossy().into_owned())}));
+        }
+        report(
+            "compile verifier",
+            &format!("{n} contract(s), largest runtime {} (EIP-170 limit 24 KiB)", bytes(compiled.parts().iter().map(|p| p.runtime_code.len()).max().unwrap_or(0))),
+            started,
+        );
+    }
+    let manifest = json!({
+        "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
+        "vk_fingerprint": hex::encode(zkiris::prover::keys::vk_fingerprint(verifier.verifying_key())),
+        "num_instances": NUM_INSTANCES, "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
+        "deploy_order": "parts are deployed last to first; each part's constructor takes the next part's address",
+        "parts": parts_json,
+    });
+    std::fs::write(a.out.join("verifier.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    println!("wrote {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which call to encode.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CallKind {
+    /// The bare verifier: instances then proof.
+    Verifier,
+    /// `IrisCodeRegistry.register(modelId, proof, publicInputs, deviceSignature)`.
+    Register,
+    /// `IrisCodeRegistry.upgrade(newModelId, proof, publicInputs)`.
+    Upgrade,
+}
+
+/// Arguments of `zkiris calldata`.
+#[derive(Args)]
+pub struct CalldataArgs {
+    /// The proof bundle.
+    proof: PathBuf,
+    /// Which call.
+    #[arg(long = "for", value_enum, default_value = "register")]
+    call: CallKind,
+}
+
+/// Runs `zkiris calldata`: prints `0x…` calldata for the chosen call.
+pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
+    let bundle = read_bundle(&a.proof)?;
+    let instances = bundle
+        .public_inputs
+        .iter()
+        .map(|b| fr_from_be(b).context("a public input is not a canonical field element"))
+        .collect::<Result<Vec<_>>>()?;
+    if instances.len() != NUM_INSTANCES {
+        bail!("the bundle has {} public inputs; EVM calldata needs layout v1 ({NUM_INSTANCES})", instances.len());
+    }
+    let data = match a.call {
+        CallKind::Verifier => encode_verifier_calldata(&instances, &bundle.proof),
+        CallKind::Register => {
+            let att = bundle.attestation.as_ref().context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?;
+            register_calldata(&bundle.model_id, &bundle.proof, &instances, &att.signature)
+        }
+        CallKind::Upgrade => upgrade_calldata(&bundle.model_id, &bundle.proof, &instances),
+    };
+    println!("0x{}", hex::encode(data));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,125 @@
+//! `zkiris commit | prove | verify | calldata` end to end on a tiny model written to disk as an
+//! app downloads it: exit codes, JSON output, tampering and typed failures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use zkiris::prover::ProofBundle;
+use zkiris::testkit::{write_tiny, TinyRules, TinySpec};
+
+fn zkiris(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkiris")).args(args).env("ZKIRIS_CACHE", cache).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("status {:?}\nstdout: {}\nstderr: {}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    cache: PathBuf,
+    world: String,
+    openiris: String,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let world = write_tiny(&TinySpec::default_for(TinyRules::World), 7, &dir.join("world")).unwrap();
+    let openiris = write_tiny(&TinySpec::default_for(TinyRules::Openiris), 7, &dir.join("openiris")).unwrap();
+    let cache = dir.join("cache");
+    Fixture { dir, cache, world: world.display().to_string(), openiris: openiris.display().to_string(), _tmp: tmp }
+}
+
+#[test]
+fn commit_prove_verify_and_tamper() {
+    let f = fixture();
+    let img = f.dir.join("world/image.png");
+    let mask = f.dir.join("world/mask.png");
+    let (img, mask) = (img.to_str().unwrap(), mask.to_str().unwrap());
+    let salt = "00000000000000000000000000000000000000000000000000000000000000aa";
+
+    let c = zkiris(&["commit", "--image", img, "--mask", mask, "--salt", salt, "--json"], &f.cache);
+    assert!(c.status.success(), "{}", text(&c));
+    let commitment = json(&c)["commitment"].as_str().unwrap().to_string();
+
+    let proof = f.dir.join("p.zkp");
+    let p = zkiris(
+        &["prove", "--model", &f.world, "--image", img, "--mask", mask, "--salt", salt, "--out", proof.to_str().unwrap(), "--json"],
+        &f.cache,
+    );
+    assert!(p.status.success(), "{}", text(&p));
+    let pj = json(&p);
+    assert_eq!(pj["commitment"].as_str().unwrap(), commitment.trim_start_matches("0x"), "proof states the commitment");
+    assert!(!f.dir.join(".p.zkp.tmp").exists(), "no temporary file is left");
+
+    let v = zkiris(&["verify", "--model", &f.world, proof.to_str().unwrap(), "--json"], &f.cache);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+    assert_eq!(json(&v)["valid"], true);
+
+    // A flipped proof byte: invalid, exit 1.
+    let mut b = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
+    b.proof[64] ^= 1;
+    let bad = f.dir.join("bad.zkp");
+    std::fs::write(&bad, b.to_bytes()).unwrap();
+    let v = zkiris(&["verify", "--model", &f.world, bad.to_str().unwrap(), "--json"], &f.cache);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v));
+    assert_eq!(json(&v)["valid"], false);
+
+    // The proof under another model: wrong_model, exit 1.
+    let v = zkiris(&["verify", "--model", &f.openiris, proof.to_str().unwrap(), "--json"], &f.cache);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v));
+    assert_eq!(json(&v)["reason"], "wrong_model");
+
+    // Not a bundle at all: an error, exit 2.
+    let junk = f.dir.join("junk.zkp");
+    std::fs::write(&junk, b"not a proof").unwrap();
+    let v = zkiris(&["verify", "--model", &f.world, junk.to_str().unwrap()], &f.cache);
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+    assert!(String::from_utf8_lossy(&v.stderr).contains("not a zkiris proof bundle"), "{}", text(&v));
+
+    // Tiny models have short codes: EVM calldata (layout v1, 2048-byte codes) is refused clearly.
+    let cd = zkiris(&["calldata", proof.to_str().unwrap(), "--for", "verifier"], &f.cache);
+    assert_eq!(cd.status.code(), Some(2), "{}", text(&cd));
+    assert!(String::from_utf8_lossy(&cd.stderr).contains("layout v1"), "{}", text(&cd));
+}
+
+#[test]
+fn bad_inputs_fail_before_proving_with_clear_errors() {
+    let f = fixture();
+    let img = f.dir.join("world/image.png");
+    let (img, mask) = (img.to_str().unwrap(), f.dir.join("world/mask.png"));
+    let mask = mask.to_str().unwrap();
+    let out = f.dir.join("never.zkp");
+    let out = out.to_str().unwrap();
+    // A malformed salt.
+    let o = zkiris(&["prove", "--model", &f.world, "--image", img, "--mask", mask, "--salt", "xyz", "--out", out], &f.cache);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--salt"), "{}", text(&o));
+    // A mask of another shape.
+    let other_mask = f.dir.join("openiris/mask.png");
+    let spec = TinySpec::default_for(TinyRules::World);
+    let wrong = zkiris::image::IrisMask::all_valid(spec.rows as u32 + 1, spec.cols as u32);
+    std::fs::write(&other_mask, wrong.to_png_bytes()).unwrap();
+    let o = zkiris(
+        &["prove", "--model", &f.world, "--image", img, "--mask", other_mask.to_str().unwrap(), "--salt", &"11".repeat(32), "--out", out],
+        &f.cache,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A manifest whose signature does not verify (edited rules).
+    let forged = f.dir.join("world/forged.json");
+    let original = std::fs::read_to_string(&f.world).unwrap();
+    let edited = original.replacen("\"version\": \"0.0.1\"", "\"version\": \"0.0.2\"", 1);
+    assert_ne!(original, edited, "the manifest was edited");
+    std::fs::write(&forged, edited).unwrap();
+    let o = zkiris(&["prove", "--model", forged.to_str().unwrap(), "--image", img, "--mask", mask, "--salt", &"11".repeat(32), "--out", out], &f.cache);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("signature"), "{}", text(&o));
+    // No failure wrote a proof.
+    assert!(!Path::new(out).exists());
+}
