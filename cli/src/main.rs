@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_cmd;
 mod common;
 mod demo;
 mod evm_cmd;
@@ -45,6 +46,8 @@ enum Command {
     ExportVerifier(evm_cmd::ExportArgs),
     /// Print EVM calldata for a proof bundle (verifier, register or upgrade).
     Calldata(evm_cmd::CalldataArgs),
+    /// Benchmark proving a bundled model: median time, CPU, peak memory, sizes, verify time.
+    Bench(bench_cmd::BenchArgs),
     /// The encrypted enrollment vault: init, enroll, list, delete, rotate.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => prove_cmd::verify(a),
         Command::ExportVerifier(a) => evm_cmd::export_verifier(a),
         Command::Calldata(a) => evm_cmd::calldata(a),
+        Command::Bench(a) => bench_cmd::run(a),
         Command::Models(a) => model_cmd::models(a),
         Command::Model(c) => model_cmd::model(c),
         Command::Encode(a) => model_cmd::encode(a),

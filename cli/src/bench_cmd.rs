@@ -1,0 +1,163 @@
+//! `zkiris bench`: proving time, memory, sizes and verification time of a bundled model, with
+//! the machine's contention recorded next to each run (the machine is shared and noisy).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use zkiris::commitment::Salt;
+use zkiris::image::{IrisImage, IrisMask};
+use zkiris::prover::{CancellationToken, NoProgress};
+
+use crate::common::models_dir;
+use crate::prove_cmd::SetupArgs;
+
+/// Arguments of `zkiris bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    setup: SetupArgs,
+    /// Sample name in models/samples (`<name>.png`, `<name>_mask.png`); default by image width.
+    #[arg(long)]
+    sample: Option<String>,
+    /// Number of proofs (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// CPU accounting from /proc: this process's CPU seconds and the machine's busy/total jiffies.
+#[derive(Clone, Copy, Default)]
+struct CpuSnapshot {
+    own_ticks: u64,
+    busy_ticks: u64,
+    total_ticks: u64,
+}
+
+impl CpuSnapshot {
+    fn now() -> Self {
+        let own_ticks = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                // Fields after the `(comm)`: utime and stime are the 12th and 13th.
+                let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+                Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+            })
+            .unwrap_or(0);
+        let (busy_ticks, total_ticks) = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                let v: Vec<u64> = s.lines().next()?.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+                let total: u64 = v.iter().take(8).sum();
+                let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+                Some((total - idle, total))
+            })
+            .unwrap_or((0, 0));
+        Self { own_ticks, busy_ticks, total_ticks }
+    }
+
+    /// (own CPU seconds, share of the machine's CPU used by other processes) since `start`.
+    fn since(self, start: Self) -> (f64, f64) {
+        const HZ: f64 = 100.0;
+        let own = self.own_ticks.saturating_sub(start.own_ticks);
+        let busy = self.busy_ticks.saturating_sub(start.busy_ticks);
+        let total = self.total_ticks.saturating_sub(start.total_ticks).max(1);
+        (own as f64 / HZ, busy.saturating_sub(own) as f64 / total as f64)
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Resets the peak-RSS counter (Linux `clear_refs` 5), so each phase's peak is its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs `zkiris bench`.
+pub fn run(a: BenchArgs) -> Result<ExitCode> {
+    anyhow::ensure!(a.runs >= 1, "--runs must be at least 1");
+    let model = a.setup.model()?;
+    let [h, w] = [model.manifest().rules.inputs[0].shape[0], model.manifest().rules.inputs[0].shape[1]];
+    let sample = a.sample.clone().unwrap_or_else(|| format!("synth-eye_{h}x{w}"));
+    let samples = models_dir().join("samples");
+    let image = IrisImage::read_png(&samples.join(format!("{sample}.png"))).with_context(|| format!("sample {sample}"))?;
+    let mask = IrisMask::read_png(&samples.join(format!("{sample}_mask.png")))?;
+    let salt = Salt::random();
+
+    reset_peak_rss();
+    let (c0, t0) = (CpuSnapshot::now(), Instant::now());
+    let setup = a.setup.prepare("proving key", model.clone())?;
+    let keygen_s = t0.elapsed().as_secs_f64();
+    let (keygen_cpu, keygen_others) = CpuSnapshot::now().since(c0);
+    let keygen_rss = peak_rss_mib();
+
+    let mut runs = Vec::new();
+    let mut bundle = None;
+    for i in 0..a.runs {
+        reset_peak_rss();
+        let (c0, t0) = (CpuSnapshot::now(), Instant::now());
+        let b = setup.prove(&image, &mask, &salt, None, &NoProgress, &CancellationToken::new())?;
+        let prove_s = t0.elapsed().as_secs_f64();
+        let (cpu_s, others) = CpuSnapshot::now().since(c0);
+        let rss = peak_rss_mib();
+        let t1 = Instant::now();
+        setup.verifier().verify(&b)?;
+        let verify_ms = t1.elapsed().as_secs_f64() * 1e3;
+        if !a.json {
+            println!("run {}: prove {prove_s:.2} s ({cpu_s:.1} CPU-s, others {:.0}%), peak RSS {rss:.0} MiB, verify {verify_ms:.1} ms", i + 1, others * 100.0);
+        }
+        runs.push(json!({"prove_s": prove_s, "prove_cpu_s": cpu_s, "others_cpu_frac": others, "peak_rss_mib": rss, "verify_ms": verify_ms}));
+        bundle = Some(b);
+    }
+    let col = |k: &str| -> Vec<f64> { runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
+    let b = bundle.context("no run")?;
+    let summary = json!({
+        "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
+        "k": setup.srs().k(), "rows": setup.plan().rows, "advice_columns": setup.verifying_key().cs().num_advice_columns(),
+        "lookups": setup.verifying_key().cs().lookups().len(),
+        "keygen_s": keygen_s, "keygen_cpu_s": keygen_cpu, "keygen_others_cpu_frac": keygen_others, "keygen_peak_rss_mib": keygen_rss,
+        "key_source": format!("{:?}", setup.key_source()),
+        "runs": runs.len(),
+        "prove_s_median": median(&mut col("prove_s")), "prove_cpu_s_median": median(&mut col("prove_cpu_s")),
+        "prove_peak_rss_mib_max": col("peak_rss_mib").into_iter().fold(0.0, f64::max),
+        "verify_ms_median": median(&mut col("verify_ms")),
+        "others_cpu_frac_median": median(&mut col("others_cpu_frac")),
+        "proof_bytes": b.proof.len(), "public_input_bytes": 32 * b.public_inputs.len(), "bundle_bytes": b.to_bytes().len(),
+        "valid_bits": b.valid_bits,
+        "detail": runs,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{} {}: k={} rows={} | prove median {:.2} s ({:.1} CPU-s, others {:.0}%) | peak RSS {:.0} MiB | proof {} B + {} B public inputs | verify {:.1} ms",
+            summary["model"].as_str().unwrap_or("?"),
+            summary["version"].as_str().unwrap_or("?"),
+            summary["k"],
+            summary["rows"],
+            summary["prove_s_median"].as_f64().unwrap_or(0.0),
+            summary["prove_cpu_s_median"].as_f64().unwrap_or(0.0),
+            summary["others_cpu_frac_median"].as_f64().unwrap_or(0.0) * 100.0,
+            summary["prove_peak_rss_mib_max"].as_f64().unwrap_or(0.0),
+            summary["proof_bytes"],
+            summary["public_input_bytes"],
+            summary["verify_ms_median"].as_f64().unwrap_or(0.0),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
