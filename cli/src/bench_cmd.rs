@@ -25,6 +25,12 @@ pub struct BenchArgs {
     /// Number of proofs (the median is reported).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Skip the EVM gas measurements (verify, register, upgrade in revm).
+    #[arg(long)]
+    no_evm: bool,
+    /// Also measure `upgrade` gas to this model (proves once more with it).
+    #[arg(long, value_name = "MODEL")]
+    upgrade_to: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -124,8 +130,9 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         runs.push(json!({"prove_s": prove_s, "prove_cpu_s": cpu_s, "others_cpu_frac": others, "peak_rss_mib": rss, "verify_ms": verify_ms}));
         bundle = Some(b);
     }
-    let col = |k: &str| -> Vec<f64> { runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
     let b = bundle.context("no run")?;
+    let gas = if a.no_evm { serde_json::Value::Null } else { evm_gas(&a, &setup, &image, &mask, &salt, &b)? };
+    let col = |k: &str| -> Vec<f64> { runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
     let summary = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
         "k": setup.srs().k(), "rows": setup.plan().rows, "advice_columns": setup.verifying_key().cs().num_advice_columns(),
@@ -139,11 +146,15 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         "others_cpu_frac_median": median(&mut col("others_cpu_frac")),
         "proof_bytes": b.proof.len(), "public_input_bytes": 32 * b.public_inputs.len(), "bundle_bytes": b.to_bytes().len(),
         "valid_bits": b.valid_bits,
+        "gas": gas,
         "detail": runs,
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
+        if !summary["gas"].is_null() {
+            println!("gas: {}", summary["gas"]);
+        }
         println!(
             "{} {}: k={} rows={} | prove median {:.2} s ({:.1} CPU-s, others {:.0}%) | peak RSS {:.0} MiB | proof {} B + {} B public inputs | verify {:.1} ms",
             summary["model"].as_str().unwrap_or("?"),
@@ -160,4 +171,62 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Gas in revm: the bare verifier call, `register` (with a development-device signature) and,
+/// with `--upgrade-to`, `upgrade`.
+#[cfg(feature = "evm")]
+fn evm_gas(
+    a: &BenchArgs,
+    setup: &zkiris::prover::ProvingSetup,
+    image: &IrisImage,
+    mask: &IrisMask,
+    salt: &Salt,
+    bundle: &zkiris::prover::ProofBundle,
+) -> Result<serde_json::Value> {
+    use zkiris::evm::{calldata::fr_from_i64, registry::LocalRegistry, solc::Solc};
+    const ISSUER: [u8; 20] = [0x15; 20];
+    const USER: [u8; 20] = [0x42; 20];
+    let publish = |chain: &mut LocalRegistry, s: &zkiris::prover::ProvingSetup| -> Result<zkiris::evm::registry::PublishedModel> {
+        let m = s.model().manifest();
+        let tau = m.rules.liveness.as_ref().map_or(0, |l| l.threshold);
+        Ok(chain.publish_model(s.srs().params(), s.verifying_key(), s.model().id(), &m.version, m.rules.min_valid_bits, fr_from_i64(tau))?)
+    };
+    let solc = Solc::locate().context("gas needs solc 0.8.19 (`npm ci --prefix contracts`), or pass --no-evm")?;
+    let mut chain = LocalRegistry::deploy(solc, ISSUER, false)?;
+    let device = zkiris::attest::dev_device_key();
+    chain.trust_device(&device.id())?;
+    let published = publish(&mut chain, setup)?;
+    let c = zkiris::commitment::commit(image, mask, salt)?;
+    let mut b = bundle.clone();
+    b.attestation = Some(zkiris::prover::Attestation { device: device.id(), signature: device.sign_commitment(&c.0) });
+    let verify = chain.verify_directly(published.verifier, USER, &b)?;
+    let register = chain.register(USER, &b)?;
+    let mut out = json!({
+        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes,
+        "register": register.gas_used, "register_calldata_bytes": register.calldata_bytes,
+        "verifier_contracts": published.verifier_parts, "verifier_largest_runtime_bytes": published.largest_part_bytes,
+        "verifier_deploy": published.deploy_gas,
+    });
+    if let Some(next) = &a.upgrade_to {
+        let mut args = a.setup.clone();
+        args.model = next.clone();
+        let s2 = args.prepare("proving key (upgrade)", args.model()?)?;
+        let b2 = s2.prove(image, mask, salt, None, &NoProgress, &CancellationToken::new())?;
+        publish(&mut chain, &s2)?;
+        out["upgrade"] = json!(chain.upgrade(USER, &b2)?.gas_used);
+    }
+    Ok(out)
+}
+
+#[cfg(not(feature = "evm"))]
+fn evm_gas(
+    _: &BenchArgs,
+    _: &zkiris::prover::ProvingSetup,
+    _: &IrisImage,
+    _: &IrisMask,
+    _: &Salt,
+    _: &zkiris::prover::ProofBundle,
+) -> Result<serde_json::Value> {
+    anyhow::bail!("built without the `evm` feature; pass --no-evm")
 }
