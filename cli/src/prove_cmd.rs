@@ -229,8 +229,11 @@ pub fn prove(a: ProveArgs) -> Result<ExitCode> {
 pub struct VerifyArgs {
     #[command(flatten)]
     setup: SetupArgs,
-    /// The proof bundle.
-    proof: PathBuf,
+    /// The proof bundle (`--proof FILE`, or as the last argument).
+    #[arg(long = "proof", value_name = "FILE", required_unless_present = "proof_arg", conflicts_with = "proof_arg")]
+    proof: Option<PathBuf>,
+    #[arg(value_name = "PROOF", hide = true)]
+    proof_arg: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -238,7 +241,8 @@ pub struct VerifyArgs {
 
 /// Runs `zkiris verify`. Exit codes: 0 valid, 1 invalid (tampered, wrong model or key), 2 error.
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
-    let bundle = read_bundle(&a.proof)?;
+    let path = a.proof.as_ref().or(a.proof_arg.as_ref()).context("give the proof bundle with --proof FILE")?;
+    let bundle = read_bundle(path)?;
     let model = a.setup.model()?;
     let verifier = Verifier::new(model, &a.setup.srs(), Some(&a.setup.cache()))?;
     let started = Instant::now();
@@ -247,10 +251,17 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     match outcome {
         Ok(s) => {
             if a.json {
+                // Codes as in open-iris templates (base64 of the packed bits) when the model has the
+                // shipped 4 × 16 × 256 shape, else hex of the serialized code.
+                let (iris_codes, mask_codes) = match &s.template {
+                    Some(t) => (t.iris_codes.clone(), t.mask_codes.clone()),
+                    None => (hex::encode(&s.iris_code), hex::encode(&s.mask_code)),
+                };
                 println!(
                     "{}",
                     json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
-                           "valid_bits": s.valid_bits, "verify_ms": ms, "template": s.template.map(|t| t.to_json())})
+                           "iris_codes": iris_codes, "mask_codes": mask_codes, "code_encoding": if s.template.is_some() { "base64" } else { "hex" },
+                           "valid_bits": s.valid_bits, "verify_ms": ms})
                 );
             } else {
                 println!("valid: model {} commitment {} ({} valid bits) in {ms:.1} ms", hex::encode(s.model_id), s.commitment, s.valid_bits);
@@ -266,7 +277,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 _ => "invalid",
             };
             if a.json {
-                println!("{}", json!({"valid": false, "reason": kind, "error": e.to_string()}));
+                println!("{}", json!({"valid": false, "reason": kind, "error": e.to_string(), "model_id": bundle.model_id_hex()}));
             } else {
                 println!("INVALID ({kind}): {e}");
             }

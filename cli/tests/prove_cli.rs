@@ -58,9 +58,15 @@ fn commit_prove_verify_and_tamper() {
     assert_eq!(pj["commitment"].as_str().unwrap(), commitment.trim_start_matches("0x"), "proof states the commitment");
     assert!(!f.dir.join(".p.zkp.tmp").exists(), "no temporary file is left");
 
-    let v = zkiris(&["verify", "--model", &f.world, proof.to_str().unwrap(), "--json"], &f.cache);
+    let v = zkiris(&["verify", "--model", &f.world, "--proof", proof.to_str().unwrap(), "--json"], &f.cache);
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
-    assert_eq!(json(&v)["valid"], true);
+    let vj = json(&v);
+    assert_eq!(vj["valid"], true);
+    assert_eq!(vj["commitment"].as_str().unwrap(), commitment);
+    let bundle = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
+    assert_eq!(vj["iris_codes"].as_str().unwrap(), hex::encode(&bundle.iris_code), "the proven iris code");
+    assert_eq!(vj["mask_codes"].as_str().unwrap(), hex::encode(&bundle.mask_code));
+    assert_eq!(vj["valid_bits"], bundle.valid_bits);
 
     // A flipped proof byte: invalid, exit 1.
     let mut b = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
