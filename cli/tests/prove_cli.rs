@@ -129,3 +129,47 @@ fn bad_inputs_fail_before_proving_with_clear_errors() {
     // No failure wrote a proof.
     assert!(!Path::new(out).exists());
 }
+
+#[test]
+fn prove_from_a_vault_record() {
+    let f = fixture();
+    let vault = f.dir.join("vault");
+    let v = vault.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zkiris"))
+            .args(args)
+            .env("ZKIRIS_CACHE", &f.cache)
+            .env("ZKIRIS_VAULT_PASSPHRASE", "pass")
+            .env("ZKIRIS_VAULT_NEW_PASSPHRASE", "pass")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["vault", "init", "--dir", v, "--kdf-memory-kib", "8", "--kdf-passes", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (img, mask) = (f.dir.join("world/image.png"), f.dir.join("world/mask.png"));
+    let o = run(&["vault", "enroll", "--dir", v, "--image", img.to_str().unwrap(), "--mask", mask.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let record = out.lines().find_map(|l| l.strip_prefix("record")).unwrap().trim().to_string();
+    let commitment = out.lines().find_map(|l| l.strip_prefix("commitment")).unwrap().trim().to_string();
+
+    let proof = f.dir.join("vault.zkp");
+    let o = run(&["prove", "--model", &f.world, "--vault", v, "--record", &record, "--out", proof.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let b = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
+    assert_eq!(format!("0x{}", hex::encode(b.commitment().unwrap())), commitment, "the proof opens the enrolled commitment");
+    assert!(b.attestation.is_some(), "a vault proof carries the device attestation");
+    let o = run(&["verify", "--model", &f.world, "--proof", proof.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A wrong passphrase is a clear error and writes nothing.
+    let bad = f.dir.join("bad-pass.zkp");
+    let o = Command::new(env!("CARGO_BIN_EXE_zkiris"))
+        .args(["prove", "--model", &f.world, "--vault", v, "--record", &record, "--out", bad.to_str().unwrap()])
+        .env("ZKIRIS_CACHE", &f.cache)
+        .env("ZKIRIS_VAULT_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!bad.exists());
+}
