@@ -1,5 +1,6 @@
 //! Float-weight models lower to fixed point; the error against tract's float output is
-//! measured and must stay small. Uses ezkl's benchmark models from ../shared/bench.
+//! measured and must stay small. Uses ezkl's benchmark models, vendored in
+//! `tests/bench-models/ezkl/`.
 
 mod common;
 
@@ -13,7 +14,7 @@ use zkiris::model::onnx::{load_unpinned, run_reference};
 use zkiris::model::quant::{QuantConfig, QuantReport};
 
 fn bench_dir() -> PathBuf {
-    common::conformance_dir().join("../bench/ezkl/models")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench-models/ezkl")
 }
 
 fn run_float_model(name: &str, quant: QuantConfig) -> Vec<QuantReport> {
