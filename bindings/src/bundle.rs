@@ -11,7 +11,7 @@ use crate::prover::SrsSource;
 
 /// A proof with its public statement: the model, the enrollment commitment and the iris and
 /// mask codes. Serializes to a versioned binary file (`.zkp`).
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct ProofBundle {
     inner: core::ProofBundle,
 }
@@ -139,7 +139,7 @@ pub struct VerifiedStatement {
 }
 
 /// Verifies proof bundles of one model natively.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Verifier {
     inner: core::Verifier,
 }

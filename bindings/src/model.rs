@@ -71,6 +71,13 @@ pub struct Model {
     estimate: OnceLock<Estimate>,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.inner.manifest();
+        write!(f, "Model({} {}, id {})", m.name, m.version, self.inner.id_hex())
+    }
+}
+
 impl Model {
     pub(crate) fn core(&self) -> &Arc<zkiris::model::Model> {
         &self.inner

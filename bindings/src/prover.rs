@@ -87,7 +87,7 @@ impl core::ProgressListener for Forward {
 }
 
 /// A cancellation flag shared between the app and a running operation.
-#[derive(Default, uniffi::Object)]
+#[derive(Debug, Default, uniffi::Object)]
 pub struct CancellationToken(core::CancellationToken);
 
 #[uniffi::export]
@@ -214,6 +214,12 @@ fn available_memory_mib() -> Option<u64> {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         None
+    }
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover").field("cache_dir", &self.cache_dir).field("prepared", &lock(&self.setups).len()).finish_non_exhaustive()
     }
 }
 

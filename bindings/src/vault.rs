@@ -194,7 +194,7 @@ impl Enrollment {
 
 /// An enrollment device's signing key, to act as an enrollment device in tests, demos and
 /// enrollment-station apps: it commits to an image and mask and signs the commitment.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct EnrollmentDevice {
     key: DeviceKey,
 }
@@ -314,7 +314,7 @@ pub(crate) fn parse_record_id(s: &str) -> Result<core::RecordId, ZkirisError> {
 ///
 /// Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
 /// which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Vault {
     inner: core::Vault,
     recovery: RecoveryReport,
