@@ -174,3 +174,24 @@ fn proving_key_cache_is_used_and_corruption_is_rebuilt() {
     assert_eq!(c.key_source(), zkiris::prover::KeySource::Regenerated);
     assert_eq!(c.vk_fingerprint(), a.vk_fingerprint());
 }
+
+#[test]
+fn bundle_calldata_helpers_match_the_evm_encoders() {
+    use zkiris::evm::calldata;
+    let b = proof(TinyRules::World);
+    let instances = b.instances().unwrap();
+    assert_eq!(instances.len(), b.public_inputs.len());
+    assert_eq!(b.verifier_calldata().unwrap(), calldata::encode_verifier_calldata(&instances, &b.proof));
+    assert_eq!(b.upgrade_calldata().unwrap(), calldata::upgrade_calldata(&b.model_id, &b.proof, &instances));
+    // Without a device attestation there is nothing to register with.
+    assert_eq!(b.register_calldata().unwrap(), None);
+    let key = zkiris::attest::dev_device_key();
+    let signature = key.sign_commitment(&b.public_inputs[0]);
+    let mut signed = b.clone();
+    signed.attestation = Some(zkiris::prover::Attestation { device: key.id(), signature });
+    assert_eq!(signed.register_calldata().unwrap(), Some(calldata::register_calldata(&b.model_id, &b.proof, &instances, &signature)));
+    // A public input that is not a field element is refused, not encoded.
+    let mut bad = b.clone();
+    bad.public_inputs[1] = [0xff; 32];
+    assert!(matches!(bad.verifier_calldata(), Err(zkiris::prover::BundleError::Corrupt(_))));
+}

@@ -126,6 +126,32 @@ impl ProofBundle {
         hex::encode(self.model_id)
     }
 
+    /// The public inputs as field elements (the instance column).
+    pub fn instances(&self) -> Result<Vec<halo2_proofs::halo2curves::bn256::Fr>, BundleError> {
+        self.public_inputs
+            .iter()
+            .map(|b| super::fr_from_be(b).ok_or_else(|| BundleError::Corrupt("a public input is not a canonical field element".into())))
+            .collect()
+    }
+
+    /// Calldata for the model's generated verifier contract: every public input as a 32-byte
+    /// word, then the proof ([`crate::evm::calldata::encode_verifier_calldata`]).
+    pub fn verifier_calldata(&self) -> Result<Vec<u8>, BundleError> {
+        Ok(crate::evm::calldata::encode_verifier_calldata(&self.instances()?, &self.proof))
+    }
+
+    /// Calldata for `IrisCodeRegistry.register` ([`crate::evm::calldata::register_calldata`]),
+    /// or `None` when the bundle carries no device attestation.
+    pub fn register_calldata(&self) -> Result<Option<Vec<u8>>, BundleError> {
+        let Some(att) = &self.attestation else { return Ok(None) };
+        Ok(Some(crate::evm::calldata::register_calldata(&self.model_id, &self.proof, &self.instances()?, &att.signature)))
+    }
+
+    /// Calldata for `IrisCodeRegistry.upgrade` ([`crate::evm::calldata::upgrade_calldata`]).
+    pub fn upgrade_calldata(&self) -> Result<Vec<u8>, BundleError> {
+        Ok(crate::evm::calldata::upgrade_calldata(&self.model_id, &self.proof, &self.instances()?))
+    }
+
     /// The codes as an open-iris style template, for 4 × 16 × 256 codes (the shipped models).
     pub fn template(&self) -> Option<crate::iriscode::IrisTemplate> {
         use base64::Engine;

@@ -1,0 +1,60 @@
+// Android-only helpers (compiled by the Gradle module only; the JVM tests exercise the same
+// AesGcmKeyProvider with a software key).
+package dev.zkiris.android
+
+import android.os.Build
+import android.security.keystore.KeyGenParameterSpec
+import android.security.keystore.KeyProperties
+import dev.zkiris.AesGcmKeyProvider
+import java.security.KeyStore
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
+
+/** Vault keys held in the Android Keystore (hardware-backed where the device has it). */
+object AndroidKeystore {
+    private const val PROVIDER = "AndroidKeyStore"
+
+    /**
+     * Returns the AES-256 key under [alias], creating it on first use. With
+     * [userAuthenticationSeconds] > 0 the key only works that many seconds after the user
+     * authenticated (biometric or device credential); wrapping fails with
+     * `KeyProviderException.Unavailable` otherwise, which zkiris reports as
+     * `ZkirisException.KeyUnavailable`.
+     */
+    fun getOrCreateKey(alias: String, userAuthenticationSeconds: Int = 0): SecretKey {
+        val keyStore = KeyStore.getInstance(PROVIDER).apply { load(null) }
+        (keyStore.getKey(alias, null) as? SecretKey)?.let { return it }
+        val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+            .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+            .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+            .setKeySize(256)
+            .apply {
+                if (userAuthenticationSeconds > 0) {
+                    setUserAuthenticationRequired(true)
+                    if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.R) {
+                        setUserAuthenticationParameters(
+                            userAuthenticationSeconds,
+                            KeyProperties.AUTH_BIOMETRIC_STRONG or KeyProperties.AUTH_DEVICE_CREDENTIAL,
+                        )
+                    } else {
+                        @Suppress("DEPRECATION")
+                        setUserAuthenticationValidityDurationSeconds(userAuthenticationSeconds)
+                    }
+                }
+            }
+            .build()
+        return KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER).run {
+            init(spec)
+            generateKey()
+        }
+    }
+
+    /** A vault [dev.zkiris.ffi.KeyProvider] backed by the Keystore key [alias]. */
+    fun keyProvider(alias: String, userAuthenticationSeconds: Int = 0): AesGcmKeyProvider =
+        AesGcmKeyProvider(alias, getOrCreateKey(alias, userAuthenticationSeconds))
+
+    /** Deletes the key [alias] (after `Vault.rotate` moved the vault to another key). */
+    fun deleteKey(alias: String) {
+        KeyStore.getInstance(PROVIDER).apply { load(null) }.deleteEntry(alias)
+    }
+}

@@ -1,0 +1,158 @@
+// The idiomatic Kotlin layer over the generated bindings (package dev.zkiris.ffi):
+// suspend functions, progress as a lambda or a Flow, and coroutine cancellation that stops the
+// Rust prover. Everything else (Vault, Model, ProofBundle, Verifier, the sealed
+// ZkirisException hierarchy) is used directly from dev.zkiris.ffi; those objects are
+// AutoCloseable: release them with `use { }` or `close()`.
+//
+// This file compiles for Android (Gradle module android/zkiris) and for the JVM
+// (android/jvm-tests, Maven), so it uses no Android APIs.
+package dev.zkiris
+
+import dev.zkiris.ffi.CancellationToken
+import dev.zkiris.ffi.Model
+import dev.zkiris.ffi.Phase
+import dev.zkiris.ffi.PreparedModel
+import dev.zkiris.ffi.ProgressListener
+import dev.zkiris.ffi.ProofBundle
+import dev.zkiris.ffi.Prover
+import dev.zkiris.ffi.ProvingEstimate
+import dev.zkiris.ffi.SrsSource
+import dev.zkiris.ffi.Vault
+import dev.zkiris.ffi.ZkirisException
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.channelFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+
+/** One progress event: the phase, and the fraction of the whole operation done (0 to 1). */
+data class Progress(val phase: Phase, val fraction: Double)
+
+/** What [proveFlow] emits: progress events, then the proof. */
+sealed interface ProvingEvent {
+    /** Proving advanced. */
+    data class Progressed(val progress: Progress) : ProvingEvent
+
+    /** The proof is done (the last event). The collector owns [bundle]: close it when done. */
+    data class Proved(val bundle: ProofBundle) : ProvingEvent
+}
+
+/**
+ * Forwards Rust progress to a Kotlin lambda. A lambda that throws must not unwind into Rust
+ * (it would abort the call as an internal error), so the first throwable is kept, the
+ * operation is cancelled, and [runCancellable] rethrows it to the caller.
+ */
+private class LambdaListener(
+    private val onProgress: (Progress) -> Unit,
+    private val token: CancellationToken,
+) : ProgressListener {
+    @Volatile
+    var failure: Throwable? = null
+
+    override fun onProgress(phase: Phase, fraction: Double) {
+        if (failure != null) return
+        try {
+            onProgress(Progress(phase, fraction))
+        } catch (t: Throwable) {
+            failure = t
+            token.cancel()
+        }
+    }
+}
+
+/**
+ * Runs a blocking zkiris call on [dispatcher] and ties it to the calling coroutine: when the
+ * coroutine is cancelled, the call's [CancellationToken] is cancelled, the call stops at its
+ * next checkpoint, and a [kotlinx.coroutines.CancellationException] is thrown as usual.
+ */
+private suspend fun <T> runCancellable(
+    dispatcher: CoroutineDispatcher,
+    onProgress: (Progress) -> Unit,
+    block: (ProgressListener, CancellationToken) -> T,
+): T = CancellationToken().use { token ->
+    val listener = LambdaListener(onProgress, token)
+    coroutineScope {
+        val watcher = launch {
+            try {
+                awaitCancellation()
+            } finally {
+                token.cancel()
+            }
+        }
+        try {
+            withContext(dispatcher) { block(listener, token) }
+        } catch (e: ZkirisException.Cancelled) {
+            listener.failure?.let { throw it }
+            currentCoroutineContext().ensureActive()
+            throw e
+        } finally {
+            watcher.cancel()
+        }
+    }
+}
+
+/**
+ * Prepares [model] for proving ([Prover.prepare]): plans the circuit, obtains the SRS and
+ * loads or generates the proving key (slow the first time for full-size models). Runs on
+ * [dispatcher]; cancelling the coroutine cancels the preparation.
+ *
+ * @param onProgress called on a background thread; must be quick.
+ * @throws ZkirisException on failure.
+ */
+suspend fun Prover.prepare(
+    model: Model,
+    srs: SrsSource,
+    dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    onProgress: (Progress) -> Unit = {},
+): PreparedModel = runCancellable(dispatcher, onProgress) { listener, token ->
+    prepare(model, srs, listener, token)
+}
+
+/**
+ * Proves the enrollment [recordId] in [vault] with the prepared [model] ([Prover.prove]) and
+ * returns the proof bundle (close it when done). Runs on [dispatcher]; cancelling the
+ * coroutine stops the Rust prover within about one proving phase.
+ *
+ * @param onProgress called on a background thread with non-decreasing fractions; must be quick.
+ * @throws ZkirisException for every failure class (tampered record, wrong key, liveness below
+ *   threshold, too few valid bits, not prepared, out of memory estimate, ...).
+ */
+suspend fun Prover.prove(
+    vault: Vault,
+    recordId: String,
+    model: Model,
+    dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    onProgress: (Progress) -> Unit = {},
+): ProofBundle = runCancellable(dispatcher, onProgress) { listener, token ->
+    prove(vault, recordId, model, listener, token)
+}
+
+/**
+ * [prove] as a cold [Flow]: collecting it starts a proof, emits [ProvingEvent.Progressed]
+ * events and finally [ProvingEvent.Proved]. A collector more than 64 events behind misses
+ * progress events (never the proof). Cancelling the collection cancels the proof.
+ */
+fun Prover.proveFlow(
+    vault: Vault,
+    recordId: String,
+    model: Model,
+    dispatcher: CoroutineDispatcher = Dispatchers.IO,
+): Flow<ProvingEvent> = channelFlow {
+    val bundle = this@proveFlow.prove(
+        vault = vault,
+        recordId = recordId,
+        model = model,
+        dispatcher = dispatcher,
+        onProgress = { trySend(ProvingEvent.Progressed(it)) },
+    )
+    send(ProvingEvent.Proved(bundle))
+}
+
+/** [Prover.estimate] off the calling thread (it plans the circuit the first time). */
+suspend fun Prover.estimateFor(model: Model, dispatcher: CoroutineDispatcher = Dispatchers.IO): ProvingEstimate =
+    withContext(dispatcher) { estimate(model) }
