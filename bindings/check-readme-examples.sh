@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Kotlin and Swift examples in bindings/README.md must be the code the tests compile:
+# The Kotlin and Swift examples in README.md and bindings/README.md must be the code the tests compile:
 # the first ```kotlin block must equal the README-BEGIN/README-END region of
 # android/jvm-tests/src/test/kotlin/dev/zkiris/ReadmeExampleTest.kt (compiled and run on the
 # JVM by scripts/test), and the first ```swift block the region of
@@ -7,11 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-readme=bindings/README.md
 block() { awk -v lang="$1" '$0 == "```" lang { on = 1; next } on && $0 == "```" { exit } on { print }' "$readme"; }
 region() { awk '/^\/\/ README-BEGIN$/ { on = 1; next } /^\/\/ README-END$/ { exit } on { print }' "$1"; }
 
 status=0
+# Both the top-level README and bindings/README.md show the examples.
+for readme in README.md bindings/README.md; do
 for pair in "kotlin:android/jvm-tests/src/test/kotlin/dev/zkiris/ReadmeExampleTest.kt" "swift:ios/Tests/ZkirisTests/ZkirisTests.swift"; do
   lang="${pair%%:*}" src="${pair#*:}"
   want="$(region "$src")"
@@ -20,6 +21,7 @@ for pair in "kotlin:android/jvm-tests/src/test/kotlin/dev/zkiris/ReadmeExampleTe
     echo "the $lang example in $readme differs from $src; copy the region into the README"
     status=1
   fi
+done
 done
 [ "$status" -eq 0 ] && echo "README examples match the tested code"
 exit "$status"
