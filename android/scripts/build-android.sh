@@ -18,7 +18,10 @@
 #   ANDROID_API=24      minimum API level to link against (the Gradle module's minSdk)
 #
 # Phone builds use --no-default-features: no x86_64 assembly, and no host-only tooling
-# (revm and solc are never dependencies of zkiris-ffi).
+# (revm and solc are never dependencies of zkiris-ffi). They use `cargo rustc --crate-type
+# cdylib`, not `cargo build`: zkiris-ffi also has the `lib` crate type (for its Rust tests), and
+# cargo silently drops LTO for a crate with mixed crate types (19.2 MB instead of 15.8 MB on the
+# host proxy, bindings/README.md). Relocations are packed (Android APS2, API 23+), -0.9 MB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,21 +40,24 @@ for t in "${TRIPLES[@]}"; do
   grep -qx "$t" <<<"$installed" || die "Rust target $t missing; run: rustup target add ${TRIPLES[*]}"
 done
 
-# 16 KB page alignment, required for apps targeting Android 15+ devices with 16 KB pages.
-export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+# Link flags of the final library only (after `--`): 16 KB page alignment (required on Android
+# 15+ devices with 16 KB pages) and packed relocations.
+LINK_ARGS=(-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android)
 
 # Build into a temporary directory, then replace jniLibs in one step: a failed build never
 # leaves a mix of old and new libraries.
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-targets=()
-for abi in "${ABIS[@]}"; do targets+=(-t "$abi"); done
-cargo ndk --platform "$ANDROID_API" "${targets[@]}" -o "$out" \
-  build -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features
-
-for abi in "${ABIS[@]}"; do
-  lib="$out/$abi/libzkiris_ffi.so"
-  [ -s "$lib" ] || die "cargo-ndk produced no $lib"
+for i in "${!ABIS[@]}"; do
+  abi="${ABIS[$i]}" triple="${TRIPLES[$i]}"
+  # cargo-ndk sets the NDK linker and clang (tract-linalg assembles its kernels with it).
+  cargo ndk --platform "$ANDROID_API" -t "$abi" \
+    rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --crate-type cdylib -- "${LINK_ARGS[@]}"
+  lib="$TARGET_DIR/$triple/$PROFILE/libzkiris_ffi.so"
+  [ -s "$lib" ] || die "the build produced no $lib"
+  mkdir -p "$out/$abi"
+  cp "$lib" "$out/$abi/"
 done
 
 rm -rf "$DEST"

@@ -44,8 +44,9 @@ kotlin {
 }
 
 dependencies {
-    // JNA with its native dispatch library per ABI (the @aar artifact).
-    implementation("net.java.dev.jna:jna:5.17.0@aar")
+    // JNA with its native dispatch library per ABI (the @aar artifact). `api`: the generated
+    // bindings' public classes extend JNA types (RustBuffer is a JNA Structure).
+    api("net.java.dev.jna:jna:5.17.0@aar")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
 }

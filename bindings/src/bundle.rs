@@ -21,7 +21,12 @@ impl ProofBundle {
     /// thresholds) every accessor relies on.
     pub(crate) fn new(inner: core::ProofBundle) -> Result<Self, ZkirisError> {
         if inner.public_inputs.len() < HEADER_INSTANCES {
-            return Err(ZkirisError::MalformedBundle { detail: format!("{} public inputs; at least {HEADER_INSTANCES} expected", inner.public_inputs.len()) });
+            return Err(ZkirisError::MalformedBundle {
+                detail: format!(
+                    "{} public inputs; at least {HEADER_INSTANCES} expected",
+                    inner.public_inputs.len()
+                ),
+            });
         }
         Ok(Self { inner })
     }
@@ -110,9 +115,11 @@ impl ProofBundle {
     /// (the first registration of an enrollment; needs the device attestation).
     pub fn register_calldata(&self) -> Result<Vec<u8>, ZkirisError> {
         guard(|| {
-            self.inner
-                .register_calldata()?
-                .ok_or_else(|| ZkirisError::invalid("the bundle has no device attestation; register needs the enrollment device's signature"))
+            self.inner.register_calldata()?.ok_or_else(|| {
+                ZkirisError::invalid(
+                    "the bundle has no device attestation; register needs the enrollment device's signature",
+                )
+            })
         })
     }
 
@@ -157,7 +164,11 @@ impl Verifier {
     #[uniffi::constructor]
     pub fn new(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
-            let inner = core::Verifier::new(model.core().clone(), &srs.into(), Some(std::path::Path::new(&cache_dir)))?;
+            let inner = core::Verifier::new(
+                model.core().clone(),
+                &srs.into(),
+                Some(std::path::Path::new(&cache_dir)),
+            )?;
             Ok(Arc::new(Self { inner }))
         })
     }

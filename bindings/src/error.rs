@@ -92,7 +92,9 @@ pub enum ZkirisError {
         threshold: i64,
     },
     /// The enrollment has fewer valid mask bits than the model requires.
-    #[error("the enrollment has {valid} valid mask bits but the model requires {required}; re-enroll with a better capture")]
+    #[error(
+        "the enrollment has {valid} valid mask bits but the model requires {required}; re-enroll with a better capture"
+    )]
     InsufficientValidBits {
         /// Valid bits.
         valid: u32,
@@ -181,7 +183,9 @@ pub enum KeyProviderError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeyProviderError {
     /// A foreign implementation threw something other than a `KeyProviderError`.
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        KeyProviderError::Unavailable { reason: format!("the key provider threw an unexpected error: {}", e.reason) }
+        KeyProviderError::Unavailable {
+            reason: format!("the key provider threw an unexpected error: {}", e.reason),
+        }
     }
 }
 
@@ -199,13 +203,18 @@ impl From<VaultError> for ZkirisError {
     fn from(e: VaultError) -> Self {
         let detail = e.to_string();
         match e {
-            VaultError::Tampered { .. } | VaultError::Truncated { .. } | VaultError::Empty { .. } => ZkirisError::Tampered { detail },
+            VaultError::Tampered { .. } | VaultError::Truncated { .. } | VaultError::Empty { .. } => {
+                ZkirisError::Tampered { detail }
+            }
             VaultError::WrongKey | VaultError::KeyIdMismatch { .. } => ZkirisError::WrongKey { detail },
             VaultError::KeyProvider(k) => k.into(),
-            VaultError::NotFound { record } => ZkirisError::NotFound { record_id: record.to_string() },
-            VaultError::UnsupportedVersion { .. } | VaultError::NotAVault { .. } | VaultError::AlreadyExists { .. } | VaultError::Locked { .. } => {
-                ZkirisError::VaultUnavailable { detail }
-            }
+            VaultError::NotFound { record } => ZkirisError::NotFound {
+                record_id: record.to_string(),
+            },
+            VaultError::UnsupportedVersion { .. }
+            | VaultError::NotAVault { .. }
+            | VaultError::AlreadyExists { .. }
+            | VaultError::Locked { .. } => ZkirisError::VaultUnavailable { detail },
             VaultError::UntrustedDevice { .. }
             | VaultError::BadSignature { .. }
             | VaultError::DeviceMismatch { .. }
@@ -234,9 +243,10 @@ impl From<ModelError> for ZkirisError {
             | ModelError::UnsupportedDtype { .. }
             | ModelError::ManifestMismatch(_)
             | ModelError::BoundOverflow { .. } => ZkirisError::UnsupportedModel { detail },
-            ModelError::BadIssuerKey(_) | ModelError::InputCount { .. } | ModelError::InputShape { .. } | ModelError::InputRange { .. } => {
-                ZkirisError::InvalidInput { detail }
-            }
+            ModelError::BadIssuerKey(_)
+            | ModelError::InputCount { .. }
+            | ModelError::InputShape { .. }
+            | ModelError::InputRange { .. } => ZkirisError::InvalidInput { detail },
             ModelError::Io { .. } => ZkirisError::Storage { detail },
             _ => ZkirisError::Internal { detail },
         }
@@ -253,14 +263,20 @@ impl From<ProveError> for ZkirisError {
     fn from(e: ProveError) -> Self {
         match e {
             ProveError::Cancelled => ZkirisError::Cancelled,
-            ProveError::InsufficientValidBits { valid, required } => ZkirisError::InsufficientValidBits { valid, required },
-            ProveError::LivenessBelowThreshold { score, threshold } => ZkirisError::LivenessBelowThreshold { score, threshold },
+            ProveError::InsufficientValidBits { valid, required } => {
+                ZkirisError::InsufficientValidBits { valid, required }
+            }
+            ProveError::LivenessBelowThreshold { score, threshold } => {
+                ZkirisError::LivenessBelowThreshold { score, threshold }
+            }
             ProveError::Model(m) => m.into(),
             ProveError::Srs(s) => s.into(),
             ProveError::SrsTooSmall { .. } => ZkirisError::SrsUnavailable { detail: e.to_string() },
             ProveError::Circuit(_) => ZkirisError::UnsupportedModel { detail: e.to_string() },
             ProveError::Commitment(_) => ZkirisError::InvalidInput { detail: e.to_string() },
-            other => ZkirisError::Internal { detail: other.to_string() },
+            other => ZkirisError::Internal {
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -271,7 +287,9 @@ impl From<VerifyError> for ZkirisError {
             VerifyError::Malformed(detail) => ZkirisError::MalformedBundle { detail },
             VerifyError::WrongModel { found, expected } => ZkirisError::WrongModel { found, expected },
             VerifyError::Invalid(detail) => ZkirisError::InvalidProof { detail },
-            other => ZkirisError::InvalidProof { detail: other.to_string() },
+            other => ZkirisError::InvalidProof {
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -296,7 +314,9 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, ZkirisError>) -> Result<T, 
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("non-string panic payload");
-            Err(ZkirisError::Internal { detail: format!("zkiris panicked ({msg}); please report this bug") })
+            Err(ZkirisError::Internal {
+                detail: format!("zkiris panicked ({msg}); please report this bug"),
+            })
         }
     }
 }
@@ -316,7 +336,10 @@ mod tests {
         let r: Result<(), _> = guard(|| std::panic::panic_any(7u8));
         assert!(matches!(r, Err(ZkirisError::Internal { .. })));
         assert_eq!(guard(|| Ok::<_, ZkirisError>(5)), Ok(5));
-        assert_eq!(guard(|| Err::<(), _>(ZkirisError::Cancelled)), Err(ZkirisError::Cancelled));
+        assert_eq!(
+            guard(|| Err::<(), _>(ZkirisError::Cancelled)),
+            Err(ZkirisError::Cancelled)
+        );
     }
 
     #[test]
@@ -324,22 +347,77 @@ mod tests {
         let id = RecordId([1; 16]);
         let cases: Vec<(ZkirisError, &str)> = vec![
             (VaultError::WrongKey.into(), "WrongKey"),
-            (VaultError::KeyIdMismatch { vault: "a".into(), provider: "b".into() }.into(), "WrongKey"),
-            (VaultError::Tampered { file: zkiris::vault::VaultFile::Record(id), detail: "x" }.into(), "Tampered"),
+            (
+                VaultError::KeyIdMismatch {
+                    vault: "a".into(),
+                    provider: "b".into(),
+                }
+                .into(),
+                "WrongKey",
+            ),
+            (
+                VaultError::Tampered {
+                    file: zkiris::vault::VaultFile::Record(id),
+                    detail: "x",
+                }
+                .into(),
+                "Tampered",
+            ),
             (VaultError::NotFound { record: id }.into(), "NotFound"),
-            (VaultError::KeyProvider(KeyError::Unavailable("locked".into())).into(), "KeyUnavailable"),
+            (
+                VaultError::KeyProvider(KeyError::Unavailable("locked".into())).into(),
+                "KeyUnavailable",
+            ),
             (VaultError::Duplicate { existing: id }.into(), "EnrollmentRejected"),
             (VaultError::Locked { dir: "/v".into() }.into(), "VaultUnavailable"),
             (ProveError::Cancelled.into(), "Cancelled"),
-            (ProveError::LivenessBelowThreshold { score: -3, threshold: 10 }.into(), "LivenessBelowThreshold"),
-            (ProveError::InsufficientValidBits { valid: 1, required: 8 }.into(), "InsufficientValidBits"),
-            (ProveError::Model(ModelError::UntrustedIssuer { key_id: "k".into(), public_key: "p".into() }).into(), "UntrustedModel"),
+            (
+                ProveError::LivenessBelowThreshold {
+                    score: -3,
+                    threshold: 10,
+                }
+                .into(),
+                "LivenessBelowThreshold",
+            ),
+            (
+                ProveError::InsufficientValidBits { valid: 1, required: 8 }.into(),
+                "InsufficientValidBits",
+            ),
+            (
+                ProveError::Model(ModelError::UntrustedIssuer {
+                    key_id: "k".into(),
+                    public_key: "p".into(),
+                })
+                .into(),
+                "UntrustedModel",
+            ),
             (ProveError::Halo2("bug".into()).into(), "Internal"),
-            (ModelError::OnnxHashMismatch { expected: "a".into(), actual: "b".into() }.into(), "UntrustedModel"),
-            (ModelError::UnsupportedOp { node: "n".into(), op: "Sin".into() }.into(), "UnsupportedModel"),
+            (
+                ModelError::OnnxHashMismatch {
+                    expected: "a".into(),
+                    actual: "b".into(),
+                }
+                .into(),
+                "UntrustedModel",
+            ),
+            (
+                ModelError::UnsupportedOp {
+                    node: "n".into(),
+                    op: "Sin".into(),
+                }
+                .into(),
+                "UnsupportedModel",
+            ),
             (VerifyError::Invalid("x".into()).into(), "InvalidProof"),
             (VerifyError::Malformed("x".into()).into(), "MalformedBundle"),
-            (VerifyError::WrongModel { found: "a".into(), expected: "b".into() }.into(), "WrongModel"),
+            (
+                VerifyError::WrongModel {
+                    found: "a".into(),
+                    expected: "b".into(),
+                }
+                .into(),
+                "WrongModel",
+            ),
             (BundleError::BadMagic.into(), "MalformedBundle"),
         ];
         for (err, class) in cases {
@@ -347,9 +425,20 @@ mod tests {
             assert!(name.starts_with(class), "{name} should be {class}");
         }
         assert_eq!(
-            ZkirisError::from(ProveError::LivenessBelowThreshold { score: -3, threshold: 10 }),
-            ZkirisError::LivenessBelowThreshold { score: -3, threshold: 10 }
+            ZkirisError::from(ProveError::LivenessBelowThreshold {
+                score: -3,
+                threshold: 10
+            }),
+            ZkirisError::LivenessBelowThreshold {
+                score: -3,
+                threshold: 10
+            }
         );
-        assert_eq!(ZkirisError::from(VaultError::NotFound { record: id }), ZkirisError::NotFound { record_id: id.to_string() });
+        assert_eq!(
+            ZkirisError::from(VaultError::NotFound { record: id }),
+            ZkirisError::NotFound {
+                record_id: id.to_string()
+            }
+        );
     }
 }

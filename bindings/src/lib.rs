@@ -29,10 +29,12 @@ mod vault;
 pub use bundle::{ProofBundle, VerifiedStatement, Verifier};
 pub use error::{KeyProviderError, ZkirisError};
 pub use model::{development_issuer, Model, ProvingEstimate, TrustedIssuer};
-pub use prover::{CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource};
+pub use prover::{
+    CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource,
+};
 pub use vault::{
-    development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice, IrisImageData, KdfCost, KeyProvider, RecordSummary,
-    RecoveryReport, Vault,
+    development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice,
+    IrisImageData, KdfCost, KeyProvider, RecordSummary, RecoveryReport, Vault,
 };
 
 uniffi::setup_scaffolding!();

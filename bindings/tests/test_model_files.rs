@@ -28,7 +28,9 @@ fn generate() -> Vec<(&'static str, Vec<u8>)> {
         onnx: "model.onnx".into(),
         rules,
     };
-    let manifest = model_spec.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("the tiny model lowers");
+    let manifest = model_spec
+        .sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key())
+        .expect("the tiny model lowers");
     let (image, mask) = tiny_sample(&spec, 3);
     vec![
         ("model.onnx", onnx),
@@ -49,8 +51,13 @@ fn committed_test_model_files_are_current() {
     }
     for (name, bytes) in &files {
         let path = dir().join(name);
-        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
-        assert!(committed == *bytes, "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result", path.display());
+        let committed = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
+        assert!(
+            committed == *bytes,
+            "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result",
+            path.display()
+        );
     }
 }
 
@@ -58,8 +65,19 @@ fn committed_test_model_files_are_current() {
 fn generation_is_deterministic_and_loads_as_the_testkit_model() {
     assert_eq!(generate(), generate());
     let files = generate();
-    let get = |n: &str| files.iter().find(|(name, _)| *name == n).map(|(_, b)| b.clone()).unwrap();
-    let model = zkiris_ffi::Model::new(get("model.onnx"), get("manifest.json"), vec![zkiris_ffi::development_issuer()]).unwrap();
+    let get = |n: &str| {
+        files
+            .iter()
+            .find(|(name, _)| *name == n)
+            .map(|(_, b)| b.clone())
+            .unwrap()
+    };
+    let model = zkiris_ffi::Model::new(
+        get("model.onnx"),
+        get("manifest.json"),
+        vec![zkiris_ffi::development_issuer()],
+    )
+    .unwrap();
     let reference = zkiris::testkit::tiny_model(&TinySpec::default_for(TinyRules::World));
     assert_eq!(model.id(), reference.id_hex());
     assert_eq!(model.name(), reference.manifest().name);

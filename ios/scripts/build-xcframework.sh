@@ -21,7 +21,9 @@
 #   IPHONEOS_DEPLOYMENT_TARGET=15.0   minimum iOS version (the Package.swift platform)
 #   WITH_MACOS=0                      also build a macOS slice
 #
-# Phone builds use --no-default-features: no x86_64 assembly and no host-only tooling.
+# Phone builds use --no-default-features: no x86_64 assembly and no host-only tooling. The
+# static library is built with `cargo rustc --crate-type staticlib` (zkiris-ffi's Cargo.toml
+# lists only lib and cdylib, and cargo drops LTO for mixed crate types anyway).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -48,7 +50,7 @@ done
 [ -f ios/Headers/$NAME.h ] && [ -f ios/Headers/module.modulemap ] || die "ios/Headers is incomplete; run bindings/generate.sh"
 
 for t in "${triples[@]}"; do
-  cargo build -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --target "$t"
+  cargo rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --target "$t" --crate-type staticlib
 done
 lib() { echo "$TARGET_DIR/$1/$PROFILE/libzkiris_ffi.a"; }
 
