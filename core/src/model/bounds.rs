@@ -129,7 +129,7 @@ pub fn compute(graph: &mut Graph) -> Result<(), ModelError> {
             Op::ReduceSum { axes, .. } => {
                 let shape = &graph.info(node.inputs[0]).shape;
                 let n: i128 = axes.iter().map(|&a| shape[a] as i128).product();
-                Bound::new(ib[0].lo.min(0) * n + ib[0].lo.max(0).min(ib[0].lo) * 0, ib[0].hi.max(0) * n).union(&Bound::new(ib[0].lo * n, ib[0].hi * n))
+                Bound::new(ib[0].lo.min(0) * n, ib[0].hi.max(0) * n).union(&Bound::new(ib[0].lo * n, ib[0].hi * n))
             }
             Op::Requant(r) => {
                 let half = 1i128 << (r.shift - 1);
