@@ -7,10 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use zkiris::evm::calldata::{encode_verifier_calldata, register_calldata, upgrade_calldata, NUM_INSTANCES};
+use zkiris::evm::calldata::NUM_INSTANCES;
 use zkiris::evm::solc::Solc;
 use zkiris::evm::verifier::VerifierSource;
-use zkiris::prover::{fr_from_be, Verifier};
+use zkiris::prover::Verifier;
 
 use crate::progress::{bytes, report};
 use crate::prove_cmd::{read_bundle, SetupArgs};
@@ -98,21 +98,15 @@ pub struct CalldataArgs {
 /// Runs `zkiris calldata`: prints `0x…` calldata for the chosen call.
 pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
     let bundle = read_bundle(&a.proof)?;
-    let instances = bundle
-        .public_inputs
-        .iter()
-        .map(|b| fr_from_be(b).context("a public input is not a canonical field element"))
-        .collect::<Result<Vec<_>>>()?;
-    if instances.len() != NUM_INSTANCES {
-        bail!("the bundle has {} public inputs; EVM calldata needs layout v1 ({NUM_INSTANCES})", instances.len());
+    if bundle.public_inputs.len() != NUM_INSTANCES {
+        bail!("the bundle has {} public inputs; EVM calldata needs layout v1 ({NUM_INSTANCES})", bundle.public_inputs.len());
     }
     let data = match a.call {
-        CallKind::Verifier => encode_verifier_calldata(&instances, &bundle.proof),
-        CallKind::Register => {
-            let att = bundle.attestation.as_ref().context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?;
-            register_calldata(&bundle.model_id, &bundle.proof, &instances, &att.signature)
-        }
-        CallKind::Upgrade => upgrade_calldata(&bundle.model_id, &bundle.proof, &instances),
+        CallKind::Verifier => bundle.verifier_calldata()?,
+        CallKind::Register => bundle
+            .register_calldata()?
+            .context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?,
+        CallKind::Upgrade => bundle.upgrade_calldata()?,
     };
     println!("0x{}", hex::encode(data));
     Ok(ExitCode::SUCCESS)

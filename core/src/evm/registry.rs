@@ -122,11 +122,7 @@ fn instances(bundle: &ProofBundle) -> Result<Vec<Fr>, RegistryError> {
             bundle.public_inputs.len()
         )));
     }
-    bundle
-        .public_inputs
-        .iter()
-        .map(|b| crate::prover::fr_from_be(b).ok_or_else(|| RegistryError::Bundle("a public input is not canonical".into())))
-        .collect()
+    bundle.instances().map_err(|e| RegistryError::Bundle(e.to_string()))
 }
 
 impl LocalRegistry {
