@@ -339,13 +339,17 @@ impl<'a> Lowerer<'a> {
         if c.q_params.is_some() {
             return Err(unsupported(name, "quantized Conv"));
         }
-        if c.kernel_fmt != KernelFormat::OIHW || c.pool_spec.data_format != DataFormat::NCHW || c.pool_spec.kernel_shape.len() != 2 {
-            return Err(unsupported(name, "Conv other than 2-D NCHW/OIHW"));
+        let batchless = c.pool_spec.data_format == DataFormat::CHW;
+        if c.kernel_fmt != KernelFormat::OIHW || !(batchless || c.pool_spec.data_format == DataFormat::NCHW) || c.pool_spec.kernel_shape.len() != 2 {
+            let found = format!("Conv other than 2-D NCHW/CHW with OIHW weights (found kernel {:?}, data {:?}, {}-D)", c.kernel_fmt, c.pool_spec.data_format, c.pool_spec.kernel_shape.len());
+            return Err(unsupported(name, found));
         }
         let x = match &ins[0] {
             Val::Int(t) => self.requant_to_act(*t, name),
             Val::Float { .. } => return Err(unsupported(name, "Conv of a constant input")),
         };
+        // tract drops a batch axis of 1 (data format CHW); the IR's Conv always has one.
+        let x = if batchless { self.add_batch_axis(x, name) } else { x };
         let w = match &ins[1] {
             Val::Float { shape, data } => IntTensor::new(shape.clone(), data.iter().map(|&v| quantize(v, self.quant.weight_bits)).collect()),
             Val::Int(t) => (*self.g.info(*t).konst.clone().ok_or_else(|| unsupported(name, "Conv with non-constant weights"))?).clone(),
@@ -369,7 +373,18 @@ impl<'a> Lowerer<'a> {
         let strides = c.pool_spec.strides.clone().map(|s| [s[0], s[1]]).unwrap_or([1, 1]);
         let dilations = c.pool_spec.dilations.clone().map(|s| [s[0], s[1]]).unwrap_or([1, 1]);
         let conv = Conv2d { weights: Arc::new(w), bias, strides, pads, dilations, group: c.group };
+        if batchless {
+            let y = self.push(name, Op::Conv(conv), vec![x], [&[1], out_shape.as_slice()].concat(), out_scale);
+            return Ok(self.push(&format!("{name}.drop_batch"), Op::Reshape(out_shape.clone()), vec![y], out_shape, out_scale));
+        }
         Ok(self.push(name, Op::Conv(conv), vec![x], out_shape, out_scale))
+    }
+
+    /// `[C, H, W]` → `[1, C, H, W]` (a reshape, so free in the circuit).
+    fn add_batch_axis(&mut self, x: TensorId, name: &str) -> TensorId {
+        let shape = [&[1], self.g.info(x).shape.as_slice()].concat();
+        let s = self.scale(x);
+        self.push(&format!("{name}.add_batch"), Op::Reshape(shape.clone()), vec![x], shape, s)
     }
 
     /// Average/sum pooling as a depthwise convolution with constant weights.
@@ -407,8 +422,14 @@ impl<'a> Lowerer<'a> {
 /// outputs if empty).
 pub fn lower(model: &TypedGraph, bindings: &[InputBinding], outputs: &[String], quant: QuantConfig) -> Result<Graph, ModelError> {
     let mut l = Lowerer { model, g: Graph::default(), vals: HashMap::new(), quant };
+    // Every declared input first, in ONNX order, even one no output reads (a mask that only the
+    // commitment binds): tract's evaluation order leaves unread inputs out.
+    let sources: Vec<usize> = model.input_outlets().map_err(|e| ModelError::OnnxParse(e.to_string()))?.iter().map(|o| o.node).collect();
+    for &id in &sources {
+        l.lower_node(id, bindings)?;
+    }
     let order = model.eval_order().map_err(|e| ModelError::OnnxParse(e.to_string()))?;
-    for id in order {
+    for id in order.into_iter().filter(|id| !sources.contains(id)) {
         l.lower_node(id, bindings)?;
     }
     let outlets = model.output_outlets().map_err(|e| ModelError::OnnxParse(e.to_string()))?;
