@@ -91,6 +91,40 @@ fn out_of_range_pixel_is_rejected_by_the_lookup() {
     assert_rejected("pixel range", &f, "lookup:");
 }
 
+/// The tiny model with the range table forced to one layout.
+fn setup_layout(paired: bool) -> (Arc<StatementPlan>, Witness, u32) {
+    let (plan, w, _) = setup(TinyRules::World);
+    let mut p = (*plan).clone();
+    p.shape.paired_limbs = paired;
+    let k = p.min_k();
+    (Arc::new(p), w, k)
+}
+
+#[test]
+fn both_range_table_layouts_check_every_limb_column() {
+    for paired in [true, false] {
+        let (plan, w, k) = setup_layout(paired);
+        assert!(failures(&plan, w.clone(), k).is_empty(), "paired={paired}: honest witness rejected");
+        let r = plan.inputs[0].first_row + 3;
+        for col in 0..4 {
+            let mut bad = w.clone();
+            bad.cols.q[col][r] = Fr::from(16);
+            let f = failures(&plan, bad, k);
+            assert_rejected(&format!("paired={paired}, q{col} = 16"), &f, "lookup:");
+        }
+    }
+}
+
+#[test]
+fn range_layout_follows_circuit_size() {
+    use zkiris::circuit::range::RangeConfig;
+    // world-v3 (124,865 rows) already spans 2^17, so the 65,536-row pair table is free.
+    assert!(RangeConfig::paired_for(124_865, 8));
+    // A 32×256 image (7,023 rows) would grow from 2^13 to 2^17 with it.
+    assert!(!RangeConfig::paired_for(7_023, 8));
+    assert!(RangeConfig::paired_for(1_000, 4));
+}
+
 #[test]
 fn non_binary_mask_bit_is_rejected() {
     let (plan, mut w, k) = setup(TinyRules::World);

@@ -214,6 +214,8 @@ impl PackRegion {
 pub struct CircuitShape {
     /// Limb width of range checks.
     pub limb_bits: u32,
+    /// Range-check table layout (see [`super::range`]): limb pairs, or single limbs.
+    pub paired_limbs: bool,
     /// Padded-chain gate variants.
     pub apad: Vec<ApadShape>,
     /// Segment lengths used by accumulators.
@@ -549,8 +551,8 @@ impl StatementPlan {
                 return Err(CircuitError::Unsupported(format!("a rule compares values of {} bits; the limit is 224", max * 4 * limb_bits as usize)));
             }
         }
-        Ok(Self {
-            shape: CircuitShape { limb_bits, apad, seg_lens, compare_rows },
+        let mut plan = Self {
+            shape: CircuitShape { limb_bits, paired_limbs: true, apad, seg_lens, compare_rows },
             inputs,
             convs,
             rules_first_row,
@@ -563,7 +565,9 @@ impl StatementPlan {
             rows: floor.height(),
             min_valid_bits: rules.min_valid_bits,
             instances: HEADER_INSTANCES + wi + wm,
-        })
+        };
+        plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances), limb_bits);
+        Ok(plan)
     }
 
     /// Field elements hashed by the commitment: header, pixel and mask elements, salt.
@@ -579,7 +583,7 @@ impl StatementPlan {
     /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits)).max(self.instances) + 16;
+        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs)).max(self.instances) + 16;
         need.next_power_of_two().trailing_zeros().max(4)
     }
 

@@ -112,12 +112,12 @@ impl Circuit<Fr> for IrisCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> IrisConfig {
-        Self::configure_with_params(meta, CircuitShape { limb_bits: 4, ..Default::default() })
+        Self::configure_with_params(meta, CircuitShape { limb_bits: 4, paired_limbs: true, ..Default::default() })
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: CircuitShape) -> IrisConfig {
         let cols = Columns::configure(meta);
-        let range = RangeConfig::configure(meta, &cols, shape.limb_bits);
+        let range = RangeConfig::configure(meta, &cols, shape.limb_bits, shape.paired_limbs);
         let horner = HornerConfig::configure(meta, &cols);
         let pack = PackConfig::configure(meta, &cols);
         let conv = ConvConfig::configure(meta, &cols, &shape.apad, &shape.seg_lens);

@@ -1,16 +1,16 @@
 //! Proving keys: keygen from the model, and an on-disk cache.
 //!
-//! A proving key is ~600 bytes per circuit row (≈ 80 MB for world-v3): it is generated on the
-//! device from the signed model and cached, never shipped. The cache file name is derived from
-//! everything the key depends on — the model id, the SRS fingerprint, `k` and the zkiris code
-//! version — and the file is checksummed ([`super::cachefile`]); a corrupt or stale file is
+//! A proving key is ~3 KB per circuit row (407 MB for world-v3 at k = 17): it is generated on
+//! the device from the signed model and cached, never shipped. The cache file name is derived
+//! from everything the key depends on — the model id, the SRS fingerprint, `k`, the zkiris code
+//! version and a digest of the constraint system — and the file is checksummed ([`super::cachefile`]); a corrupt or stale file is
 //! regenerated, never trusted.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use halo2_proofs::halo2curves::bn256::G1Affine;
-use halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit, ConstraintSystem, ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
 use sha2::{Digest, Sha256};
 
@@ -35,13 +35,25 @@ pub fn vk_fingerprint(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// sha256 of the circuit's constraint system for a plan (gates, lookups, columns, queries):
+/// any change to the circuit's shape gives a different digest, so a cached key made by another
+/// build of the circuit is never loaded.
+pub fn constraint_digest(plan: &StatementPlan) -> [u8; 32] {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    let _ = IrisCircuit::configure_with_params(&mut cs, plan.shape.clone());
+    let mut h = Sha256::new();
+    h.update(format!("{:?}", cs.pinned()).as_bytes());
+    h.finalize().into()
+}
+
 /// The cache file of a proving key.
-pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32) -> PathBuf {
+pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> PathBuf {
     let mut h = Sha256::new();
     h.update(model_id);
     h.update(srs.fingerprint());
     h.update(k.to_le_bytes());
     h.update(cachefile::code_version());
+    h.update(constraint_digest(plan));
     dir.join(format!("pk-{}.bin", &hex::encode(h.finalize())[..32]))
 }
 
@@ -70,7 +82,7 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     let Some(dir) = cache_dir else {
         return keygen(srs, plan).map(|pk| (pk, KeySource::Generated));
     };
-    let path = cache_path(dir, model_id, srs, k);
+    let path = cache_path(dir, model_id, srs, k, plan);
     let mut source = KeySource::Generated;
     match cachefile::read(&path, cachefile::Kind::ProvingKey) {
         Ok(body) => match ProvingKey::<G1Affine>::from_bytes::<IrisCircuit>(&body, SerdeFormat::RawBytes, plan.shape.clone()) {
