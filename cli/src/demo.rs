@@ -172,7 +172,7 @@ mod evm {
     use std::time::Instant;
 
     use anyhow::{Context, Result};
-    use zkiris::evm::{calldata::fr_from_i64, registry::LocalRegistry, solc::Solc};
+    use zkiris::evm::{registry::LocalRegistry, solc::Solc};
     use zkiris::prover::{ProofBundle, ProvingSetup};
 
     use super::{ISSUER, USER};
@@ -196,15 +196,7 @@ mod evm {
         pub fn publish(&mut self, step: &str, setup: &ProvingSetup) -> Result<()> {
             let t = Instant::now();
             let m = setup.model().manifest();
-            let tau = m.rules.liveness.as_ref().map_or(0, |l| l.threshold);
-            let p = self.0.publish_model(
-                setup.srs().params(),
-                setup.verifying_key(),
-                setup.model().id(),
-                &m.version,
-                m.rules.min_valid_bits,
-                fr_from_i64(tau),
-            )?;
+            let p = self.0.publish(setup)?;
             report(
                 &format!("{step} publish {} {}", m.name, m.version),
                 &format!("{} verifier contract(s), largest {}, deploy {} gas", p.verifier_parts, bytes(p.largest_part_bytes), p.deploy_gas),

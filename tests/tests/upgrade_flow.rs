@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use zkiris::attest::{dev_device_id, dev_device_key};
 use zkiris::commitment::{commit, Salt};
-use zkiris::evm::calldata::{code_hash, code_hash_of_calldata, current_model_of_calldata, fr_from_i64};
+use zkiris::evm::calldata::{code_hash, code_hash_of_calldata, current_model_of_calldata};
 use zkiris::evm::registry::LocalRegistry;
 use zkiris::evm::solc::Solc;
 use zkiris::image::{IrisImage, IrisMask};
@@ -30,10 +30,7 @@ fn setup(name: &str, cache: &Path) -> ProvingSetup {
 }
 
 fn publish(chain: &mut LocalRegistry, s: &ProvingSetup) {
-    let m = s.model().manifest();
-    chain
-        .publish_model(s.srs().params(), s.verifying_key(), s.model().id(), &m.version, m.rules.min_valid_bits, fr_from_i64(0))
-        .unwrap();
+    chain.publish(s).unwrap();
 }
 
 fn stored_hash(chain: &mut LocalRegistry, c: &[u8; 32], model: &[u8; 32]) -> [u8; 32] {

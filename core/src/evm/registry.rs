@@ -114,6 +114,11 @@ fn ok(call: &'static str, out: CallOutcome) -> Result<CallOutcome, RegistryError
     }
 }
 
+/// Whether the registry contract accepts bundles of this model (public-input layout v1).
+pub fn registry_accepts(bundle: &ProofBundle) -> bool {
+    bundle.public_inputs.len() == NUM_INSTANCES
+}
+
 /// The public inputs of a bundle as field elements, checked against layout v1.
 fn instances(bundle: &ProofBundle) -> Result<Vec<Fr>, RegistryError> {
     if bundle.public_inputs.len() != NUM_INSTANCES {
@@ -144,17 +149,28 @@ impl LocalRegistry {
         &mut self.evm
     }
 
-    /// Publishes a model: renders its verifier, compiles and deploys it, then `setModel`.
+    /// Publishes the model of a proving setup (its verifier, version, `min_valid_bits` and
+    /// liveness threshold): see [`Self::publish_model`].
+    pub fn publish(&mut self, setup: &crate::prover::ProvingSetup) -> Result<PublishedModel, RegistryError> {
+        let m = setup.model().manifest();
+        let tau = m.rules.liveness.as_ref().map_or(0, |l| l.threshold);
+        self.publish_model(setup.srs().params(), setup.verifying_key(), setup.plan().instances, setup.model().id(), &m.version, m.rules.min_valid_bits, crate::evm::calldata::fr_from_i64(tau))
+    }
+
+    /// Publishes a model: renders its verifier (for `num_instances` public inputs), compiles
+    /// and deploys it, then `setModel`.
+    #[allow(clippy::too_many_arguments)]
     pub fn publish_model(
         &mut self,
         params: &ParamsKZG<Bn256>,
         vk: &VerifyingKey<G1Affine>,
+        num_instances: usize,
         model_id: [u8; 32],
         version: &str,
         min_valid_bits: u32,
         liveness_threshold: Fr,
     ) -> Result<PublishedModel, RegistryError> {
-        let source = VerifierSource::render(params, vk, NUM_INSTANCES)?;
+        let source = VerifierSource::render(params, vk, num_instances)?;
         let compiled = self.solc.compile_verifier(&source)?;
         let mut deploy_gas = 0;
         let evm = &mut self.evm;
@@ -190,7 +206,9 @@ impl LocalRegistry {
 
     /// Calls a verifier directly with a bundle's proof: the gas of verification alone.
     pub fn verify_directly(&mut self, verifier: [u8; 20], from: [u8; 20], bundle: &ProofBundle) -> Result<Submitted, RegistryError> {
-        let data = encode_verifier_calldata(&instances(bundle)?, &bundle.proof);
+        // The bare verifier takes any model's public inputs; only the registry fixes layout v1.
+        let inst = bundle.instances().map_err(|e| RegistryError::Bundle(e.to_string()))?;
+        let data = encode_verifier_calldata(&inst, &bundle.proof);
         let calldata_bytes = data.len();
         let out = ok("verifier", self.evm.call(from, verifier, data)?)?;
         Ok(Submitted { gas_used: out.gas_used, calldata_bytes })

@@ -379,7 +379,9 @@ impl Verifier {
             .iter()
             .map(|b| fr_from_be(b).ok_or_else(|| VerifyError::Malformed("a public input is not a canonical field element".into())))
             .collect::<Result<_, _>>()?;
-        let expected_instances = crate::circuit::plan::HEADER_INSTANCES + 2 * words_for(rules);
+        let grid = rules.encoder.grid[0] * rules.encoder.grid[1];
+        let (iris_bits, mask_bits) = (rules.encoder.iris.len() * grid, rules.encoder.mask.len() * grid);
+        let expected_instances = crate::circuit::plan::HEADER_INSTANCES + words_for(iris_bits) + words_for(mask_bits);
         if instances.len() != expected_instances {
             return Err(VerifyError::Malformed(format!("{} public inputs, the model has {expected_instances}", instances.len())));
         }
@@ -389,8 +391,7 @@ impl Verifier {
         if bundle.code_layout != rules.code_layout {
             return Err(VerifyError::Malformed("code layout differs from the model's".into()));
         }
-        let bits = rules.encoder.iris.len() * rules.encoder.grid[0] * rules.encoder.grid[1];
-        if bundle.iris_code.len() != bits.div_ceil(8) || bundle.mask_code.len() != bits.div_ceil(8) {
+        if bundle.iris_code.len() != iris_bits.div_ceil(8) || bundle.mask_code.len() != mask_bits.div_ceil(8) {
             return Err(VerifyError::Malformed("code length differs from the model's".into()));
         }
         let popcount: u32 = bundle.mask_code.iter().map(|b| b.count_ones()).sum();
@@ -416,7 +417,6 @@ impl Verifier {
     }
 }
 
-fn words_for(rules: &crate::model::ModelRules) -> usize {
-    let bits = rules.encoder.iris.len() * rules.encoder.grid[0] * rules.encoder.grid[1];
+fn words_for(bits: usize) -> usize {
     bits.div_ceil(crate::circuit::pack::CODE_BITS_PER_WORD)
 }
