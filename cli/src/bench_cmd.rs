@@ -103,6 +103,10 @@ fn median(v: &mut [f64]) -> f64 {
 /// Runs `zkiris bench`.
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
     anyhow::ensure!(a.runs >= 1, "--runs must be at least 1");
+    if a.json {
+        // stdout carries exactly one JSON document.
+        crate::progress::reports_to_stderr();
+    }
     let model = a.setup.model()?;
     let [h, w] = [model.manifest().rules.inputs[0].shape[0], model.manifest().rules.inputs[0].shape[1]];
     let (image, mask) = match &a.image {
