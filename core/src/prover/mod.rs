@@ -386,6 +386,11 @@ impl Verifier {
         if instances[1] != Fr::from(rules.min_valid_bits as u64) {
             return Err(VerifyError::Invalid("public min_valid_bits differs from the model's".into()));
         }
+        // τ is public input row 2 when the model's liveness rule says so, else row 2 is zero.
+        let tau = rules.liveness.as_ref().filter(|l| l.public).map(|l| crate::circuit::expr::fe(l.threshold as i128)).unwrap_or(Fr::zero());
+        if instances[2] != tau {
+            return Err(VerifyError::Invalid("public liveness threshold differs from the model's".into()));
+        }
         if bundle.code_layout != rules.code_layout {
             return Err(VerifyError::Malformed("code layout differs from the model's".into()));
         }
