@@ -118,3 +118,22 @@ fn world_v3_live_threshold_above_the_score_is_a_typed_error() {
         other => panic!("expected LivenessBelowThreshold, got {:?}", other.map(|e| e.liveness)),
     }
 }
+
+/// Full size (k = 18, minutes and a few GB): `cargo test --release --test prover_live -- --ignored`.
+#[test]
+#[ignore = "full-size world-v3-live proof (k = 18)"]
+fn world_v3_live_proves_and_verifies() {
+    let model = Arc::new(world_v3_live_with_threshold(None));
+    let image = zkiris::image::IrisImage::read_png(&common::models_dir().join("samples/synth-eye_128x1024.png")).unwrap();
+    let mask = zkiris::image::IrisMask::all_valid(128, 1024);
+    let t = std::time::Instant::now();
+    let setup = ProvingSetup::prepare(model, &SrsSource::Development, Some(cache()), &NoProgress, &CancellationToken::new()).unwrap();
+    let prepared = t.elapsed();
+    let t = std::time::Instant::now();
+    let bundle = setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &NoProgress, &CancellationToken::new()).unwrap();
+    let proved = t.elapsed();
+    let st = setup.verifier().verify(&bundle).unwrap();
+    let world = common::bundled_model("world-v3").encode(&image, &mask).unwrap();
+    assert_eq!(st.valid_bits, world.bits.valid_bits());
+    eprintln!("world-v3-live: k = {}, setup {prepared:?}, prove {proved:?}, proof {} bytes", setup.srs().k(), bundle.proof.len());
+}
