@@ -193,7 +193,8 @@ fn str_attr(name: &str, v: &str) -> pb::AttributeProto {
     pb::AttributeProto { name: name.into(), r#type: pb::attribute_proto::AttributeType::String as i32, s: v.as_bytes().to_vec(), ..Default::default() }
 }
 
-/// Builds the ONNX bytes and rules of a tiny model.
+/// Builds the ONNX bytes and rules of a tiny model (with the liveness CNN of `tiny_cnn` and its
+/// rule when `spec.liveness` is set).
 pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     let (r, c) = (spec.rows as i64, spec.cols as i64);
     let windows = row_windows(spec);

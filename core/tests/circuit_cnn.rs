@@ -156,7 +156,7 @@ fn flipped_relu_sign_bit_is_rejected() {
     // A prover that zeroes a positive pre-activation (or passes a negative one) must flip the
     // bit; the output is made consistent with the flipped bit. With the flipped bit, w is a
     // "negative" field element ≈ p − |d|, and no range-checked limbs sum to it.
-    let (_, plan, mut w, k) = setup(sample_score() - 1000, true);
+    let (_, plan, w, k) = setup(sample_score() - 1000, true);
     let r = &plan.cnn.relus[1];
     for want_positive in [true, false] {
         let mut w = w.clone();
@@ -174,19 +174,17 @@ fn flipped_relu_sign_bit_is_rejected() {
         }
         assert_rejected("relu sign bit", &failures(&plan, w, k), "('relu')");
     }
-    let _ = &mut w;
 }
 
 #[test]
 fn tampered_dense_output_is_rejected() {
-    let (_, plan, mut w, k) = setup(sample_score() - 1000, true);
+    let (_, plan, w, k) = setup(sample_score() - 1000, true);
     for d in &plan.cnn.denses {
         let mut w = w.clone();
         let CellRef::V(row) = d.outputs[0].cell() else { panic!("dense outputs are in v") };
         w.cols.v[row] += Fr::from(1);
         assert_rejected("dense output", &failures(&plan, w, k), "('dense dot product')");
     }
-    let _ = &mut w;
 }
 
 #[test]

@@ -332,3 +332,45 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
     let score_ref = score_ref.ok_or_else(|| CircuitError::Unsupported(format!("the liveness output has shape {:?}; it must be a single value", graph.info(score).shape)))?;
     Ok((cnn, score_ref))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::ir::{Bound, GraphInput, IntTensor, Node};
+
+    /// `input [2, 4] → op(input, other) → output`.
+    fn graph(op: Op, other_is_input: bool) -> (Graph, TensorId) {
+        let mut g = Graph::default();
+        let x = g.add_tensor(vec![2, 4], 0, None);
+        g.nodes.push(Node { name: "x".into(), op: Op::Input(0), inputs: vec![], output: x });
+        g.inputs.push(GraphInput { name: "x".into(), shape: vec![2, 4], range: Bound::new(0, 15), scale_bits: 0, tensor: x });
+        let other = if other_is_input {
+            x
+        } else {
+            let k = Arc::new(IntTensor::new(vec![], vec![0]));
+            let t = g.add_tensor(vec![], 0, Some(k.clone()));
+            g.nodes.push(Node { name: "zero".into(), op: Op::Const(k), inputs: vec![], output: t });
+            t
+        };
+        let y = g.add_tensor(vec![2, 4], 0, None);
+        g.nodes.push(Node { name: "y".into(), op, inputs: vec![x, other], output: y });
+        (g, y)
+    }
+
+    fn plan_err(op: Op, other_is_input: bool) -> String {
+        let (g, y) = graph(op, other_is_input);
+        let la = LinearAnalysis::new(&g).unwrap();
+        match plan(&g, &la, &mut [], &mut Vec::new(), &mut Floor::default(), 4, y) {
+            Err(CircuitError::Unsupported(msg)) => msg,
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unsupported_nonlinear_ops_are_refused() {
+        assert!(plan_err(Op::Min, false).contains("Min"));
+        assert!(plan_err(Op::Max, true).contains("exactly one constant operand"));
+    }
+}
