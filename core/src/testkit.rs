@@ -44,12 +44,28 @@ pub struct TinySpec {
     pub rules: TinyRules,
     /// Minimum valid mask bits.
     pub min_valid_bits: u32,
+    /// A liveness CNN on the image next to the encoder (see [`tiny_files`]), with this rule.
+    pub liveness: Option<TinyLiveness>,
+}
+
+/// The liveness rule of a tiny model with a CNN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TinyLiveness {
+    /// Threshold τ on the integer score (scale 2^-24).
+    pub threshold: i64,
+    /// Whether τ is public input row 2.
+    pub public: bool,
 }
 
 impl TinySpec {
     /// The default tiny model: 16×64 image, 2×16 probes, 5×9 kernels.
     pub fn default_for(rules: TinyRules) -> Self {
-        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8 }
+        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None }
+    }
+
+    /// The default world-style tiny model plus the liveness CNN, with rule `liveness`.
+    pub fn live(liveness: TinyLiveness) -> Self {
+        Self { liveness: Some(liveness), ..Self::default_for(TinyRules::World) }
     }
 }
 
@@ -93,6 +109,55 @@ fn i32_tensor(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
     pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Int32 as i32, int32_data: data.iter().map(|&v| v as i32).collect(), ..Default::default() }
 }
 
+fn f32_tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Float as i32, float_data: data.to_vec(), ..Default::default() }
+}
+
+fn ints_attr(name: &str, v: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: pb::attribute_proto::AttributeType::Ints as i32, ints: v.to_vec(), ..Default::default() }
+}
+
+/// Deterministic float weights in `[-scale, scale]`.
+fn weights(seed: u64, n: usize, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+/// The liveness CNN of a tiny model, the same op set as `models/liveness-v1` at small size:
+/// `Cast → Reshape → AveragePool 2×2 → Conv 3×3/2 (4, bias) → Relu → Conv 3×3/2 (4, bias) →
+/// Relu → AveragePool (global) → Flatten → Gemm 4→1 → Reshape [1]`, float weights.
+fn tiny_cnn(spec: &TinySpec, nodes: &mut Vec<pb::NodeProto>, inits: &mut Vec<pb::TensorProto>) {
+    let (r, c) = (spec.rows as i64, spec.cols as i64);
+    let (h2, w2) = (r / 2, c / 2);
+    let (h3, w3) = ((h2 + 1) / 2, (w2 + 1) / 2);
+    let (h4, w4) = ((h3 + 1) / 2, (w3 + 1) / 2);
+    inits.push(i64_tensor("live_shape", &[4], &[1, 1, r, c]));
+    inits.push(f32_tensor("live_w1", &[4, 1, 3, 3], &weights(1, 36, 0.05)));
+    inits.push(f32_tensor("live_b1", &[4], &weights(2, 4, 0.2)));
+    inits.push(f32_tensor("live_w2", &[4, 4, 3, 3], &weights(3, 144, 0.3)));
+    inits.push(f32_tensor("live_b2", &[4], &weights(4, 4, 0.1)));
+    inits.push(f32_tensor("live_w3", &[1, 4], &weights(5, 4, 1.0)));
+    inits.push(f32_tensor("live_b3", &[1], &[0.25]));
+    inits.push(i64_tensor("live_out_shape", &[1], &[1]));
+    let conv_attrs = || vec![ints_attr("kernel_shape", &[3, 3]), ints_attr("strides", &[2, 2]), ints_attr("pads", &[1, 1, 1, 1])];
+    nodes.push(node("Cast", "live_cast", &["image"], &["live_f"], vec![int_attr("to", pb::tensor_proto::DataType::Float as i64)]));
+    nodes.push(node("Reshape", "live_nchw", &["live_f", "live_shape"], &["live_x"], vec![]));
+    nodes.push(node("AveragePool", "live_pool", &["live_x"], &["live_p"], vec![ints_attr("kernel_shape", &[2, 2]), ints_attr("strides", &[2, 2])]));
+    nodes.push(node("Conv", "live_conv1", &["live_p", "live_w1", "live_b1"], &["live_c1"], conv_attrs()));
+    nodes.push(node("Relu", "live_relu1", &["live_c1"], &["live_r1"], vec![]));
+    nodes.push(node("Conv", "live_conv2", &["live_r1", "live_w2", "live_b2"], &["live_c2"], conv_attrs()));
+    nodes.push(node("Relu", "live_relu2", &["live_c2"], &["live_r2"], vec![]));
+    nodes.push(node("AveragePool", "live_gap", &["live_r2"], &["live_g"], vec![ints_attr("kernel_shape", &[h4, w4])]));
+    nodes.push(node("Flatten", "live_flat", &["live_g"], &["live_v"], vec![]));
+    nodes.push(node("Gemm", "live_fc", &["live_v", "live_w3", "live_b3"], &["live_fc_out"], vec![int_attr("transB", 1)]));
+    nodes.push(node("Reshape", "live_out", &["live_fc_out", "live_out_shape"], &["liveness"], vec![]));
+}
+
 fn value_info(name: &str, dt: pb::tensor_proto::DataType, dims: &[i64]) -> pb::ValueInfoProto {
     pb::ValueInfoProto {
         name: name.into(),
@@ -128,7 +193,8 @@ fn str_attr(name: &str, v: &str) -> pb::AttributeProto {
     pb::AttributeProto { name: name.into(), r#type: pb::attribute_proto::AttributeType::String as i32, s: v.as_bytes().to_vec(), ..Default::default() }
 }
 
-/// Builds the ONNX bytes and rules of a tiny model.
+/// Builds the ONNX bytes and rules of a tiny model (with the liveness CNN of `tiny_cnn` and its
+/// rule when `spec.liveness` is set).
 pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     let (r, c) = (spec.rows as i64, spec.cols as i64);
     let windows = row_windows(spec);
@@ -187,12 +253,18 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     }
     let u8t = pb::tensor_proto::DataType::Uint8;
     let i32t = pb::tensor_proto::DataType::Int32;
+    let mut inits = inits;
+    let mut output = vec![value_info("response", i32t, &[4, g_r, g_c]), value_info("coverage", i32t, &[mask_channels as i64, g_r, g_c])];
+    if spec.liveness.is_some() {
+        tiny_cnn(spec, &mut nodes, &mut inits);
+        output.push(value_info("liveness", pb::tensor_proto::DataType::Float, &[1]));
+    }
     let graph = pb::GraphProto {
         node: nodes,
         name: "tiny".into(),
         initializer: inits,
         input: vec![value_info("image", u8t, &[r, c]), value_info("mask", u8t, &[r, c])],
-        output: vec![value_info("response", i32t, &[4, g_r, g_c]), value_info("coverage", i32t, &[mask_channels as i64, g_r, g_c])],
+        output,
         ..Default::default()
     };
     let model = pb::ModelProto { ir_version: 8, opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }], graph: Some(graph), ..Default::default() };
@@ -242,14 +314,17 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
             InputSpec { name: "image".into(), role: InputRole::Image, shape: vec![spec.rows, spec.cols], dtype: InputDtype::U8, range: [0, 15] },
             InputSpec { name: "mask".into(), role: InputRole::Mask, shape: vec![spec.rows, spec.cols], dtype: InputDtype::U8, range: [0, 1] },
         ],
-        outputs: vec![
+        outputs: [
             OutputSpec { name: "response".into(), shape: vec![4, spec.grid_rows, spec.grid_cols] },
             OutputSpec { name: "coverage".into(), shape: vec![mask_channels, spec.grid_rows, spec.grid_cols] },
-        ],
+        ]
+        .into_iter()
+        .chain(spec.liveness.map(|_| OutputSpec { name: "liveness".into(), shape: vec![1] }))
+        .collect(),
         encoder: EncoderSpec { grid: [spec.grid_rows, spec.grid_cols], iris: (0..4).map(pos).collect(), mask: mask_rules },
         code_layout: layout,
         min_valid_bits: spec.min_valid_bits,
-        liveness: None::<LivenessRule>,
+        liveness: spec.liveness.map(|l| LivenessRule { output: "liveness".into(), threshold: l.threshold, public: l.public }),
     };
     (onnx, rules)
 }
@@ -257,7 +332,8 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
 /// A tiny model's ONNX bytes and its manifest signed by the development issuer.
 pub fn tiny_signed(spec: &TinySpec) -> (Vec<u8>, Manifest) {
     let (onnx, rules) = tiny_files(spec);
-    let name = format!("tiny-{:?}-{}x{}", spec.rules, spec.rows, spec.cols).to_lowercase();
+    let live = if spec.liveness.is_some() { "-live" } else { "" };
+    let name = format!("tiny-{:?}-{}x{}{live}", spec.rules, spec.rows, spec.cols).to_lowercase();
     let s = ModelSpec { name, version: "0.0.1".into(), description: "TEST ONLY tiny model".into(), onnx: "model.onnx".into(), rules };
     let manifest: Manifest = s.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("tiny model lowers");
     (onnx, manifest)

@@ -34,7 +34,7 @@
 //!
 //! | region | cells | gate |
 //! |---|---|---|
-//! | chain end row | `g = A^pad(β)` from `h` at rotations 0, −P_lo/4, −(W−P_hi)/4 | `s_apad[k]` |
+//! | chain end row − slot | `g = A^pad(β)` from `h` at the chain end and P_lo/4, (W−P_hi)/4 rows above it | `s_apad[k]` |
 //! | kernel rows | `g = g[-1]·β + kf` (taps from highest power) | `s_b_start`, `s_b_next` |
 //! | block rows | `g = g[-1]·β^N + g2·h` at a segment start, `g = g[-1] + g2·h` otherwise (`g2` = A^pad copy, `h` = B copy) | `s_acc_*` |
 
@@ -61,6 +61,10 @@ pub struct ApadShape {
     pub tail_zeros: usize,
     /// Circular (true) or zero padding.
     pub circular: bool,
+    /// Rows above the chain's last row where `A^pad(β)` is kept in `g`: an input read by
+    /// convolutions with different padding keeps one padded-chain value per shape, in slots
+    /// 0, 1, … counted up from the chain end.
+    pub slot: usize,
 }
 
 /// Configuration of the convolution-identity gates.
@@ -90,16 +94,18 @@ impl ConvConfig {
             meta.create_gate("padded chain at beta", |m| {
                 let beta = m.query_challenge(cols.beta);
                 let s = m.query_selector(sel);
+                // The gate sits `slot` rows above the chain end; `h` is read relative to the end.
+                let end = sh.slot as i32;
                 let g = m.query_advice(cols.g, Rotation::cur());
-                let h = m.query_advice(cols.h, Rotation::cur());
+                let h = m.query_advice(cols.h, Rotation(end));
                 let rhs = if sh.circular {
                     let mut e = h.clone() * pow(&beta, sh.pad_hi as u64);
                     if sh.pad_lo > 0 {
-                        let h_lo = m.query_advice(cols.h, Rotation(-((sh.pad_lo / 4) as i32)));
+                        let h_lo = m.query_advice(cols.h, Rotation(end - (sh.pad_lo / 4) as i32));
                         e = e + (h.clone() - h_lo * pow(&beta, sh.pad_lo as u64)) * pow(&beta, (sh.width + sh.pad_hi) as u64);
                     }
                     if sh.pad_hi > 0 {
-                        e = e + m.query_advice(cols.h, Rotation(-(((sh.width - sh.pad_hi) / 4) as i32)));
+                        e = e + m.query_advice(cols.h, Rotation(end - ((sh.width - sh.pad_hi) / 4) as i32));
                     }
                     e
                 } else {
@@ -168,7 +174,7 @@ pub fn apad_value(shape: &ApadShape, horner: &[Fr], beta: Fr) -> Fr {
     e
 }
 
-/// The padded-chain shape of a conv plan.
+/// The padded-chain shape of a conv plan (in slot 0; the planner moves it to a free slot).
 pub fn apad_shape(plan: &super::linear::ConvPlan) -> ApadShape {
     let chain_rows = plan.width.div_ceil(4);
     ApadShape {
@@ -178,5 +184,6 @@ pub fn apad_shape(plan: &super::linear::ConvPlan) -> ApadShape {
         pad_hi: plan.pad_hi,
         tail_zeros: chain_rows * 4 - plan.width,
         circular: plan.boundary == Boundary::Circular,
+        slot: 0,
     }
 }

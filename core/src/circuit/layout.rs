@@ -15,6 +15,15 @@
 //! | `constant` | fixed | — | constants (halo2 `enable_constant`) |
 //! | `instance` | — | yes | public inputs |
 //!
+//! Models with a CNN path (a liveness rule) add [`CnnColumns`]; models without one keep
+//! exactly the columns above, so their verifying keys do not change:
+//!
+//! | column | phase | equality | used for |
+//! |---|---|---|---|
+//! | `u` | 1 | yes | ReLU and requantisation outputs |
+//! | `w[0..4]` | fixed | — | dense-layer weights |
+//! | `c[0..2]` | fixed | — | per-row constants: input offsets (biases), ReLU constants, requant lower bounds, dense constants |
+//!
 //! [`Floor`] places regions greedily: a region that uses a set of columns starts at the first
 //! row at which all of them are free.
 
@@ -71,6 +80,31 @@ impl Columns {
     }
 }
 
+/// The extra columns of the CNN chips ([`super::relu`], [`super::requant`], [`super::dense`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CnnColumns {
+    /// Output column (phase 1).
+    pub u: Column<Advice>,
+    /// Dense weights.
+    pub w: [Column<Fixed>; 4],
+    /// Per-row constants.
+    pub c: [Column<Fixed>; 2],
+}
+
+impl CnnColumns {
+    /// Creates the columns in `meta`.
+    ///
+    /// # Side-effects
+    /// `u` is equality-enabled.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
+        let u = meta.advice_column_in(FirstPhase);
+        meta.enable_equality(u);
+        let w = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let c = [meta.fixed_column(), meta.fixed_column()];
+        Self { u, w, c }
+    }
+}
+
 /// Column groups a region can claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Col {
@@ -86,6 +120,8 @@ pub enum Col {
     G,
     /// `g2`.
     G2,
+    /// `u` (CNN outputs).
+    U,
 }
 
 /// A greedy column-aware row allocator.

@@ -35,7 +35,8 @@ impl SparseMap {
         self.constant.len()
     }
 
-    fn row(&self, r: usize) -> &[(u32, i64)] {
+    /// The `(source index, weight)` entries of output row `r`.
+    pub fn row(&self, r: usize) -> &[(u32, i64)] {
         &self.entries[self.ptr[r]..self.ptr[r + 1]]
     }
 
@@ -535,21 +536,34 @@ pub fn detect_conv(map: &SparseMap, source_shape: &[usize], target_shape: &[usiz
     let p0 = pos_set(seg0 * outputs);
     let p1 = pos_set(seg0 * outputs + 1);
     let (c0, q0) = *p0.first()?;
-    let stride = p1.iter().filter(|(c, _)| *c == c0).map(|&(_, q)| (q + width - q0) % width).find(|&st| {
+    // Candidate strides: the shift that maps output 0's taps onto output 1's, and (because
+    // zero padding clips taps at the edges, so output 0 may read fewer positions) the shifts
+    // of the last and the first tap on the first chain. Each candidate is verified exactly.
+    let mut candidates: Vec<usize> = Vec::new();
+    if let Some(st) = p1.iter().filter(|(c, _)| *c == c0).map(|&(_, q)| (q + width - q0) % width).find(|&st| {
         let mut shifted: Vec<(usize, usize)> = p0.iter().map(|&(c, q)| (c, (q + st) % width)).collect();
         shifted.sort_unstable();
-        // Zero padding can drop taps at the edges, so compare on the common part.
-        shifted == p1 || p1.len() != p0.len()
-    })?;
-    if stride == 0 {
-        return None;
+        shifted == p1
+    }) {
+        candidates.push(st);
+    }
+    let on_c0 = |p: &[(usize, usize)]| -> Vec<usize> { p.iter().filter(|(c, _)| *c == c0).map(|&(_, q)| q).collect() };
+    let (a, b) = (on_c0(&p0), on_c0(&p1));
+    if let (Some(&a_max), Some(&b_max), Some(&a_min), Some(&b_min)) = (a.last(), b.last(), a.first(), b.first()) {
+        for st in [(b_max + width - a_max) % width, (b_min + width - a_min) % width] {
+            if !candidates.contains(&st) {
+                candidates.push(st);
+            }
+        }
     }
     // Both readings can be exact (a circular map is also a wide zero-padded one); keep the
     // one with the fewest taps, since taps drive the cost.
-    [Boundary::Zero, Boundary::Circular]
-        .into_iter()
-        .filter_map(|b| try_structure(map, source, chains, width, segments, outputs, stride, b))
-        .min_by_key(|p| (p.taps, p.padded_width()))
+    candidates.into_iter().filter(|&st| st > 0).find_map(|stride| {
+        [Boundary::Zero, Boundary::Circular]
+            .into_iter()
+            .filter_map(|b| try_structure(map, source, chains, width, segments, outputs, stride, b))
+            .min_by_key(|p| (p.taps, p.padded_width()))
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -684,6 +698,22 @@ mod tests {
         let p = detect_conv(&m, &[30], &[8]).expect("structure");
         assert_eq!((p.stride, p.boundary), (3, Boundary::Zero));
         let x: Vec<i64> = (0..30).map(|i| 3 * i - 40).collect();
+        assert_eq!(p.eval(&x), m.eval(&x));
+    }
+
+    #[test]
+    fn detects_zero_padded_convolution_with_clipped_first_output() {
+        // Pool 2 then conv 3/2 with padding 1: output j reads 4j−2 .. 4j+3; output 0 has only
+        // 4 taps inside the chain, so its tap set is not a shift of output 1's.
+        let kernel = [3i64, -1, 2, 5, -4, 1];
+        let src = SparseMap::identity(TensorId(0), 32);
+        let rows: Vec<Vec<(usize, i64)>> = (0..8)
+            .map(|j| kernel.iter().enumerate().filter_map(|(u, &w)| usize::try_from(4 * j as i64 - 2 + u as i64).ok().filter(|&q| q < 32).map(|q| (q, w))).collect())
+            .collect();
+        let m = src.combine(&rows);
+        let p = detect_conv(&m, &[32], &[8]).expect("structure");
+        assert_eq!((p.stride, p.boundary, p.taps), (4, Boundary::Zero, 6));
+        let x: Vec<i64> = (0..32).map(|i| (i * 5) % 13 - 6).collect();
         assert_eq!(p.eval(&x), m.eval(&x));
     }
 

@@ -14,12 +14,18 @@
 //! | [`conv`] | the convolution identity (padded chains, kernel polynomials, accumulator) |
 //! | [`compare`] | sign bits of `f0 + f1·x + f2·y` with range-checked limbs |
 //! | [`logic`] | squares, non-zero tests, AND |
+//! | [`cnn`] | (planning only) the cells and chips of a liveness score's CNN path |
+//! | [`relu`] | `max(x, c)` with a proven sign bit |
+//! | [`requant`] | rounding right shifts with range-checked remainder and output |
+//! | [`dense`] | constant-weight dot products over copied cells |
 //! | [`poseidon`] | the Poseidon sponge (the commitment), twin of [`crate::poseidon`] |
 //! | [`statement`] | the whole statement as one halo2 `Circuit` |
 //! | [`witness`] | native computation of every cell |
 
+pub mod cnn;
 pub mod compare;
 pub mod conv;
+pub mod dense;
 pub mod expr;
 pub mod horner;
 pub mod layout;
@@ -29,6 +35,8 @@ pub mod pack;
 pub mod plan;
 pub mod poseidon;
 pub mod range;
+pub mod relu;
+pub mod requant;
 pub mod statement;
 pub mod witness;
 

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | 0 | commitment `C` |
 //! | 1 | `min_valid_bits` (the proof shows `popcount(mask code) ≥ this`) |
-//! | 2 | liveness threshold τ (0 and unused for models without a liveness rule) |
+//! | 2 | liveness threshold τ when the model's liveness rule is public (the proof shows `score ≥ τ`); 0 otherwise (a non-public τ is a constant of the circuit) |
 //! | 3 .. 3+W | iris-code words |
 //! | 3+W .. 3+2W | mask-code words |
 //!
@@ -23,6 +23,7 @@ use crate::model::ir::{Graph, TensorId};
 use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
 use crate::model::Model;
 
+use super::cnn::CnnPlan;
 use super::compare::rows_for_bits;
 use super::conv::{apad_shape, ApadShape};
 use super::layout::{Col, Floor};
@@ -46,6 +47,8 @@ pub enum CellRef {
     H(usize),
     /// `g` at row.
     G(usize),
+    /// `u` (CNN outputs, see [`super::layout::CnnColumns`]) at row.
+    U(usize),
 }
 
 /// An enrollment input laid out four elements per row.
@@ -69,8 +72,8 @@ pub struct InputRegion {
     pub chain_rows: usize,
     /// Rows per commitment element (7 or 63).
     pub group_rows: usize,
-    /// Padded-chain gate shape if this input feeds a convolution.
-    pub apad: Option<ApadShape>,
+    /// Padded-chain gate shapes of the convolutions this input feeds, in slot order.
+    pub apad: Vec<ApadShape>,
 }
 
 impl InputRegion {
@@ -80,9 +83,30 @@ impl InputRegion {
         (0..rows / self.group_rows).map(|g| CellRef::V(self.first_row + (g + 1) * self.group_rows - 1)).collect()
     }
 
-    /// Row of the last cell of chain `c` (where `A^pad` lives in `g`).
+    /// Row of the last cell of chain `c`.
     pub fn chain_end_row(&self, c: usize) -> usize {
         self.first_row + (c + 1) * self.chain_rows - 1
+    }
+
+    /// Row whose `g` holds chain `c` padded as `shape` (`shape.slot` rows above the end).
+    pub fn apad_row(&self, c: usize, shape: &ApadShape) -> usize {
+        self.chain_end_row(c) - shape.slot
+    }
+
+    /// Gives `shape` a slot: the one of an equal shape already in use, else the next free one.
+    pub fn apad_slot(&mut self, shape: ApadShape) -> Result<ApadShape, CircuitError> {
+        let key = |a: &ApadShape| ApadShape { slot: 0, ..*a };
+        let slot = match self.apad.iter().position(|a| key(a) == key(&shape)) {
+            Some(s) => s,
+            None => {
+                self.apad.push(ApadShape { slot: self.apad.len(), ..shape });
+                self.apad.len() - 1
+            }
+        };
+        if slot >= self.chain_rows {
+            return Err(CircuitError::Unsupported(format!("input {} feeds convolutions with {} different paddings", self.input, slot + 1)));
+        }
+        Ok(ApadShape { slot, ..shape })
     }
 }
 
@@ -222,6 +246,12 @@ pub struct CircuitShape {
     pub seg_lens: Vec<usize>,
     /// Comparator row counts in use.
     pub compare_rows: Vec<usize>,
+    /// Whether the CNN columns and chips exist (models with a liveness rule).
+    pub cnn: bool,
+    /// ReLU limb-row counts in use.
+    pub relu_rows: Vec<usize>,
+    /// Requantisation gate variants in use.
+    pub requant_shapes: Vec<super::requant::RequantShape>,
 }
 
 /// The complete plan.
@@ -253,6 +283,21 @@ pub struct StatementPlan {
     pub min_valid_bits: u32,
     /// Number of public inputs.
     pub instances: usize,
+    /// The CNN path (ReLU, requantisation and dense regions) of the liveness score.
+    pub cnn: CnnPlan,
+    /// The liveness rule, if the model has one.
+    pub liveness: Option<LivenessPlan>,
+}
+
+/// How the statement proves `score ≥ τ`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivenessPlan {
+    /// Index of the comparator atom (its bit is constrained to 1).
+    pub atom: usize,
+    /// The threshold τ.
+    pub threshold: i64,
+    /// Whether τ is public input row 2 (else a constant of the circuit, and row 2 is 0).
+    pub public: bool,
 }
 
 /// Bit position in a serialized code.
@@ -432,7 +477,7 @@ impl StatementPlan {
             let group_rows = if is_mask { MASK_BITS_PER_ELEMENT / 4 } else { PIXELS_PER_ELEMENT / 4 };
             let zero_rows = (group_rows - data_rows % group_rows) % group_rows;
             let first_row = floor.place(&[Col::Q, Col::V, Col::H, Col::G], data_rows + zero_rows);
-            inputs.push(InputRegion { input: k, tensor: gi.tensor, is_mask, first_row, data_rows, zero_rows, chains: h, chain_rows: w / 4, group_rows, apad: None });
+            inputs.push(InputRegion { input: k, tensor: gi.tensor, is_mask, first_row, data_rows, zero_rows, chains: h, chain_rows: w / 4, group_rows, apad: vec![] });
         }
 
         // Convolutions for every output the rules read.
@@ -456,20 +501,31 @@ impl StatementPlan {
             if covered.iter().any(|c| !c) {
                 return Err(CircuitError::Unsupported(format!("output {name:?} has a segment that reads no input")));
             }
-            let apad = apad_shape(&plan);
-            if inputs[source].apad.is_some_and(|a| a != apad) {
-                return Err(CircuitError::Unsupported(format!("input feeds convolutions with different padding ({name:?})")));
-            }
-            inputs[source].apad = Some(apad);
+            let apad = inputs[source].apad_slot(apad_shape(&plan))?;
             let seg_len = plan.segment_len().div_ceil(4) * 4;
             convs.push(ConvRegion { plan, source, target: t, seg_len, seg_first_row: 0, kernel_rows: vec![], acc_first_row: 0, apad });
         }
         for c in &mut convs {
             c.seg_first_row = floor.place(&[Col::Q, Col::H], c.seg_rows());
         }
+        // A statement proves an iris code; the mask code may be empty (a model without mask
+        // rules still commits to the mask, e.g. the ezkl benchmark adapters).
+        if rules.encoder.iris.is_empty() {
+            return Err(CircuitError::Unsupported("the model has no iris-code rules; a statement proves a code".into()));
+        }
+
+        // The liveness score's CNN path.
+        let limb_bits = limb_bits_for(model);
+        let (cnn, score) = match &rules.liveness {
+            Some(rule) => {
+                let t = graph.output(&rule.output).ok_or_else(|| CircuitError::Unsupported(format!("liveness output {:?} is not a model output", rule.output)))?;
+                let (cnn, score) = super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, t)?;
+                (cnn, Some((score, graph.info(t).bound, rule)))
+            }
+            None => (CnnPlan::default(), None),
+        };
 
         // Rule atoms.
-        let limb_bits = limb_bits_for(model);
         let [grid_r, grid_c] = rules.encoder.grid;
         let mut rc = RuleCompiler { graph, convs: &convs, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
         let planes_iris = rules.encoder.iris.len();
@@ -489,6 +545,20 @@ impl StatementPlan {
         // popcount(mask) ≥ min_valid (public row 1); the count cell is patched in below.
         let count_bits = 64 - (mask_bits.len() as u64).leading_zeros();
         let popcount_atom = rc.compare("popcount".into(), Arg::Zero, Arg::Instance(1), [0, 1, -1], count_bits + 1);
+        // score ≥ τ: d = offset + score − τ, with τ public (row 2) or a constant.
+        let liveness = match score {
+            Some((v, bound, rule)) => {
+                let bits = bound.magnitude_bits().max(64 - rule.threshold.unsigned_abs().leading_zeros()) + 1;
+                let (y, f) = if rule.public {
+                    (Arg::Instance(2), [v.offset as i128, 1, -1])
+                } else {
+                    (Arg::Zero, [v.offset as i128 - rule.threshold as i128, 1, 0])
+                };
+                let atom = rc.compare("liveness".into(), Arg::Cell(v.cell), y, f, bits);
+                Some(LivenessPlan { atom, threshold: rule.threshold, public: rule.public })
+            }
+            None => None,
+        };
         let mut atoms = rc.atoms;
         let rules_rows: usize = atoms.iter().map(Atom::rows).sum();
         let rules_first_row = floor.place(&[Col::Q, Col::V, Col::B, Col::G, Col::G2], rules_rows);
@@ -538,8 +608,12 @@ impl StatementPlan {
         // τ slot, commitment header constant, salt.
         let misc_row = floor.place(&[Col::V], 3);
 
-        let mut apad: Vec<ApadShape> = inputs.iter().filter_map(|i| i.apad).collect();
-        apad.dedup();
+        let mut apad: Vec<ApadShape> = Vec::new();
+        for a in inputs.iter().flat_map(|i| &i.apad) {
+            if !apad.contains(a) {
+                apad.push(*a);
+            }
+        }
         let mut seg_lens: Vec<usize> = convs.iter().map(|c| c.seg_len).collect();
         seg_lens.sort_unstable();
         seg_lens.dedup();
@@ -552,7 +626,16 @@ impl StatementPlan {
             }
         }
         let mut plan = Self {
-            shape: CircuitShape { limb_bits, paired_limbs: true, apad, seg_lens, compare_rows },
+            shape: CircuitShape {
+                limb_bits,
+                paired_limbs: true,
+                apad,
+                seg_lens,
+                compare_rows,
+                cnn: rules.liveness.is_some(),
+                relu_rows: cnn.relu_rows(),
+                requant_shapes: cnn.requant_shapes(),
+            },
             inputs,
             convs,
             rules_first_row,
@@ -565,6 +648,8 @@ impl StatementPlan {
             rows: floor.height(),
             min_valid_bits: rules.min_valid_bits,
             instances: HEADER_INSTANCES + wi + wm,
+            cnn,
+            liveness,
         };
         plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances), limb_bits);
         Ok(plan)

@@ -12,11 +12,15 @@ use halo2_proofs::circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 
+use super::cnn::CnnStep;
 use super::compare::CompareConfig;
+use super::dense::DenseConfig;
+use super::relu::ReluConfig;
+use super::requant::RequantConfig;
 use super::conv::ConvConfig;
 use super::expr::fe;
 use super::horner::HornerConfig;
-use super::layout::Columns;
+use super::layout::{CnnColumns, Columns};
 use super::logic::LogicConfig;
 use super::pack::PackConfig;
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
@@ -43,6 +47,21 @@ pub struct IrisConfig {
     pub logic: LogicConfig,
     /// The commitment sponge.
     pub poseidon: PoseidonConfig,
+    /// The CNN chips (models with a liveness rule only).
+    pub cnn: Option<CnnConfig>,
+}
+
+/// The configuration of the CNN chips and their columns.
+#[derive(Clone, Debug)]
+pub struct CnnConfig {
+    /// Extra columns.
+    pub cols: CnnColumns,
+    /// ReLU.
+    pub relu: ReluConfig,
+    /// Requantisation.
+    pub requant: RequantConfig,
+    /// Dense dot products.
+    pub dense: DenseConfig,
 }
 
 /// A planned cell handed to the Poseidon chip.
@@ -84,14 +103,16 @@ impl IrisCircuit {
     }
 }
 
-fn cell_of(cols: &Columns, c: CellRef) -> (Column<Any>, usize) {
-    match c {
+fn cell_of(cfg: &IrisConfig, c: CellRef) -> Result<(Column<Any>, usize), Error> {
+    let cols = &cfg.cols;
+    Ok(match c {
         CellRef::Q(r, k) => (cols.q[k].into(), r),
         CellRef::V(r) => (cols.v.into(), r),
         CellRef::B(r) => (cols.b.into(), r),
         CellRef::H(r) => (cols.h.into(), r),
         CellRef::G(r) => (cols.g.into(), r),
-    }
+        CellRef::U(r) => (cfg.cnn.as_ref().ok_or(Error::Synthesis)?.cols.u.into(), r),
+    })
 }
 
 fn cell(col: impl Into<Column<Any>>, row: usize) -> Cell {
@@ -127,7 +148,16 @@ impl Circuit<Fr> for IrisCircuit {
         let p_fix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
         // The column counts are the chip's documented requirement, so configuration cannot fail.
         let poseidon = PoseidonChip::configure(meta, &p_adv, &p_fix).expect("Poseidon chip columns");
-        IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon }
+        let cnn = shape.cnn.then(|| {
+            let cc = CnnColumns::configure(meta);
+            CnnConfig {
+                cols: cc,
+                relu: ReluConfig::configure(meta, &cols, &cc, shape.limb_bits, &shape.relu_rows),
+                requant: RequantConfig::configure(meta, &cols, &cc, shape.limb_bits, &shape.requant_shapes),
+                dense: DenseConfig::configure(meta, &cols, &cc),
+            }
+        });
+        IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon, cnn }
     }
 
     fn synthesize(&self, cfg: IrisConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
@@ -149,6 +179,9 @@ impl Circuit<Fr> for IrisCircuit {
                         }
                         region.assign_advice(cfg.cols.v, r, Value::known(c.v[r]));
                         region.assign_advice(cfg.cols.b, r, Value::known(c.b[r]));
+                        if let Some(cnn) = &cfg.cnn {
+                            region.assign_advice(cnn.cols.u, r, Value::known(c.u[r]));
+                        }
                     }
                 } else {
                     for r in 0..plan.rows {
@@ -157,6 +190,9 @@ impl Circuit<Fr> for IrisCircuit {
                         }
                         region.assign_advice(cfg.cols.v, r, Value::<Fr>::unknown());
                         region.assign_advice(cfg.cols.b, r, Value::<Fr>::unknown());
+                        if let Some(cnn) = &cfg.cnn {
+                            region.assign_advice(cnn.cols.u, r, Value::<Fr>::unknown());
+                        }
                     }
                 }
                 // The commitment: header, pixel elements, mask elements, salt.
@@ -232,15 +268,16 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
                 cfg.range.s_limbs.enable(region, row)?;
             }
         }
-        if let Some(shape) = &inp.apad {
-            let apad = cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?;
+        if !inp.apad.is_empty() {
             for c in 0..inp.chains {
                 let first = inp.first_row + c * inp.chain_rows;
                 cfg.horner.s_start.enable(region, first)?;
                 for r in 1..inp.chain_rows {
                     cfg.horner.s_next.enable(region, first + r)?;
                 }
-                apad.enable(region, inp.chain_end_row(c))?;
+                for shape in &inp.apad {
+                    cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?.enable(region, inp.apad_row(c, shape))?;
+                }
             }
         }
     }
@@ -271,6 +308,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
             prev = s;
         }
     }
+    assign_cnn_structure(region, cfg, plan)?;
     for (idx, atom) in plan.atoms.iter().enumerate() {
         let row = plan.atom_rows[idx];
         match atom {
@@ -323,7 +361,7 @@ fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPl
         let inp = &plan.inputs[conv.source];
         for (b, &(_, c, k)) in conv.plan.blocks.iter().enumerate() {
             let row = conv.acc_first_row + b;
-            eq(region, (cols.g.into(), inp.chain_end_row(c)), (cols.g2.into(), row));
+            eq(region, (cols.g.into(), inp.apad_row(c, &conv.apad)), (cols.g2.into(), row));
             eq(region, (cols.g.into(), conv.kernel_rows[k] + conv.plan.taps - 1), (cols.h.into(), row));
         }
         eq(region, (cols.g.into(), conv.acc_last_row()), (cols.h.into(), conv.seg_first_row + conv.seg_rows() - 1));
@@ -335,20 +373,20 @@ fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPl
             Atom::Compare { x, y, .. } => {
                 for (arg, col) in [(x, cols.g), (y, cols.g2)] {
                     match arg {
-                        Arg::Cell(c) => eq(region, cell_of(cols, *c), (col.into(), row)),
+                        Arg::Cell(c) => eq(region, cell_of(cfg, *c)?, (col.into(), row)),
                         Arg::Instance(k) => bindings.push((cell(col, row), *k)),
                         Arg::Zero => region.constrain_constant(cell(col, row), Fr::ZERO)?,
                     }
                 }
             }
             Atom::Square { x, y } | Atom::NonZero { x, y } => {
-                eq(region, cell_of(cols, *x), (cols.q[0].into(), row));
-                eq(region, cell_of(cols, *y), (cols.q[1].into(), row));
+                eq(region, cell_of(cfg, *x)?, (cols.q[0].into(), row));
+                eq(region, cell_of(cfg, *y)?, (cols.q[1].into(), row));
             }
             Atom::And(ins) => {
                 for k in 0..4 {
                     match ins.get(k) {
-                        Some(c) => eq(region, cell_of(cols, *c), (cols.q[k].into(), row)),
+                        Some(c) => eq(region, cell_of(cfg, *c)?, (cols.q[k].into(), row)),
                         None => region.constrain_constant(cell(cols.q[k], row), Fr::ONE)?,
                     }
                 }
@@ -361,16 +399,110 @@ fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPl
     // Code bits into the packers, words to public inputs.
     for pack in [&plan.iris_pack, &plan.mask_pack] {
         for (i, bit) in pack.bits.iter().enumerate() {
-            eq(region, cell_of(cols, *bit), (cols.q[i % 4].into(), pack.first_row + i / 4));
+            eq(region, cell_of(cfg, *bit)?, (cols.q[i % 4].into(), pack.first_row + i / 4));
         }
         for w in 0..pack.words() {
             bindings.push((cell(cols.v, pack.word_end_row(w)), pack.first_instance + w));
         }
     }
     region.constrain_constant(cell(cols.g2, pc_row), Fr::from(plan.min_valid_bits as u64))?;
-    // Liveness threshold slot: zero for models without a liveness rule.
-    region.constrain_constant(cell(cols.v, plan.misc_row), Fr::ZERO)?;
-    bindings.push((cell(cols.v, plan.misc_row), 2));
+    // score ≥ τ must hold. With a public τ the comparator reads public row 2 directly;
+    // otherwise row 2 is zero, like for models without a liveness rule.
+    if let Some(l) = &plan.liveness {
+        region.constrain_constant(cell(cols.b, plan.atom_rows[l.atom]), Fr::ONE)?;
+    }
+    if !plan.liveness.as_ref().is_some_and(|l| l.public) {
+        region.constrain_constant(cell(cols.v, plan.misc_row), Fr::ZERO)?;
+        bindings.push((cell(cols.v, plan.misc_row), 2));
+    }
+    bind_cnn_copies(region, cfg, plan)?;
     let _ = (has_witness, wit);
     Ok(bindings)
+}
+
+/// Selectors and fixed values of the CNN regions.
+fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
+    let cnn_plan = &plan.cnn;
+    if cnn_plan.steps.is_empty() {
+        return Ok(());
+    }
+    let cnn = cfg.cnn.as_ref().ok_or(Error::Synthesis)?;
+    let [c0, c1] = cnn.cols.c;
+    for step in &cnn_plan.steps {
+        match *step {
+            CnnStep::Relu(i) => {
+                let r = &cnn_plan.relus[i];
+                let sel = cnn.relu.selector(r.rows).ok_or(Error::Synthesis)?;
+                for (e, el) in r.elems.iter().enumerate() {
+                    let row = r.row(e);
+                    sel.enable(region, row)?;
+                    region.assign_fixed(c0, row, fe(el.src.offset as i128 - el.konst as i128));
+                    region.assign_fixed(c1, row, fe(el.konst as i128));
+                    for k in 0..r.rows {
+                        cfg.range.s_limbs.enable(region, row + k)?;
+                    }
+                }
+            }
+            CnnStep::Requant(i) => {
+                let r = &cnn_plan.requants[i];
+                let sel = cnn.requant.selector(&r.shape).ok_or(Error::Synthesis)?;
+                for (e, el) in r.elems.iter().enumerate() {
+                    let row = r.row(e);
+                    sel.enable(region, row)?;
+                    region.assign_fixed(c0, row, fe(el.offset as i128));
+                    region.assign_fixed(c1, row, fe(r.ylo as i128));
+                    for k in 0..r.rows {
+                        cfg.range.s_limbs.enable(region, row + k)?;
+                    }
+                }
+            }
+            CnnStep::Dense(i) => {
+                for o in &cnn_plan.denses[i].outputs {
+                    for r in 0..o.rows() {
+                        let row = o.first_row + r;
+                        if r == 0 { cnn.dense.s_dot_start } else { cnn.dense.s_dot_next }.enable(region, row)?;
+                        region.assign_fixed(c0, row, if r == 0 { fe(o.constant as i128) } else { Fr::ZERO });
+                        for k in 0..4 {
+                            let w = o.terms.get(4 * r + k).map(|t| t.1).unwrap_or(0);
+                            region.assign_fixed(cnn.cols.w[k], row, fe(w as i128));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies of the CNN regions' inputs from the cells that produce them.
+fn bind_cnn_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
+    let cols = &cfg.cols;
+    let cnn_plan = &plan.cnn;
+    for step in &cnn_plan.steps {
+        match *step {
+            CnnStep::Relu(i) => {
+                let r = &cnn_plan.relus[i];
+                for (e, el) in r.elems.iter().enumerate() {
+                    let (col, row) = cell_of(cfg, el.src.cell)?;
+                    region.constrain_equal(cell(col, row), cell(cols.v, r.row(e)));
+                }
+            }
+            CnnStep::Requant(i) => {
+                let r = &cnn_plan.requants[i];
+                for (e, el) in r.elems.iter().enumerate() {
+                    let (col, row) = cell_of(cfg, el.cell)?;
+                    region.constrain_equal(cell(col, row), cell(cols.v, r.row(e)));
+                }
+            }
+            CnnStep::Dense(i) => {
+                for o in &cnn_plan.denses[i].outputs {
+                    for (t, (src, _)) in o.terms.iter().enumerate() {
+                        let (col, row) = cell_of(cfg, *src)?;
+                        region.constrain_equal(cell(col, row), cell(cols.q[t % 4], o.first_row + t / 4));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,10 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use crate::image::{IrisImage, IrisMask};
 use crate::model::Model;
 
+use super::cnn::CnnStep;
 use super::compare::sign_limbs;
+use super::relu::relu_cells;
+use super::requant::requant_cells;
 use super::conv::apad_value;
 use super::expr::{fe, fpow};
 use super::horner::horner_rows;
@@ -28,6 +31,8 @@ pub struct Columns1 {
     pub v: Vec<Fr>,
     /// `b`.
     pub b: Vec<Fr>,
+    /// `u` (CNN outputs; all zero for models without a CNN path).
+    pub u: Vec<Fr>,
 }
 
 /// Phase-2 column values.
@@ -70,7 +75,7 @@ impl std::fmt::Debug for Witness {
 
 impl Columns1 {
     fn new(rows: usize) -> Self {
-        Self { q: std::array::from_fn(|_| vec![Fr::ZERO; rows]), v: vec![Fr::ZERO; rows], b: vec![Fr::ZERO; rows] }
+        Self { q: std::array::from_fn(|_| vec![Fr::ZERO; rows]), v: vec![Fr::ZERO; rows], b: vec![Fr::ZERO; rows], u: vec![Fr::ZERO; rows] }
     }
 
     /// Value of a phase-1 cell (`h`/`g` cells are not phase 1 and read as zero).
@@ -79,6 +84,7 @@ impl Columns1 {
             CellRef::Q(r, k) => self.q[k][r],
             CellRef::V(r) => self.v[r],
             CellRef::B(r) => self.b[r],
+            CellRef::U(r) => self.u[r],
             CellRef::H(_) | CellRef::G(_) => Fr::ZERO,
         }
     }
@@ -164,12 +170,13 @@ impl Witness {
                     coef[base + t] += acc;
                 }
             }
-            // The outputs among the coefficients must equal the executor's values.
+            // The outputs among the coefficients (plus the constant term, e.g. a bias) must
+            // equal the executor's values.
             let expect = &enc.trace.get(conv.target).data;
             for s in 0..p.segments {
                 for j in 0..p.outputs {
                     let pos = s * conv.seg_len + lead + p.output_position(j);
-                    if coef[pos] != expect[s * p.outputs + j] {
+                    if coef[pos] + p.constant[s * p.outputs + j] != expect[s * p.outputs + j] {
                         return Err(CircuitError::Internal(format!("convolution output ({s},{j}) disagrees with the executor")));
                     }
                 }
@@ -179,6 +186,10 @@ impl Witness {
             }
             coefficients.push(coef);
         }
+        // The CNN path, layer by layer from the cells already filled; every output is checked
+        // against the executor.
+        fill_cnn(plan, &enc.trace, &mut cols)?;
+        let tau = plan.liveness.as_ref().filter(|l| l.public).map(|l| l.threshold as i128).unwrap_or(0);
         // Rule atoms (in order: later atoms may read earlier ones).
         let mut atom_values = vec![0i128; plan.atoms.len()];
         let mask_bits_count: i128 = plan.mask_pack.bits.iter().map(|_| 0).sum();
@@ -192,6 +203,7 @@ impl Witness {
                             Arg::Cell(CellRef::H(_)) => popcount(plan, cols),
                             Arg::Cell(c) => to_i128(cols.get(*c)),
                             Arg::Instance(1) => model.manifest().rules.min_valid_bits as i128,
+                            Arg::Instance(2) => tau,
                             Arg::Instance(_) | Arg::Zero => 0,
                         }
                     };
@@ -236,6 +248,7 @@ impl Witness {
         let mut instances = vec![Fr::ZERO; plan.instances];
         instances[0] = commitment;
         instances[1] = Fr::from(model.manifest().rules.min_valid_bits as u64);
+        instances[2] = fe(tau);
         for pack in [&plan.iris_pack, &plan.mask_pack] {
             let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
             let mut acc = Fr::ZERO;
@@ -265,12 +278,16 @@ impl Witness {
         let quads = |first: usize, rows: usize| -> Vec<Fr> { (0..rows).flat_map(|r| (0..4).map(move |k| q[k][first + r])).collect() };
         // Input chains: Horner per chain, padded chains at chain ends.
         for inp in &plan.inputs {
-            let Some(shape) = inp.apad else { continue };
+            if inp.apad.is_empty() {
+                continue;
+            }
             for c in 0..inp.chains {
                 let first = inp.first_row + c * inp.chain_rows;
                 let hr = horner_rows(&quads(first, inp.chain_rows), beta);
                 c2.h[first..first + inp.chain_rows].copy_from_slice(&hr);
-                c2.g[inp.chain_end_row(c)] = apad_value(&shape, &hr, beta);
+                for shape in &inp.apad {
+                    c2.g[inp.apad_row(c, shape)] = apad_value(shape, &hr, beta);
+                }
             }
         }
         for conv in &plan.convs {
@@ -294,7 +311,7 @@ impl Witness {
             let mut prev_seg = usize::MAX;
             for (b, &(s, c, k)) in conv.plan.blocks.iter().enumerate() {
                 let row = conv.acc_first_row + b;
-                let a = c2.g[inp.chain_end_row(c)];
+                let a = c2.g[inp.apad_row(c, &conv.apad)];
                 c2.g2[row] = a;
                 c2.h[row] = bvals[k];
                 let term = a * bvals[k];
@@ -345,4 +362,74 @@ impl Witness {
 
 fn popcount(plan: &StatementPlan, cols: &Columns1) -> i128 {
     plan.mask_pack.bits.iter().map(|c| to_i128(cols.get(*c))).sum()
+}
+
+/// Fills the CNN regions in plan order and checks each output against the executor's trace.
+fn fill_cnn(plan: &StatementPlan, trace: &crate::model::exec::Trace, cols: &mut Columns1) -> Result<(), CircuitError> {
+    let l = plan.shape.limb_bits;
+    let cnn = &plan.cnn;
+    let disagree = |what: &str, e: usize| CircuitError::Internal(format!("{what} element {e} disagrees with the executor"));
+    let put_limbs = |cols: &mut Columns1, row: usize, limbs: &[u64]| {
+        for (k, v) in limbs.iter().enumerate() {
+            cols.q[k % 4][row + k / 4] = Fr::from(*v);
+        }
+    };
+    for step in &cnn.steps {
+        match *step {
+            CnnStep::Relu(i) => {
+                let r = &cnn.relus[i];
+                let expect = &trace.get(r.tensor).data;
+                for (e, el) in r.elems.iter().enumerate() {
+                    let row = r.row(e);
+                    let x0 = to_i128(cols.get(el.src.cell));
+                    let d = x0 + el.src.offset as i128 - el.konst as i128;
+                    let (b, limbs, y) = relu_cells(d, el.konst as i128, l, r.rows);
+                    if y != expect[e] as i128 {
+                        return Err(disagree("ReLU", e));
+                    }
+                    cols.v[row] = fe(x0);
+                    cols.b[row] = Fr::from(u64::from(b));
+                    cols.u[row] = fe(y);
+                    put_limbs(cols, row, &limbs);
+                }
+            }
+            CnnStep::Requant(i) => {
+                let r = &cnn.requants[i];
+                let expect = &trace.get(r.tensor).data;
+                for (e, el) in r.elems.iter().enumerate() {
+                    let row = r.row(e);
+                    let x0 = to_i128(cols.get(el.cell));
+                    let (y, cells) = requant_cells(x0 + el.offset as i128, r.ylo as i128, &r.shape, l);
+                    if y != expect[e] as i128 {
+                        return Err(disagree("requantisation", e));
+                    }
+                    cols.v[row] = fe(x0);
+                    cols.u[row] = fe(y);
+                    put_limbs(cols, row, &cells);
+                }
+            }
+            CnnStep::Dense(i) => {
+                let d = &cnn.denses[i];
+                let expect = &trace.get(d.tensor).data;
+                for (e, o) in d.outputs.iter().enumerate() {
+                    let mut acc = o.constant as i128;
+                    for r in 0..o.rows() {
+                        for k in 0..4 {
+                            let (x, w) = match o.terms.get(4 * r + k) {
+                                Some(&(cell, w)) => (to_i128(cols.get(cell)), w as i128),
+                                None => (0, 0),
+                            };
+                            cols.q[k][o.first_row + r] = fe(x);
+                            acc += w * x;
+                        }
+                        cols.v[o.first_row + r] = fe(acc);
+                    }
+                    if acc != expect[e] as i128 {
+                        return Err(disagree("dense layer", e));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -31,7 +31,8 @@ pub struct Estimate {
     pub proving_key_mib: f64,
 }
 
-/// Advice columns of the statement: 9 shared + the commitment chip's.
+/// Advice columns of the statement: 9 shared + the commitment chip's (models with a liveness
+/// rule add the CNN output column `u`).
 pub const ADVICE_COLUMNS: usize = 9 + 2;
 
 impl Estimate {
@@ -39,13 +40,14 @@ impl Estimate {
     pub fn for_plan(plan: &StatementPlan) -> Self {
         let k = plan.min_k();
         let lookups = crate::circuit::range::RangeConfig::lookups(plan.shape.paired_limbs);
+        let advice = ADVICE_COLUMNS + usize::from(plan.shape.cnn);
         let scale = (1u64 << k) as f64 / (1u64 << 17) as f64;
         // Calibrated at k = 17 on the reference machine (see README, "Performance").
-        let prove_seconds = scale * (2.6 + 0.30 * ADVICE_COLUMNS as f64 + 0.85 * lookups as f64);
+        let prove_seconds = scale * (2.6 + 0.30 * advice as f64 + 0.85 * lookups as f64);
         let keygen_seconds = scale * 9.0;
-        let peak_memory_mib = 120.0 + scale * (60.0 * ADVICE_COLUMNS as f64 + 150.0 * lookups as f64 + 150.0);
+        let peak_memory_mib = 120.0 + scale * (60.0 * advice as f64 + 150.0 * lookups as f64 + 150.0);
         let proving_key_mib = scale * 80.0;
-        Self { k, rows: plan.rows, advice_columns: ADVICE_COLUMNS, lookups, prove_seconds, keygen_seconds, peak_memory_mib, proving_key_mib }
+        Self { k, rows: plan.rows, advice_columns: advice, lookups, prove_seconds, keygen_seconds, peak_memory_mib, proving_key_mib }
     }
 
     /// The same estimate on a device `factor` times slower than the reference machine.

@@ -238,16 +238,8 @@ impl ProvingSetup {
     pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
         progress.on_progress(Phase::Witness, 0.0);
         let rules = &self.model.manifest().rules;
-        let enc = self.model.encode(image, mask)?;
+        let enc = check_enrollment(&self.model, image, mask)?;
         let valid = enc.bits.valid_bits();
-        if valid < rules.min_valid_bits {
-            return Err(ProveError::InsufficientValidBits { valid, required: rules.min_valid_bits });
-        }
-        if let (Some(rule), Some(score)) = (&rules.liveness, enc.liveness) {
-            if score < rule.threshold {
-                return Err(ProveError::LivenessBelowThreshold { score, threshold: rule.threshold });
-            }
-        }
         let commitment = crate::commitment::commit(image, mask, salt)?;
         let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
         let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
@@ -302,6 +294,25 @@ impl ProvingSetup {
             proof,
         })
     }
+}
+
+/// Runs `model` natively on an enrollment and checks what the statement requires before any
+/// proving work: enough valid mask bits, and a liveness score at or above the model's τ. The
+/// circuit enforces both (a proof of a failing enrollment cannot be made); this gives the typed
+/// reason early.
+pub fn check_enrollment(model: &Model, image: &IrisImage, mask: &IrisMask) -> Result<crate::model::Encoding, ProveError> {
+    let rules = &model.manifest().rules;
+    let enc = model.encode(image, mask)?;
+    let valid = enc.bits.valid_bits();
+    if valid < rules.min_valid_bits {
+        return Err(ProveError::InsufficientValidBits { valid, required: rules.min_valid_bits });
+    }
+    if let (Some(rule), Some(score)) = (&rules.liveness, enc.liveness) {
+        if score < rule.threshold {
+            return Err(ProveError::LivenessBelowThreshold { score, threshold: rule.threshold });
+        }
+    }
+    Ok(enc)
 }
 
 /// What a verified proof states.
@@ -387,6 +398,11 @@ impl Verifier {
         }
         if instances[1] != Fr::from(rules.min_valid_bits as u64) {
             return Err(VerifyError::Invalid("public min_valid_bits differs from the model's".into()));
+        }
+        // τ is public input row 2 when the model's liveness rule says so, else row 2 is zero.
+        let tau = rules.liveness.as_ref().filter(|l| l.public).map(|l| crate::circuit::expr::fe(l.threshold as i128)).unwrap_or(Fr::zero());
+        if instances[2] != tau {
+            return Err(VerifyError::Invalid("public liveness threshold differs from the model's".into()));
         }
         if bundle.code_layout != rules.code_layout {
             return Err(VerifyError::Malformed("code layout differs from the model's".into()));
