@@ -3,11 +3,12 @@
 //! 1. a vault in a temporary directory, locked with a passphrase;
 //! 2. an enrollment device (the development device key) commits to the bundled sample, signs
 //!    the commitment, and the record is stored encrypted;
-//! 3. the phone proves the iris code and mask code with `world-v3` from the vault record;
+//! 3. the phone proves the iris code, the mask code and liveness ≥ τ with `world-v3-live`
+//!    (world-v3 + the liveness-v1 PAD CNN in one statement) from the vault record;
 //! 4. the proof verifies natively;
 //! 5. the issuer exports the EVM verifier and deploys it with the registry in a local EVM
 //!    (revm); the user registers the code;
-//! 6. the issuer publishes `world-v3.1`; the phone re-proves from the same record and upgrades
+//! 6. the issuer publishes `world-v3.1-live`; the phone re-proves from the same record and upgrades
 //!    the registry entry (same commitment, no new enrollment);
 //! 7. the open-iris Hamming matcher compares the old and new codes.
 
@@ -41,11 +42,11 @@ const USER: [u8; 20] = [0x42; 20];
 /// Arguments of `zkiris demo`.
 #[derive(Args)]
 pub struct DemoArgs {
-    /// The first model.
-    #[arg(long, default_value = "world-v3")]
+    /// The first model (`world-v3` for the faster statement without liveness).
+    #[arg(long, default_value = "world-v3-live")]
     model: String,
-    /// The model the issuer upgrades to.
-    #[arg(long, default_value = "world-v3.1")]
+    /// The model the issuer upgrades to (`world-v3.1` with `--model world-v3`).
+    #[arg(long, default_value = "world-v3.1-live")]
     upgrade_to: String,
     /// Sample name in models/samples (`<name>.png` and `<name>_mask.png`).
     #[arg(long, default_value = "synth-eye_128x1024")]

@@ -159,7 +159,13 @@ pub fn prove_with(
     progress.finish();
     report(
         label,
-        &format!("{} valid bits, proof {}", bundle.valid_bits, bytes(bundle.proof.len())),
+        &format!(
+            "{} valid bits{}, proof {}",
+            bundle.valid_bits,
+            // The score stays private; the proof shows it is at least the public τ.
+            if setup.model().manifest().rules.liveness.is_some() { ", liveness ≥ τ" } else { "" },
+            bytes(bundle.proof.len())
+        ),
         started,
     );
     Ok(bundle)

@@ -136,3 +136,41 @@ fn unsupported_op_names_the_node_and_op() {
     let g = zkiris::model::lower::lower(&typed, &[b], &[], Default::default()).unwrap();
     assert!(g.nodes.iter().any(|n| n.op.name() == "Max"));
 }
+
+#[test]
+fn image_outside_the_input_range_is_refused() {
+    // The tiny test model takes 4-bit pixels (range 0..=15): a byte image is refused with the
+    // input's name and the offending value, before anything is proven.
+    let spec = zkiris::testkit::TinySpec::default_for(zkiris::testkit::TinyRules::World);
+    let model = zkiris::testkit::tiny_model(&spec);
+    let (image, mask) = zkiris::testkit::tiny_sample(&spec, 1);
+    let mut px = image.pixels().to_vec();
+    px[5] = 200;
+    let bad = IrisImage::new(image.height(), image.width(), px).unwrap();
+    match model.encode(&bad, &mask) {
+        Err(ModelError::InputRange { input, index, value, hi, .. }) => {
+            assert_eq!((input.as_str(), index, value, hi), ("image", 5, 200, 15));
+        }
+        other => panic!("expected InputRange, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_model_whose_values_could_overflow_is_refused_naming_the_tensor() {
+    // ezkl's gabor_small Conv fed by an input declared up to 2^55: the responses could exceed
+    // the 60-bit bound, so lowering refuses the model at load instead of wrapping.
+    use zkiris::model::ir::Bound;
+    use zkiris::model::lower::{lower, InputBinding};
+    use zkiris::model::quant::QuantConfig;
+    let onnx = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench-models/ezkl/gabor_small.onnx")).unwrap();
+    let typed = zkiris::model::onnx::load_unpinned(&onnx).unwrap();
+    let name = typed.node(typed.input_outlets().unwrap()[0].node).name.clone();
+    let binding = InputBinding { name, range: Bound::new(0, 1 << 55), scale_bits: 0 };
+    match lower(&typed, &[binding], &[], QuantConfig::default()) {
+        Err(ModelError::BoundOverflow { tensor, bits, limit }) => {
+            assert!(tensor.contains("gabor"), "names the tensor: {tensor}");
+            assert!(bits > limit, "{bits} > {limit}");
+        }
+        other => panic!("expected BoundOverflow, got {:?}", other.map(|g| g.nodes.len())),
+    }
+}
