@@ -246,7 +246,8 @@ pub struct CircuitShape {
     pub seg_lens: Vec<usize>,
     /// Comparator row counts in use.
     pub compare_rows: Vec<usize>,
-    /// Whether the CNN columns and chips exist (models with a liveness rule).
+    /// Whether the CNN columns and chips exist (models with a liveness rule, or whose rules read
+    /// a CNN output).
     pub cnn: bool,
     /// ReLU limb-row counts in use.
     pub relu_rows: Vec<usize>,
@@ -283,7 +284,8 @@ pub struct StatementPlan {
     pub min_valid_bits: u32,
     /// Number of public inputs.
     pub instances: usize,
-    /// The CNN path (ReLU, requantisation and dense regions) of the liveness score.
+    /// The CNN path (ReLU, requantisation and dense regions) of the liveness score and of the
+    /// CNN outputs the rules read.
     pub cnn: CnnPlan,
     /// The liveness rule, if the model has one.
     pub liveness: Option<LivenessPlan>,
