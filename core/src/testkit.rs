@@ -46,6 +46,9 @@ pub struct TinySpec {
     pub min_valid_bits: u32,
     /// A liveness CNN on the image next to the encoder (see [`tiny_files`]), with this rule.
     pub liveness: Option<TinyLiveness>,
+    /// With the liveness CNN: a second Gemm on its last ReLU's features gives an `embedding`
+    /// output (`[1, grid rows · grid cols]`) whose sign bits are a fifth iris-code plane.
+    pub embedding: bool,
 }
 
 /// The liveness rule of a tiny model with a CNN.
@@ -60,7 +63,7 @@ pub struct TinyLiveness {
 impl TinySpec {
     /// The default tiny model: 16×64 image, 2×16 probes, 5×9 kernels.
     pub fn default_for(rules: TinyRules) -> Self {
-        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None }
+        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None, embedding: false }
     }
 
     /// The default world-style tiny model plus the liveness CNN, with rule `liveness`.
@@ -156,6 +159,14 @@ fn tiny_cnn(spec: &TinySpec, nodes: &mut Vec<pb::NodeProto>, inits: &mut Vec<pb:
     nodes.push(node("Flatten", "live_flat", &["live_g"], &["live_v"], vec![]));
     nodes.push(node("Gemm", "live_fc", &["live_v", "live_w3", "live_b3"], &["live_fc_out"], vec![int_attr("transB", 1)]));
     nodes.push(node("Reshape", "live_out", &["live_fc_out", "live_out_shape"], &["liveness"], vec![]));
+    if spec.embedding {
+        let n = (spec.grid_rows * spec.grid_cols) as i64;
+        let features = 4 * h4 * w4;
+        inits.push(f32_tensor("emb_w", &[n, features], &weights(6, (n * features) as usize, 0.5)));
+        inits.push(f32_tensor("emb_b", &[n], &weights(7, n as usize, 0.05)));
+        nodes.push(node("Flatten", "emb_flat", &["live_r2"], &["emb_v"], vec![]));
+        nodes.push(node("Gemm", "emb_fc", &["emb_v", "emb_w", "emb_b"], &["embedding"], vec![int_attr("transB", 1)]));
+    }
 }
 
 fn value_info(name: &str, dt: pb::tensor_proto::DataType, dims: &[i64]) -> pb::ValueInfoProto {
@@ -258,6 +269,9 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     if spec.liveness.is_some() {
         tiny_cnn(spec, &mut nodes, &mut inits);
         output.push(value_info("liveness", pb::tensor_proto::DataType::Float, &[1]));
+        if spec.embedding {
+            output.push(value_info("embedding", pb::tensor_proto::DataType::Float, &[1, g_r * g_c]));
+        }
     }
     let graph = pb::GraphProto {
         node: nodes,
@@ -309,6 +323,7 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
             )
         }
     };
+    let embed = spec.embedding && spec.liveness.is_some();
     let rules = ModelRules {
         inputs: vec![
             InputSpec { name: "image".into(), role: InputRole::Image, shape: vec![spec.rows, spec.cols], dtype: InputDtype::U8, range: [0, 15] },
@@ -320,8 +335,13 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
         ]
         .into_iter()
         .chain(spec.liveness.map(|_| OutputSpec { name: "liveness".into(), shape: vec![1] }))
+        .chain(embed.then(|| OutputSpec { name: "embedding".into(), shape: vec![1, spec.grid_rows * spec.grid_cols] }))
         .collect(),
-        encoder: EncoderSpec { grid: [spec.grid_rows, spec.grid_cols], iris: (0..4).map(pos).collect(), mask: mask_rules },
+        encoder: EncoderSpec {
+            grid: [spec.grid_rows, spec.grid_cols],
+            iris: (0..4).map(pos).chain(embed.then(|| BitRule::Positive { output: "embedding".into(), channel: 0 })).collect(),
+            mask: mask_rules,
+        },
         code_layout: layout,
         min_valid_bits: spec.min_valid_bits,
         liveness: spec.liveness.map(|l| LivenessRule { output: "liveness".into(), threshold: l.threshold, public: l.public }),
@@ -333,7 +353,8 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
 pub fn tiny_signed(spec: &TinySpec) -> (Vec<u8>, Manifest) {
     let (onnx, rules) = tiny_files(spec);
     let live = if spec.liveness.is_some() { "-live" } else { "" };
-    let name = format!("tiny-{:?}-{}x{}{live}", spec.rules, spec.rows, spec.cols).to_lowercase();
+    let embed = if spec.embedding && spec.liveness.is_some() { "-embed" } else { "" };
+    let name = format!("tiny-{:?}-{}x{}{live}{embed}", spec.rules, spec.rows, spec.cols).to_lowercase();
     let s = ModelSpec { name, version: "0.0.1".into(), description: "TEST ONLY tiny model".into(), onnx: "model.onnx".into(), rules };
     let manifest: Manifest = s.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("tiny model lowers");
     (onnx, manifest)

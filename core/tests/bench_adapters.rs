@@ -70,3 +70,69 @@ fn gabor_small_adapter_proves_and_verifies_with_an_empty_mask_code() {
     bad.iris_code[3] ^= 0x10;
     assert!(setup.verifier().verify(&bad).is_err());
 }
+
+/// Runs tract's float model and the integer executor on an adapter's sample; the report of
+/// every named output.
+fn quant_reports(name: &str, outputs: &[&str]) -> Vec<QuantReport> {
+    let (model, image, mask) = load(name);
+    let enc = model.encode(&image, &mask).unwrap();
+    let (h, w) = (image.height() as usize, image.width() as usize);
+    let typed = load_unpinned(&std::fs::read(dir(name).join("model.onnx")).unwrap()).unwrap();
+    let img = tract_ndarray::ArrayD::from_shape_vec(vec![h, w], image.pixels().to_vec()).unwrap().into_tensor();
+    let msk = tract_ndarray::ArrayD::from_shape_vec(vec![h, w], mask.bits().to_vec()).unwrap().into_tensor();
+    let reference = run_reference(&typed, vec![img, msk]).unwrap();
+    outputs
+        .iter()
+        .map(|o| {
+            let k = model.graph().outputs.iter().position(|x| x.name == *o).unwrap();
+            let out = &model.graph().outputs[k];
+            QuantReport::compare(o, &enc.trace.get(out.tensor).data, model.graph().info(out.tensor).scale_bits, &reference[k])
+        })
+        .collect()
+}
+
+#[test]
+fn cnn_embed_adapter_quantizes_close_to_the_float_model() {
+    // ezkl's cnn_embed graph and float weights (make_ezkl_adapters.py): iris code = the sign bits
+    // of the 256-value embedding, liveness ≥ τ on the second Gemm.
+    let r = quant_reports("ezkl-cnn_embed", &["embedding", "liveness"]);
+    for q in &r {
+        eprintln!("{q:?}");
+    }
+    let (emb, live) = (&r[0], &r[1]);
+    // Measured: embedding max abs err 7.8e-3 (of ±2.97), cosine 0.999992, 0 / 256 sign flips;
+    // liveness err 2.9e-3 (ezkl at its default scale: 4.1e-3, cosine 0.999998).
+    assert!(emb.cosine > 0.99999 && emb.max_abs_err < 0.01, "{emb:?}");
+    assert!(emb.sign_flips <= 1, "{emb:?}");
+    assert!(live.max_abs_err < 0.01, "{live:?}");
+    let (model, image, mask) = load("ezkl-cnn_embed");
+    let enc = model.encode(&image, &mask).unwrap();
+    assert_eq!(enc.bits.iris.len(), 256);
+    let rule = model.manifest().rules.liveness.clone().unwrap();
+    assert!(rule.public && enc.liveness.unwrap() >= rule.threshold, "the sample passes its liveness rule");
+}
+
+#[test]
+fn cnn_embed_adapter_plan() {
+    // Too large for a CI proof: the plan's size only (the README reports the measured proof).
+    let (model, _, _) = load("ezkl-cnn_embed");
+    let plan = zkiris::circuit::StatementPlan::new(&model).unwrap();
+    let cnn = &plan.cnn;
+    eprintln!(
+        "rows {} k {} convs {} relus {} requants {} denses {:?} instances {}",
+        plan.rows,
+        plan.min_k(),
+        plan.convs.len(),
+        cnn.relus.len(),
+        cnn.requants.len(),
+        cnn.denses.iter().map(|d| (d.outputs.len(), d.outputs.iter().map(|o| o.rows()).sum::<usize>())).collect::<Vec<_>>(),
+        plan.instances
+    );
+    // The first conv on the image by the convolution identity; conv2, the embedding and the
+    // liveness Gemm as dense layers over the shared ReLU outputs (each planned once).
+    assert_eq!(plan.convs.len(), 1);
+    assert_eq!((cnn.relus.len(), cnn.denses.len()), (2, 3));
+    assert_eq!(plan.iris_pack.bits.len(), 256);
+    assert!(plan.mask_pack.bits.is_empty());
+    assert_eq!(plan.instances, 3 + 256usize.div_ceil(248));
+}

@@ -12,7 +12,9 @@ What changes, and why (the README's Performance section repeats this):
 - Like every zkiris enrollment, the commitment binds the image and the mask (C = Poseidon(I, M, r)),
   so the wrapper has a mask input; no rule reads it (the mask code is empty, min_valid_bits 0).
 
-Writes, for each gabor model: ezkl-adapters/<name>/{model.onnx, spec.json, image.png, mask.png (all valid)}.
+Writes, for each model: ezkl-adapters/<name>/{model.onnx, spec.json, image.png, mask.png (all valid)}.
+cnn_embed keeps ezkl's whole graph; its iris code is the sign bits of the `embedding` output and its
+liveness rule reads the `liveness` output (see adapt_cnn).
 Sign the specs with `zkiris model sign --spec .../spec.json --key dev` (the bench does not run Python).
 Deterministic: byte-identical on re-run.  Needs numpy and onnx (models/requirements.txt).
 """
@@ -117,6 +119,99 @@ def adapt(name):
     print(f"{d}: input u8 {h}x{wd}, Conv {list(w.shape)} stride {attrs['strides']}, code {f * oh * ow} bits")
 
 
+def adapt_cnn(name):
+    """ezkl's cnn_embed graph (Conv+bias → Relu → Conv+bias → Relu → Flatten → Gemm `embedding`,
+    Gemm `liveness`) behind a u8 image input. Iris code = sign bits of the 256-value embedding
+    (a learned binary code); the liveness rule proves `liveness ≥ τ`, τ public, with τ below the
+    sample's score. The embedding keeps ezkl's [1, 256] shape (one plane on a 1 × 256 grid)."""
+    src = onnx.load(os.path.join(SRC, f"{name}.onnx"))
+    g = src.graph
+    assert [n.op_type for n in g.node] == ["Conv", "Relu", "Conv", "Relu", "Flatten", "Gemm", "Gemm"], f"{name}: unexpected graph"
+    inp = g.input[0].name
+    dims = [d.dim_value for d in g.input[0].type.tensor_type.shape.dim]
+    _, _, h, wd = dims
+    outs = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in g.output}
+    assert outs == {"embedding": [1, 256], "liveness": [1, 1]}, outs
+    x = np.load(os.path.join(SRC, f"{name}.input.npy")).reshape(h, wd)
+    img = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+    # ezkl's nodes and float weights, unchanged, fed by Cast → Mul 1/256 → Reshape of the u8
+    # image: ezkl's input range [0, 1) (x ≈ pixel / 255 up to 0.4 %; 1/256 is exact in fixed
+    # point, 1/255 is not, so the quantisation error below is that of ezkl's layers alone).
+    nodes = [
+        helper.make_node("Cast", ["image"], ["image_f"], name="image_cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["image_f", "pixel_scale"], ["image_x"], name="image_scale"),
+        helper.make_node("Reshape", ["image_x", "nchw"], [inp], name="image_nchw"),
+    ] + list(g.node)
+    inits = list(g.initializer) + [numpy_helper.from_array(np.array(1.0 / 256.0, dtype=np.float32), "pixel_scale"),
+                                   numpy_helper.from_array(np.array([1, 1, h, wd], dtype=np.int64), "nchw")]
+    graph = helper.make_graph(
+        nodes, f"ezkl-{name}",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [h, wd]),
+         helper.make_tensor_value_info("mask", TensorProto.UINT8, [h, wd])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 256]),
+         helper.make_tensor_value_info("liveness", TensorProto.FLOAT, [1, 1])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="zkiris-bench")
+    model.ir_version = 8
+    model.doc_string = f"ezkl bench model {name} (same graph and weights) behind a u8 image input; see make_ezkl_adapters.py"
+    onnx.checker.check_model(model, full_check=True)
+
+    # The sample's float liveness score (numpy, the same graph) sets τ below it.
+    ws = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in g.initializer}
+
+    def conv(a, w, b, s):
+        c, ih, iw = a.shape
+        f, _, kh, kw = w.shape
+        oh, ow = (ih - kh) // s + 1, (iw - kw) // s + 1
+        out = np.zeros((f, oh, ow))
+        for u in range(kh):
+            for v in range(kw):
+                patch = a[:, u:u + s * (oh - 1) + 1:s, v:v + s * (ow - 1) + 1:s]
+                out += np.einsum("fc,cij->fij", w[:, :, u, v], patch)
+        return out + b[:, None, None]
+
+    r1 = np.maximum(conv(img[None].astype(np.float64) / 256.0, ws["c1_w"], ws["c1_b"], 2), 0)
+    r2 = np.maximum(conv(r1, ws["c2_w"], ws["c2_b"], 2), 0)
+    feat = r2.reshape(-1)
+    emb = ws["emb_w"] @ feat + ws["emb_b"]
+    live = float((ws["live_w"] @ feat + ws["live_b"])[0])
+    # τ in the score's integer scale (2^-24 after lowering), a round value below the sample's score.
+    tau_float = np.floor(live * 10.0) / 10.0 - 0.1
+    tau = int(round(tau_float * (1 << 24)))
+
+    d = os.path.join(OUT, f"ezkl-{name}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model.onnx"), "wb") as fh:
+        fh.write(model.SerializeToString())
+    png_gray8(os.path.join(d, "image.png"), img)
+    png_gray8(os.path.join(d, "mask.png"), np.full((h, wd), 255, dtype=np.uint8))
+    spec = {
+        "name": f"ezkl-{name}",
+        "version": "1.0.0",
+        "description": (f"BENCHMARK ONLY: ezkl's {name}.onnx (Conv 8x5x5/2 + bias, Relu, Conv 16x3x3/2 + bias, Relu, Flatten 5952, "
+                        f"Gemm 256 = embedding, Gemm 1 = liveness) on a u8 {h}x{wd} image scaled by 1/256; iris bit = embedding > 0 (256 bits); "
+                        f"liveness >= tau (public, float {tau_float:g}; the sample scores {live:.4f}); the mask is committed but no rule reads it. "
+                        "Generated by tests/bench-models/make_ezkl_adapters.py."),
+        "onnx": "model.onnx",
+        "rules": {
+            "inputs": [{"name": "image", "role": "image", "shape": [h, wd], "dtype": "u8", "range": [0, 255]},
+                       {"name": "mask", "role": "mask", "shape": [h, wd], "dtype": "u8", "range": [0, 1]}],
+            "outputs": [{"name": "embedding", "shape": [1, 256]}, {"name": "liveness", "shape": [1, 1]}],
+            "encoder": {"grid": [1, 256],
+                        "iris": [{"positive": {"output": "embedding", "channel": 0}}],
+                        "mask": []},
+            "code_layout": "world-v3",
+            "min_valid_bits": 0,
+            "liveness": {"output": "liveness", "threshold": tau, "public": True},
+        },
+    }
+    with open(os.path.join(d, "spec.json"), "w") as fh:
+        json.dump(spec, fh, indent=2)
+        fh.write("\n")
+    print(f"{d}: input u8 {h}x{wd}, embedding 256 bits ({int((emb > 0).sum())} set), liveness {live:.4f}, tau {tau_float:g}")
+
+
 if __name__ == "__main__":
-    for n in sys.argv[1:] or ["gabor_small", "gabor_large"]:
-        adapt(n)
+    for n in sys.argv[1:] or ["gabor_small", "gabor_large", "cnn_embed"]:
+        adapt_cnn(n) if n == "cnn_embed" else adapt(n)

@@ -1,7 +1,8 @@
-//! (planning only) The CNN path: which cells prove the intermediate tensors a liveness score
-//! depends on, and with which chip.
+//! (planning only) The CNN path: which cells prove the intermediate tensors a liveness score,
+//! or a CNN output the encoder rules read (for example a learned embedding), depends on, and
+//! with which chip.
 //!
-//! Starting from the score, the planner walks the IR backwards through the linear analysis
+//! Starting from the targets, the planner walks the IR backwards through the linear analysis
 //! ([`super::linear`]): every value is a linear map of one *materialized* tensor (an
 //! enrollment input, a ReLU output, a requantisation output). Then, in graph order:
 //!
@@ -214,11 +215,15 @@ fn bits_of(v: i128) -> u32 {
     128 - v.unsigned_abs().leading_zeros()
 }
 
-/// Plans the cells of everything `score` depends on. Convolutions are appended to `convs`
-/// (their segment rows placed); the other regions are placed on `floor`.
-pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], convs: &mut Vec<ConvRegion>, floor: &mut Floor, limb_bits: u32, score: TensorId) -> Result<(CnnPlan, ValueRef), CircuitError> {
+/// Plans the cells of everything the `targets` depend on (a liveness score, and outputs the
+/// encoder rules read), each shared layer once, and returns the proven values of each target
+/// in row-major order. Convolutions are appended to `convs` (their segment rows placed); the
+/// other regions are placed on `floor`.
+pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], convs: &mut Vec<ConvRegion>, floor: &mut Floor, limb_bits: u32, targets: &[TensorId]) -> Result<(CnnPlan, HashMap<TensorId, Vec<ValueRef>>), CircuitError> {
     let mut walk = Walk { graph, la, linear: BTreeSet::new(), materialized: BTreeSet::new() };
-    walk.linear(score)?;
+    for &t in targets {
+        walk.linear(t)?;
+    }
     let (linear, materialized) = (walk.linear, walk.materialized);
     let mut cells: HashMap<TensorId, Vec<CellRef>> = HashMap::new();
     let mut values: HashMap<TensorId, Vec<ValueRef>> = HashMap::new();
@@ -325,12 +330,12 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
             values.insert(t, v);
         }
     }
-    let score_ref = values.get(&score).and_then(|v| match v.as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    });
-    let score_ref = score_ref.ok_or_else(|| CircuitError::Unsupported(format!("the liveness output has shape {:?}; it must be a single value", graph.info(score).shape)))?;
-    Ok((cnn, score_ref))
+    let mut out = HashMap::with_capacity(targets.len());
+    for &t in targets {
+        let v = values.get(&t).ok_or_else(|| CircuitError::Internal(format!("target {} not planned", t.0)))?;
+        out.insert(t, v.clone());
+    }
+    Ok((cnn, out))
 }
 
 #[cfg(test)]
@@ -362,7 +367,7 @@ mod tests {
     fn plan_err(op: Op, other_is_input: bool) -> String {
         let (g, y) = graph(op, other_is_input);
         let la = LinearAnalysis::new(&g).unwrap();
-        match plan(&g, &la, &mut [], &mut Vec::new(), &mut Floor::default(), 4, y) {
+        match plan(&g, &la, &mut [], &mut Vec::new(), &mut Floor::default(), 4, &[y]) {
             Err(CircuitError::Unsupported(msg)) => msg,
             other => panic!("expected Unsupported, got {other:?}"),
         }

@@ -23,7 +23,7 @@ use crate::model::ir::{Graph, TensorId};
 use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
 use crate::model::Model;
 
-use super::cnn::CnnPlan;
+use super::cnn::{CnnPlan, ValueRef};
 use super::compare::rows_for_bits;
 use super::conv::{apad_shape, ApadShape};
 use super::layout::{Col, Floor};
@@ -246,7 +246,8 @@ pub struct CircuitShape {
     pub seg_lens: Vec<usize>,
     /// Comparator row counts in use.
     pub compare_rows: Vec<usize>,
-    /// Whether the CNN columns and chips exist (models with a liveness rule).
+    /// Whether the CNN columns and chips exist (models with a liveness rule, or whose rules read
+    /// a CNN output).
     pub cnn: bool,
     /// ReLU limb-row counts in use.
     pub relu_rows: Vec<usize>,
@@ -283,7 +284,8 @@ pub struct StatementPlan {
     pub min_valid_bits: u32,
     /// Number of public inputs.
     pub instances: usize,
-    /// The CNN path (ReLU, requantisation and dense regions) of the liveness score.
+    /// The CNN path (ReLU, requantisation and dense regions) of the liveness score and of the
+    /// CNN outputs the rules read.
     pub cnn: CnnPlan,
     /// The liveness rule, if the model has one.
     pub liveness: Option<LivenessPlan>,
@@ -314,13 +316,39 @@ pub fn serial_index(layout: CodeLayout, planes: usize, rows: usize, cols: usize,
 struct RuleCompiler<'a> {
     graph: &'a Graph,
     convs: &'a [ConvRegion],
+    /// Outputs proven on the CNN path (values in row-major order).
+    cnn_values: &'a HashMap<TensorId, Vec<ValueRef>>,
+    grid: [usize; 2],
     atoms: Vec<Atom>,
     memo: HashMap<String, usize>,
     limb_bits: u32,
 }
 
 impl RuleCompiler<'_> {
-    /// The cell of `output[channel, i, j]` and its bound.
+    /// The value of `output[channel, i, j]` and its bound: a convolution cell of an input, or a
+    /// CNN-path value (a cell plus a constant, see [`ValueRef`]) at the encoder's flat index
+    /// `(channel · rows + i) · cols + j`.
+    fn output_value(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(ValueRef, u32), CircuitError> {
+        let t = self.graph.output(output).ok_or_else(|| CircuitError::Unsupported(format!("rule reads unknown output {output:?}")))?;
+        if let Some(values) = self.cnn_values.get(&t) {
+            let [rows, cols] = self.grid;
+            let e = (channel * rows + i) * cols + j;
+            let v = values.get(e).filter(|_| values.len() % (rows * cols).max(1) == 0).ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} has no element ({channel}, {i}, {j}) on a {rows}x{cols} grid")))?;
+            return Ok((*v, self.graph.info(t).bound.magnitude_bits()));
+        }
+        let (cell, bits) = self.output_cell(output, channel, i, j)?;
+        Ok((ValueRef { cell, offset: 0 }, bits))
+    }
+
+    /// A value with no constant (the rules that read cells directly: non-zero, squares).
+    fn output_cell_exact(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(CellRef, u32), CircuitError> {
+        match self.output_value(output, channel, i, j)? {
+            (ValueRef { cell, offset: 0 }, bits) => Ok((cell, bits)),
+            _ => Err(CircuitError::Unsupported(format!("output {output:?} carries a constant (a bias) in the circuit; the non-zero and fragile rules read it without one"))),
+        }
+    }
+
+    /// The cell of `output[channel, i, j]` in a convolution of an input, and its bound.
     fn output_cell(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(CellRef, u32), CircuitError> {
         let t = self.graph.output(output).ok_or_else(|| CircuitError::Unsupported(format!("rule reads unknown output {output:?}")))?;
         let conv = self
@@ -358,15 +386,16 @@ impl RuleCompiler<'_> {
     fn bit(&mut self, rule: &BitRule, i: usize, j: usize) -> Result<usize, CircuitError> {
         Ok(match rule {
             BitRule::Positive { output, channel } => {
-                let (cell, bits) = self.output_cell(output, *channel, i, j)?;
-                self.compare(format!("pos/{output}/{channel}/{i}/{j}"), Arg::Cell(cell), Arg::Zero, [-1, 1, 0], bits + 1)
+                // d = offset + cell − 1 ≥ 0  ⇔  value > 0
+                let (v, bits) = self.output_value(output, *channel, i, j)?;
+                self.compare(format!("pos/{output}/{channel}/{i}/{j}"), Arg::Cell(v.cell), Arg::Zero, [v.offset as i128 - 1, 1, 0], bits + 1)
             }
             BitRule::AtLeast { num, den, ratio } => {
                 let key = format!("ge/{num:?}/{den:?}/{ratio:?}/{i}/{j}");
                 let (p, q) = (ratio.num as i128, ratio.den as i128);
                 let operand = |s: &Self, o: &Operand| -> Result<(Arg, i128, u32), CircuitError> {
                     match o {
-                        Operand::Output { output, channel } => s.output_cell(output, *channel, i, j).map(|(c, b)| (Arg::Cell(c), 0, b)),
+                        Operand::Output { output, channel } => s.output_value(output, *channel, i, j).map(|(v, b)| (Arg::Cell(v.cell), v.offset as i128, b)),
                         Operand::PerRow(v) => {
                             let k = *v.get(i).ok_or_else(|| CircuitError::Unsupported("per-row operand shorter than the grid".into()))?;
                             Ok((Arg::Zero, k as i128, 64 - k.unsigned_abs().leading_zeros()))
@@ -381,13 +410,13 @@ impl RuleCompiler<'_> {
                 self.compare(key, xa, ya, [f0, if matches!(xa, Arg::Zero) { 0 } else { q }, if matches!(ya, Arg::Zero) { 0 } else { -p }], bits)
             }
             BitRule::NonZeroPair { output, re, im } => {
-                let (x, _) = self.output_cell(output, *re, i, j)?;
-                let (y, _) = self.output_cell(output, *im, i, j)?;
+                let (x, _) = self.output_cell_exact(output, *re, i, j)?;
+                let (y, _) = self.output_cell_exact(output, *im, i, j)?;
                 self.push(format!("nz/{output}/{re}/{im}/{i}/{j}"), Atom::NonZero { x, y })
             }
             BitRule::Fragile { output, re, im, component, kernel_sumsq, patch_size, radius_lo_sq, radius_hi_sq, cos2 } => {
-                let (x, xb) = self.output_cell(output, *re, i, j)?;
-                let (y, yb) = self.output_cell(output, *im, i, j)?;
+                let (x, xb) = self.output_cell_exact(output, *re, i, j)?;
+                let (y, yb) = self.output_cell_exact(output, *im, i, j)?;
                 let sq = self.push(format!("sq/{output}/{re}/{im}/{i}/{j}"), Atom::Square { x, y });
                 let n = *patch_size.get(i).ok_or_else(|| CircuitError::Unsupported("fragile patch_size shorter than the grid".into()))? as i128;
                 let (s_re, s_im) = (kernel_sumsq[0] as i128, kernel_sumsq[1] as i128);
@@ -480,27 +509,29 @@ impl StatementPlan {
             inputs.push(InputRegion { input: k, tensor: gi.tensor, is_mask, first_row, data_rows, zero_rows, chains: h, chain_rows: w / 4, group_rows, apad: vec![] });
         }
 
-        // Convolutions for every output the rules read.
+        // Convolutions for every output the rules read that is a sliding-window linear map of
+        // an input with no constant term (the Gabor encoders); every other output the rules read
+        // (for example a CNN's embedding) goes on the CNN path below.
         let mut read: Vec<String> = Vec::new();
         let mut collect = |r: &BitRule| collect_outputs(r, &mut read);
         rules.encoder.iris.iter().chain(&rules.encoder.mask).for_each(&mut collect);
         let mut convs = Vec::new();
+        let mut cnn_targets: Vec<TensorId> = Vec::new();
         for name in &read {
             let t = graph.output(name).ok_or_else(|| CircuitError::Unsupported(format!("rules read unknown output {name:?}")))?;
             let map = la.map(t);
             let src = map.source.ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} is constant")))?;
-            let source = inputs.iter().position(|i| i.tensor == src).ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} does not depend on an enrollment input alone")))?;
-            let plan = detect_conv(map, &graph.info(src).shape, &graph.info(t).shape)
-                .ok_or_else(|| CircuitError::Unsupported(format!("output {name:?} is not a sliding-window linear map of its input")))?;
-            if plan.constant.iter().any(|&c| c != 0) {
-                return Err(CircuitError::Unsupported(format!("output {name:?} has a constant term")));
-            }
-            // The accumulator advances one segment at a time: every segment needs a block.
-            let mut covered = vec![false; plan.segments];
-            plan.blocks.iter().for_each(|b| covered[b.0] = true);
-            if covered.iter().any(|c| !c) {
-                return Err(CircuitError::Unsupported(format!("output {name:?} has a segment that reads no input")));
-            }
+            let direct = inputs.iter().position(|i| i.tensor == src).and_then(|source| {
+                let plan = detect_conv(map, &graph.info(src).shape, &graph.info(t).shape)?;
+                // The accumulator advances one segment at a time: every segment needs a block.
+                let mut covered = vec![false; plan.segments];
+                plan.blocks.iter().for_each(|b| covered[b.0] = true);
+                (plan.constant.iter().all(|&c| c == 0) && covered.iter().all(|c| *c)).then_some((source, plan))
+            });
+            let Some((source, plan)) = direct else {
+                cnn_targets.push(t);
+                continue;
+            };
             let apad = inputs[source].apad_slot(apad_shape(&plan))?;
             let seg_len = plan.segment_len().div_ceil(4) * 4;
             convs.push(ConvRegion { plan, source, target: t, seg_len, seg_first_row: 0, kernel_rows: vec![], acc_first_row: 0, apad });
@@ -516,18 +547,27 @@ impl StatementPlan {
 
         // The liveness score's CNN path.
         let limb_bits = limb_bits_for(model);
-        let (cnn, score) = match &rules.liveness {
-            Some(rule) => {
-                let t = graph.output(&rule.output).ok_or_else(|| CircuitError::Unsupported(format!("liveness output {:?} is not a model output", rule.output)))?;
-                let (cnn, score) = super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, t)?;
-                (cnn, Some((score, graph.info(t).bound, rule)))
+        let live = match &rules.liveness {
+            Some(rule) => Some((graph.output(&rule.output).ok_or_else(|| CircuitError::Unsupported(format!("liveness output {:?} is not a model output", rule.output)))?, rule)),
+            None => None,
+        };
+        // The score after the rule outputs: shared layers are planned once, in graph order.
+        let targets: Vec<TensorId> = cnn_targets.iter().copied().chain(live.map(|(t, _)| t)).collect();
+        let (cnn, cnn_values) = if targets.is_empty() { (CnnPlan::default(), HashMap::new()) } else { super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, &targets)? };
+        let score = match live {
+            Some((t, rule)) => {
+                let score = match cnn_values.get(&t).map(Vec::as_slice) {
+                    Some([one]) => *one,
+                    _ => return Err(CircuitError::Unsupported(format!("the liveness output has shape {:?}; it must be a single value", graph.info(t).shape))),
+                };
+                Some((score, graph.info(t).bound, rule))
             }
-            None => (CnnPlan::default(), None),
+            None => None,
         };
 
         // Rule atoms.
         let [grid_r, grid_c] = rules.encoder.grid;
-        let mut rc = RuleCompiler { graph, convs: &convs, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
+        let mut rc = RuleCompiler { graph, convs: &convs, cnn_values: &cnn_values, grid: rules.encoder.grid, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
         let planes_iris = rules.encoder.iris.len();
         let planes_mask = rules.encoder.mask.len();
         let mut iris_bits = vec![0usize; planes_iris * grid_r * grid_c];
@@ -632,7 +672,7 @@ impl StatementPlan {
                 apad,
                 seg_lens,
                 compare_rows,
-                cnn: rules.liveness.is_some(),
+                cnn: rules.liveness.is_some() || !cnn_targets.is_empty(),
                 relu_rows: cnn.relu_rows(),
                 requant_shapes: cnn.requant_shapes(),
             },
