@@ -176,6 +176,28 @@ fn proving_key_cache_is_used_and_corruption_is_rebuilt() {
 }
 
 #[test]
+fn a_new_proving_key_removes_the_same_models_stale_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
+    let prefix = hex::encode(&model.id()[..8]);
+    // A key of this model from another circuit build, a key of another model, a key in the
+    // old naming, and an unrelated file.
+    let stale = dir.path().join(format!("pk-{prefix}-00000000000000000000000000000000.bin"));
+    let other = dir.path().join("pk-0123456789abcdef-00000000000000000000000000000000.bin");
+    let legacy = dir.path().join("pk-0f26235afa0e35f34f6ab898255097b6.bin");
+    let unrelated = dir.path().join("notes.txt");
+    for p in [&stale, &other, &legacy, &unrelated] {
+        std::fs::write(p, b"x").unwrap();
+    }
+    let s = ProvingSetup::prepare(model, &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    assert_eq!(s.key_source(), zkiris::prover::KeySource::Generated);
+    assert!(!stale.exists() && !legacy.exists(), "stale keys of this model are removed");
+    assert!(other.exists() && unrelated.exists(), "other models' keys and other files are kept");
+    let keys: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(&format!("pk-{prefix}-"))).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+}
+
+#[test]
 fn bundle_calldata_helpers_match_the_evm_encoders() {
     use zkiris::evm::calldata;
     let b = proof(TinyRules::World);

@@ -3,7 +3,8 @@
 //! A proving key is ~3 KB per circuit row (407 MB for world-v3 at k = 17): it is generated on
 //! the device from the signed model and cached, never shipped. The cache file name is derived
 //! from everything the key depends on — the model id, the SRS fingerprint, `k`, the zkiris code
-//! version and a digest of the constraint system — and the file is checksummed ([`super::cachefile`]); a corrupt or stale file is
+//! version and a digest of the constraint system — and the file is checksummed; writing a new
+//! key removes the same model's stale keys ([`super::cachefile`]); a corrupt or stale file is
 //! regenerated, never trusted.
 
 use std::path::{Path, PathBuf};
@@ -54,7 +55,33 @@ pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &Sta
     h.update(k.to_le_bytes());
     h.update(cachefile::code_version());
     h.update(constraint_digest(plan));
-    dir.join(format!("pk-{}.bin", &hex::encode(h.finalize())[..32]))
+    dir.join(format!("pk-{}-{}.bin", model_prefix(model_id), &hex::encode(h.finalize())[..32]))
+}
+
+/// The part of a cache file name that names the model (16 hex digits of its id).
+fn model_prefix(model_id: &[u8; 32]) -> String {
+    hex::encode(&model_id[..8])
+}
+
+/// Removes cached proving keys that can no longer be loaded: other keys of the same model
+/// (made for another SRS, circuit build or code version) and keys in the pre-0.1 file naming
+/// (`pk-<32 hex>.bin`, which no version reads any more). Proving keys are hundreds of MB to
+/// GBs; on a phone a stale one is storage the user never gets back. Keys of other models are
+/// kept. Errors are ignored: the cache is an optimisation.
+pub fn prune_stale(dir: &Path, model_id: &[u8; 32], keep: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let same_model = format!("pk-{}-", model_prefix(model_id));
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let legacy = name.len() == "pk-.bin".len() + 32 && name.starts_with("pk-") && name.ends_with(".bin") && name[3..35].bytes().all(|b| b.is_ascii_hexdigit());
+        let stale = (name.starts_with(&same_model) && name.ends_with(".bin")) || legacy;
+        if stale && path != keep && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Where a proving key came from.
@@ -94,6 +121,8 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     }
     let pk = keygen(srs, plan)?;
     // A cache that cannot be written only costs time later; proving goes on.
-    let _ = cachefile::write(&path, cachefile::Kind::ProvingKey, &pk.to_bytes(SerdeFormat::RawBytes));
+    if cachefile::write(&path, cachefile::Kind::ProvingKey, &pk.to_bytes(SerdeFormat::RawBytes)).is_ok() {
+        prune_stale(dir, model_id, &path);
+    }
     Ok((pk, source))
 }
