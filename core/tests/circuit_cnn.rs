@@ -3,14 +3,17 @@
 //! native executor, and tampering with any requantisation, ReLU, dense-layer, score or τ cell is
 //! rejected by MockProver.
 
+mod common;
+
 use std::sync::Arc;
 
-use halo2_proofs::dev::{MockProver, VerifyFailure};
+use common::{assert_rejected, mock_failures as failures};
+
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::circuit::cnn::CnnStep;
 use zkiris::circuit::plan::CellRef;
 use zkiris::circuit::witness::to_i128;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
+use zkiris::circuit::{StatementPlan, Witness};
 use zkiris::model::Model;
 use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 
@@ -40,23 +43,6 @@ fn setup(threshold: i64, public: bool) -> (Model, Arc<StatementPlan>, Witness, u
     (model, plan, w, k)
 }
 
-fn failures(plan: &Arc<StatementPlan>, w: Witness, k: u32) -> Vec<String> {
-    let inst = w.instances.clone();
-    let c = IrisCircuit::with_witness(plan.clone(), Arc::new(w));
-    match MockProver::run(k, &c, vec![inst]).unwrap().verify() {
-        Ok(()) => vec![],
-        Err(e) => e
-            .iter()
-            .map(|f| match f {
-                VerifyFailure::ConstraintNotSatisfied { constraint, .. } => format!("gate:{constraint}"),
-                VerifyFailure::Lookup { name, .. } => format!("lookup:{name}"),
-                VerifyFailure::Permutation { column, .. } => format!("copy:{column:?}"),
-                other => format!("{other:?}"),
-            })
-            .collect(),
-    }
-}
-
 #[test]
 fn honest_liveness_witness_is_accepted() {
     let s = sample_score();
@@ -65,11 +51,6 @@ fn honest_liveness_witness_is_accepted() {
     assert!(k <= 14);
     let f = failures(&plan, w, k);
     assert!(f.is_empty(), "{} failures: {:?}", f.len(), &f[..f.len().min(6)]);
-}
-
-fn assert_rejected(what: &str, f: &[String], expect: &str) {
-    assert!(!f.is_empty(), "{what}: tampered witness was accepted");
-    assert!(f.iter().any(|s| s.contains(expect)), "{what}: expected a failure mentioning {expect:?}, got {:?}", &f[..f.len().min(6)]);
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! MockProver tests of the whole statement on small test models: the honest witness is
 //! accepted, and tampering with any constraint family is rejected.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::{assert_rejected, mock_failures as failures};
 
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -42,30 +46,8 @@ fn honest_witness_is_accepted() {
     }
 }
 
-use halo2_proofs::dev::{FailureLocation, VerifyFailure};
+use halo2_proofs::dev::FailureLocation;
 use zkiris::circuit::plan::{Atom, CellRef};
-
-/// Names of the gates / lookups / columns that failed.
-fn failures(plan: &Arc<StatementPlan>, w: Witness, k: u32) -> Vec<String> {
-    match run(plan, w, k) {
-        Ok(()) => vec![],
-        Err(e) => e
-            .iter()
-            .map(|f| match f {
-                VerifyFailure::ConstraintNotSatisfied { constraint, .. } => format!("gate:{constraint}"),
-                VerifyFailure::Lookup { name, .. } => format!("lookup:{name}"),
-                VerifyFailure::Permutation { column, .. } => format!("copy:{column:?}"),
-                VerifyFailure::InstanceCellNotAssigned { .. } => "instance-unassigned".into(),
-                other => format!("{other:?}"),
-            })
-            .collect(),
-    }
-}
-
-fn assert_rejected(what: &str, f: &[String], expect: &str) {
-    assert!(!f.is_empty(), "{what}: tampered witness was accepted");
-    assert!(f.iter().any(|s| s.contains(expect)), "{what}: expected a failure mentioning {expect:?}, got {:?}", &f[..f.len().min(6)]);
-}
 
 fn first_atom(plan: &StatementPlan, pred: impl Fn(&Atom) -> bool) -> usize {
     plan.atoms.iter().position(pred).expect("atom of that kind")

@@ -121,7 +121,7 @@ pub fn registry_accepts(bundle: &ProofBundle) -> bool {
 
 /// The public inputs of a bundle as field elements, checked against layout v1.
 fn instances(bundle: &ProofBundle) -> Result<Vec<Fr>, RegistryError> {
-    if bundle.public_inputs.len() != NUM_INSTANCES {
+    if !registry_accepts(bundle) {
         return Err(RegistryError::Bundle(format!(
             "{} public inputs; the registry takes layout v1 ({NUM_INSTANCES}, 2048-byte codes)",
             bundle.public_inputs.len()
