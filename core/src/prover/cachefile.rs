@@ -72,8 +72,13 @@ pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
 pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"), std::process::id()));
-    {
+    // Unique per call, not just per process: two threads (two provers in one app, or
+    // parallel tests) may write the same cache entry at once; each renames its own
+    // complete file into place and the last rename wins.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.tmp-{}-{n}", path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"), std::process::id()));
+    let written = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(MAGIC)?;
         f.write_all(&VERSION.to_le_bytes())?;
@@ -83,8 +88,13 @@ pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
         f.write_all(&Sha256::digest(body))?;
         f.write_all(body)?;
         f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // Nothing half-written is left behind (a full disk must not fill it further).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path)?;
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -94,6 +104,39 @@ pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threads_writing_the_same_entry_all_succeed() {
+        // Regression: the temporary name was per process, so a second thread's rename found
+        // its file already moved (NotFound) when two provers filled the same cache at once.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("same.bin");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let p = &p;
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        write(p, Kind::Srs, &[t; 4096]).expect("concurrent write succeeds");
+                    }
+                });
+            }
+        });
+        let body = read(&p, Kind::Srs).unwrap();
+        assert!(body.len() == 4096 && body.iter().all(|b| *b == body[0]), "one writer's complete body");
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name() != "same.bin").collect();
+        assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // The destination is a non-empty directory, so the final rename fails.
+        let p = dir.path().join("taken");
+        fs::create_dir_all(p.join("inner")).unwrap();
+        assert!(write(&p, Kind::Srs, b"body").is_err());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("taken")]);
+    }
 
     #[test]
     fn round_trip_and_corruption_is_detected() {
