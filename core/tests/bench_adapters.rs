@@ -125,13 +125,19 @@ fn cnn_embed_adapter_plan() {
         plan.convs.len(),
         cnn.relus.len(),
         cnn.requants.len(),
-        cnn.denses.iter().map(|d| (d.outputs.len(), d.outputs.iter().map(|o| o.rows()).sum::<usize>())).collect::<Vec<_>>(),
+        cnn.denses.iter().map(|d| (d.blocks.len(), d.blocks.iter().map(|b| b.rows(plan.shape.dense_width)).sum::<usize>())).collect::<Vec<_>>(),
         plan.instances
     );
     // The first conv on the image by the convolution identity; conv2, the embedding and the
-    // liveness Gemm as dense layers over the shared ReLU outputs (each planned once).
+    // liveness Gemm as dense layers over the shared ReLU outputs (each planned once), batched
+    // 16 outputs per block (1.95M multiply-adds): conv2 one block per position (372), the
+    // embedding 16 blocks, the liveness Gemm one. That is what brings the model to k = 17
+    // (the direct layout needs 572k rows, k = 20).
     assert_eq!(plan.convs.len(), 1);
     assert_eq!((cnn.relus.len(), cnn.denses.len()), (2, 3));
+    assert_eq!(plan.shape.dense_width, 16);
+    assert_eq!(cnn.denses.iter().map(|d| d.blocks.len()).collect::<Vec<_>>(), vec![372, 16, 1]);
+    assert_eq!(plan.min_k(), 17);
     assert_eq!(plan.iris_pack.bits.len(), 256);
     assert!(plan.mask_pack.bits.is_empty());
     assert_eq!(plan.instances, 3 + 256usize.div_ceil(248));

@@ -117,13 +117,82 @@ impl DenseOutput {
     }
 }
 
+/// A block of a batched dense layer ([`super::dense_batch`]): up to `width` outputs over one
+/// shared input list.
+#[derive(Clone, Debug)]
+pub struct DenseBlock {
+    /// First row.
+    pub first_row: usize,
+    /// The input cells, four per row.
+    pub inputs: Vec<CellRef>,
+    /// `weights[g][i]`: the weight of block output `g` on `inputs[i]`.
+    pub weights: Vec<Vec<i64>>,
+    /// The tensor's (row-major) element index of each block output.
+    pub outputs: Vec<usize>,
+    /// The constant (bias) of each block output: the output is its cell plus this.
+    pub constants: Vec<i64>,
+}
+
+impl DenseBlock {
+    /// Rows holding inputs (at least one).
+    pub fn input_rows(&self) -> usize {
+        self.inputs.len().div_ceil(4).max(1)
+    }
+
+    /// Rows of the block: the input rows, and at least one row per output slot.
+    pub fn rows(&self, width: usize) -> usize {
+        self.input_rows().max(width)
+    }
+
+    /// The cell claiming block output `g` (without the bias).
+    pub fn output_cell(&self, g: usize) -> CellRef {
+        CellRef::V(self.first_row + g)
+    }
+}
+
 /// A dense (dot-product) linear layer.
 #[derive(Clone, Debug)]
 pub struct DenseRegion {
     /// Output tensor.
     pub tensor: TensorId,
-    /// Outputs in row-major order.
+    /// Outputs in row-major order (direct layout; empty when batched).
     pub outputs: Vec<DenseOutput>,
+    /// Blocks (batched layout; empty when direct).
+    pub blocks: Vec<DenseBlock>,
+}
+
+/// Groups the rows of a dense map into blocks of at most `width` outputs whose inputs are (almost)
+/// the same: rows sorted by their first and last input, a row joining the open block while the
+/// union of inputs stays within 1/8 of the largest row. Returns `(union inputs, rows)` per
+/// block. A Gemm (every row reads every input, up to zero weights) gives `⌈n / width⌉` blocks; a
+/// convolution gives one block per position and group of `width` channels.
+pub fn group_rows(map: &crate::circuit::linear::SparseMap, width: usize) -> Vec<(Vec<u32>, Vec<usize>)> {
+    let n = map.constant.len();
+    let span = |r: usize| {
+        let row = map.row(r);
+        (row.iter().map(|e| e.0).min().unwrap_or(0), row.iter().map(|e| e.0).max().unwrap_or(0))
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&r| (span(r), r));
+    let mut blocks: Vec<(BTreeSet<u32>, Vec<usize>, usize)> = Vec::new();
+    for r in order {
+        let row: BTreeSet<u32> = map.row(r).iter().map(|e| e.0).collect();
+        if let Some((union, rows, largest)) = blocks.last_mut() {
+            if rows.len() < width {
+                let largest2 = (*largest).max(row.len());
+                let grown = union.union(&row).count();
+                if grown <= largest2 + largest2 / 8 {
+                    union.extend(row);
+                    rows.push(r);
+                    *largest = largest2;
+                    continue;
+                }
+            }
+        }
+        let len = row.len();
+        blocks.push((row, vec![r], len));
+    }
+    blocks.into_iter().map(|(u, rows, _)| (u.into_iter().collect(), rows)).collect()
 }
 
 /// The CNN regions in the order the witness fills them.
@@ -158,6 +227,11 @@ impl CnnPlan {
     pub fn relu_rows(&self) -> Vec<usize> {
         let s: BTreeSet<usize> = self.relus.iter().map(|r| r.rows).collect();
         s.into_iter().collect()
+    }
+
+    /// Multiply-adds of the dense layers (weights that are not zero).
+    pub fn dense_terms(&self) -> usize {
+        self.denses.iter().map(|d| d.outputs.iter().map(|o| o.terms.len()).sum::<usize>() + d.blocks.iter().map(|b| b.weights.iter().map(|w| w.iter().filter(|x| **x != 0).count()).sum::<usize>()).sum::<usize>()).sum()
     }
 
     /// Distinct requantisation shapes.
@@ -219,7 +293,11 @@ fn bits_of(v: i128) -> u32 {
 /// encoder rules read), each shared layer once, and returns the proven values of each target
 /// in row-major order. Convolutions are appended to `convs` (their segment rows placed); the
 /// other regions are placed on `floor`.
-pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], convs: &mut Vec<ConvRegion>, floor: &mut Floor, limb_bits: u32, targets: &[TensorId]) -> Result<(CnnPlan, HashMap<TensorId, Vec<ValueRef>>), CircuitError> {
+///
+/// Dense layers use the batched layout ([`super::dense_batch`]) with blocks of `dense_width`
+/// outputs when `dense_width > 1`, else the direct one ([`super::dense`]).
+#[allow(clippy::too_many_arguments)]
+pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], convs: &mut Vec<ConvRegion>, floor: &mut Floor, limb_bits: u32, dense_width: usize, targets: &[TensorId]) -> Result<(CnnPlan, HashMap<TensorId, Vec<ValueRef>>), CircuitError> {
     let mut walk = Walk { graph, la, linear: BTreeSet::new(), materialized: BTreeSet::new() };
     for &t in targets {
         walk.linear(t)?;
@@ -308,6 +386,37 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
                         cnn.convs.push((convs.len() - 1, t));
                         v
                     }
+                    _ if dense_width > 1 => {
+                        let src_cells = cells.get(&src).ok_or_else(|| CircuitError::Internal("dense source not planned".into()))?;
+                        let mut blocks = Vec::new();
+                        let mut total = 0;
+                        for (union, rows) in group_rows(map, dense_width) {
+                            let pos: HashMap<u32, usize> = union.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+                            let weights = rows
+                                .iter()
+                                .map(|&r| {
+                                    let mut w = vec![0i64; union.len()];
+                                    map.row(r).iter().for_each(|&(i, wt)| w[pos[&i]] += wt);
+                                    w
+                                })
+                                .collect();
+                            let constants = rows.iter().map(|&r| map.constant[r]).collect();
+                            let b = DenseBlock { first_row: total, inputs: union.iter().map(|&i| src_cells[i as usize]).collect(), weights, outputs: rows, constants };
+                            total += b.rows(dense_width);
+                            blocks.push(b);
+                        }
+                        let first = floor.place(&[Col::Q, Col::V, Col::H, Col::G], total);
+                        let mut v = vec![ValueRef { cell: CellRef::V(0), offset: 0 }; map.constant.len()];
+                        for b in &mut blocks {
+                            b.first_row += first;
+                            for (g, &o) in b.outputs.iter().enumerate() {
+                                v[o] = ValueRef { cell: b.output_cell(g), offset: map.constant[o] };
+                            }
+                        }
+                        cnn.denses.push(DenseRegion { tensor: t, outputs: vec![], blocks });
+                        cnn.steps.push(CnnStep::Dense(cnn.denses.len() - 1));
+                        v
+                    }
                     _ => {
                         let src_cells = cells.get(&src).ok_or_else(|| CircuitError::Internal("dense source not planned".into()))?;
                         let mut outputs = Vec::with_capacity(numel(t));
@@ -321,7 +430,7 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
                         let first = floor.place(&[Col::Q, Col::V], total);
                         outputs.iter_mut().for_each(|o| o.first_row += first);
                         let v = outputs.iter().map(|o| ValueRef { cell: o.cell(), offset: 0 }).collect();
-                        cnn.denses.push(DenseRegion { tensor: t, outputs });
+                        cnn.denses.push(DenseRegion { tensor: t, outputs, blocks: vec![] });
                         cnn.steps.push(CnnStep::Dense(cnn.denses.len() - 1));
                         v
                     }
@@ -367,7 +476,7 @@ mod tests {
     fn plan_err(op: Op, other_is_input: bool) -> String {
         let (g, y) = graph(op, other_is_input);
         let la = LinearAnalysis::new(&g).unwrap();
-        match plan(&g, &la, &mut [], &mut Vec::new(), &mut Floor::default(), 4, &[y]) {
+        match plan(&g, &la, &mut [], &mut Vec::new(), &mut Floor::default(), 4, 1, &[y]) {
             Err(CircuitError::Unsupported(msg)) => msg,
             other => panic!("expected Unsupported, got {other:?}"),
         }

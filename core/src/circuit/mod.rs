@@ -18,6 +18,7 @@
 //! | [`relu`] | `max(x, c)` with a proven sign bit |
 //! | [`requant`] | rounding right shifts with range-checked remainder and output |
 //! | [`dense`] | constant-weight dot products over copied cells |
+//! | [`dense_batch`] | many dot products over shared inputs, checked by one random linear combination |
 //! | [`poseidon`] | the Poseidon sponge (the commitment), twin of [`crate::poseidon`] |
 //! | [`statement`] | the whole statement as one halo2 `Circuit` |
 //! | [`witness`] | native computation of every cell |
@@ -26,6 +27,7 @@ pub mod cnn;
 pub mod compare;
 pub mod conv;
 pub mod dense;
+pub mod dense_batch;
 pub mod expr;
 pub mod horner;
 pub mod layout;

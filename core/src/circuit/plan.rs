@@ -253,6 +253,24 @@ pub struct CircuitShape {
     pub relu_rows: Vec<usize>,
     /// Requantisation gate variants in use.
     pub requant_shapes: Vec<super::requant::RequantShape>,
+    /// Outputs per block of the batched dense layout ([`super::dense_batch`]); 0 or 1 when
+    /// every dense layer uses the direct layout ([`super::dense`]).
+    pub dense_width: usize,
+}
+
+/// Multiply-adds in dense layers from which the batched layout is used automatically.
+///
+/// Below it the direct layout's rows cost less than the batched layout's extra fixed columns
+/// (one more opening per column in every proof, about 60 columns at width 16).
+pub const DENSE_BATCH_THRESHOLD: usize = 1 << 19;
+
+/// Layout choices the planner otherwise makes itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Outputs per block of the batched dense layout: `Some(1)` forces the direct layout,
+    /// `Some(g)` blocks of `g`; `None` chooses [`super::dense_batch::DEFAULT_WIDTH`] when the
+    /// dense layers have at least [`DENSE_BATCH_THRESHOLD`] multiply-adds, else the direct one.
+    pub dense_width: Option<usize>,
 }
 
 /// The complete plan.
@@ -485,6 +503,11 @@ fn resolve(cell: CellRef, atom_rows: &[usize]) -> CellRef {
 impl StatementPlan {
     /// Plans the statement for a model.
     pub fn new(model: &Model) -> Result<Self, CircuitError> {
+        Self::with_options(model, &PlanOptions::default())
+    }
+
+    /// Plans the statement for a model with explicit layout choices.
+    pub fn with_options(model: &Model, options: &PlanOptions) -> Result<Self, CircuitError> {
         let graph = model.graph();
         let rules = &model.manifest().rules;
         let la = LinearAnalysis::new(graph)?;
@@ -553,7 +576,21 @@ impl StatementPlan {
         };
         // The score after the rule outputs: shared layers are planned once, in graph order.
         let targets: Vec<TensorId> = cnn_targets.iter().copied().chain(live.map(|(t, _)| t)).collect();
-        let (cnn, cnn_values) = if targets.is_empty() { (CnnPlan::default(), HashMap::new()) } else { super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, &targets)? };
+        let dense_width = match options.dense_width {
+            Some(w) if (1..=64).contains(&w) => w,
+            Some(w) => return Err(CircuitError::Unsupported(format!("dense block width {w}; use 1 to 64"))),
+            None if targets.is_empty() => 1,
+            None => {
+                // Plan once with the direct layout to count the dense multiply-adds.
+                let (trial, _) = super::cnn::plan(graph, &la, &mut inputs.clone(), &mut convs.clone(), &mut floor.clone(), limb_bits, 1, &targets)?;
+                if trial.dense_terms() >= DENSE_BATCH_THRESHOLD {
+                    super::dense_batch::DEFAULT_WIDTH
+                } else {
+                    1
+                }
+            }
+        };
+        let (cnn, cnn_values) = if targets.is_empty() { (CnnPlan::default(), HashMap::new()) } else { super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, dense_width, &targets)? };
         let score = match live {
             Some((t, rule)) => {
                 let score = match cnn_values.get(&t).map(Vec::as_slice) {
@@ -675,6 +712,7 @@ impl StatementPlan {
                 cnn: rules.liveness.is_some() || !cnn_targets.is_empty(),
                 relu_rows: cnn.relu_rows(),
                 requant_shapes: cnn.requant_shapes(),
+                dense_width: if cnn.denses.iter().any(|d| !d.blocks.is_empty()) { dense_width } else { 1 },
             },
             inputs,
             convs,

@@ -15,6 +15,7 @@ use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 use super::cnn::CnnStep;
 use super::compare::CompareConfig;
 use super::dense::DenseConfig;
+use super::dense_batch::DenseBatchConfig;
 use super::relu::ReluConfig;
 use super::requant::RequantConfig;
 use super::conv::ConvConfig;
@@ -62,6 +63,8 @@ pub struct CnnConfig {
     pub requant: RequantConfig,
     /// Dense dot products.
     pub dense: DenseConfig,
+    /// Batched dense blocks (models planned with the batched layout only).
+    pub dense_batch: Option<DenseBatchConfig>,
 }
 
 /// A planned cell handed to the Poseidon chip.
@@ -155,6 +158,7 @@ impl Circuit<Fr> for IrisCircuit {
                 relu: ReluConfig::configure(meta, &cols, &cc, shape.limb_bits, &shape.relu_rows),
                 requant: RequantConfig::configure(meta, &cols, &cc, shape.limb_bits, &shape.requant_shapes),
                 dense: DenseConfig::configure(meta, &cols, &cc),
+                dense_batch: (shape.dense_width > 1).then(|| DenseBatchConfig::configure(meta, &cols, &cc, shape.dense_width)),
             }
         });
         IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon, cnn }
@@ -457,7 +461,29 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
                 }
             }
             CnnStep::Dense(i) => {
-                for o in &cnn_plan.denses[i].outputs {
+                let d = &cnn_plan.denses[i];
+                if !d.blocks.is_empty() {
+                    let db = cnn.dense_batch.as_ref().ok_or(Error::Synthesis)?;
+                    for b in &d.blocks {
+                        if b.weights.len() > db.width {
+                            return Err(Error::Synthesis);
+                        }
+                        for r in 0..b.input_rows() {
+                            let row = b.first_row + r;
+                            if r == 0 { db.s_start } else { db.s_next }.enable(region, row)?;
+                            for (g, ws) in b.weights.iter().enumerate() {
+                                for k in 0..4 {
+                                    let w = ws.get(4 * r + k).copied().unwrap_or(0);
+                                    region.assign_fixed(db.w[g][k], row, fe(w as i128));
+                                }
+                            }
+                        }
+                        for g in 0..db.width {
+                            if g == 0 { db.s_y_start } else { db.s_y_next }.enable(region, b.first_row + g)?;
+                        }
+                    }
+                }
+                for o in &d.outputs {
                     for r in 0..o.rows() {
                         let row = o.first_row + r;
                         if r == 0 { cnn.dense.s_dot_start } else { cnn.dense.s_dot_next }.enable(region, row)?;
@@ -495,7 +521,20 @@ fn bind_cnn_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Stateme
                 }
             }
             CnnStep::Dense(i) => {
-                for o in &cnn_plan.denses[i].outputs {
+                let d = &cnn_plan.denses[i];
+                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width).unwrap_or(0);
+                if width == 0 && !d.blocks.is_empty() {
+                    return Err(Error::Synthesis);
+                }
+                for b in &d.blocks {
+                    for (t, src) in b.inputs.iter().enumerate() {
+                        let (col, row) = cell_of(cfg, *src)?;
+                        region.constrain_equal(cell(col, row), cell(cols.q[t % 4], b.first_row + t / 4));
+                    }
+                    // The running sum over the inputs equals the outputs evaluated at β.
+                    region.constrain_equal(cell(cols.h, b.first_row + b.input_rows() - 1), cell(cols.g, b.first_row + width - 1));
+                }
+                for o in &d.outputs {
                     for (t, (src, _)) in o.terms.iter().enumerate() {
                         let (col, row) = cell_of(cfg, *src)?;
                         region.constrain_equal(cell(col, row), cell(cols.q[t % 4], o.first_row + t / 4));

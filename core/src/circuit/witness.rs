@@ -326,6 +326,15 @@ impl Witness {
                 c2.g[row] = acc;
             }
         }
+        // Batched dense blocks: running sums and outputs at β.
+        let width = plan.shape.dense_width;
+        for b in plan.cnn.denses.iter().flat_map(|d| &d.blocks) {
+            let x: Vec<Fr> = (0..b.inputs.len()).map(|t| q[t % 4][b.first_row + t / 4]).collect();
+            let y: Vec<Fr> = (0..width).map(|g| self.cols.v[b.first_row + g]).collect();
+            let (h, gv) = super::dense_batch::block_phase2(&x, &b.weights, &y, width, beta);
+            c2.h[b.first_row..b.first_row + h.len()].copy_from_slice(&h);
+            c2.g[b.first_row..b.first_row + width].copy_from_slice(&gv);
+        }
         // Popcount of the mask code.
         let mp = &plan.mask_pack;
         let mut cnt = Fr::ZERO;
@@ -411,6 +420,19 @@ fn fill_cnn(plan: &StatementPlan, trace: &crate::model::exec::Trace, cols: &mut 
             CnnStep::Dense(i) => {
                 let d = &cnn.denses[i];
                 let expect = &trace.get(d.tensor).data;
+                for b in &d.blocks {
+                    let x: Vec<i128> = b.inputs.iter().map(|c| to_i128(cols.get(*c))).collect();
+                    for (t, &xv) in x.iter().enumerate() {
+                        cols.q[t % 4][b.first_row + t / 4] = fe(xv);
+                    }
+                    for (g, (&o, ws)) in b.outputs.iter().zip(&b.weights).enumerate() {
+                        let y: i128 = ws.iter().zip(&x).map(|(&w, &xv)| w as i128 * xv).sum();
+                        if y + b.constants[g] as i128 != expect[o] as i128 {
+                            return Err(disagree("dense layer", o));
+                        }
+                        cols.v[b.first_row + g] = fe(y);
+                    }
+                }
                 for (e, o) in d.outputs.iter().enumerate() {
                     let mut acc = o.constant as i128;
                     for r in 0..o.rows() {
