@@ -17,13 +17,14 @@
 //! never trusted.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"ZKIRISC\0";
 const VERSION: u32 = 1;
+const HEADER: usize = 88;
 
 /// What a cache file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,33 +44,72 @@ pub fn code_version() -> [u8; 32] {
 
 /// Reads and validates a cache file.
 pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
-    let bytes = fs::read(path)?;
+    read_with(path, kind, |r| {
+        let mut body = Vec::new();
+        r.read_to_end(&mut body)?;
+        Ok(body)
+    })
+}
+
+/// Reads a cache file without holding its body in memory: the checksum is verified in a first
+/// pass over the open file, then `parse` reads the body from a buffered stream (a proving key
+/// is then in memory once, not twice). The body handed to `parse` is always one whose checksum
+/// matched, so a corrupt file is never parsed. Writers only ever rename complete files over the
+/// path, so the open file cannot change between the two passes.
+pub fn read_with<T>(path: &Path, kind: Kind, parse: impl FnOnce(&mut dyn Read) -> io::Result<T>) -> io::Result<T> {
     let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path.display()));
-    if bytes.len() < 88 || &bytes[..8] != MAGIC {
+    let mut f = fs::File::open(path)?;
+    let mut head = [0u8; HEADER];
+    if f.read_exact(&mut head).is_err() || &head[..8] != MAGIC {
         return Err(bad("not a zkiris cache file"));
     }
-    let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    let u32_at = |o: usize| u32::from_le_bytes([head[o], head[o + 1], head[o + 2], head[o + 3]]);
     if u32_at(8) != VERSION || u32_at(12) != kind as u32 {
         return Err(bad("unsupported cache version or kind"));
     }
-    if bytes[16..48] != code_version() {
+    if head[16..48] != code_version() {
         return Err(bad("written by another zkiris version"));
     }
     let mut len8 = [0u8; 8];
-    len8.copy_from_slice(&bytes[48..56]);
-    let len = u64::from_le_bytes(len8) as usize;
-    if bytes.len() != 88 + len {
+    len8.copy_from_slice(&head[48..56]);
+    let len = u64::from_le_bytes(len8);
+    if f.metadata()?.len() != HEADER as u64 + len {
         return Err(bad("truncated"));
     }
-    let body = &bytes[88..];
-    if Sha256::digest(body)[..] != bytes[56..88] {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut body = (&mut f).take(len);
+    loop {
+        let n = body.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    if h.finalize()[..] != head[56..88] {
         return Err(bad("checksum mismatch"));
     }
-    Ok(body.to_vec())
+    drop(buf);
+    f.seek(SeekFrom::Start(HEADER as u64))?;
+    let mut r = io::BufReader::with_capacity(1 << 20, (&mut f).take(len));
+    let value = parse(&mut r)?;
+    if r.fill_buf()?.is_empty() {
+        Ok(value)
+    } else {
+        Err(bad("bytes left after the body was parsed"))
+    }
 }
 
 /// Writes a cache file atomically.
 pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
+    write_with(path, kind, |w| w.write_all(body))
+}
+
+/// Writes a cache file atomically, with the body streamed by `emit` (never held in memory as a
+/// whole): a temporary file in the same directory gets a header with a zero checksum, the body,
+/// then the real length and checksum; it is fsynced and renamed over `path`. On any error,
+/// including a panic in `emit`, the temporary file is removed and `path` is untouched.
+pub fn write_with(path: &Path, kind: Kind, emit: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     // Unique per call, not just per process: two threads (two provers in one app, or
@@ -80,13 +120,23 @@ pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{}.tmp-{}-{n}", path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"), std::process::id()));
     let written = (|| {
         let mut f = fs::File::create(&tmp)?;
-        f.write_all(MAGIC)?;
-        f.write_all(&VERSION.to_le_bytes())?;
-        f.write_all(&(kind as u32).to_le_bytes())?;
-        f.write_all(&code_version())?;
-        f.write_all(&(body.len() as u64).to_le_bytes())?;
-        f.write_all(&Sha256::digest(body))?;
-        f.write_all(body)?;
+        let mut head = [0u8; HEADER];
+        head[..8].copy_from_slice(MAGIC);
+        head[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        head[12..16].copy_from_slice(&(kind as u32).to_le_bytes());
+        head[16..48].copy_from_slice(&code_version());
+        f.write_all(&head)?;
+        let mut w = HashingWriter { inner: io::BufWriter::with_capacity(1 << 20, f), hash: Sha256::new(), len: 0 };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| emit(&mut w))) {
+            Ok(r) => r?,
+            Err(_) => return Err(io::Error::other("serializing the cache body failed")),
+        }
+        let HashingWriter { inner, hash, len } = w;
+        let mut f = inner.into_inner().map_err(|e| e.into_error())?;
+        let digest = hash.finalize();
+        f.seek(SeekFrom::Start(48))?;
+        f.write_all(&len.to_le_bytes())?;
+        f.write_all(&digest)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();
@@ -99,6 +149,26 @@ pub fn write(path: &Path, kind: Kind, body: &[u8]) -> io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Counts and hashes what passes through.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +195,43 @@ mod tests {
         assert!(body.len() == 4096 && body.iter().all(|b| *b == body[0]), "one writer's complete body");
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name() != "same.bin").collect();
         assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn streamed_bodies_round_trip_and_are_checked_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.bin");
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        write_with(&p, Kind::ProvingKey, |w| body.chunks(4097).try_for_each(|c| w.write_all(c))).unwrap();
+        assert_eq!(read(&p, Kind::ProvingKey).unwrap(), body);
+        // A parser that stops early is an error (trailing bytes), not a silent success.
+        assert!(read_with(&p, Kind::ProvingKey, |r| r.read_exact(&mut [0u8; 10])).is_err());
+        // One flipped body byte: the parser is never called.
+        let mut bytes = fs::read(&p).unwrap();
+        bytes[HEADER + 1_000_000] ^= 0x40;
+        fs::write(&p, &bytes).unwrap();
+        let mut called = false;
+        assert!(read_with(&p, Kind::ProvingKey, |_| {
+            called = true;
+            Ok(())
+        })
+        .is_err());
+        assert!(!called, "a corrupt body reached the parser");
+    }
+
+    #[test]
+    fn a_panicking_serializer_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.bin");
+        write(&p, Kind::ProvingKey, b"old").unwrap();
+        let r = write_with(&p, Kind::ProvingKey, |w| {
+            w.write_all(b"partial")?;
+            panic!("disk full inside a serializer that unwraps")
+        });
+        assert!(r.is_err());
+        assert_eq!(read(&p, Kind::ProvingKey).unwrap(), b"old", "the old entry is untouched");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("k.bin")]);
     }
 
     #[test]

@@ -111,17 +111,21 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     };
     let path = cache_path(dir, model_id, srs, k, plan);
     let mut source = KeySource::Generated;
-    match cachefile::read(&path, cachefile::Kind::ProvingKey) {
-        Ok(body) => match ProvingKey::<G1Affine>::from_bytes::<IrisCircuit>(&body, SerdeFormat::RawBytes, plan.shape.clone()) {
-            Ok(pk) => return Ok((pk, KeySource::Cache)),
-            Err(_) => source = KeySource::Regenerated,
-        },
+    // Streamed in both directions: the key (0.4–1 GB) is never in memory twice.
+    let parse = |r: &mut dyn std::io::Read| {
+        // halo2 panics on some malformed inputs; the checksum has already matched, but a panic
+        // must still never escape (it may cross an FFI).
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProvingKey::<G1Affine>::read::<_, IrisCircuit>(&mut { r }, SerdeFormat::RawBytes, plan.shape.clone())))
+            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed proving key")))
+    };
+    match cachefile::read_with(&path, cachefile::Kind::ProvingKey, parse) {
+        Ok(pk) => return Ok((pk, KeySource::Cache)),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => source = KeySource::Regenerated,
         Err(_) => {}
     }
     let pk = keygen(srs, plan)?;
     // A cache that cannot be written only costs time later; proving goes on.
-    if cachefile::write(&path, cachefile::Kind::ProvingKey, &pk.to_bytes(SerdeFormat::RawBytes)).is_ok() {
+    if cachefile::write_with(&path, cachefile::Kind::ProvingKey, |w| pk.write(&mut { w }, SerdeFormat::RawBytes)).is_ok() {
         prune_stale(dir, model_id, &path);
     }
     Ok((pk, source))
