@@ -40,7 +40,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Column, ConstraintSystem, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::fpow;
+use super::expr::{fe, fpow};
 use super::layout::{CnnColumns, Columns};
 
 /// Outputs per block when the batched layout is used.
@@ -104,22 +104,24 @@ impl DenseBatchConfig {
 }
 
 /// The phase-2 cells of one block: the running sums (`h`, one per input row) and the outputs
-/// at β (`g`, one per output slot), from the input values `x` and weights `weights[g][i]`.
-pub fn block_phase2(x: &[Fr], weights: &[Vec<i64>], claimed: &[Fr], width: usize, beta: Fr) -> (Vec<Fr>, Vec<Fr>) {
+/// at β (`g`, one per output slot), from the input values `x` (integers), the weights
+/// `weights[g][i]` and the claimed outputs.
+///
+/// Each row's four-term partial dot products are exact integers (|w·x| < 2^60 by the model's
+/// bounds, four terms fit an `i128`), so the field work is one multiplication per output and row.
+/// (Wrapping arithmetic only matters for a tampered test witness, which must not panic.)
+pub fn block_phase2(x: &[i128], weights: &[Vec<i64>], claimed: &[Fr], width: usize, beta: Fr) -> (Vec<Fr>, Vec<Fr>) {
     let powers: Vec<Fr> = (0..width).map(|g| fpow(beta, (width - 1 - g) as u64)).collect();
     let rows = x.len().div_ceil(4).max(1);
     let mut h = Vec::with_capacity(rows);
     let mut acc = Fr::from(0);
     for r in 0..rows {
-        for i in 4 * r..(4 * r + 4).min(x.len()) {
-            let mut wb = Fr::from(0);
-            for (g, ws) in weights.iter().enumerate() {
-                let w = ws[i];
-                if w != 0 {
-                    wb += powers[g] * super::expr::fe(w as i128);
-                }
+        let span = 4 * r..(4 * r + 4).min(x.len());
+        for (g, ws) in weights.iter().enumerate() {
+            let partial: i128 = ws[span.clone()].iter().zip(&x[span.clone()]).fold(0i128, |a, (&w, &xv)| a.wrapping_add((w as i128).wrapping_mul(xv)));
+            if partial != 0 {
+                acc += powers[g] * fe(partial);
             }
-            acc += x[i] * wb;
         }
         h.push(acc);
     }

@@ -36,7 +36,9 @@ pub fn two_pow(n: u32) -> Fr {
 /// A signed integer as a field element.
 pub fn fe(v: i128) -> Fr {
     let m = v.unsigned_abs();
-    let mag = Fr::from((m >> 64) as u64) * two_pow(64) + Fr::from(m as u64);
+    // Weights and activations fit in 64 bits: one conversion (this runs millions of times per
+    // proof for the dense weights).
+    let mag = if m >> 64 == 0 { Fr::from(m as u64) } else { Fr::from((m >> 64) as u64) * two_pow(64) + Fr::from(m as u64) };
     if v < 0 {
         -mag
     } else {
@@ -57,6 +59,9 @@ mod tests {
     fn field_conversions() {
         assert_eq!(fe(-5) + Fr::from(5), Fr::ZERO);
         assert_eq!(fe(1 << 100), two_pow(100));
+        assert_eq!(fe(-(1 << 100) - 3) + two_pow(100) + Fr::from(3), Fr::ZERO);
+        assert_eq!(fe(u64::MAX as i128) + Fr::ONE, two_pow(64));
+        assert_eq!(fe(-(u64::MAX as i128)), -Fr::from(u64::MAX));
         assert_eq!(two_pow(3), Fr::from(8));
         assert_eq!(fpow(Fr::from(3), 4), Fr::from(81));
     }

@@ -329,7 +329,7 @@ impl Witness {
         // Batched dense blocks: running sums and outputs at β.
         let width = plan.shape.dense_width;
         for b in plan.cnn.denses.iter().flat_map(|d| &d.blocks) {
-            let x: Vec<Fr> = (0..b.inputs.len()).map(|t| q[t % 4][b.first_row + t / 4]).collect();
+            let x: Vec<i128> = (0..b.inputs.len()).map(|t| to_i128(q[t % 4][b.first_row + t / 4])).collect();
             let y: Vec<Fr> = (0..width).map(|g| self.cols.v[b.first_row + g]).collect();
             let (h, gv) = super::dense_batch::block_phase2(&x, &b.weights, &y, width, beta);
             c2.h[b.first_row..b.first_row + h.len()].copy_from_slice(&h);
