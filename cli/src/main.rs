@@ -53,7 +53,26 @@ enum Command {
     Vault(vault_cmd::VaultCommand),
 }
 
+/// glibc gives each thread that allocates its own malloc arena and keeps freed memory in them;
+/// with the prover's worker threads that fragmentation is ~90 MiB of peak RSS on world-v3
+/// (1,095 → 1,006 MiB measured, and no slower). One arena, unless the user set
+/// `MALLOC_ARENA_MAX` themselves. Other platforms' allocators (bionic, Apple's) are not glibc.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes allocator tuning; it is called before any other thread
+        // exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
