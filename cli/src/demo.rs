@@ -140,6 +140,8 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     };
 
     // 6. The issuer publishes the upgrade; re-prove from the same record; upgrade on chain.
+    // The old model's proving key (about 1 GB) is released first, as a phone would.
+    drop(setup_v1);
     let second = setup_args(&a, &a.upgrade_to);
     let setup_v2 = second.prepare("6 proving key", second.model()?)?;
     let proof_v2 = prove_with("6 re-prove from the vault", &setup_v2, record.image(), record.mask(), record.salt(), attestation)?;
