@@ -79,20 +79,23 @@ fn batched_layout_real_proof_verifies() {
     assert!(zkiris::evm::prove::verify_native_evm(srs.params(), pk.get_vk(), &bad, &proof).is_err());
 }
 
-#[test]
-fn tampered_running_sum_is_rejected() {
+/// Overwrites one phase-2 cell (column 0 = h, 1 = g) on the second row of the first block and
+/// returns MockProver's failures.
+fn phase2_tampered(column: u8, value: u64) -> Vec<String> {
     let (_, plan, mut w, k) = setup(WIDTH);
     let b = &plan.cnn.denses[0].blocks[0];
-    w.phase2_overrides.push((0, b.first_row + 1, Fr::from(12345)));
-    assert_rejected("running sum", &mock_failures(&plan, w, k), "batched dense: running sum");
+    w.phase2_overrides.push((column, b.first_row + 1, Fr::from(value)));
+    mock_failures(&plan, w, k)
+}
+
+#[test]
+fn tampered_running_sum_is_rejected() {
+    assert_rejected("running sum", &phase2_tampered(0, 12345), "batched dense: running sum");
 }
 
 #[test]
 fn tampered_output_at_beta_is_rejected() {
-    let (_, plan, mut w, k) = setup(WIDTH);
-    let b = &plan.cnn.denses[0].blocks[0];
-    w.phase2_overrides.push((1, b.first_row + 1, Fr::from(777)));
-    assert_rejected("outputs at β", &mock_failures(&plan, w, k), "batched dense: outputs at β");
+    assert_rejected("outputs at β", &phase2_tampered(1, 777), "batched dense: outputs at β");
 }
 
 #[test]
