@@ -112,10 +112,10 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     let path = cache_path(dir, model_id, srs, k, plan);
     let mut source = KeySource::Generated;
     // Streamed in both directions: the key (0.4–1 GB) is never in memory twice.
-    let parse = |r: &mut dyn std::io::Read| {
+    let parse = |mut r: &mut dyn std::io::Read| {
         // halo2 panics on some malformed inputs; the checksum has already matched, but a panic
         // must still never escape (it may cross an FFI).
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProvingKey::<G1Affine>::read::<_, IrisCircuit>(&mut { r }, SerdeFormat::RawBytes, plan.shape.clone())))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProvingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, plan.shape.clone())))
             .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed proving key")))
     };
     match cachefile::read_with(&path, cachefile::Kind::ProvingKey, parse) {
@@ -125,7 +125,7 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     }
     let pk = keygen(srs, plan)?;
     // A cache that cannot be written only costs time later; proving goes on.
-    if cachefile::write_with(&path, cachefile::Kind::ProvingKey, |w| pk.write(&mut { w }, SerdeFormat::RawBytes)).is_ok() {
+    if cachefile::write_with(&path, cachefile::Kind::ProvingKey, |mut w| pk.write(&mut w, SerdeFormat::RawBytes)).is_ok() {
         prune_stale(dir, model_id, &path);
     }
     Ok((pk, source))
