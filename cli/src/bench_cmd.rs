@@ -161,6 +161,9 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
         "k": setup.srs().k(), "rows": setup.plan().rows, "advice_columns": setup.verifying_key().cs().num_advice_columns(),
         "lookups": setup.verifying_key().cs().lookups().len(),
+        "fixed_columns": setup.verifying_key().cs().num_fixed_columns(),
+        "permutation_columns": setup.verifying_key().cs().permutation().get_columns().len(),
+        "advice_and_fixed_queries": setup.verifying_key().cs().advice_queries().len() + setup.verifying_key().cs().fixed_queries().len(),
         "keygen_s": keygen_s, "keygen_cpu_s": keygen_cpu, "keygen_others_cpu_frac": keygen_others, "keygen_peak_rss_mib": keygen_rss,
         "key_source": format!("{:?}", setup.key_source()),
         "runs": runs.len(),
@@ -220,10 +223,22 @@ fn evm_gas(
     let mut b = bundle.clone();
     b.attestation = Some(zkiris::prover::Attestation { device: device.id(), signature: device.sign_commitment(&c.0) });
     let verify = chain.verify_directly(published.verifier, USER, &b)?;
+    // The same verifier as one contract (over EIP-170, so on a chain without the limit): the
+    // difference is what splitting costs.
+    let single = {
+        use zkiris::evm::{calldata::encode_verifier_calldata, revm::LocalEvm, verifier::{VerifierSource, VERIFIER_CONTRACT}};
+        let source = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
+        let whole = Solc::locate()?.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
+        let mut unlimited = LocalEvm::without_code_size_limit();
+        let address = unlimited.deploy(ISSUER, whole.creation_code)?.address;
+        let out = unlimited.call(USER, address, encode_verifier_calldata(&b.instances()?, &b.proof))?;
+        anyhow::ensure!(out.success, "the single-contract verifier rejected the proof");
+        out.gas_used
+    };
     // The registry takes 16,384-bit codes (layout v1); other models measure the verifier only.
     let register = if zkiris::evm::registry::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
     let mut out = json!({
-        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes,
+        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_single_contract": single,
         "register": register.as_ref().map(|r| r.gas_used), "register_calldata_bytes": register.as_ref().map(|r| r.calldata_bytes),
         "verifier_contracts": published.verifier_parts, "verifier_largest_runtime_bytes": published.largest_part_bytes,
         "verifier_deploy": published.deploy_gas,

@@ -21,7 +21,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     setup: SetupArgs,
     /// Output directory for the Solidity sources, bytecode and `verifier.json`.
-    #[arg(long, default_value = "verifier")]
+    #[arg(long, visible_alias = "out-dir", value_name = "DIR", default_value = "verifier")]
     out: PathBuf,
     /// Only write the Solidity source; do not compile (no solc needed).
     #[arg(long)]
@@ -88,8 +88,12 @@ pub enum CallKind {
 /// Arguments of `zkiris calldata`.
 #[derive(Args)]
 pub struct CalldataArgs {
+    /// The proof bundle (or `--proof FILE`).
+    #[arg(value_name = "PROOF", required_unless_present = "proof_flag")]
+    proof: Option<PathBuf>,
     /// The proof bundle.
-    proof: PathBuf,
+    #[arg(long = "proof", value_name = "PROOF", conflicts_with = "proof")]
+    proof_flag: Option<PathBuf>,
     /// Which call.
     #[arg(long = "for", value_enum, default_value = "register")]
     call: CallKind,
@@ -97,7 +101,8 @@ pub struct CalldataArgs {
 
 /// Runs `zkiris calldata`: prints `0x…` calldata for the chosen call.
 pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
-    let bundle = read_bundle(&a.proof)?;
+    let path = a.proof.or(a.proof_flag).context("no proof bundle given")?;
+    let bundle = read_bundle(&path)?;
     if bundle.public_inputs.len() != NUM_INSTANCES {
         bail!("the bundle has {} public inputs; EVM calldata needs layout v1 ({NUM_INSTANCES})", bundle.public_inputs.len());
     }

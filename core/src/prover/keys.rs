@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
-use halo2_proofs::plonk::{keygen_pk, keygen_vk, Circuit, ConstraintSystem, ProvingKey, VerifyingKey};
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, Circuit, ConstraintSystem, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use sha2::{Digest, Sha256};
 
@@ -55,6 +57,7 @@ pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &Sta
     h.update(k.to_le_bytes());
     h.update(cachefile::code_version());
     h.update(constraint_digest(plan));
+    h.update([u8::from(COMPRESS_SELECTORS)]);
     dir.join(format!("pk-{}-{}.bin", model_prefix(model_id), &hex::encode(h.finalize())[..32]))
 }
 
@@ -96,10 +99,25 @@ pub enum KeySource {
     Regenerated,
 }
 
+/// Whether keygen packs selectors into shared fixed columns.
+///
+/// halo2 can store several selectors in one fixed column when they are never on in the same
+/// row and the gates' degree leaves room (a selector becomes a low-degree polynomial in the
+/// shared column). halo2-axiom's `keygen_vk` leaves this off; zkiris turns it on because every
+/// fixed column is a commitment the on-chain verifier multiplies (6,000 gas per `ecMul`) and an
+/// evaluation in the proof: world-v3 goes from 34 fixed columns to 20. The choice is recorded
+/// in the verifying key, so a key read from disk is checked with the rule it was made with.
+pub const COMPRESS_SELECTORS: bool = true;
+
+/// Generates the verifying key of a circuit for a plan (with [`COMPRESS_SELECTORS`]).
+pub fn verifying_key(params: &ParamsKZG<Bn256>, plan: &Arc<StatementPlan>) -> Result<VerifyingKey<G1Affine>, KeyError> {
+    keygen_vk_custom(params, &IrisCircuit::new(plan.clone()), COMPRESS_SELECTORS).map_err(|e| KeyError::Keygen(e.to_string()))
+}
+
 /// Generates the verifying and proving keys for a plan.
 pub fn keygen(srs: &Srs, plan: &Arc<StatementPlan>) -> Result<ProvingKey<G1Affine>, KeyError> {
     let circuit = IrisCircuit::new(plan.clone());
-    let vk = keygen_vk(srs.params().as_ref(), &circuit).map_err(|e| KeyError::Keygen(e.to_string()))?;
+    let vk = verifying_key(srs.params().as_ref(), plan)?;
     keygen_pk(srs.params().as_ref(), vk, &circuit).map_err(|e| KeyError::Keygen(e.to_string()))
 }
 

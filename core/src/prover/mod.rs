@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{create_proof, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{create_proof, verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -355,7 +355,7 @@ impl Verifier {
         let k = plan.min_k();
         let default_cache = srs::default_cache_dir();
         let srs = srs_source.get(k, cache_dir.unwrap_or(&default_cache))?;
-        let vk = keygen_vk(srs.params().as_ref(), &IrisCircuit::new(plan)).map_err(|e| keys::KeyError::Keygen(e.to_string()))?;
+        let vk = keys::verifying_key(srs.params().as_ref(), &plan)?;
         let vk_fingerprint = keys::vk_fingerprint(&vk);
         Ok(Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint() })
     }
