@@ -38,7 +38,12 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let sol = a.out.join("Halo2Verifier.sol");
     std::fs::write(&sol, source.solidity()).with_context(|| format!("writing {}", sol.display()))?;
-    report("render verifier", &format!("{} ({} of Solidity)", sol.display(), bytes(source.solidity().len())), started);
+    let (mem_generated, mem_compacted) = source.memory_bytes();
+    report(
+        "render verifier",
+        &format!("{} ({} of Solidity; memory {} -> {})", sol.display(), bytes(source.solidity().len()), bytes(mem_generated), bytes(mem_compacted)),
+        started,
+    );
     let mut parts_json = Vec::new();
     if !a.no_compile {
         let started = Instant::now();

@@ -21,7 +21,7 @@ use zkiris::{
         prove::{verify_native_evm, EvmProofError},
         revm::{calldata_gas, CallOutcome, LocalEvm, RevmError},
         solc::SolcError,
-        verifier::{EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT},
+        verifier::{VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT},
     },
 };
 
@@ -253,6 +253,50 @@ fn oversized_verifier_is_split_automatically() {
     }
     let entry = compiled.deploy_with(|code| evm.deploy(ISSUER, code).map(|d| d.address)).unwrap();
     assert_eq!(evm.code_size(entry), compiled.parts()[0].runtime_code.len());
+}
+
+#[test]
+fn compacted_verifier_behaves_like_the_generated_one() {
+    // `VerifierSource::render` reallocates the generated code's memory (evm::memory). Both
+    // versions, as single contracts on a chain without the size limit, must accept and reject
+    // exactly the same calls; the compacted one touches less memory and costs less gas.
+    let f = fixture();
+    let generated = VerifierSource::render_generated(&f.params, f.model_a.pk.get_vk(), f.model_a.source.num_instances()).unwrap();
+    let (before, after) = f.model_a.source.memory_bytes();
+    println!("memory: generated {before} bytes, compacted {after} bytes");
+    assert!(after * 3 < before * 2, "compaction saved too little: {before} -> {after}");
+    assert_ne!(generated.solidity(), f.model_a.source.solidity());
+    let mut evm = LocalEvm::without_code_size_limit();
+    let mut deploy_whole = |source: &VerifierSource| {
+        let whole = f.solc.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT).unwrap();
+        evm.deploy(ISSUER, whole.creation_code).unwrap().address
+    };
+    let (old, new) = (deploy_whole(&generated), deploy_whole(&f.model_a.source));
+    let p = &f.a_c1;
+    let mut cases: Vec<(String, Vec<u8>)> = vec![("valid".into(), encode_verifier_calldata(&p.instances, &p.proof))];
+    for pos in (0..p.proof.len()).step_by(p.proof.len() / 23) {
+        let mut proof = p.proof.clone();
+        proof[pos] ^= 0x01;
+        cases.push((format!("proof byte {pos}"), encode_verifier_calldata(&p.instances, &proof)));
+    }
+    for word in [0, 33, 66, 133] {
+        cases.push((format!("code word {word}"), encode_verifier_calldata(&flip_code_bit(&p.instances, word), &p.proof)));
+    }
+    let mut other_c = p.instances.clone();
+    other_c[INSTANCE_COMMITMENT] = commitment(7);
+    cases.push(("commitment".into(), encode_verifier_calldata(&other_c, &p.proof)));
+    cases.push(("truncated".into(), encode_verifier_calldata(&p.instances, &p.proof[..p.proof.len() - 32])));
+    cases.push(("model B's proof".into(), encode_verifier_calldata(&f.b_c1.instances, &f.b_c1.proof)));
+    for (name, calldata) in cases {
+        let a = evm.call(USER, old, calldata.clone()).unwrap();
+        let b = evm.call(USER, new, calldata).unwrap();
+        assert_eq!(a.success, b.success, "{name}: generated {} vs compacted {}", a.success, b.success);
+        assert_eq!(b.success, name == "valid", "{name}");
+        if name == "valid" {
+            println!("GAS verify, one contract: generated {}, compacted {}", a.gas_used, b.gas_used);
+            assert!(b.gas_used < a.gas_used);
+        }
+    }
 }
 
 #[test]

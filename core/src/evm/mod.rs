@@ -52,12 +52,14 @@
 //! |---|---|
 //! | [`verifier`] | render the verifier source; split it for EIP-170 |
 //! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
+//! | [`memory`] | memory compaction of the generated verifier (less memory-expansion gas) |
 //! | [`calldata`] | public-input layout v1, verifier calldata, registry ABI encodings |
 //! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
 //! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
 //! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
+pub mod memory;
 pub mod prove;
 #[cfg(feature = "evm-test")]
 pub mod registry;

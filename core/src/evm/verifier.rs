@@ -87,7 +87,7 @@ pub enum VerifierError {
     #[error("snark-verifier could not generate the verifier: {0}")]
     Generate(String),
     /// The generated code does not have the shape [`VerifierSource::split`] understands.
-    #[error("cannot split the generated verifier: {0} (the snark-verifier output format changed; update evm::verifier)")]
+    #[error("the generated verifier has an unexpected shape: {0} (the snark-verifier output format changed; update evm::verifier and evm::memory)")]
     UnexpectedShape(&'static str),
     /// More parts were asked for than there are statements to distribute.
     #[error("cannot split the verifier into {parts} parts: it has only {statements} top-level statements")]
@@ -105,6 +105,7 @@ pub struct VerifierSource {
     solidity: String,
     num_instances: usize,
     calldata_len: usize,
+    memory: (usize, usize),
 }
 
 impl fmt::Debug for VerifierSource {
@@ -113,6 +114,7 @@ impl fmt::Debug for VerifierSource {
             .field("solidity_chars", &self.solidity.len())
             .field("num_instances", &self.num_instances)
             .field("calldata_len", &self.calldata_len)
+            .field("memory", &self.memory)
             .finish()
     }
 }
@@ -133,7 +135,23 @@ impl VerifierSource {
     ///
     /// `params` must be the KZG parameters the key was generated with (same `k`): the verifier
     /// embeds `g`, `[1]₂` and `[s]₂` from them.
+    ///
+    /// The generated code's memory is compacted ([`super::memory`]): world-v3's verifier touches
+    /// 97 KB as generated and much less after, which saves memory-expansion gas in every part.
     pub fn render(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        num_instances: usize,
+    ) -> Result<Self, VerifierError> {
+        let generated = Self::render_generated(params, vk, num_instances)?;
+        let spans = Layout::parse(&generated.solidity)?.statement_spans(&generated.solidity);
+        let compaction = super::memory::compact(&generated.solidity, &spans)?;
+        Ok(Self { solidity: compaction.source, memory: (compaction.memory_before, compaction.memory_after), ..generated })
+    }
+
+    /// Renders the verifier exactly as snark-verifier emits it, without memory compaction
+    /// (to compare against [`Self::render`]).
+    pub fn render_generated(
         params: &ParamsKZG<Bn256>,
         vk: &VerifyingKey<G1Affine>,
         num_instances: usize,
@@ -159,7 +177,14 @@ impl VerifierSource {
         let solidity = loader.solidity_code();
         let calldata_len = max_calldata_end(&solidity)
             .ok_or(VerifierError::UnexpectedShape("the verifier reads no calldata"))?;
-        Ok(Self { solidity, num_instances, calldata_len })
+        let memory = (0, 0);
+        Ok(Self { solidity, num_instances, calldata_len, memory })
+    }
+
+    /// Bytes of memory the runtime touches as generated, and after compaction (`(0, 0)` for a
+    /// source from [`Self::render_generated`]).
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        self.memory
     }
 
     /// The Solidity source (one contract, [`VERIFIER_CONTRACT`]).
@@ -305,6 +330,12 @@ impl<'a> Layout<'a> {
         }
         Ok(Self { prelude, statements })
     }
+
+    /// The byte ranges of the statements in `code` (the string this layout was parsed from).
+    fn statement_spans(&self, code: &str) -> Vec<(usize, usize)> {
+        let base = code.as_ptr() as usize;
+        self.statements.iter().map(|s| (s.as_ptr() as usize - base, s.as_ptr() as usize - base + s.len())).collect()
+    }
 }
 
 fn matching_brace(code: &str, open: usize) -> Option<usize> {
@@ -341,6 +372,60 @@ fn shift_calldata_reads(body: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The precompile calls of a verifier, counted in its straight-line code (exact: the generated
+/// code has no loops or branches around them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PrecompileCalls {
+    /// `ecAdd` (0x06) calls.
+    pub ec_add: usize,
+    /// `ecMul` (0x07) calls: one per commitment in the final multi-scalar multiplication.
+    pub ec_mul: usize,
+    /// `ecPairing` (0x08) calls.
+    pub pairing_calls: usize,
+    /// Pairs checked by those calls.
+    pub pairs: usize,
+    /// `modexp` (0x05) calls (field inversions).
+    pub modexp: usize,
+}
+
+impl PrecompileCalls {
+    /// `modexp` gas for one field inversion under EIP-2565: 32-byte operands, a 254-bit
+    /// exponent (`p − 2`): `max(200, 16 · 253 / 3)`.
+    pub const MODEXP_INVERSION_GAS: u64 = 1_349;
+
+    /// Gas of these calls at the prices since Istanbul (EIP-1108) and Berlin (EIP-2565):
+    /// `ecAdd` 150, `ecMul` 6,000, `ecPairing` 45,000 + 34,000 per pair.
+    pub fn gas(&self) -> u64 {
+        150 * self.ec_add as u64
+            + 6_000 * self.ec_mul as u64
+            + 45_000 * self.pairing_calls as u64
+            + 34_000 * self.pairs as u64
+            + Self::MODEXP_INVERSION_GAS * self.modexp as u64
+    }
+}
+
+impl VerifierSource {
+    /// Counts the precompile calls in the verifier's code.
+    pub fn precompile_calls(&self) -> PrecompileCalls {
+        let mut calls = PrecompileCalls::default();
+        for (pos, pat) in self.solidity.match_indices("staticcall(gas(), ") {
+            let args: Vec<&str> = self.solidity[pos + pat.len()..].splitn(4, ',').map(str::trim).collect();
+            let input_len = args.get(2).and_then(|l| l.strip_prefix("0x")).and_then(|h| usize::from_str_radix(h, 16).ok());
+            match args.first().copied() {
+                Some("0x5") => calls.modexp += 1,
+                Some("0x6") => calls.ec_add += 1,
+                Some("0x7") => calls.ec_mul += 1,
+                Some("0x8") => {
+                    calls.pairing_calls += 1;
+                    calls.pairs += input_len.unwrap_or(0) / 192;
+                }
+                _ => {}
+            }
+        }
+        calls
+    }
 }
 
 /// One past the last calldata byte the code reads (`calldataload(0x…)` + 32).
@@ -487,7 +572,7 @@ success := and(eq(mload(0xc0), 1), success)
 }
         "#
         .to_string();
-        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80 }
+        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80, memory: (0, 0) }
     }
 
     #[test]
