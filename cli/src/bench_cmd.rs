@@ -224,21 +224,36 @@ fn evm_gas(
     b.attestation = Some(zkiris::prover::Attestation { device: device.id(), signature: device.sign_commitment(&c.0) });
     let verify = chain.verify_directly(published.verifier, USER, &b)?;
     // The same verifier as one contract (over EIP-170, so on a chain without the limit): the
-    // difference is what splitting costs.
-    let single = {
-        use zkiris::evm::{calldata::encode_verifier_calldata, revm::LocalEvm, verifier::{VerifierSource, VERIFIER_CONTRACT}};
+    // difference is what splitting costs. With the exact precompile count and the calldata
+    // price, that gives where the verifier's gas goes.
+    let breakdown = {
+        use zkiris::evm::{calldata::encode_verifier_calldata, revm::{calldata_gas, LocalEvm}, verifier::{VerifierSource, VERIFIER_CONTRACT}};
         let source = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
         let whole = Solc::locate()?.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
         let mut unlimited = LocalEvm::without_code_size_limit();
         let address = unlimited.deploy(ISSUER, whole.creation_code)?.address;
-        let out = unlimited.call(USER, address, encode_verifier_calldata(&b.instances()?, &b.proof))?;
+        let calldata = encode_verifier_calldata(&b.instances()?, &b.proof);
+        let calldata_cost = calldata_gas(&calldata);
+        let out = unlimited.call(USER, address, calldata)?;
         anyhow::ensure!(out.success, "the single-contract verifier rejected the proof");
-        out.gas_used
+        let calls = source.precompile_calls();
+        let (memory_generated, memory_compacted) = source.memory_bytes();
+        json!({
+            "single_contract": out.gas_used,
+            "transaction_base": 21_000,
+            "calldata": calldata_cost,
+            "precompiles": calls.gas(),
+            "precompile_calls": calls,
+            "other_execution": out.gas_used.saturating_sub(21_000 + calldata_cost + calls.gas()),
+            "split_hand_over": verify.gas_used.saturating_sub(out.gas_used),
+            "memory_bytes_generated": memory_generated,
+            "memory_bytes_compacted": memory_compacted,
+        })
     };
     // The registry takes 16,384-bit codes (layout v1); other models measure the verifier only.
     let register = if zkiris::evm::registry::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
     let mut out = json!({
-        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_single_contract": single,
+        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_breakdown": breakdown,
         "register": register.as_ref().map(|r| r.gas_used), "register_calldata_bytes": register.as_ref().map(|r| r.calldata_bytes),
         "verifier_contracts": published.verifier_parts, "verifier_largest_runtime_bytes": published.largest_part_bytes,
         "verifier_deploy": published.deploy_gas,
