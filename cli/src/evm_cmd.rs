@@ -33,15 +33,24 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     let model = a.setup.model()?;
     let started = Instant::now();
     let verifier = Verifier::new(model.clone(), &a.setup.srs(), Some(&a.setup.cache()))?;
-    let source = VerifierSource::render(verifier.params(), verifier.verifying_key(), NUM_INSTANCES)
-        .context("rendering the verifier (the model's public inputs must follow layout v1: 2048-byte codes)")?;
+    // The bare verifier takes the model's own public inputs; the registry only models with
+    // layout v1 (2048-byte codes, NUM_INSTANCES inputs).
+    let instances = zkiris::circuit::StatementPlan::new(&model)?.instances;
+    let source = VerifierSource::render(verifier.params(), verifier.verifying_key(), instances).context("rendering the verifier")?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let sol = a.out.join("Halo2Verifier.sol");
     std::fs::write(&sol, source.solidity()).with_context(|| format!("writing {}", sol.display()))?;
     let (mem_generated, mem_compacted) = source.memory_bytes();
     report(
         "render verifier",
-        &format!("{} ({} of Solidity; memory {} -> {})", sol.display(), bytes(source.solidity().len()), bytes(mem_generated), bytes(mem_compacted)),
+        &format!(
+            "{} ({} of Solidity; {} stores forwarded, memory {} -> {})",
+            sol.display(),
+            bytes(source.solidity().len()),
+            source.forwarded_stores(),
+            bytes(mem_generated),
+            bytes(mem_compacted)
+        ),
         started,
     );
     let mut parts_json = Vec::new();
@@ -70,7 +79,7 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     let manifest = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
         "vk_fingerprint": hex::encode(zkiris::prover::keys::vk_fingerprint(verifier.verifying_key())),
-        "num_instances": NUM_INSTANCES, "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
+        "num_instances": instances, "registry_layout_v1": instances == NUM_INSTANCES, "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
         "deploy_order": "parts are deployed last to first; each part's constructor takes the next part's address",
         "parts": parts_json,
     });

@@ -89,10 +89,34 @@ fn commit_prove_verify_and_tamper() {
     assert_eq!(v.status.code(), Some(2), "{}", text(&v));
     assert!(String::from_utf8_lossy(&v.stderr).contains("not a zkiris proof bundle"), "{}", text(&v));
 
-    // Tiny models have short codes: EVM calldata (layout v1, 2048-byte codes) is refused clearly.
-    let cd = zkiris(&["calldata", proof.to_str().unwrap(), "--for", "verifier"], &f.cache);
-    assert_eq!(cd.status.code(), Some(2), "{}", text(&cd));
-    assert!(String::from_utf8_lossy(&cd.stderr).contains("layout v1"), "{}", text(&cd));
+    // Tiny models have short codes: EVM calldata (layout v1, 2048-byte codes) is refused clearly,
+    // with the bundle given as an argument or as `--proof`.
+    for args in [vec!["calldata", proof.to_str().unwrap(), "--for", "verifier"], vec!["calldata", "--proof", proof.to_str().unwrap()]] {
+        let cd = zkiris(&args, &f.cache);
+        assert_eq!(cd.status.code(), Some(2), "{}", text(&cd));
+        assert!(String::from_utf8_lossy(&cd.stderr).contains("layout v1"), "{}", text(&cd));
+    }
+}
+
+#[test]
+fn export_verifier_writes_source_bytecode_and_manifest() {
+    let f = fixture();
+    let out = f.dir.join("verifier");
+    let o = zkiris(&["export-verifier", "--model", &f.world, "--out-dir", out.to_str().unwrap()], &f.cache);
+    assert!(o.status.success(), "{}", text(&o));
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("verifier.json")).unwrap()).unwrap();
+    // A tiny model has its own public-input count: the bare verifier is for it, not the registry.
+    assert_eq!(manifest["registry_layout_v1"], false, "{manifest}");
+    let parts = manifest["parts"].as_array().unwrap();
+    assert!(!parts.is_empty());
+    for part in parts {
+        let bin = std::fs::read_to_string(out.join(part["creation_bytecode"].as_str().unwrap())).unwrap();
+        assert!(bin.len() > 1000 && bin.bytes().all(|c| c.is_ascii_hexdigit()), "{part}");
+        assert!(part["runtime_bytes"].as_u64().unwrap() <= 24_576, "{part}");
+    }
+    let sol = std::fs::read_to_string(out.join("Halo2Verifier.sol")).unwrap();
+    assert!(sol.contains("contract Halo2Verifier"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("stores forwarded, memory"), "{}", text(&o));
 }
 
 #[test]

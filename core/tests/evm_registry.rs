@@ -257,15 +257,17 @@ fn oversized_verifier_is_split_automatically() {
 
 #[test]
 fn compacted_verifier_behaves_like_the_generated_one() {
-    // `VerifierSource::render` reallocates the generated code's memory (evm::memory). Both
-    // versions, as single contracts on a chain without the size limit, must accept and reject
-    // exactly the same calls; the compacted one touches less memory and costs less gas.
+    // `VerifierSource::render` forwards single-use stores into their loads (evm::inline) and
+    // reallocates the generated code's memory (evm::memory). Both versions, as single contracts
+    // on a chain without the size limit, must accept and reject exactly the same calls; the
+    // rewritten one touches less memory and costs less gas.
     let f = fixture();
     let generated = VerifierSource::render_generated(&f.params, f.model_a.pk.get_vk(), f.model_a.source.num_instances()).unwrap();
     let (before, after) = f.model_a.source.memory_bytes();
     println!("memory: generated {before} bytes, compacted {after} bytes");
     assert!(after * 3 < before * 2, "compaction saved too little: {before} -> {after}");
     assert_ne!(generated.solidity(), f.model_a.source.solidity());
+    assert!(f.model_a.source.forwarded_stores() > 100, "{}", f.model_a.source.forwarded_stores());
     let mut evm = LocalEvm::without_code_size_limit();
     let mut deploy_whole = |source: &VerifierSource| {
         let whole = f.solc.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT).unwrap();

@@ -52,6 +52,7 @@
 //! |---|---|
 //! | [`verifier`] | render the verifier source; split it for EIP-170 |
 //! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
+//! | [`inline`] | store-to-load forwarding in the generated verifier (fewer memory round trips) |
 //! | [`memory`] | memory compaction of the generated verifier (less memory-expansion gas) |
 //! | [`calldata`] | public-input layout v1, verifier calldata, registry ABI encodings |
 //! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
@@ -59,6 +60,7 @@
 //! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
+pub mod inline;
 pub mod memory;
 pub mod prove;
 #[cfg(feature = "evm-test")]

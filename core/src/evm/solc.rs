@@ -302,9 +302,10 @@ impl Solc {
         if whole.check_eip170().is_ok() {
             return Ok(CompiledVerifier { parts: vec![whole] });
         }
-        // Each part carries a copy of the prelude and the hand-over code: aim below the limit.
-        let budget = EIP170_MAX_RUNTIME_BYTES * 4 / 5;
-        let mut parts = whole.runtime_code.len().div_ceil(budget).max(2);
+        // Start from the fewest parts that could fit (each part also carries a copy of the
+        // prelude and the hand-over code) and add parts until every one fits: every extra part
+        // costs a call and a memory hand-over per verification.
+        let mut parts = whole.runtime_code.len().div_ceil(EIP170_MAX_RUNTIME_BYTES).max(2);
         let mut largest = whole.runtime_code.len();
         while parts <= MAX_VERIFIER_PARTS {
             let compiled = self.compile_verifier_parts(source, parts)?;

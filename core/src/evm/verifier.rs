@@ -106,6 +106,7 @@ pub struct VerifierSource {
     num_instances: usize,
     calldata_len: usize,
     memory: (usize, usize),
+    forwarded: usize,
 }
 
 impl fmt::Debug for VerifierSource {
@@ -136,8 +137,10 @@ impl VerifierSource {
     /// `params` must be the KZG parameters the key was generated with (same `k`): the verifier
     /// embeds `g`, `[1]₂` and `[s]₂` from them.
     ///
-    /// The generated code's memory is compacted ([`super::memory`]): world-v3's verifier touches
-    /// 97 KB as generated and much less after, which saves memory-expansion gas in every part.
+    /// Two rewrites of the generated code follow, each keeping what every statement computes:
+    /// values stored once and loaded once are forwarded into their load ([`super::inline`]), and
+    /// the remaining memory words are reallocated by liveness ([`super::memory`]). For world-v3
+    /// they cut 1,845 stores and loads and the memory from 95 KiB to about 24 KiB.
     pub fn render(
         params: &ParamsKZG<Bn256>,
         vk: &VerifyingKey<G1Affine>,
@@ -145,8 +148,15 @@ impl VerifierSource {
     ) -> Result<Self, VerifierError> {
         let generated = Self::render_generated(params, vk, num_instances)?;
         let spans = Layout::parse(&generated.solidity)?.statement_spans(&generated.solidity);
-        let compaction = super::memory::compact(&generated.solidity, &spans)?;
-        Ok(Self { solidity: compaction.source, memory: (compaction.memory_before, compaction.memory_after), ..generated })
+        let forwarding = super::inline::inline_single_use(&generated.solidity, &spans)?;
+        let spans = Layout::parse(&forwarding.source)?.statement_spans(&forwarding.source);
+        let compaction = super::memory::compact(&forwarding.source, &spans)?;
+        Ok(Self {
+            solidity: compaction.source,
+            memory: (compaction.memory_before, compaction.memory_after),
+            forwarded: forwarding.forwarded,
+            ..generated
+        })
     }
 
     /// Renders the verifier exactly as snark-verifier emits it, without memory compaction
@@ -178,13 +188,18 @@ impl VerifierSource {
         let calldata_len = max_calldata_end(&solidity)
             .ok_or(VerifierError::UnexpectedShape("the verifier reads no calldata"))?;
         let memory = (0, 0);
-        Ok(Self { solidity, num_instances, calldata_len, memory })
+        Ok(Self { solidity, num_instances, calldata_len, memory, forwarded: 0 })
     }
 
     /// Bytes of memory the runtime touches as generated, and after compaction (`(0, 0)` for a
     /// source from [`Self::render_generated`]).
     pub fn memory_bytes(&self) -> (usize, usize) {
         self.memory
+    }
+
+    /// Stored values forwarded into their single load (0 for [`Self::render_generated`]).
+    pub fn forwarded_stores(&self) -> usize {
+        self.forwarded
     }
 
     /// The Solidity source (one contract, [`VERIFIER_CONTRACT`]).
@@ -572,7 +587,7 @@ success := and(eq(mload(0xc0), 1), success)
 }
         "#
         .to_string();
-        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80, memory: (0, 0) }
+        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80, memory: (0, 0), forwarded: 0 }
     }
 
     #[test]
