@@ -70,7 +70,20 @@ fn enroll_prove_register_upgrade_match() {
     assert_eq!(s3.commitment, c);
     let mut chain = LocalRegistry::deploy(Solc::locate().unwrap(), ISSUER, true).unwrap();
     chain.trust_device(&dev_device_id()).unwrap();
-    publish(&mut chain, &v3);
+    let published = chain.publish(&v3).unwrap();
+    // The real verifier (forwarded, memory-compacted and split code) accepts the proof and
+    // rejects tampering: proof bytes across the whole proof, a code bit, the commitment.
+    chain.verify_directly(published.verifier, USER, &p3).unwrap();
+    for pos in (0..p3.proof.len()).step_by(p3.proof.len() / 9) {
+        let mut bad = p3.clone();
+        bad.proof[pos] ^= 0x01;
+        assert!(chain.verify_directly(published.verifier, USER, &bad).is_err(), "tampered proof byte {pos} accepted");
+    }
+    for word in [0, 3, 70, 136] {
+        let mut bad = p3.clone();
+        bad.public_inputs[word][31] ^= 0x01;
+        assert!(chain.verify_directly(published.verifier, USER, &bad).is_err(), "tampered public input {word} accepted");
+    }
     let reg = chain.register(USER, &p3).unwrap();
     assert!(reg.gas_used > 21_000);
     // The same registration again is refused (one code per commitment and model).
