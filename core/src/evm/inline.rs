@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::verifier::VerifierError;
+use super::yul::{calls, is_ident, literal, split_args};
 
 /// Deepest call nesting a rewritten statement may have. Each level below the statement's own
 /// call keeps up to two operands on the stack (for `mulmod(a, b, f_q)`: `f_q` and `b` while `a`
@@ -65,8 +66,8 @@ pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<
     for (i, t) in texts.iter().enumerate() {
         for call in calls(t)? {
             match call.name {
-                "mstore" | "mstore8" => writes.entry(call.address(t)?).or_default().push(i),
-                "mload" => reads.entry(call.address(t)?).or_default().push(i),
+                "mstore" | "mstore8" => writes.entry(call.literal_arg(t, 0)?).or_default().push(i),
+                "mload" => reads.entry(call.literal_arg(t, 0)?).or_default().push(i),
                 "keccak256" | "staticcall" => {
                     let ranges: &[(usize, usize)] = if call.name == "keccak256" { &[(0, 1)] } else { &[(2, 3), (4, 5)] };
                     for &(a, l) in ranges {
@@ -105,7 +106,7 @@ pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<
             continue;
         }
         // Words the expression reads must not change between the store and the load.
-        let inputs: Vec<usize> = calls(&expr)?.iter().filter(|c| c.name == "mload").map(|c| c.address(&expr)).collect::<Result<_, _>>()?;
+        let inputs: Vec<usize> = calls(&expr)?.iter().filter(|c| c.name == "mload").map(|c| c.literal_arg(&expr, 0)).collect::<Result<_, _>>()?;
         let clobbered = inputs.iter().any(|w| writes.get(w).is_some_and(|ws| ws.iter().any(|&s| s > def_at && s <= use_at)));
         if clobbered {
             continue;
@@ -133,43 +134,6 @@ pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<
         out.replace_range(s..e, text);
     }
     Ok(Forwarding { source: out, forwarded })
-}
-
-/// A builtin call found in a statement: its name and argument spans.
-struct Call<'a> {
-    name: &'a str,
-    args: Vec<(usize, usize)>,
-}
-
-impl Call<'_> {
-    fn literal_arg(&self, text: &str, i: usize) -> Result<usize, VerifierError> {
-        let &(s, e) = self.args.get(i).ok_or(VerifierError::UnexpectedShape("a memory builtin has too few arguments"))?;
-        literal(&text[s..e]).ok_or(VerifierError::UnexpectedShape("a memory address is not a literal"))
-    }
-
-    fn address(&self, text: &str) -> Result<usize, VerifierError> {
-        self.literal_arg(text, 0)
-    }
-}
-
-/// Every call `name(…)` in `text` (nested ones included), with its argument spans.
-fn calls(text: &str) -> Result<Vec<Call<'_>>, VerifierError> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_ident(bytes[i]) || (i > 0 && is_ident(bytes[i - 1])) {
-            i += 1;
-            continue;
-        }
-        let end = i + bytes[i..].iter().take_while(|&&c| is_ident(c)).count();
-        if bytes.get(end) == Some(&b'(') {
-            let args = split_args(text, end).ok_or(VerifierError::UnexpectedShape("unbalanced call in the runtime"))?;
-            out.push(Call { name: &text[i..end], args });
-        }
-        i = end;
-    }
-    Ok(out)
 }
 
 /// `Some((X, e))` if the statement is exactly `mstore(X, e)` with a literal `X`.
@@ -238,48 +202,6 @@ fn literal_text(text: &str, x: usize) -> Result<String, VerifierError> {
         }
     }
     Err(VerifierError::UnexpectedShape("a load disappeared while forwarding"))
-}
-
-fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
-
-/// The byte ranges of the top-level arguments of the call whose `(` is at `open`.
-fn split_args(text: &str, open: usize) -> Option<Vec<(usize, usize)>> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut args = Vec::new();
-    let mut start = open + 1;
-    for (j, &c) in bytes.iter().enumerate().skip(open) {
-        match c {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    args.push((start, j));
-                    return Some(args);
-                }
-            }
-            b',' if depth == 1 => {
-                args.push((start, j));
-                start = j + 1;
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A Yul number literal (hex or decimal) that fits a `usize`.
-fn literal(s: &str) -> Option<usize> {
-    let s = s.trim();
-    if let Some(h) = s.strip_prefix("0x") {
-        usize::from_str_radix(h, 16).ok()
-    } else if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

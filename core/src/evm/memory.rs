@@ -31,6 +31,7 @@
 use std::collections::BTreeMap;
 
 use super::verifier::VerifierError;
+use super::yul;
 
 /// The result of [`compact`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,20 +209,8 @@ fn block_of(blocks: &[(usize, usize)], w: usize) -> usize {
 /// Finds every memory access in `source[start..end]` (statement `idx`).
 fn scan_statement(source: &str, start: usize, end: usize, idx: usize, out: &mut Vec<Access>) -> Result<(), VerifierError> {
     let text = &source[start..end];
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !(bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') || (i > 0 && is_ident(bytes[i - 1])) {
-            i += 1;
-            continue;
-        }
-        let name_end = i + bytes[i..].iter().take_while(|&&c| is_ident(c)).count();
-        let name = &text[i..name_end];
-        if bytes.get(name_end) != Some(&b'(') {
-            i = name_end;
-            continue;
-        }
-        let specs: &[(usize, Option<usize>, Kind)] = match name {
+    for call in yul::calls(text)? {
+        let specs: &[(usize, Option<usize>, Kind)] = match call.name {
             "mload" => &[(0, None, Kind::Read)],
             "mstore" => &[(0, None, Kind::Write)],
             "mstore8" => &[(0, None, Kind::Partial)],
@@ -230,73 +219,20 @@ fn scan_statement(source: &str, start: usize, end: usize, idx: usize, out: &mut 
             n if UNMODELLED.contains(&n) => {
                 return Err(VerifierError::UnexpectedShape("the runtime uses a memory builtin the compaction does not model"))
             }
-            _ => {
-                i = name_end;
-                continue;
-            }
+            _ => continue,
         };
-        let args = split_args(text, name_end).ok_or(VerifierError::UnexpectedShape("unbalanced call in the runtime"))?;
         for &(at, len_at, kind) in specs {
-            let &(s, e) = args.get(at).ok_or(VerifierError::UnexpectedShape("a memory builtin has too few arguments"))?;
-            let offset = literal(&text[s..e]).ok_or(VerifierError::UnexpectedShape("a memory address is not a literal"))?;
+            let offset = call.literal_arg(text, at)?;
             let len = match len_at {
                 None if kind == Kind::Partial => 1,
                 None => 32,
-                Some(l) => {
-                    let &(ls, le) = args.get(l).ok_or(VerifierError::UnexpectedShape("a memory builtin has too few arguments"))?;
-                    literal(&text[ls..le]).ok_or(VerifierError::UnexpectedShape("a memory length is not a literal"))?
-                }
+                Some(l) => call.literal_arg(text, l)?,
             };
-            // Trim the literal's surrounding spaces for the rewrite span.
-            let lead = text[s..e].len() - text[s..e].trim_start().len();
-            let lit = text[s..e].trim();
-            out.push(Access { literal: (start + s + lead, start + s + lead + lit.len()), offset, len, kind, statement: idx });
+            let (s, e) = call.trimmed_arg(text, at).ok_or(VerifierError::UnexpectedShape("a memory builtin has too few arguments"))?;
+            out.push(Access { literal: (start + s, start + e), offset, len, kind, statement: idx });
         }
-        i = name_end;
     }
     Ok(())
-}
-
-fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
-
-/// The byte ranges of the top-level arguments of the call whose `(` is at `open`.
-fn split_args(text: &str, open: usize) -> Option<Vec<(usize, usize)>> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut args = Vec::new();
-    let mut start = open + 1;
-    for (j, &c) in bytes.iter().enumerate().skip(open) {
-        match c {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    args.push((start, j));
-                    return Some(args);
-                }
-            }
-            b',' if depth == 1 => {
-                args.push((start, j));
-                start = j + 1;
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A Yul number literal (hex or decimal) that fits a `usize`.
-fn literal(s: &str) -> Option<usize> {
-    let s = s.trim();
-    if let Some(h) = s.strip_prefix("0x") {
-        usize::from_str_radix(h, 16).ok()
-    } else if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

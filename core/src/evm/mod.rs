@@ -69,3 +69,4 @@ pub mod registry;
 pub mod revm;
 pub mod solc;
 pub mod verifier;
+mod yul;
