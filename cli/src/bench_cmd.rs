@@ -228,8 +228,11 @@ fn evm_gas(
     // price, that gives where the verifier's gas goes.
     let breakdown = {
         use zkiris::evm::{calldata::encode_verifier_calldata, revm::{calldata_gas, LocalEvm}, verifier::{VerifierSource, VERIFIER_CONTRACT}};
-        let source = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
-        let whole = Solc::locate()?.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
+        let solc = Solc::locate()?;
+        let rendered = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
+        // The source the deployed verifier was compiled from (see `Solc::compile_verifier`).
+        let source = solc.compile_verifier(&rendered)?.source().cloned().unwrap_or(rendered);
+        let whole = solc.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
         let mut unlimited = LocalEvm::without_code_size_limit();
         let address = unlimited.deploy(ISSUER, whole.creation_code)?.address;
         let calldata = encode_verifier_calldata(&b.instances()?, &b.proof);

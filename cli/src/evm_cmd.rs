@@ -59,8 +59,13 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
         let solc = Solc::locate().context("compiling needs solc 0.8.19 (`npm ci --prefix contracts`, or --no-compile)")?;
         let compiled = solc.compile_verifier(&source)?;
         let n = compiled.parts().len();
+        let used = compiled.source().unwrap_or(&source);
+        if used.forwarded_stores() != source.forwarded_stores() {
+            eprintln!("note: solc ran out of stack on the forwarded verifier; compiled it without store forwarding");
+            std::fs::write(&sol, used.solidity()).with_context(|| format!("writing {}", sol.display()))?;
+        }
         if compiled.is_split() {
-            for part in source.split(n)? {
+            for part in used.split(n)? {
                 std::fs::write(a.out.join(format!("{}.sol", part.contract)), &part.solidity)?;
             }
         }

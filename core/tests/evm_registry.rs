@@ -302,6 +302,30 @@ fn compacted_verifier_behaves_like_the_generated_one() {
 }
 
 #[test]
+fn a_verifier_too_deep_for_solc_is_compiled_without_forwarding() {
+    // Forwarding without a nesting bound builds expressions the legacy code generator cannot
+    // keep on the stack. `compile_verifier` then compiles the same verifier without forwarding,
+    // and says so through `CompiledVerifier::source`.
+    let f = fixture();
+    let generated = VerifierSource::render_generated(&f.params, f.model_a.pk.get_vk(), f.model_a.source.num_instances()).unwrap();
+    let deep = generated.rewritten(1_000).unwrap();
+    assert!(deep.forwarded_stores() > f.model_a.source.forwarded_stores());
+    let direct = f.solc.compile_contract(&[("Halo2Verifier.sol", deep.solidity())], VERIFIER_CONTRACT);
+    assert!(matches!(&direct, Err(SolcError::Compile(m)) if m.contains("Stack too deep")), "{direct:?}");
+    let compiled = f.solc.compile_verifier(&deep).unwrap();
+    let used = compiled.source().unwrap();
+    assert_eq!(used.forwarded_stores(), 0);
+    assert!(used.memory_bytes().1 < used.memory_bytes().0, "still compacted");
+    let mut evm = LocalEvm::new();
+    let verifier = compiled.deploy_with(|code| evm.deploy(ISSUER, code).map(|d| d.address)).unwrap();
+    let p = &f.a_c1;
+    ok(evm.call(USER, verifier, encode_verifier_calldata(&p.instances, &p.proof)).unwrap());
+    let mut proof = p.proof.clone();
+    proof[100] ^= 1;
+    assert!(!evm.call(USER, verifier, encode_verifier_calldata(&p.instances, &proof)).unwrap().success);
+}
+
+#[test]
 fn split_verifier_behaves_like_the_single_contract() {
     let f = fixture();
     let split = f.solc.compile_verifier_parts(&f.model_a.source, 3).unwrap();

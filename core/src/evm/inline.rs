@@ -20,7 +20,8 @@
 //!   the statement with the load.
 //! - the rewritten statement nests at most [`MAX_DEPTH`] calls deep. The legacy code generator
 //!   keeps operands of every nesting level on the stack, and `f_q` must stay within reach of
-//!   `DUP16`.
+//!   `DUP16`. Should solc still run out of stack, [`super::solc::Solc::compile_verifier`]
+//!   compiles the verifier without forwarding ([`super::verifier::VerifierSource::without_forwarding`]).
 //!
 //! Calldata reads may move from one split part to a later one; the splitter shifts every
 //! `calldataload` of a part by that part's memory image, so they still read the same bytes.
@@ -58,6 +59,11 @@ pub struct Forwarding {
 /// Forwards single-use stored values into their loads (module documentation). `statements`
 /// are the byte ranges in `source` of the runtime's top-level statements, in order.
 pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<Forwarding, VerifierError> {
+    inline_single_use_to_depth(source, statements, MAX_DEPTH)
+}
+
+/// [`inline_single_use`] with another nesting bound (tests use it to provoke "stack too deep").
+pub fn inline_single_use_to_depth(source: &str, statements: &[(usize, usize)], max_depth: usize) -> Result<Forwarding, VerifierError> {
     let mut texts: Vec<String> = statements.iter().map(|&(s, e)| source[s..e].to_string()).collect();
     // Every memory write and read, per word, by statement.
     let mut writes: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -115,7 +121,7 @@ pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<
         let Some(at) = texts[use_at].find(&pattern) else { continue };
         let mut rewritten = texts[use_at].clone();
         rewritten.replace_range(at..at + pattern.len(), &expr);
-        if depth(&rewritten) > MAX_DEPTH {
+        if depth(&rewritten) > max_depth {
             continue;
         }
         texts[use_at] = rewritten;

@@ -153,9 +153,16 @@ impl CompiledContract {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompiledVerifier {
     parts: Vec<CompiledContract>,
+    source: Option<VerifierSource>,
 }
 
 impl CompiledVerifier {
+    /// The source that was compiled: the one given to [`Solc::compile_verifier`], or its
+    /// [`VerifierSource::without_forwarding`] fallback.
+    pub fn source(&self) -> Option<&VerifierSource> {
+        self.source.as_ref()
+    }
+
     /// The contracts in call order: `parts()[0]` is the entry the registry calls.
     pub fn parts(&self) -> &[CompiledContract] {
         &self.parts
@@ -297,10 +304,24 @@ impl Solc {
 
     /// Compiles a verifier so that every contract fits EIP-170: as one contract if it fits,
     /// otherwise split into the fewest parts (up to [`MAX_VERIFIER_PARTS`]) that fit.
+    ///
+    /// If the compiler runs out of stack ("stack too deep") on a source with forwarded stores,
+    /// the same verifier without forwarding is compiled instead; [`CompiledVerifier::source`]
+    /// says which source the bytecode is.
     pub fn compile_verifier(&self, source: &VerifierSource) -> Result<CompiledVerifier, SolcError> {
+        match self.compile_verifier_as_is(source) {
+            Err(SolcError::Compile(msg)) if msg.contains("Stack too deep") => match source.without_forwarding()? {
+                Some(plain) => self.compile_verifier_as_is(&plain),
+                None => Err(SolcError::Compile(msg)),
+            },
+            other => other,
+        }
+    }
+
+    fn compile_verifier_as_is(&self, source: &VerifierSource) -> Result<CompiledVerifier, SolcError> {
         let whole = self.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
         if whole.check_eip170().is_ok() {
-            return Ok(CompiledVerifier { parts: vec![whole] });
+            return Ok(CompiledVerifier { parts: vec![whole], source: Some(source.clone()) });
         }
         // Start from the fewest parts that could fit (each part also carries a copy of the
         // prelude and the hand-over code) and add parts until every one fits: every extra part
@@ -336,7 +357,7 @@ impl Solc {
                     .ok_or_else(|| SolcError::MissingContract { name: p.contract.clone() })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CompiledVerifier { parts })
+        Ok(CompiledVerifier { parts, source: Some(source.clone()) })
     }
 }
 
@@ -412,7 +433,7 @@ mod tests {
     #[test]
     fn deploys_parts_last_to_first_with_next_address() {
         let part = |n: u8| CompiledContract { name: format!("P{n}"), abi: "[]".into(), creation_code: vec![n], runtime_code: vec![] };
-        let v = CompiledVerifier { parts: vec![part(1), part(2), part(3)] };
+        let v = CompiledVerifier { parts: vec![part(1), part(2), part(3)], source: None };
         let mut seen = Vec::new();
         let entry = v
             .deploy_with(|code| -> Result<[u8; 20], ()> {

@@ -40,7 +40,7 @@
 //! the parts are deployed last to first; [`super::solc::CompiledVerifier::deploy_with`] does
 //! that.
 
-use std::{fmt, rc::Rc};
+use std::{fmt, rc::Rc, sync::Arc};
 
 use halo2_proofs::{
     halo2curves::bn256::{Bn256, Fq, Fr, G1Affine},
@@ -107,6 +107,8 @@ pub struct VerifierSource {
     calldata_len: usize,
     memory: (usize, usize),
     forwarded: usize,
+    /// snark-verifier's output, kept to re-apply the rewrites differently.
+    generated: Option<Arc<String>>,
 }
 
 impl fmt::Debug for VerifierSource {
@@ -146,17 +148,35 @@ impl VerifierSource {
         vk: &VerifyingKey<G1Affine>,
         num_instances: usize,
     ) -> Result<Self, VerifierError> {
-        let generated = Self::render_generated(params, vk, num_instances)?;
-        let spans = Layout::parse(&generated.solidity)?.statement_spans(&generated.solidity);
-        let forwarding = super::inline::inline_single_use(&generated.solidity, &spans)?;
+        Self::render_generated(params, vk, num_instances)?.rewritten(super::inline::MAX_DEPTH)
+    }
+
+    /// Applies the rewrites to a [`Self::render_generated`] source: forwarding to calls nested at
+    /// most `forward_depth` deep (0: no forwarding), then memory compaction.
+    pub fn rewritten(&self, forward_depth: usize) -> Result<Self, VerifierError> {
+        let generated = self.generated.clone().unwrap_or_else(|| Arc::new(self.solidity.clone()));
+        let spans = Layout::parse(&generated)?.statement_spans(&generated);
+        let forwarding = super::inline::inline_single_use_to_depth(&generated, &spans, forward_depth)?;
         let spans = Layout::parse(&forwarding.source)?.statement_spans(&forwarding.source);
         let compaction = super::memory::compact(&forwarding.source, &spans)?;
         Ok(Self {
             solidity: compaction.source,
+            num_instances: self.num_instances,
+            calldata_len: self.calldata_len,
             memory: (compaction.memory_before, compaction.memory_after),
             forwarded: forwarding.forwarded,
-            ..generated
+            generated: Some(generated),
         })
+    }
+
+    /// The same verifier with memory compaction but without store forwarding: what
+    /// [`super::solc::Solc::compile_verifier`] falls back to if a forwarded expression nests too
+    /// deep for the compiler ("stack too deep"). `None` if nothing was forwarded.
+    pub fn without_forwarding(&self) -> Result<Option<Self>, VerifierError> {
+        if self.forwarded == 0 {
+            return Ok(None);
+        }
+        self.rewritten(0).map(Some)
     }
 
     /// Renders the verifier exactly as snark-verifier emits it, without memory compaction
@@ -188,7 +208,7 @@ impl VerifierSource {
         let calldata_len = max_calldata_end(&solidity)
             .ok_or(VerifierError::UnexpectedShape("the verifier reads no calldata"))?;
         let memory = (0, 0);
-        Ok(Self { solidity, num_instances, calldata_len, memory, forwarded: 0 })
+        Ok(Self { solidity, num_instances, calldata_len, memory, forwarded: 0, generated: None })
     }
 
     /// Bytes of memory the runtime touches as generated, and after compaction (`(0, 0)` for a
@@ -587,7 +607,7 @@ success := and(eq(mload(0xc0), 1), success)
 }
         "#
         .to_string();
-        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80, memory: (0, 0), forwarded: 0 }
+        VerifierSource { solidity, num_instances: 2, calldata_len: 0x80, memory: (0, 0), forwarded: 0, generated: None }
     }
 
     #[test]
