@@ -289,6 +289,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 VerifyError::Malformed(_) => "malformed",
                 VerifyError::WrongModel { .. } => "wrong_model",
                 VerifyError::WrongSrs { .. } => "wrong_srs",
+                VerifyError::WrongVerifyingKey { .. } => "wrong_verifying_key",
                 VerifyError::Invalid(_) => "invalid",
                 _ => "invalid",
             };

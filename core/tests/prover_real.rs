@@ -95,6 +95,10 @@ fn tampered_proofs_are_rejected() {
     let mut b = good.clone();
     b.srs_fingerprint[0] ^= 1;
     assert!(matches!(v.verify(&b), Err(VerifyError::WrongSrs { .. })), "other SRS");
+    // So is a proof labelled as made with another verifying key (another circuit version).
+    let mut b = good.clone();
+    b.vk_fingerprint[0] ^= 1;
+    assert!(matches!(v.verify(&b), Err(VerifyError::WrongVerifyingKey { .. })), "other verifying key");
 }
 
 #[test]

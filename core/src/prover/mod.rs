@@ -113,6 +113,15 @@ pub enum VerifyError {
         /// SRS fingerprint of this verifier (hex prefix).
         expected: String,
     },
+    /// The bundle was made with another verifying key for this model: by a zkiris build whose
+    /// circuit or key generation differs (for example before selector compression).
+    #[error("the proof was made with verifying key {found}, this verifier has {expected} for the same model (another zkiris circuit version); re-prove with this version")]
+    WrongVerifyingKey {
+        /// Verifying-key fingerprint in the bundle (hex prefix).
+        found: String,
+        /// Verifying-key fingerprint of this verifier (hex prefix).
+        expected: String,
+    },
     /// The proof does not verify.
     #[error("the proof is invalid: {0}")]
     Invalid(String),
@@ -383,6 +392,9 @@ impl Verifier {
         }
         if bundle.srs_fingerprint != self.srs_fingerprint {
             return Err(VerifyError::WrongSrs { found: hex::encode(&bundle.srs_fingerprint[..8]), expected: hex::encode(&self.srs_fingerprint[..8]) });
+        }
+        if bundle.vk_fingerprint != self.vk_fingerprint {
+            return Err(VerifyError::WrongVerifyingKey { found: hex::encode(&bundle.vk_fingerprint[..8]), expected: hex::encode(&self.vk_fingerprint[..8]) });
         }
         let rules = &self.model.manifest().rules;
         let instances: Vec<Fr> = bundle
