@@ -179,8 +179,8 @@ impl VerifierSource {
         self.rewritten(0).map(Some)
     }
 
-    /// Renders the verifier exactly as snark-verifier emits it, without memory compaction
-    /// (to compare against [`Self::render`]).
+    /// Renders the verifier exactly as snark-verifier emits it, without the rewrites of
+    /// [`Self::render`] (to compare against it, or to apply them with [`Self::rewritten`]).
     pub fn render_generated(
         params: &ParamsKZG<Bn256>,
         vk: &VerifyingKey<G1Affine>,

@@ -1,6 +1,6 @@
 //! Proving keys: keygen from the model, and an on-disk cache.
 //!
-//! A proving key is ~3 KB per circuit row (407 MB for world-v3 at k = 17): it is generated on
+//! A proving key is ~2 KB per circuit row (290 MB for world-v3 at k = 17): it is generated on
 //! the device from the signed model and cached, never shipped. The cache file name is derived
 //! from everything the key depends on — the model id, the SRS fingerprint, `k`, the zkiris code
 //! version and a digest of the constraint system — and the file is checksummed; writing a new
