@@ -31,22 +31,33 @@ pub struct Estimate {
     pub proving_key_mib: f64,
 }
 
-/// Advice columns of the statement: 9 shared + the commitment chip's (models with a liveness
-/// rule add the CNN output column `u`).
-pub const ADVICE_COLUMNS: usize = 9 + 2;
+/// Share of the selectors that keygen's selector compression leaves as fixed columns of their
+/// own (measured: world-v3 23 → 9, world-v3-live 32 → 12, openiris-1.11 24 → 10, cnn_embed
+/// 33 → 13).
+const SELECTOR_COLUMNS_PER_SELECTOR: f64 = 0.4;
+
+/// Measured on the reference machine, quiet, 2026-11-26 (README "Performance"), as
+/// `(model, prove seconds, peak RSS MiB, proving key MiB)`; [`Estimate::for_plan`] is fitted
+/// to these and a test keeps it close to them.
+pub const REFERENCE_MEASUREMENTS: &[(&str, f64, f64, f64)] =
+    &[("world-v3", 17.0, 857.0, 276.0), ("world-v3-live", 35.4, 1883.0, 713.0), ("openiris-1.11", 63.5, 3132.0, 1137.0)];
 
 impl Estimate {
-    /// Estimates from a plan.
+    /// Estimates from a plan: linear in `2^k` and in the columns of its constraint system
+    /// (advice, fixed after selector compression, lookups), with constants fitted to
+    /// [`REFERENCE_MEASUREMENTS`]. The memory estimate carries a 10 % margin: it is what a
+    /// phone checks against its memory budget before proving.
     pub fn for_plan(plan: &StatementPlan) -> Self {
         let k = plan.min_k();
-        let lookups = crate::circuit::range::RangeConfig::lookups(plan.shape.paired_limbs);
-        let advice = ADVICE_COLUMNS + usize::from(plan.shape.cnn);
+        let mut cs = halo2_proofs::plonk::ConstraintSystem::<halo2_proofs::halo2curves::bn256::Fr>::default();
+        let _ = <crate::circuit::IrisCircuit as halo2_proofs::plonk::Circuit<_>>::configure_with_params(&mut cs, plan.shape.clone());
+        let (advice, lookups) = (cs.num_advice_columns(), cs.lookups().len());
+        let fixed = cs.num_fixed_columns() as f64 + SELECTOR_COLUMNS_PER_SELECTOR * cs.num_selectors() as f64;
         let scale = (1u64 << k) as f64 / (1u64 << 17) as f64;
-        // Calibrated at k = 17 on the reference machine (see README, "Performance").
-        let prove_seconds = scale * (2.6 + 0.30 * advice as f64 + 0.85 * lookups as f64);
+        let prove_seconds = scale * (6.7 + 0.6 * advice as f64 + 0.1 * fixed + 0.85 * lookups as f64);
         let keygen_seconds = scale * 9.0;
-        let peak_memory_mib = 120.0 + scale * (60.0 * advice as f64 + 150.0 * lookups as f64 + 150.0);
-        let proving_key_mib = scale * 80.0;
+        let peak_memory_mib = 1.1 * (100.0 + scale * (47.0 + 30.0 * advice as f64 + 11.5 * fixed + 75.0 * lookups as f64));
+        let proving_key_mib = scale * (113.0 + 8.1 * fixed);
         Self { k, rows: plan.rows, advice_columns: advice, lookups, prove_seconds, keygen_seconds, peak_memory_mib, proving_key_mib }
     }
 
