@@ -26,7 +26,7 @@
 //! Calldata reads may move from one split part to a later one; the splitter shifts every
 //! `calldataload` of a part by that part's memory image, so they still read the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::verifier::VerifierError;
 use super::yul::{calls, is_ident, literal, split_args};
@@ -68,7 +68,7 @@ pub fn inline_single_use_to_depth(source: &str, statements: &[(usize, usize)], m
     // Every memory write and read, per word, by statement.
     let mut writes: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut reads: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut ranged: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut ranged: HashSet<usize> = HashSet::new();
     for (i, t) in texts.iter().enumerate() {
         for call in calls(t)? {
             match call.name {
@@ -126,12 +126,6 @@ pub fn inline_single_use_to_depth(source: &str, statements: &[(usize, usize)], m
         }
         texts[use_at] = rewritten;
         removed[def_at] = true;
-        // The moved expression's reads now happen at the use statement.
-        for w in inputs {
-            if let Some(r) = reads.get_mut(&w) {
-                r.push(use_at);
-            }
-        }
         forwarded += 1;
     }
     let mut out = source.to_string();
