@@ -30,8 +30,10 @@ pub mod evm;
 pub mod image;
 pub mod iriscode;
 pub mod model;
+pub mod mpc;
 pub mod poseidon;
 pub mod prover;
+pub mod public;
 #[doc(hidden)]
 pub mod testkit;
 pub mod vault;

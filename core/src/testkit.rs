@@ -12,7 +12,7 @@ use tract_onnx::pb;
 use crate::image::{IrisImage, IrisMask};
 use crate::model::issuer::{dev_issuer_key, DEV_ISSUER_KEY_ID};
 use crate::model::manifest::{
-    BitRule, CodeLayout, Component, EncoderSpec, InputDtype, InputRole, InputSpec, LivenessRule, Manifest, ModelRules, ModelSpec, Operand, OutputSpec, Ratio,
+    BitRule, CodeLayout, Component, EncoderSpec, InputDtype, InputRole, InputSpec, LivenessRule, Manifest, ModelRules, ModelSpec, Operand, OutputSpec, Ratio, Submission,
 };
 use crate::model::{IssuerKeys, Model, VerifiedModelFiles};
 
@@ -49,6 +49,8 @@ pub struct TinySpec {
     /// With the liveness CNN: a second Gemm on its last ReLU's features gives an `embedding`
     /// output (`[1, grid rows · grid cols]`) whose sign bits are a fifth iris-code plane.
     pub embedding: bool,
+    /// How the proof submits the codes (public inputs or MPC shares).
+    pub submission: Submission,
 }
 
 /// The liveness rule of a tiny model with a CNN.
@@ -63,7 +65,7 @@ pub struct TinyLiveness {
 impl TinySpec {
     /// The default tiny model: 16×64 image, 2×16 probes, 5×9 kernels.
     pub fn default_for(rules: TinyRules) -> Self {
-        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None, embedding: false }
+        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None, embedding: false, submission: Submission::PublicCode }
     }
 
     /// The default world-style tiny model plus the liveness CNN, with rule `liveness`.
@@ -345,6 +347,7 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
         code_layout: layout,
         min_valid_bits: spec.min_valid_bits,
         liveness: spec.liveness.map(|l| LivenessRule { output: "liveness".into(), threshold: l.threshold, public: l.public }),
+        submission: spec.submission,
     };
     (onnx, rules)
 }
@@ -354,7 +357,8 @@ pub fn tiny_signed(spec: &TinySpec) -> (Vec<u8>, Manifest) {
     let (onnx, rules) = tiny_files(spec);
     let live = if spec.liveness.is_some() { "-live" } else { "" };
     let embed = if spec.embedding && spec.liveness.is_some() { "-embed" } else { "" };
-    let name = format!("tiny-{:?}-{}x{}{live}{embed}", spec.rules, spec.rows, spec.cols).to_lowercase();
+    let mpc = if spec.submission == Submission::MpcShares { "-mpc" } else { "" };
+    let name = format!("tiny-{:?}-{}x{}{live}{embed}{mpc}", spec.rules, spec.rows, spec.cols).to_lowercase();
     let s = ModelSpec { name, version: "0.0.1".into(), description: "TEST ONLY tiny model".into(), onnx: "model.onnx".into(), rules };
     let manifest: Manifest = s.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("tiny model lowers");
     (onnx, manifest)

@@ -39,6 +39,7 @@ pub mod poseidon;
 pub mod range;
 pub mod relu;
 pub mod requant;
+pub mod shares;
 pub mod statement;
 pub mod witness;
 

@@ -224,6 +224,56 @@ pub struct ModelRules {
     pub min_valid_bits: u32,
     /// Optional liveness rule.
     pub liveness: Option<LivenessRule>,
+    /// How codes are submitted: public inputs (`public-code`, the default, and the only mode
+    /// before this field existed — it is left out of the canonical rules then, so older model
+    /// ids are unchanged) or World's MPC secret shares (`mpc-shares`).
+    #[serde(default, skip_serializing_if = "Submission::is_public_code")]
+    pub submission: Submission,
+}
+
+/// How a proof submits the codes it proves (see `zkiris::public` for the public inputs of each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Submission {
+    /// The iris and mask codes are public inputs (a contract or server reads them).
+    #[default]
+    PublicCode,
+    /// The codes stay private: the proof shows that three secret shares of the masked code
+    /// (World's 2-of-3 Shamir sharing over GR(2^16, 4), [`crate::mpc`]) were derived from them,
+    /// and only a Poseidon commitment to each share is public.
+    MpcShares,
+}
+
+impl Submission {
+    /// Whether this is [`Submission::PublicCode`].
+    pub fn is_public_code(&self) -> bool {
+        *self == Submission::PublicCode
+    }
+
+    /// The manifest spelling (`public-code`, `mpc-shares`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Submission::PublicCode => "public-code",
+            Submission::MpcShares => "mpc-shares",
+        }
+    }
+}
+
+impl std::fmt::Display for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Submission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "public-code" => Ok(Submission::PublicCode),
+            "mpc-shares" => Ok(Submission::MpcShares),
+            other => Err(format!("unknown submission mode {other:?}; use public-code or mpc-shares")),
+        }
+    }
 }
 
 /// A parsed `manifest.json`.

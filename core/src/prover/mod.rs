@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{create_proof, verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -163,21 +162,7 @@ impl std::fmt::Debug for ProvingSetup {
     }
 }
 
-/// Field element as 32 big-endian bytes.
-pub fn fr_to_be(x: &Fr) -> [u8; 32] {
-    let mut b = x.to_repr();
-    b.as_mut().reverse();
-    let mut out = [0u8; 32];
-    out.copy_from_slice(b.as_ref());
-    out
-}
-
-/// 32 big-endian bytes as a canonical field element.
-pub fn fr_from_be(b: &[u8; 32]) -> Option<Fr> {
-    let mut le = *b;
-    le.reverse();
-    Option::from(Fr::from_repr(le))
-}
+pub use crate::public::{fr_from_be, fr_to_be};
 
 fn cancelled(cancel: &CancellationToken) -> Result<(), ProveError> {
     if cancel.is_cancelled() {

@@ -1,0 +1,310 @@
+//! MockProver tests of the shares chip on World's published vectors: the honest witness
+//! proves, and each constraint rejects a tampered cell with its own, exact failure.
+
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_proofs::plonk::{Circuit, Instance};
+
+use super::*;
+use crate::mpc::shares::{share, share_commitment, MaskedCode, Slopes};
+
+/// A cell changed after the chip has assigned its witness.
+#[derive(Clone, Copy, Debug)]
+enum Tamper {
+    None,
+    /// `x` at this absolute row gets `+ delta` (as a signed integer).
+    X { row: usize, delta: i64 },
+    /// `y` at this absolute row is set to `value`.
+    Y { row: usize, value: Fr },
+    /// Before assignment: `x` at this row gets `+ 1` and the packing (and so the hashed
+    /// elements and `S_p`) is recomputed from the changed cell.
+    Forge { row: usize },
+}
+
+#[derive(Clone, Debug)]
+struct TestConfig {
+    chip: SharesConfig,
+    bits: Column<Advice>,
+    instance: Column<Instance>,
+}
+
+/// The chip on the given code/mask bits (assigned in their own column: code bits at rows
+/// `0..n`, mask bits at `n..2n`), with `S_1..S_3` exposed as public inputs 0..3.
+#[derive(Clone, Debug)]
+struct SharesCircuit {
+    code: Vec<u8>,
+    mask: Vec<u8>,
+    slopes: Vec<GrElement>,
+    tampers: Vec<Tamper>,
+}
+
+impl Circuit<Fr> for SharesCircuit {
+    type Config = TestConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        Self { tampers: vec![], ..self.clone() }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+        let bits = meta.advice_column();
+        meta.enable_equality(bits);
+        let (x, y) = (meta.advice_column(), meta.advice_column());
+        let padv = [meta.advice_column(), meta.advice_column()];
+        let pfix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let constant = meta.fixed_column();
+        meta.enable_constant(constant);
+        let chip = SharesChip::configure(meta, x, y, padv, pfix);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        TestConfig { chip, bits, instance }
+    }
+
+    fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let chip = SharesChip::construct(config.chip.clone());
+        chip.load_table(&mut layouter)?;
+        let mut outs = Vec::new();
+        layouter.assign_region(
+            || "shares",
+            |mut region| {
+                let n = self.code.len();
+                let mut assign = |row: usize, v: u8| BitCell { cell: region.assign_advice(config.bits, row, Value::known(Fr::from(v as u64))).cell(), value: Value::known(Fr::from(v as u64)) };
+                let code: Vec<BitCell> = self.code.iter().enumerate().map(|(i, &b)| assign(i, b)).collect();
+                let mask: Vec<BitCell> = self.mask.iter().enumerate().map(|(i, &b)| assign(n + i, b)).collect();
+                let input = SharesInput { code: &code, mask: &mask, slopes: Value::known(&self.slopes) };
+                let mut cells = self.cells();
+                for t in &self.tampers {
+                    if let Tamper::Forge { row } = *t {
+                        cells.x[row] += Fr::one();
+                        cells.pack();
+                    }
+                }
+                let out = chip.assign_cells(&mut region, 0, &input, Value::known(cells))?;
+                for t in &self.tampers {
+                    match *t {
+                        Tamper::None | Tamper::Forge { .. } => {}
+                        Tamper::X { row, delta } => {
+                            region.assign_advice(config.chip.x, row, Value::known(self.cells().x[row] + int(delta)));
+                        }
+                        Tamper::Y { row, value } => {
+                            region.assign_advice(config.chip.y, row, Value::known(value));
+                        }
+                    }
+                }
+                outs = out.commitments.iter().map(|c| c.cell()).collect();
+                Ok(())
+            },
+        )?;
+        for (i, cell) in outs.into_iter().enumerate() {
+            layouter.constrain_instance(cell, config.instance, i);
+        }
+        Ok(())
+    }
+}
+
+impl SharesCircuit {
+    /// The honest chunk-row values.
+    fn cells(&self) -> ChunkCells {
+        let to_fr = |v: &[u8]| v.iter().map(|&b| Fr::from(b as u64)).collect::<Vec<_>>();
+        ChunkCells::new(&to_fr(&self.code), &to_fr(&self.mask), &self.slopes)
+    }
+}
+
+/// World's 20 published vectors: masked codes as code/mask bits, the slopes, and the three
+/// shares.
+fn vectors() -> (Vec<u8>, Vec<u8>, Vec<GrElement>, [Vec<GrElement>; 3]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/world-mpc/vectors.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("vectors.json")).expect("json");
+    let quads = |v: &serde_json::Value| -> Vec<[u16; 4]> { v.as_array().unwrap().iter().map(|q| std::array::from_fn(|j| q[j].as_u64().unwrap() as u16)).collect() };
+    let masked = quads(&v["masked_codes"]);
+    let (mut code, mut mask) = (Vec::new(), Vec::new());
+    for m in masked.iter().flatten() {
+        let (c, k) = match m {
+            0 => (0, 0),
+            1 => (0, 1),
+            65535 => (1, 1),
+            other => panic!("masked value {other}"),
+        };
+        code.push(c);
+        mask.push(k);
+    }
+    let el = |q: Vec<[u16; 4]>| q.into_iter().map(GrElement).collect::<Vec<_>>();
+    let shares = [el(quads(&v["shares"][0])), el(quads(&v["shares"][1])), el(quads(&v["shares"][2]))];
+    (code, mask, el(quads(&v["slopes"])), shares)
+}
+
+fn vector_circuit(tampers: Vec<Tamper>) -> (SharesCircuit, Vec<Fr>) {
+    let (code, mask, slopes, shares) = vectors();
+    let public = Party::ALL.iter().zip(&shares).map(|(p, s)| share_commitment(*p, &s.iter().flat_map(|e| e.0).collect::<Vec<_>>())).collect();
+    (SharesCircuit { code, mask, slopes, tampers }, public)
+}
+
+fn run(circuit: &SharesCircuit, public: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
+    MockProver::run(17, circuit, vec![public]).expect("synthesis").verify()
+}
+
+/// (constraint, location) of every failed gate, lookups (name, location), permutation count.
+fn summarize(failures: &[VerifyFailure]) -> (Vec<(String, String)>, Vec<(String, String)>, usize) {
+    let (mut gates, mut lookups, mut perms) = (Vec::new(), Vec::new(), 0);
+    for f in failures {
+        match f {
+            VerifyFailure::ConstraintNotSatisfied { constraint, location, .. } => gates.push((constraint.to_string(), location.to_string())),
+            VerifyFailure::Lookup { name, location, .. } => lookups.push((name.clone(), location.to_string())),
+            VerifyFailure::Permutation { .. } => perms += 1,
+            other => panic!("unexpected failure kind: {other}"),
+        }
+    }
+    (gates, lookups, perms)
+}
+
+fn at_row(location: &str, row: usize) -> bool {
+    location.ends_with(&format!("at offset {row}")) || location.ends_with(&format!("on row {row}"))
+}
+
+fn has_gate(gates: &[(String, String)], gate: &str, row: usize) -> bool {
+    gates.iter().any(|(c, l)| c.contains(&format!("('{gate}')")) && at_row(l, row))
+}
+
+/// The failures of a tampered run (which must fail).
+fn tampered(tampers: Vec<Tamper>) -> (Vec<(String, String)>, Vec<(String, String)>, usize) {
+    let (c, public) = vector_circuit(tampers);
+    summarize(&run(&c, public).expect_err("a tampered witness must be rejected"))
+}
+
+const SHARE_GATE: &str = "shares: share coefficients";
+
+#[test]
+fn published_vectors_prove_and_match_the_published_shares() {
+    let (c, public) = vector_circuit(vec![]);
+    assert_eq!(run(&c, public.clone()), Ok(()));
+    // The chip's remainder cells are the published shares, coefficient by coefficient.
+    let (_, _, _, shares) = vectors();
+    let x = c.cells().x;
+    for (p, share) in shares.iter().enumerate() {
+        for (k, e) in share.iter().enumerate() {
+            for j in 0..4 {
+                assert_eq!(x[ROWS_PER_CHUNK * k + r_off(p + 1, j)], Fr::from(e.0[j] as u64), "party {}, chunk {k}, coefficient {j}", p + 1);
+            }
+        }
+    }
+    // The native sharing of the same masked code with the same slopes commits to the same S_p.
+    let masked = MaskedCode::from_chunks(c.code.chunks(4).zip(c.mask.chunks(4)).map(|(cb, mb)| std::array::from_fn(|j| crate::mpc::shares::masked_value(cb[j], mb[j]))).collect());
+    let native = share(&masked, &Slopes::from_elements(c.slopes.clone())).unwrap();
+    assert_eq!(native.iter().map(|s| s.commitment()).collect::<Vec<_>>(), public);
+}
+
+#[test]
+fn random_slopes_prove() {
+    let (mut c, _) = vector_circuit(vec![]);
+    c.slopes = Slopes::random(20).elements().to_vec();
+    let masked = MaskedCode::new(&pack(&c.code), &pack(&c.mask), 80).unwrap();
+    let public = share(&masked, &Slopes::from_elements(c.slopes.clone())).unwrap().iter().map(|s| s.commitment()).collect();
+    assert_eq!(run(&c, public), Ok(()));
+}
+
+fn pack(bits: &[u8]) -> Vec<u8> {
+    bits.chunks(8).map(|b| b.iter().enumerate().fold(0u8, |acc, (i, &v)| acc | (v << (7 - i)))).collect()
+}
+
+#[test]
+fn tampered_share_coefficient_is_rejected() {
+    // Party 2's coefficient 1 of chunk 3, +1: its share identity fails, and so does the packing
+    // accumulator that reads it.
+    let row = ROWS_PER_CHUNK * 3 + r_off(2, 1);
+    let (gates, _, _) = tampered(vec![Tamper::X { row, delta: 1 }]);
+    assert!(has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 3), "{gates:?}");
+    assert!(has_gate(&gates, "shares: pack", row), "{gates:?}");
+}
+
+#[test]
+fn tampered_share_coefficient_with_consistent_packing_is_rejected_by_the_share_identity() {
+    // The share cell is changed before assignment and everything downstream follows it: the
+    // packing holds and S_2 is the commitment to the forged share. Only the share identity can
+    // notice.
+    let (c, _) = vector_circuit(vec![]);
+    let (_, _, _, shares) = vectors();
+    let k = 3;
+    let mut forged = shares[1].clone();
+    forged[k].0[1] = forged[k].0[1].wrapping_add(1);
+    let mut public: Vec<Fr> = Party::ALL.iter().zip(&shares).map(|(p, s)| share_commitment(*p, &s.iter().flat_map(|e| e.0).collect::<Vec<_>>())).collect();
+    public[1] = share_commitment(Party::ALL[1], &forged.iter().flat_map(|e| e.0).collect::<Vec<_>>());
+    let c = SharesCircuit { tampers: vec![Tamper::Forge { row: ROWS_PER_CHUNK * k + r_off(2, 1) }], ..c };
+    let (gates, lookups, perms) = summarize(&run(&c, public).unwrap_err());
+    assert!(lookups.is_empty() && perms == 0, "{lookups:?} {perms}");
+    assert_eq!(gates.len(), 1, "{gates:?}");
+    assert!(has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * k), "{gates:?}");
+}
+
+/// A field element known to hold a non-negative integer below 2^63.
+fn fr_small(v: Fr) -> i64 {
+    let b = crate::public::fr_to_be(&v);
+    assert!(b[..24].iter().all(|&x| x == 0));
+    i64::from_be_bytes(b[24..].try_into().unwrap())
+}
+
+#[test]
+fn tampered_slope_is_rejected() {
+    // A slope coefficient changes the share of all three parties for that coefficient.
+    let (gates, _, _) = tampered(vec![Tamper::X { row: ROWS_PER_CHUNK * 5 + SLOPE_OFF + 2, delta: 1 }]);
+    assert!(has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 5), "{gates:?}");
+    assert!(gates.iter().all(|(c, _)| c.contains(SHARE_GATE)), "{gates:?}");
+}
+
+#[test]
+fn tampered_quotient_is_rejected() {
+    let (gates, lookups, _) = tampered(vec![Tamper::X { row: ROWS_PER_CHUNK * 7 + q_off(3, 2), delta: 1 }]);
+    assert!(has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 7), "{gates:?}");
+    assert!(lookups.is_empty(), "{lookups:?}");
+}
+
+#[test]
+fn quotient_and_remainder_moved_together_fail_the_range_check() {
+    // q' + 1 with r − 2^16, or q' − 1 with r + 2^16, keep the share identity; the remainder
+    // (or the quotient) leaves [0, 2^16), and only the 16-bit lookup catches it.
+    let (r_row, q_row) = (ROWS_PER_CHUNK * 2 + r_off(1, 0), ROWS_PER_CHUNK * 2 + q_off(1, 0));
+    let (c, _) = vector_circuit(vec![]);
+    let r = fr_small(c.cells().x[r_row]);
+    // Down: r − 2^16 < 0. Up: r + 2^16 ≥ 2^16 always.
+    for (dq, dr, bad) in [(1, -(1i64 << 16), r_row), (-1, 1i64 << 16, r_row)] {
+        let (gates, lookups, _) = tampered(vec![Tamper::X { row: q_row, delta: dq }, Tamper::X { row: r_row, delta: dr }]);
+        assert!(!has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 2), "the share identity holds (r = {r}): {gates:?}");
+        assert!(lookups.iter().any(|(n, l)| n.contains("16-bit") && at_row(l, bad)), "row {bad}: {lookups:?}");
+    }
+}
+
+#[test]
+fn tampered_masked_value_is_rejected() {
+    // A mask bit flipped inside the chip: the copy from the proven mask code fails, and so does
+    // the share identity of that chunk.
+    let (gates, _, perms) = tampered(vec![Tamper::Y { row: ROWS_PER_CHUNK * 4 + MASK_OFF + 1, value: Fr::zero() }]);
+    assert!(perms > 0, "the copy of the mask bit");
+    assert!(has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 4), "{gates:?}");
+    // A code bit set to 2 (so m − 2cm changes sign on a valid bit): the boolean gate fails.
+    let (gates, _, _) = tampered(vec![Tamper::Y { row: ROWS_PER_CHUNK * 6 + CODE_OFF + 3, value: Fr::from(2) }]);
+    assert!(has_gate(&gates, "shares: bits", ROWS_PER_CHUNK * 6), "{gates:?}");
+}
+
+#[test]
+fn tampered_share_commitment_is_rejected() {
+    let (c, mut public) = vector_circuit(vec![]);
+    public[2] += Fr::one();
+    let (gates, lookups, perms) = summarize(&run(&c, public).unwrap_err());
+    assert!(gates.is_empty() && lookups.is_empty() && perms > 0, "{gates:?} {lookups:?}");
+}
+
+#[test]
+fn tampered_packing_accumulator_is_rejected() {
+    let row = ROWS_PER_CHUNK * 9 + r_off(1, 2);
+    let (gates, _, _) = tampered(vec![Tamper::Y { row, value: Fr::from(12345) }]);
+    assert!(has_gate(&gates, "shares: pack", row), "{gates:?}");
+}
+
+#[test]
+fn layout_arithmetic() {
+    assert_eq!(SharesChip::rows(4096), 28 * 4096 + 3);
+    // 16,384 coefficients per party: 1,093 packed elements and a header.
+    assert_eq!(SharesChip::poseidon_rows(4096), 3 * super::super::poseidon::rows_needed(1094));
+    assert_eq!(CROSS_ROTATION, -25);
+    assert_eq!(r_off(1, 3) + ROWS_PER_CHUNK as usize - r_off(1, 0), 28 + 3);
+}
