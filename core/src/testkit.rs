@@ -23,6 +23,17 @@ pub enum TinyRules {
     World,
     /// open-iris style: sign bits, mask = coverage ≥ 93/100 ∧ non-zero ∧ fragile refinement.
     Openiris,
+    /// Probes that read single pixels, for feeding chosen codes through a model: with
+    /// `k_rows = 1`, `k_cols = 5` and probe columns every 4 pixels, plane `f` reads pixel
+    /// `(i, 4j − 2 + f)` (columns wrap): iris bit = pixel > 0, mask bit = mask pixel
+    /// (see [`probe_pixel`]). World-v3 code layout.
+    Probe,
+}
+
+/// The image pixel that code bit `(plane, i, j)` of a [`TinyRules::Probe`] model reads.
+pub fn probe_pixel(spec: &TinySpec, plane: usize, i: usize, j: usize) -> (usize, usize) {
+    let stride = spec.cols / spec.grid_cols;
+    (i * spec.rows / spec.grid_rows, (stride * j + spec.cols + plane - 2) % spec.cols)
 }
 
 /// Shape of a tiny model.
@@ -227,13 +238,17 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
             col_idx.push(((stride * j) as i64 - p_cols as i64 + k as i64).rem_euclid(c));
         }
     }
-    let ks = kernels(spec);
+    let ks = match spec.rules {
+        // One-hot taps: channel f reads tap f.
+        TinyRules::Probe => (0..4).map(|f| (0..kr * kc).map(|t| i64::from(t == f)).collect()).collect(),
+        _ => kernels(spec),
+    };
     // W[r, k, f] for the response; |K| for the occlusion (openiris) / ones (world).
     let mut w_resp = vec![0i64; kr * kc * 4];
     let mut w_mask = vec![0i64; kr * kc * 4];
     let mask_channels = match spec.rules {
         TinyRules::World => 2,
-        TinyRules::Openiris => 4,
+        TinyRules::Openiris | TinyRules::Probe => 4,
     };
     for a in 0..kr {
         for k in 0..kc {
@@ -241,7 +256,7 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
                 w_resp[(a * kc + k) * 4 + f] = ks[f][a * kc + k];
                 let m = match spec.rules {
                     TinyRules::World => i64::from(f < 2),
-                    TinyRules::Openiris => ks[f][a * kc + k].abs(),
+                    TinyRules::Openiris | TinyRules::Probe => ks[f][a * kc + k].abs(),
                 };
                 w_mask[(a * kc + k) * 4 + f] = m;
             }
@@ -289,6 +304,10 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
     let n_per_row: Vec<i64> = windows.iter().map(|&(_, n, _)| (n * kc) as i64).collect();
     let pos = |ch| BitRule::Positive { output: "response".into(), channel: ch };
     let (mask_rules, layout): (Vec<BitRule>, CodeLayout) = match spec.rules {
+        TinyRules::Probe => (
+            (0..4).map(|f| BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: f }, den: Operand::PerRow(vec![1; spec.grid_rows]), ratio: Ratio { num: 9, den: 10 } }).collect(),
+            CodeLayout::WorldV3,
+        ),
         TinyRules::World => (
             (0..4)
                 .map(|f| BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: f / 2 }, den: Operand::PerRow(n_per_row.clone()), ratio: Ratio { num: 9, den: 10 } })

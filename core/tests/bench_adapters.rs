@@ -59,8 +59,8 @@ fn gabor_small_adapter_proves_and_verifies_with_an_empty_mask_code() {
     // A 32×256 image: the single-limb range table keeps it at k = 13 (the pair table would need k = 17).
     assert!(!setup.plan().shape.paired_limbs);
     assert_eq!(setup.srs().k(), 13);
-    let b = setup.prove(&image, &mask, &Salt::from_hex("0x5a17").unwrap(), None, &NoProgress, &CancellationToken::new()).unwrap();
-    assert_eq!(b.public_inputs.len(), 3 + 744usize.div_ceil(248));
+    let b = setup.prove(&image, &mask, &Salt::from_hex("0x5a17").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
+    assert_eq!(b.public_inputs.len(), 4 + 744usize.div_ceil(248));
     assert_eq!(b.iris_code.len(), 744 / 8);
     assert!(b.mask_code.is_empty());
     let v = setup.verifier().verify(&b).unwrap();
@@ -140,5 +140,5 @@ fn cnn_embed_adapter_plan() {
     assert_eq!(plan.min_k(), 17);
     assert_eq!(plan.iris_pack.bits.len(), 256);
     assert!(plan.mask_pack.bits.is_empty());
-    assert_eq!(plan.instances, 3 + 256usize.div_ceil(248));
+    assert_eq!(plan.instances, 4 + 256usize.div_ceil(248));
 }

@@ -36,7 +36,7 @@ fn prepare(threshold: i64) -> ProvingSetup {
 
 fn prove(setup: &ProvingSetup, threshold: i64) -> Result<ProofBundle, ProveError> {
     let (image, mask) = tiny_sample(&spec(threshold), SEED);
-    setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &NoProgress, &CancellationToken::new())
+    setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new())
 }
 
 #[test]
@@ -130,10 +130,10 @@ fn world_v3_live_proves_and_verifies() {
     let setup = ProvingSetup::prepare(model, &SrsSource::Development, Some(cache()), &NoProgress, &CancellationToken::new()).unwrap();
     let prepared = t.elapsed();
     let t = std::time::Instant::now();
-    let bundle = setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &NoProgress, &CancellationToken::new()).unwrap();
+    let bundle = setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
     let proved = t.elapsed();
     let st = setup.verifier().verify(&bundle).unwrap();
     let world = common::bundled_model("world-v3").encode(&image, &mask).unwrap();
-    assert_eq!(st.valid_bits, world.bits.valid_bits());
+    assert_eq!(st.valid_bits, Some(world.bits.valid_bits()));
     eprintln!("world-v3-live: k = {}, setup {prepared:?}, prove {proved:?}, proof {} bytes", setup.srs().k(), bundle.proof.len());
 }

@@ -29,7 +29,7 @@ fn proof(rules: TinyRules) -> &'static ProofBundle {
     let cell = if rules == TinyRules::World { &W } else { &O };
     cell.get_or_init(|| {
         let (image, mask) = tiny_sample(&TinySpec::default_for(rules), 3);
-        setup(rules).prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &NoProgress, &CancellationToken::new()).unwrap()
+        setup(rules).prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap()
     })
 }
 
@@ -45,7 +45,7 @@ fn proofs_verify_and_state_the_native_codes() {
         let r = &s.model().manifest().rules;
         let iris = zkiris::circuit::plan::serialize_bits(r.code_layout, 4, spec.grid_rows, spec.grid_cols, &enc.bits.iris);
         assert_eq!(st.iris_code, iris, "{rules:?}: proven code equals the native encoder's");
-        assert_eq!(st.valid_bits, enc.bits.valid_bits());
+        assert_eq!(st.valid_bits, Some(enc.bits.valid_bits()));
         let c = zkiris::commitment::commit(&image, &mask, &Salt::from_hex("0x77").unwrap()).unwrap();
         assert_eq!(st.commitment, c);
         eprintln!("{rules:?}: proof {} bytes, k = {}", b.proof.len(), s.srs().k());
@@ -73,8 +73,12 @@ fn tampered_proofs_are_rejected() {
     let mut b = good.clone();
     b.iris_code[0] ^= 0x80;
     let words = zkiris::circuit::plan::code_words(&b.iris_code);
-    b.public_inputs[3] = zkiris::prover::fr_to_be(&words[0]);
+    b.public_inputs[zkiris::public::HEADER_ROWS] = zkiris::prover::fr_to_be(&words[0]);
     assert!(matches!(v.verify(&b), Err(VerifyError::Invalid(_))), "flipped code bit");
+    // Another submission binding (a proof lifted for another account, registry or chain).
+    let mut b = good.clone();
+    b.public_inputs[zkiris::public::ROW_BINDING][31] ^= 1;
+    assert!(matches!(v.verify(&b), Err(VerifyError::Invalid(_))), "another binding");
     // A claimed code inconsistent with the public inputs is malformed.
     let mut b = good.clone();
     b.iris_code[0] ^= 0x80;
@@ -120,7 +124,7 @@ fn progress_is_reported_and_cancellation_is_prompt() {
     let events = Arc::new(Mutex::new(Vec::<(Phase, f64)>::new()));
     let ev = events.clone();
     let listener = move |p: Phase, f: f64| ev.lock().unwrap().push((p, f));
-    s.prove(&image, &mask, &Salt::random(), None, &listener, &CancellationToken::new()).unwrap();
+    s.prove(&image, &mask, &Salt::random(), None, &zkiris::prover::ProveOptions::default(), &listener, &CancellationToken::new()).unwrap();
     let ev = events.lock().unwrap();
     assert!(ev.iter().any(|(p, _)| *p == Phase::Prove));
     assert!(ev.windows(2).all(|w| w[1].1 >= w[0].1 - 1e-9), "progress is monotone");
@@ -136,12 +140,12 @@ fn progress_is_reported_and_cancellation_is_prompt() {
             t2.cancel();
         }
     };
-    let r = s.prove(&image, &mask, &Salt::random(), None, &cancel_on_prove, &token);
+    let r = s.prove(&image, &mask, &Salt::random(), None, &zkiris::prover::ProveOptions::default(), &cancel_on_prove, &token);
     assert!(matches!(r, Err(ProveError::Cancelled)), "{r:?}");
     // A token cancelled before the call stops it immediately.
     let pre = CancellationToken::new();
     pre.cancel();
-    assert!(matches!(s.prove(&image, &mask, &Salt::random(), None, &NoProgress, &pre), Err(ProveError::Cancelled)));
+    assert!(matches!(s.prove(&image, &mask, &Salt::random(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &pre), Err(ProveError::Cancelled)));
 }
 
 #[test]
@@ -150,7 +154,7 @@ fn too_few_valid_bits_is_a_typed_error_before_proving() {
     let spec = TinySpec::default_for(TinyRules::World);
     let image = tiny_sample(&spec, 5).0;
     let mask = zkiris::image::IrisMask::new(spec.rows as u32, spec.cols as u32, vec![0; spec.rows * spec.cols]).unwrap();
-    let r = s.prove(&image, &mask, &Salt::random(), None, &NoProgress, &CancellationToken::new());
+    let r = s.prove(&image, &mask, &Salt::random(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new());
     assert!(matches!(r, Err(ProveError::InsufficientValidBits { .. })), "{r:?}");
 }
 

@@ -3,19 +3,8 @@
 //! public-input layout. Keygen, the prover and the verifier derive the same plan from the
 //! same model, so the verifying key binds the model.
 //!
-//! # Public inputs (one instance column), layout v1
-//!
-//! | rows | value |
-//! |---|---|
-//! | 0 | commitment `C` |
-//! | 1 | `min_valid_bits` (the proof shows `popcount(mask code) ≥ this`) |
-//! | 2 | liveness threshold τ when the model's liveness rule is public (the proof shows `score ≥ τ`); 0 otherwise (a non-public τ is a constant of the circuit) |
-//! | 3 .. 3+W | iris-code words |
-//! | 3+W .. 3+2W | mask-code words |
-//!
-//! Code words: the serialized code (the manifest's code layout, bits MSB first as
-//! `np.packbits` writes them) cut into 248-bit (31-byte) chunks, each read as a big-endian
-//! integer; the last chunk is shorter. For 16,384-bit codes `W = 67`.
+//! The public-input layout (both submission modes) is defined in [`crate::public`]; the plan
+//! places the cells bound to it.
 
 use std::collections::HashMap;
 
@@ -30,9 +19,10 @@ use super::layout::{Col, Floor};
 use super::linear::{detect_conv, ConvPlan, LinearAnalysis};
 use super::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
 use super::CircuitError;
+use crate::public::{PublicLayout, Submission};
 
-/// Public-input rows before the code words.
-pub const HEADER_INSTANCES: usize = 3;
+/// Public-input rows before the code words or share commitments.
+pub const HEADER_INSTANCES: usize = crate::public::HEADER_ROWS;
 
 /// A cell in the shared columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -256,6 +246,9 @@ pub struct CircuitShape {
     /// Outputs per block of the batched dense layout ([`super::dense_batch`]); 0 or 1 when
     /// every dense layer uses the direct layout ([`super::dense`]).
     pub dense_width: usize,
+    /// Whether the MPC shares chip ([`super::shares`]) and its columns exist (mpc-shares
+    /// models only; public-code circuits keep exactly their columns).
+    pub shares: bool,
 }
 
 /// Multiply-adds in dense layers from which the batched layout is used automatically.
@@ -307,6 +300,21 @@ pub struct StatementPlan {
     pub cnn: CnnPlan,
     /// The liveness rule, if the model has one.
     pub liveness: Option<LivenessPlan>,
+    /// The public-input layout.
+    pub layout: PublicLayout,
+    /// The MPC shares region (mpc-shares models).
+    pub shares: Option<SharesPlan>,
+}
+
+/// Where the shares chip sits (its own columns, from row 0) and what it shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharesPlan {
+    /// Chunks of four code bits.
+    pub chunks: usize,
+    /// Rows used in the chip's `x`/`y` columns.
+    pub rows: usize,
+    /// Rows used in the chip's Poseidon columns.
+    pub poseidon_rows: usize,
 }
 
 /// How the statement proves `score ≥ τ`.
@@ -661,7 +669,7 @@ impl StatementPlan {
 
         // Public code words: mask first (it keeps the popcount in h), then iris.
         let words = |bits: usize| bits.div_ceil(CODE_BITS_PER_WORD);
-        let (wi, wm) = (words(iris_bits.len()), words(mask_bits.len()));
+        let wi = words(iris_bits.len());
         let mk = |bits: &[usize], popcount: bool, first_instance: usize| PackRegion {
             first_row: 0,
             bits: bits.iter().map(|&a| CellRef::B(atom_rows[a])).collect(),
@@ -671,7 +679,11 @@ impl StatementPlan {
         let mut mask_pack = mk(&mask_bits, true, HEADER_INSTANCES + wi);
         mask_pack.first_row = floor.place(&[Col::Q, Col::V, Col::H], mask_pack.rows());
         let mut iris_pack = mk(&iris_bits, false, HEADER_INSTANCES);
-        iris_pack.first_row = floor.place(&[Col::Q, Col::V], iris_pack.rows());
+        // In mpc-shares mode the iris code is never packed into public words: the shares chip
+        // reads the rule bits directly.
+        if rules.submission == Submission::PublicCode {
+            iris_pack.first_row = floor.place(&[Col::Q, Col::V], iris_pack.rows());
+        }
         if let Atom::Compare { x, .. } = &mut atoms[popcount_atom] {
             *x = Arg::Cell(CellRef::H(mask_pack.first_row + mask_pack.rows() - 1));
         }
@@ -682,8 +694,8 @@ impl StatementPlan {
             c.kernel_rows = (0..c.plan.kernels.len()).map(|_| floor.place(&[Col::G, Col::G2, Col::H], taps)).collect();
             c.acc_first_row = floor.place(&[Col::G, Col::G2, Col::H], c.plan.blocks.len());
         }
-        // τ slot, commitment header constant, salt.
-        let misc_row = floor.place(&[Col::V], 3);
+        // τ slot, commitment header constant, salt, binding.
+        let misc_row = floor.place(&[Col::V], 4);
 
         let mut apad: Vec<ApadShape> = Vec::new();
         for a in inputs.iter().flat_map(|i| &i.apad) {
@@ -702,6 +714,21 @@ impl StatementPlan {
                 return Err(CircuitError::Unsupported(format!("a rule compares values of {} bits; the limit is 224", max * 4 * limb_bits as usize)));
             }
         }
+        let layout = PublicLayout::new(rules.submission, iris_bits.len(), mask_bits.len());
+        let shares = match rules.submission {
+            Submission::PublicCode => None,
+            Submission::MpcShares => {
+                if iris_bits.len() != mask_bits.len() || iris_bits.len() % 4 != 0 {
+                    return Err(CircuitError::Unsupported(format!(
+                        "mpc-shares needs iris and mask codes of the same length, a multiple of 4 bits (got {} and {})",
+                        iris_bits.len(),
+                        mask_bits.len()
+                    )));
+                }
+                let chunks = iris_bits.len() / 4;
+                Some(SharesPlan { chunks, rows: super::shares::SharesChip::rows(chunks), poseidon_rows: super::shares::SharesChip::poseidon_rows(chunks) })
+            }
+        };
         let mut plan = Self {
             shape: CircuitShape {
                 limb_bits,
@@ -713,6 +740,7 @@ impl StatementPlan {
                 relu_rows: cnn.relu_rows(),
                 requant_shapes: cnn.requant_shapes(),
                 dense_width: if cnn.denses.iter().any(|d| !d.blocks.is_empty()) { dense_width } else { 1 },
+                shares: shares.is_some(),
             },
             inputs,
             convs,
@@ -725,11 +753,14 @@ impl StatementPlan {
             misc_row,
             rows: floor.height(),
             min_valid_bits: rules.min_valid_bits,
-            instances: HEADER_INSTANCES + wi + wm,
+            instances: layout.len(),
             cnn,
             liveness,
+            layout,
+            shares,
         };
-        plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances), limb_bits);
+        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
+        plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
         Ok(plan)
     }
 
@@ -746,7 +777,8 @@ impl StatementPlan {
     /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs)).max(self.instances) + 16;
+        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
+        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs)).max(self.instances).max(shares) + 16;
         need.next_power_of_two().trailing_zeros().max(4)
     }
 
@@ -817,11 +849,4 @@ pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usiz
     out
 }
 
-/// The public words of a serialized code: 31-byte big-endian chunks (the last may be shorter).
-pub fn code_words(bytes: &[u8]) -> Vec<halo2_proofs::halo2curves::bn256::Fr> {
-    use halo2_proofs::halo2curves::bn256::Fr;
-    bytes
-        .chunks(CODE_BITS_PER_WORD / 8)
-        .map(|chunk| chunk.iter().fold(Fr::from(0), |acc, &b| acc * Fr::from(256) + Fr::from(b as u64)))
-        .collect()
-}
+pub use crate::public::code_words;

@@ -27,10 +27,11 @@
 //!
 //! # Columns
 //!
-//! `x` (advice, 16-bit range-checked by a lookup on chunk rows), `y` (advice, equality: bit
-//! copies, packing accumulators, the `S_p` headers), a 65,536-row table column, and the
-//! Poseidon chip's two advice and four fixed columns. The chip writes nothing else into them,
-//! so it lays itself out from any start row.
+//! `x` (advice, 16-bit range-checked on every row by a lookup without a selector: the column
+//! holds only the chip's values and zeros), `y` (advice, equality: bit copies, packing
+//! accumulators, the `S_p` headers), a 65,536-row table column, and the Poseidon chip's two
+//! advice and four fixed columns. Nobody else writes into them, so the chip lays itself out
+//! from any start row.
 //!
 //! # Rows of chunk `k` (offsets from `first_row + 28k`)
 //!
@@ -107,7 +108,6 @@ pub struct SharesConfig {
     x: Column<Advice>,
     y: Column<Advice>,
     s_share: Selector,
-    s_range: Selector,
     s_acc_start: Selector,
     s_acc_next: Selector,
     s_acc_cross: Selector,
@@ -190,13 +190,11 @@ impl SharesChip {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, x: Column<Advice>, y: Column<Advice>, poseidon_advice: [Column<Advice>; 2], poseidon_fixed: [Column<Fixed>; 4]) -> SharesConfig {
         meta.enable_equality(y);
         let s_share = meta.selector();
-        let s_range = meta.complex_selector();
         let (s_acc_start, s_acc_next, s_acc_cross) = (meta.selector(), meta.selector(), meta.selector());
         let table = meta.lookup_table_column();
-        meta.lookup("shares: 16-bit x", |m| {
-            let s = m.query_selector(s_range);
-            vec![(s * m.query_advice(x, Rotation::cur()), table)]
-        });
+        // No selector: `x` holds nothing but the chip's 16-bit values (and zeros where
+        // unassigned), so the check applies to every usable row and costs no fixed column.
+        meta.lookup("shares: 16-bit x", |m| vec![(m.query_advice(x, Rotation::cur()), table)]);
         meta.create_gate("shares: bits", |m| {
             let s = m.query_selector(s_share);
             (0..8)
@@ -241,7 +239,7 @@ impl SharesChip {
         });
         // The two-column, four-column shapes are the chip's documented requirement.
         let poseidon = PoseidonChip::configure(meta, &poseidon_advice, &poseidon_fixed).expect("Poseidon chip columns");
-        SharesConfig { x, y, s_share, s_range, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
+        SharesConfig { x, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
     }
 
     /// Loads the 16-bit range table (`0 .. 2^16`); the circuit needs `k ≥ 17`.
@@ -290,7 +288,6 @@ impl SharesChip {
             let base = first_row + ROWS_PER_CHUNK * k;
             cfg.s_share.enable(region, base)?;
             for off in 0..ROWS_PER_CHUNK {
-                cfg.s_range.enable(region, base + off)?;
                 region.assign_advice(cfg.x, base + off, cells.as_ref().map(|c| c.x[ROWS_PER_CHUNK * k + off]));
             }
             for j in 0..4 {

@@ -27,7 +27,9 @@ use super::pack::PackConfig;
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
 use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::range::RangeConfig;
+use super::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::witness::Witness;
+use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 /// The configuration of every chip.
 #[derive(Clone, Debug)]
@@ -50,6 +52,8 @@ pub struct IrisConfig {
     pub poseidon: PoseidonConfig,
     /// The CNN chips (models with a liveness rule only).
     pub cnn: Option<CnnConfig>,
+    /// The MPC shares chip (mpc-shares models only).
+    pub shares: Option<SharesConfig>,
 }
 
 /// The configuration of the CNN chips and their columns.
@@ -161,11 +165,20 @@ impl Circuit<Fr> for IrisCircuit {
                 dense_batch: (shape.dense_width > 1).then(|| DenseBatchConfig::configure(meta, &cols, &cc, shape.dense_width)),
             }
         });
-        IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon, cnn }
+        let shares = shape.shares.then(|| {
+            let (x, y) = (meta.advice_column(), meta.advice_column());
+            let p_adv = [meta.advice_column(), meta.advice_column()];
+            let p_fix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+            SharesChip::configure(meta, x, y, p_adv, p_fix)
+        });
+        IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon, cnn, shares }
     }
 
     fn synthesize(&self, cfg: IrisConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         cfg.range.load(&mut layouter)?;
+        if let Some(sc) = &cfg.shares {
+            SharesChip::construct(sc.clone()).load_table(&mut layouter)?;
+        }
         let plan = self.plan.clone();
         let wit = self.witness.clone();
         let mut instance_bindings: Vec<(Cell, usize)> = Vec::new();
@@ -220,6 +233,31 @@ impl Circuit<Fr> for IrisCircuit {
                 let chip = PoseidonChip::construct(cfg.poseidon.clone());
                 let (c_out, _) = chip.hash(&mut region, 0, &inputs)?;
                 let c_cell = c_out.cell();
+                // The submission binding: a witness cell equal to public input 3.
+                let binding = region.assign_advice(cfg.cols.v, plan.misc_row + 3, match &wit {
+                    Some(w) => Value::known(w.binding),
+                    None => Value::unknown(),
+                });
+                let mut share_cells = Vec::new();
+                if let (Some(sc), Some(_)) = (&cfg.shares, &plan.shares) {
+                    let bit = |c: &CellRef| -> Result<BitCell, Error> {
+                        let (col, row) = cell_of(&cfg, *c)?;
+                        let value = match &wit {
+                            Some(w) => Value::known(w.cols.get(*c)),
+                            None => Value::unknown(),
+                        };
+                        Ok(BitCell { cell: cell(col, row), value })
+                    };
+                    let code: Vec<BitCell> = plan.iris_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
+                    let mask: Vec<BitCell> = plan.mask_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
+                    let slopes = match wit.as_ref().and_then(|w| w.slopes.as_deref()) {
+                        Some(s) => Value::known(s),
+                        None if wit.is_some() => return Err(Error::Synthesis),
+                        None => Value::unknown(),
+                    };
+                    let out = SharesChip::construct(sc.clone()).assign(&mut region, 0, &SharesInput { code: &code, mask: &mask, slopes })?;
+                    share_cells = out.commitments.iter().map(|c| c.cell()).collect();
+                }
                 region.next_phase();
                 // Phase 2.
                 let beta = region.get_challenge(cfg.cols.beta);
@@ -240,6 +278,10 @@ impl Circuit<Fr> for IrisCircuit {
                 }
                 instance_bindings = bind_copies(&mut region, &cfg, &plan, has, wit.as_deref())?;
                 instance_bindings.push((c_cell, 0));
+                instance_bindings.push((binding.cell(), ROW_BINDING));
+                for (p, c) in share_cells.iter().enumerate() {
+                    instance_bindings.push((*c, ROW_SHARE_COMMITMENTS + p));
+                }
                 Ok(())
             },
         )?;
@@ -247,6 +289,15 @@ impl Circuit<Fr> for IrisCircuit {
             layouter.constrain_instance(c, cfg.cols.instance, row);
         }
         Ok(())
+    }
+}
+
+/// The pack regions the plan places: both codes in public-code mode; in mpc-shares mode only
+/// the mask code (its popcount), since the iris code is never packed into public words.
+pub(crate) fn packs(plan: &StatementPlan) -> Vec<&super::plan::PackRegion> {
+    match plan.layout.submission {
+        Submission::PublicCode => vec![&plan.iris_pack, &plan.mask_pack],
+        Submission::MpcShares => vec![&plan.mask_pack],
     }
 }
 
@@ -335,7 +386,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
             Atom::And(_) => cfg.logic.s_and.enable(region, row)?,
         }
     }
-    for pack in [&plan.iris_pack, &plan.mask_pack] {
+    for pack in packs(plan) {
         for r in 0..pack.rows() {
             let row = pack.first_row + r;
             let start = (4 * r) % super::pack::CODE_BITS_PER_WORD == 0;
@@ -400,13 +451,15 @@ fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPl
     // popcount ≥ min_valid must hold, and the public min_valid is the model's.
     let pc_row = plan.atom_rows[plan.popcount_atom];
     region.constrain_constant(cell(cols.b, pc_row), Fr::ONE)?;
-    // Code bits into the packers, words to public inputs.
-    for pack in [&plan.iris_pack, &plan.mask_pack] {
+    // Code bits into the packers, words to public inputs (public-code mode).
+    for pack in packs(plan) {
         for (i, bit) in pack.bits.iter().enumerate() {
             eq(region, cell_of(cfg, *bit)?, (cols.q[i % 4].into(), pack.first_row + i / 4));
         }
-        for w in 0..pack.words() {
-            bindings.push((cell(cols.v, pack.word_end_row(w)), pack.first_instance + w));
+        if plan.layout.submission == Submission::PublicCode {
+            for w in 0..pack.words() {
+                bindings.push((cell(cols.v, pack.word_end_row(w)), pack.first_instance + w));
+            }
         }
     }
     region.constrain_constant(cell(cols.g2, pc_row), Fr::from(plan.min_valid_bits as u64))?;

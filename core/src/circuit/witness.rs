@@ -10,7 +10,9 @@ use halo2_proofs::arithmetic::Field;
 use halo2_proofs::halo2curves::bn256::Fr;
 
 use crate::image::{IrisImage, IrisMask};
-use crate::model::Model;
+use crate::model::{Encoding, Model};
+use crate::mpc::{GrElement, MaskedCode, Slopes};
+use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 use super::cnn::CnnStep;
 use super::compare::sign_limbs;
@@ -65,6 +67,10 @@ pub struct Witness {
     /// with column 0 = h, 1 = g, 2 = g2). Empty in every real proof.
     #[doc(hidden)]
     pub phase2_overrides: Vec<(u8, usize, Fr)>,
+    /// The submission binding (public input 3).
+    pub binding: Fr,
+    /// The shares' slope per chunk (mpc-shares models).
+    pub slopes: Option<Vec<GrElement>>,
 }
 
 impl std::fmt::Debug for Witness {
@@ -111,9 +117,17 @@ pub fn to_i128(x: Fr) -> i128 {
 }
 
 impl Witness {
-    /// Builds the phase-1 witness for `image`, `mask` and `salt` under `plan`.
+    /// Builds the phase-1 witness for `image`, `mask` and `salt` under `plan`, unbound
+    /// (binding 0) and, for an mpc-shares model, with fresh random slopes.
     pub fn new(model: &Model, plan: &StatementPlan, image: &IrisImage, mask: &IrisMask, salt: Fr, commitment: Fr) -> Result<Self, CircuitError> {
         let enc = model.encode(image, mask).map_err(|e| CircuitError::Witness(e.to_string()))?;
+        let slopes = plan.shares.as_ref().map(|s| Slopes::random(s.chunks));
+        Self::from_encoding(model, plan, &enc, salt, commitment, Fr::ZERO, slopes.as_ref())
+    }
+
+    /// Builds the witness from the model's run on the enrollment (`enc`), the salt, the
+    /// commitment, the submission binding and (mpc-shares models) the shares' slopes.
+    pub fn from_encoding(model: &Model, plan: &StatementPlan, enc: &Encoding, salt: Fr, commitment: Fr, binding: Fr, slopes: Option<&Slopes>) -> Result<Self, CircuitError> {
         let mut cols = Columns1::new(plan.rows);
         let mut inputs = Vec::new();
         // Inputs.
@@ -244,12 +258,13 @@ impl Witness {
                 }
             }
         }
-        // Public code words.
+        // Public code words (public-code) or share commitments (mpc-shares).
         let mut instances = vec![Fr::ZERO; plan.instances];
         instances[0] = commitment;
         instances[1] = Fr::from(model.manifest().rules.min_valid_bits as u64);
         instances[2] = fe(tau);
-        for pack in [&plan.iris_pack, &plan.mask_pack] {
+        instances[ROW_BINDING] = binding;
+        for pack in super::statement::packs(plan) {
             let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
             let mut acc = Fr::ZERO;
             for (r, quad) in bits.chunks(4).enumerate() {
@@ -263,11 +278,39 @@ impl Witness {
                 acc = if (4 * r) % super::pack::CODE_BITS_PER_WORD == 0 { qv } else { acc * Fr::from(16) + qv };
                 cols.v[row] = acc;
             }
-            for w in 0..pack.words() {
-                instances[pack.first_instance + w] = cols.v[pack.word_end_row(w)];
+            if plan.layout.submission == Submission::PublicCode {
+                for w in 0..pack.words() {
+                    instances[pack.first_instance + w] = cols.v[pack.word_end_row(w)];
+                }
             }
         }
-        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new() })
+        let slopes = match (&plan.shares, slopes) {
+            (None, _) => None,
+            (Some(_), None) => return Err(CircuitError::Witness("an mpc-shares statement needs the shares' slopes".into())),
+            (Some(sp), Some(slopes)) => {
+                if slopes.elements().len() != sp.chunks {
+                    return Err(CircuitError::Witness(format!("{} slopes for {} chunks", slopes.elements().len(), sp.chunks)));
+                }
+                // S_p from the proven bits (the circuit's own code and mask cells) and the slopes.
+                let bits = |cells: &[CellRef]| -> Vec<u8> {
+                    let mut out = vec![0u8; cells.len().div_ceil(8)];
+                    for (i, c) in cells.iter().enumerate() {
+                        if cols.get(*c) == Fr::ONE {
+                            out[i / 8] |= 0x80 >> (i % 8);
+                        }
+                    }
+                    out
+                };
+                let (code, mask) = (bits(&plan.iris_pack.bits), bits(&plan.mask_pack.bits));
+                let masked = MaskedCode::new(&code, &mask, plan.iris_pack.bits.len()).map_err(|e| CircuitError::Witness(e.to_string()))?;
+                let shares = crate::mpc::share(&masked, slopes).map_err(|e| CircuitError::Witness(e.to_string()))?;
+                for (p, share) in shares.iter().enumerate() {
+                    instances[ROW_SHARE_COMMITMENTS + p] = share.commitment();
+                }
+                Some(slopes.elements().to_vec())
+            }
+        };
+        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new(), binding, slopes })
     }
 
     /// Computes the phase-2 columns for challenge `beta`.

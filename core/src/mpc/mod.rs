@@ -11,14 +11,28 @@
 //! |---|---|
 //! | [`ring`] | GR(2^16, 4): arithmetic, the encoding matrix, the evaluation points |
 //! | [`shares`] | masked code → ring elements → three shares; reconstruction; `S_p` |
+//! | [`keys`] | the parties' HPKE X-Wing key pairs ([`PartySecretKey`], [`PartyPublicKey`]) and their files |
+//! | [`envelope`] | [`seal_shares`]: each share HPKE-encrypted to its party, bound to the statement ([`StatementId`]) and `S_p`; [`ShareEnvelope::open`] |
+//! | [`share_file`] | a party's decrypted share as `share.json` ([`ShareFile`]); [`combine`] two parties' files back into the codes |
+//!
+//! The flow: the phone proves, [`share`]s the masked code and [`seal_shares`] the three shares
+//! into the proof bundle; party `p` reads its [`ShareEnvelope`] from the bundle,
+//! [`ShareEnvelope::open`]s it with its [`PartySecretKey`] against the bundle's statement and
+//! `S_p` (which the proof verified), and keeps the share, e.g. as a [`ShareFile`].
 //!
 //! The conformance vectors (`tests/conformance/world-mpc/`) are reproduced by
 //! `core/tests/mpc_conformance.rs`; the circuit's twin is [`crate::circuit::shares`].
 
+pub mod envelope;
+pub mod keys;
 pub mod ring;
+pub mod share_file;
 pub mod shares;
 
+pub use envelope::{seal_shares, EnvelopeError, ShareEnvelope, StatementId};
+pub use keys::{KeyKind, PartyKeyError, PartyPublicKey, PartySecretKey};
 pub use ring::GrElement;
+pub use share_file::{combine, ShareFile, ShareFileError};
 pub use shares::{reconstruct, share, share_commitment, MaskedCode, Party, Share, Slopes};
 
 /// Errors of the share computations.

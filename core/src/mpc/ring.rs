@@ -1,4 +1,4 @@
-//! The Galois ring GR(2^16, 4) = Z_(2^16)[x] / (x^4 − x − 1) of World's MPC secret sharing.
+//! The Galois ring GR(2^16, 4) = Z_(2^16)\[x\] / (x^4 − x − 1) of World's MPC secret sharing.
 //!
 //! An element is four coefficients `(c0, c1, c2, c3)` of `1, x, x², x³`, each a `u16`; every
 //! operation reduces coefficients mod 2^16 (wrapping `u16` arithmetic) and powers of `x` with
@@ -40,7 +40,7 @@ impl GrElement {
     }
 
     /// The multiplicative inverse, if `self` is a unit (its reduction mod 2 is nonzero in
-    /// GF(16) = F2[x]/(x⁴ + x + 1)). The unit group has order `2^60 · 15`, so
+    /// GF(16) = F2\[x\]/(x⁴ + x + 1)). The unit group has order `2^60 · 15`, so
     /// `a⁻¹ = a^(2^60·15 − 1)`.
     pub fn inverse(self) -> Option<Self> {
         let mut exp: u64 = (1u64 << 60) * 15 - 1;

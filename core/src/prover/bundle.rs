@@ -4,14 +4,22 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic "ZKIRISP\0"
-//! 8       2     format version (1), little-endian
+//! 8       2     format version (2), little-endian
 //! 10      …     bincode (v1, little-endian, fixed-int) of `ProofBundle` fields:
 //!                 model_id [32], model_name, model_version, vk_fingerprint [32],
-//!                 srs_fingerprint [32], srs_insecure, public_inputs [[32]; n] (big-endian
-//!                 field elements, the layout of `circuit::plan`), code_layout,
-//!                 iris_code (packed bits), mask_code (packed bits), valid_bits, attestation
-//!                 (optional device id + 65-byte signature over the commitment), proof
+//!                 srs_fingerprint [32], srs_insecure, submission (u32: 0 public-code,
+//!                 1 mpc-shares), public_inputs [[32]; n] (big-endian field elements, layout
+//!                 v2 of `crate::public`), code_layout, iris_code (packed bits), mask_code
+//!                 (packed bits), valid_bits (optional u32), attestation (optional device id +
+//!                 65-byte signature over the commitment), envelopes (bytes, three in
+//!                 mpc-shares mode, see `crate::mpc::envelope`), proof
 //! ```
+//!
+//! In `mpc-shares` mode the bundle never holds the iris template: `iris_code` and `mask_code`
+//! are empty and `valid_bits` is absent; the public inputs carry `S_1, S_2, S_3` and the
+//! envelopes carry each party's encrypted share. Version 1 (layout v1, no binding, no
+//! submission mode) is refused: its verifying keys no longer exist, so its proofs must be made
+//! again.
 //!
 //! The proof uses the Keccak (EVM) transcript with SHPLONK, so the same bytes verify natively
 //! and in the generated Solidity verifier ([`crate::evm`]).
@@ -19,12 +27,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attest::{DeviceId, EnrollmentSignature};
-use crate::model::manifest::CodeLayout;
+use crate::model::manifest::{CodeLayout, Submission};
 
 /// File magic.
 pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKIRISP\0";
 /// Current format version.
-pub const BUNDLE_VERSION: u16 = 1;
+pub const BUNDLE_VERSION: u16 = 2;
 
 /// Errors decoding a bundle.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,18 +78,23 @@ pub struct ProofBundle {
     pub srs_fingerprint: [u8; 32],
     /// Whether the proof was made with the insecure development SRS.
     pub srs_insecure: bool,
-    /// Public inputs as 32-byte big-endian field elements.
+    /// How the statement submits the codes.
+    pub submission: Submission,
+    /// Public inputs as 32-byte big-endian field elements (layout v2, [`crate::public`]).
     pub public_inputs: Vec<[u8; 32]>,
     /// Serialization layout of the codes.
     pub code_layout: CodeLayout,
-    /// The serialized iris code (packed bits in `code_layout` order, MSB first).
+    /// The serialized iris code (packed bits in `code_layout` order, MSB first); empty in
+    /// mpc-shares mode.
     pub iris_code: Vec<u8>,
-    /// The serialized mask code.
+    /// The serialized mask code; empty in mpc-shares mode.
     pub mask_code: Vec<u8>,
-    /// Set mask bits.
-    pub valid_bits: u32,
+    /// Set mask bits (public-code mode; not revealed in mpc-shares mode).
+    pub valid_bits: Option<u32>,
     /// Enrollment-device attestation of the commitment, if known.
     pub attestation: Option<Attestation>,
+    /// Each MPC party's share, encrypted to it (mpc-shares mode: three, in party order).
+    pub envelopes: Vec<Vec<u8>>,
     /// The proof (EVM Keccak transcript, SHPLONK).
     pub proof: Vec<u8>,
 }
@@ -152,9 +165,25 @@ impl ProofBundle {
         Ok(crate::evm::calldata::upgrade_calldata(&self.model_id, &self.proof, &self.instances()?))
     }
 
-    /// The codes as an open-iris style template, for 4 × 16 × 256 codes (the shipped models).
+    /// The submission binding (public input 3), if present.
+    pub fn binding(&self) -> Option<[u8; 32]> {
+        self.public_inputs.get(crate::public::ROW_BINDING).copied()
+    }
+
+    /// `S_1, S_2, S_3` (mpc-shares mode).
+    pub fn share_commitments(&self) -> Option<[[u8; 32]; 3]> {
+        if self.submission != Submission::MpcShares {
+            return None;
+        }
+        let r = crate::public::ROW_SHARE_COMMITMENTS;
+        Some([*self.public_inputs.get(r)?, *self.public_inputs.get(r + 1)?, *self.public_inputs.get(r + 2)?])
+    }
+
+    /// The codes as an open-iris style template, for 4 × 16 × 256 codes (the shipped models);
+    /// `None` in mpc-shares mode.
     pub fn template(&self) -> Option<crate::iriscode::IrisTemplate> {
         use base64::Engine;
+        let valid_bits = self.valid_bits?;
         if self.iris_code.len() != 2048 || self.mask_code.len() != 2048 {
             return None;
         }
@@ -164,7 +193,7 @@ impl ProofBundle {
             code_layout: self.code_layout,
             iris_codes: b64.encode(&self.iris_code),
             mask_codes: b64.encode(&self.mask_code),
-            valid_bits: self.valid_bits,
+            valid_bits,
         })
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod cachefile;
+mod envelopes;
 pub mod estimate;
 pub mod keys;
 pub mod progress;
@@ -36,6 +37,7 @@ use crate::commitment::{Commitment, Salt};
 use crate::image::{IrisImage, IrisMask};
 use crate::iriscode::IrisTemplate;
 use crate::model::Model;
+use crate::public::{PublicInputs, PublicLayout, Submission};
 
 /// Errors while preparing or proving.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +85,34 @@ pub enum ProveError {
         /// Needed k.
         need: u32,
     },
+    /// An mpc-shares model needs the three MPC parties' public keys to encrypt the shares to.
+    #[error("model {model} submits MPC shares: give the three parties' public keys (in party order) to encrypt the shares to")]
+    MissingPartyKeys {
+        /// Model name.
+        model: String,
+    },
+    /// Party keys were given for a public-code model (its proof has no shares to encrypt).
+    #[error("model {model} submits a public code; party keys apply to mpc-shares models only")]
+    UnexpectedPartyKeys {
+        /// Model name.
+        model: String,
+    },
+    /// The shares could not be computed or encrypted.
+    #[error("cannot make the MPC shares: {0}")]
+    Shares(String),
     /// halo2 failed (a bug in zkiris; please report it).
     #[error("the prover failed: {0}")]
     Halo2(String),
+}
+
+/// Per-proof options.
+#[derive(Clone, Debug, Default)]
+pub struct ProveOptions {
+    /// Who may submit the proof, and where ([`crate::public::Binding`]). `None` gives binding
+    /// 0: the proof verifies natively, but no registry accepts it.
+    pub binding: Option<crate::public::Binding>,
+    /// The three MPC parties' public keys, in party order (mpc-shares models only).
+    pub party_keys: Option<[crate::mpc::PartyPublicKey; 3]>,
 }
 
 /// Errors while verifying.
@@ -229,16 +256,49 @@ impl ProvingSetup {
     }
 
     /// Proves that `image`/`mask`/`salt` encode to the model's code and match their commitment.
-    pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
+    ///
+    /// The model runs once, natively; its trace is the witness. In mpc-shares mode the codes
+    /// are secret-shared with fresh random slopes, and each share is encrypted to its party
+    /// (`options.party_keys`); the bundle then holds the three envelopes and no code.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, options: &ProveOptions, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
         progress.on_progress(Phase::Witness, 0.0);
-        let rules = &self.model.manifest().rules;
+        let manifest = self.model.manifest();
+        let rules = &manifest.rules;
+        match (rules.submission, &options.party_keys) {
+            (Submission::MpcShares, None) => return Err(ProveError::MissingPartyKeys { model: manifest.name.clone() }),
+            (Submission::PublicCode, Some(_)) => return Err(ProveError::UnexpectedPartyKeys { model: manifest.name.clone() }),
+            _ => {}
+        }
         let enc = check_enrollment(&self.model, image, mask)?;
         let valid = enc.bits.valid_bits();
         let commitment = crate::commitment::commit(image, mask, salt)?;
         let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
         let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
-        let witness = Witness::new(&self.model, &self.plan, image, mask, salt_fr, c_fr)?;
+        let binding = options.binding.map(|b| b.to_field()).unwrap_or(Fr::zero());
+        let [rows, cols] = rules.encoder.grid;
+        let iris_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris));
+        let mask_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask));
+        // mpc-shares: the shares with fresh slopes (the witness recomputes S_p from the same
+        // bits and slopes; both must agree).
+        let shared = match &self.plan.shares {
+            None => None,
+            Some(sp) => {
+                let masked = crate::mpc::MaskedCode::new(&iris_code, &mask_code, 4 * sp.chunks).map_err(|e| ProveError::Shares(e.to_string()))?;
+                let slopes = crate::mpc::Slopes::random(sp.chunks);
+                let shares = crate::mpc::share(&masked, &slopes).map_err(|e| ProveError::Shares(e.to_string()))?;
+                Some((slopes, shares))
+            }
+        };
+        let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, shared.as_ref().map(|(s, _)| s))?;
+        drop(enc);
         let instances = witness.instances.clone();
+        if let Some((_, shares)) = &shared {
+            let row = crate::public::ROW_SHARE_COMMITMENTS;
+            if shares.iter().enumerate().any(|(p, s)| s.commitment() != instances[row + p]) {
+                return Err(ProveError::Halo2("share commitments of the witness and the shares differ".into()));
+            }
+        }
         cancelled(cancel)?;
         progress.on_progress(Phase::Prove, 0.1);
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
@@ -268,23 +328,30 @@ impl ProvingSetup {
             }
         }
         let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
+        let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
+        let (iris_code, mask_code, valid_bits, envelopes) = match (&shared, &options.party_keys) {
+            (Some((_, shares)), Some(keys)) => {
+                let sealed = envelopes::seal(shares, keys, self.model.id(), &public_inputs)?;
+                (Vec::new(), Vec::new(), None, sealed)
+            }
+            _ => (iris_code.to_vec(), mask_code.to_vec(), Some(valid), Vec::new()),
+        };
         progress.on_progress(Phase::Prove, 1.0);
-        let [rows, cols] = rules.encoder.grid;
-        let iris_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris);
-        let mask_code = crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask);
         Ok(ProofBundle {
             model_id: self.model.id(),
-            model_name: self.model.manifest().name.clone(),
-            model_version: self.model.manifest().version.clone(),
+            model_name: manifest.name.clone(),
+            model_version: manifest.version.clone(),
             vk_fingerprint: self.vk_fingerprint,
             srs_fingerprint: self.srs.fingerprint(),
             srs_insecure: self.srs.is_insecure(),
-            public_inputs: instances.iter().map(fr_to_be).collect(),
+            submission: rules.submission,
+            public_inputs,
             code_layout: rules.code_layout,
             iris_code,
             mask_code,
-            valid_bits: valid,
+            valid_bits,
             attestation,
+            envelopes,
             proof,
         })
     }
@@ -316,14 +383,20 @@ pub struct VerifiedStatement {
     pub model_id: [u8; 32],
     /// The enrollment commitment.
     pub commitment: Commitment,
-    /// The proven serialized iris code.
+    /// The submission binding (public input 3; zero when unbound).
+    pub binding: [u8; 32],
+    /// How the codes are submitted.
+    pub submission: Submission,
+    /// The proven serialized iris code (public-code; empty in mpc-shares mode).
     pub iris_code: Vec<u8>,
-    /// The proven serialized mask code.
+    /// The proven serialized mask code (public-code; empty in mpc-shares mode).
     pub mask_code: Vec<u8>,
-    /// Set bits of the mask code.
-    pub valid_bits: u32,
-    /// The codes as a template (shipped 4 × 16 × 256 models).
+    /// Set bits of the mask code (public-code; not revealed in mpc-shares mode).
+    pub valid_bits: Option<u32>,
+    /// The codes as a template (public-code, shipped 4 × 16 × 256 models).
     pub template: Option<IrisTemplate>,
+    /// `S_1, S_2, S_3`, 32-byte big-endian (mpc-shares).
+    pub share_commitments: Option<[[u8; 32]; 3]>,
 }
 
 /// Verifies proofs for one model.
@@ -382,39 +455,47 @@ impl Verifier {
             return Err(VerifyError::WrongVerifyingKey { found: hex::encode(&bundle.vk_fingerprint[..8]), expected: hex::encode(&self.vk_fingerprint[..8]) });
         }
         let rules = &self.model.manifest().rules;
-        let instances: Vec<Fr> = bundle
-            .public_inputs
-            .iter()
-            .map(|b| fr_from_be(b).ok_or_else(|| VerifyError::Malformed("a public input is not a canonical field element".into())))
-            .collect::<Result<_, _>>()?;
-        let grid = rules.encoder.grid[0] * rules.encoder.grid[1];
-        let (iris_bits, mask_bits) = (rules.encoder.iris.len() * grid, rules.encoder.mask.len() * grid);
-        let expected_instances = crate::circuit::plan::HEADER_INSTANCES + words_for(iris_bits) + words_for(mask_bits);
-        if instances.len() != expected_instances {
-            return Err(VerifyError::Malformed(format!("{} public inputs, the model has {expected_instances}", instances.len())));
+        let layout = PublicLayout::of(&self.model);
+        if bundle.submission != rules.submission {
+            return Err(VerifyError::Malformed(format!("the bundle says {}, the model submits {}", bundle.submission, rules.submission)));
         }
-        if instances[1] != Fr::from(rules.min_valid_bits as u64) {
+        let public = PublicInputs::from_be_bytes(&layout, &bundle.public_inputs).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let instances = public.to_instances();
+        if public.min_valid_bits != rules.min_valid_bits {
             return Err(VerifyError::Invalid("public min_valid_bits differs from the model's".into()));
         }
         // τ is public input row 2 when the model's liveness rule says so, else row 2 is zero.
         let tau = rules.liveness.as_ref().filter(|l| l.public).map(|l| crate::circuit::expr::fe(l.threshold as i128)).unwrap_or(Fr::zero());
-        if instances[2] != tau {
+        if public.liveness_threshold != tau {
             return Err(VerifyError::Invalid("public liveness threshold differs from the model's".into()));
         }
         if bundle.code_layout != rules.code_layout {
             return Err(VerifyError::Malformed("code layout differs from the model's".into()));
         }
-        if bundle.iris_code.len() != iris_bits.div_ceil(8) || bundle.mask_code.len() != mask_bits.div_ceil(8) {
-            return Err(VerifyError::Malformed("code length differs from the model's".into()));
-        }
-        let popcount: u32 = bundle.mask_code.iter().map(|b| b.count_ones()).sum();
-        if popcount != bundle.valid_bits {
-            return Err(VerifyError::Malformed("valid_bits is not the mask code's popcount".into()));
-        }
-        let (iris_words, mask_words) = (crate::circuit::plan::code_words(&bundle.iris_code), crate::circuit::plan::code_words(&bundle.mask_code));
-        let w = iris_words.len();
-        if instances[3..3 + w] != iris_words[..] || instances[3 + w..] != mask_words[..] {
-            return Err(VerifyError::Malformed("the codes do not match the public inputs".into()));
+        let mut share_commitments = None;
+        match &public.body {
+            crate::public::PublicBody::Codes { iris_words, mask_words } => {
+                if bundle.iris_code.len() != layout.iris_bits.div_ceil(8) || bundle.mask_code.len() != layout.mask_bits.div_ceil(8) {
+                    return Err(VerifyError::Malformed("code length differs from the model's".into()));
+                }
+                let popcount: u32 = bundle.mask_code.iter().map(|b| b.count_ones()).sum();
+                if bundle.valid_bits != Some(popcount) {
+                    return Err(VerifyError::Malformed("valid_bits is not the mask code's popcount".into()));
+                }
+                if crate::public::code_words(&bundle.iris_code) != *iris_words || crate::public::code_words(&bundle.mask_code) != *mask_words {
+                    return Err(VerifyError::Malformed("the codes do not match the public inputs".into()));
+                }
+                if !bundle.envelopes.is_empty() {
+                    return Err(VerifyError::Malformed("a public-code bundle carries no share envelopes".into()));
+                }
+            }
+            crate::public::PublicBody::Shares(s) => {
+                if !bundle.iris_code.is_empty() || !bundle.mask_code.is_empty() || bundle.valid_bits.is_some() {
+                    return Err(VerifyError::Malformed("an mpc-shares bundle must not carry the iris or mask code".into()));
+                }
+                envelopes::check(bundle, s, layout.iris_bits / 4)?;
+                share_commitments = Some(s.map(|x| fr_to_be(&x)));
+            }
         }
         let commitment = Commitment::from_bytes(bundle.public_inputs[0]).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         let mut transcript = EvmTranscript::<G1Affine, _, _, _>::init(bundle.proof.as_slice());
@@ -426,10 +507,16 @@ impl Verifier {
             &mut transcript,
         )
         .map_err(|e| VerifyError::Invalid(e.to_string()))?;
-        Ok(VerifiedStatement { model_id: bundle.model_id, commitment, iris_code: bundle.iris_code.clone(), mask_code: bundle.mask_code.clone(), valid_bits: bundle.valid_bits, template: bundle.template() })
+        Ok(VerifiedStatement {
+            model_id: bundle.model_id,
+            commitment,
+            binding: fr_to_be(&public.binding),
+            submission: bundle.submission,
+            iris_code: bundle.iris_code.clone(),
+            mask_code: bundle.mask_code.clone(),
+            valid_bits: bundle.valid_bits,
+            template: bundle.template(),
+            share_commitments,
+        })
     }
-}
-
-fn words_for(bits: usize) -> usize {
-    bits.div_ceil(crate::circuit::pack::CODE_BITS_PER_WORD)
 }

@@ -11,7 +11,6 @@ use crate::mpc::shares::{share, share_commitment, MaskedCode, Slopes};
 /// A cell changed after the chip has assigned its witness.
 #[derive(Clone, Copy, Debug)]
 enum Tamper {
-    None,
     /// `x` at this absolute row gets `+ delta` (as a signed integer).
     X { row: usize, delta: i64 },
     /// `y` at this absolute row is set to `value`.
@@ -83,7 +82,7 @@ impl Circuit<Fr> for SharesCircuit {
                 let out = chip.assign_cells(&mut region, 0, &input, Value::known(cells))?;
                 for t in &self.tampers {
                     match *t {
-                        Tamper::None | Tamper::Forge { .. } => {}
+                        Tamper::Forge { .. } => {}
                         Tamper::X { row, delta } => {
                             region.assign_advice(config.chip.x, row, Value::known(self.cells().x[row] + int(delta)));
                         }
