@@ -1,9 +1,10 @@
 //! On-chain verification: EVM verifiers, calldata, and the `IrisCodeRegistry` contract's ABI.
 //!
 //! Every item here is generic over the circuit: it needs the KZG parameters, the verifying (or
-//! proving) key and the number of public inputs, nothing else. The public inputs follow the
-//! layout in [`calldata`] (one instance column, 137 values: the commitment, the quality
-//! thresholds and the packed iris and mask codes).
+//! proving) key and the number of public inputs, nothing else. The public inputs follow
+//! layout v2 of [`crate::public`] (one instance column: the commitment, the quality thresholds,
+//! the submission binding, then the packed iris and mask codes — 138 values for public-code
+//! models — or the three MPC share commitments — 7 values for mpc-shares models).
 //!
 //! # End to end
 //!
@@ -14,17 +15,21 @@
 //!        Solc::compile_verifier ──▶ bytecode          │  (Keccak transcript: EVM-verifiable)
 //!        (split if > 24,576 bytes)                    ▼
 //!        deploy_with ──▶ verifier address          proof bytes + public inputs + device signature
-//!  registry.setModel(id, verifier, version,           │
-//!                    minValidBits, τ, active)         ▼
-//!  registry.setTrustedDevice(orb, true)            register_calldata / upgrade_calldata
+//!  registry.setModel(id, verifier, version,        (binding = keccak(chain ‖ registry ‖
+//!                    submission, minValidBits,      submitter) mod r, public input 3)
+//!                    τ, active)                       │
+//!  registry.setTrustedDevice(orb, true)               ▼
+//!                                                  register_calldata / upgrade_calldata
 //!                                                     │
 //!                                                     ▼
 //!                          IrisCodeRegistry.register(modelId, proof, publicInputs, signature)
-//!                            ├─ model active, thresholds equal the model's, inputs canonical
-//!                            ├─ ecrecover(device signature over C) is a trusted device
-//!                            ├─ C not registered yet, code not registered by another C
+//!                            ├─ model active; input count of its mode (138 / 7), canonical
+//!                            ├─ thresholds equal the model's; binding == bindingFor(msg.sender)
+//!                            ├─ ecrecover(device signature over C): trusted, not revoked
+//!                            ├─ C not registered yet; public-code: code not held by another C
 //!                            ├─ verifier.staticcall(publicInputs ‖ proof) succeeds
-//!                            └─ store keccak256(code words) under (C, model), emit CodeRegistered
+//!                            └─ store keccak256(code words) or keccak256(S_1‖S_2‖S_3) under
+//!                               (C, model), record the device, emit CodeRegistered / SharesRegistered
 //! ```
 //!
 //! 1. **Export the verifier.** [`verifier::VerifierSource::render`] produces the Solidity (Yul in
@@ -36,10 +41,13 @@
 //!    a large verifier into a chain of contracts ([`verifier`] explains the split).
 //! 3. **Deploy.** [`solc::CompiledVerifier::deploy_with`] deploys the parts in the right order
 //!    and returns the entry address. The issuer deploys `contracts/IrisCodeRegistry.sol` once,
-//!    then registers each model's verifier address, version and thresholds
-//!    ([`calldata::set_model_calldata`]) and the trusted enrollment devices.
+//!    then registers each model's verifier address, version, submission mode and thresholds
+//!    ([`calldata::set_model_calldata`]) and the trusted enrollment devices (and revokes a
+//!    compromised one with [`calldata::revoke_device_calldata`]).
 //! 4. **Prove.** The phone proves with [`prove::prove_evm`] (Keccak transcript; a Blake2b proof
-//!    never verifies on chain) and can check the proof with [`prove::verify_native_evm`].
+//!    never verifies on chain) and can check the proof with [`prove::verify_native_evm`]. The
+//!    statement is bound to the account that will submit it, the chain and the registry
+//!    ([`crate::public::Binding`]); the registry refuses it from anyone else, elsewhere.
 //! 5. **Submit.** [`calldata::register_calldata`] encodes the first registration (with the
 //!    enrollment device's signature on `C`, [`crate::attest`]); [`calldata::upgrade_calldata`]
 //!    links a proof under a newer model to the same `C` without a new device signature. The
@@ -54,7 +62,7 @@
 //! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
 //! | [`inline`] | store-to-load forwarding in the generated verifier (fewer memory round trips) |
 //! | [`memory`] | memory compaction of the generated verifier (less memory-expansion gas) |
-//! | [`calldata`] | public-input layout v1, verifier calldata, registry ABI encodings |
+//! | [`calldata`] | the registry's layout v2 (on [`crate::public`]), verifier calldata, registry ABI encodings and events |
 //! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
 //! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
 //! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |

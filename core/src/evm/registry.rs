@@ -2,9 +2,14 @@
 //!
 //! [`LocalRegistry`] is what an issuer and a user do on chain, run in [`super::revm::LocalEvm`]:
 //! deploy the registry, publish a model (render its verifier from the verifying key, compile it
-//! with the pinned solc, deploy it, `setModel`), trust an enrollment device, then `register` a
-//! first code and `upgrade` it under a newer model. Every call returns its gas, so the CLI's
-//! demo and benchmarks report what a contract developer would pay.
+//! with the pinned solc, deploy it, `setModel` with the model's submission mode), trust an
+//! enrollment device, then `register` a first code (or share set) and `upgrade` it under a newer
+//! model. Every call returns its gas, so the CLI's demo and benchmarks report what a contract
+//! developer would pay.
+//!
+//! Proofs are bound to their submitter (public-input layout v2, [`crate::public::Binding`]):
+//! prove with [`LocalRegistry::binding`] of the account that will call `register`/`upgrade`
+//! (`prover::ProveOptions::binding`); the registry refuses the proof from any other account.
 
 use halo2_proofs::{
     halo2curves::bn256::{Bn256, Fr, G1Affine},
@@ -14,14 +19,19 @@ use halo2_proofs::{
 
 use super::{
     calldata::{
-        encode_verifier_calldata, register_calldata, registry_constructor_args, set_model_calldata,
-        set_trusted_device_calldata, upgrade_calldata, ModelEntry, NUM_INSTANCES,
+        encode_verifier_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata,
+        set_model_calldata, set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES,
+        PUBLIC_CODE_INSTANCES,
     },
     revm::{CallOutcome, LocalEvm, RevmError},
     solc::{CompiledContract, Solc, SolcError},
     verifier::{VerifierError, VerifierSource},
 };
-use crate::{attest::DeviceId, prover::ProofBundle};
+use crate::{
+    attest::DeviceId,
+    prover::ProofBundle,
+    public::{Binding, Submission},
+};
 
 /// The registry contract's Solidity source (`contracts/IrisCodeRegistry.sol`), built in.
 pub const REGISTRY_SOURCE: &str = include_str!("../../../contracts/IrisCodeRegistry.sol");
@@ -114,16 +124,18 @@ fn ok(call: &'static str, out: CallOutcome) -> Result<CallOutcome, RegistryError
     }
 }
 
-/// Whether the registry contract accepts bundles of this model (public-input layout v1).
+/// Whether the registry contract accepts bundles of this shape: public-input layout v2 of the
+/// bundle's submission mode with 2048-byte codes (138 inputs for public-code, 7 for
+/// mpc-shares).
 pub fn registry_accepts(bundle: &ProofBundle) -> bool {
-    bundle.public_inputs.len() == NUM_INSTANCES
+    registry_layout(bundle.submission).len() == bundle.public_inputs.len()
 }
 
-/// The public inputs of a bundle as field elements, checked against layout v1.
+/// The public inputs of a bundle as field elements, checked against layout v2.
 fn instances(bundle: &ProofBundle) -> Result<Vec<Fr>, RegistryError> {
     if !registry_accepts(bundle) {
         return Err(RegistryError::Bundle(format!(
-            "{} public inputs; the registry takes layout v1 ({NUM_INSTANCES}, 2048-byte codes)",
+            "{} public inputs; the registry takes layout v2 ({PUBLIC_CODE_INSTANCES} for public-code with 2048-byte codes, {MPC_SHARES_INSTANCES} for mpc-shares)",
             bundle.public_inputs.len()
         )));
     }
@@ -149,12 +161,32 @@ impl LocalRegistry {
         &mut self.evm
     }
 
-    /// Publishes the model of a proving setup (its verifier, version, `min_valid_bits` and
-    /// liveness threshold): see [`Self::publish_model`].
+    /// The chain id (`block.chainid`) of the local chain.
+    pub fn chain_id(&self) -> u64 {
+        self.evm.chain_id()
+    }
+
+    /// The binding a proof must carry (public input 3) to be submitted by `account` to this
+    /// registry on this chain: pass it to the prover (`prover::ProveOptions::binding`).
+    pub fn binding(&self, account: [u8; 20]) -> Binding {
+        Binding { chain_id: self.chain_id(), registry: self.address, account }
+    }
+
+    /// Publishes the model of a proving setup (its verifier, version, submission mode,
+    /// `min_valid_bits` and liveness threshold): see [`Self::publish_model`].
     pub fn publish(&mut self, setup: &crate::prover::ProvingSetup) -> Result<PublishedModel, RegistryError> {
         let m = setup.model().manifest();
         let tau = m.rules.liveness.as_ref().map_or(0, |l| l.threshold);
-        self.publish_model(setup.srs().params(), setup.verifying_key(), setup.plan().instances, setup.model().id(), &m.version, m.rules.min_valid_bits, crate::evm::calldata::fr_from_i64(tau))
+        self.publish_model(
+            setup.srs().params(),
+            setup.verifying_key(),
+            setup.plan().instances,
+            setup.model().id(),
+            &m.version,
+            m.rules.submission,
+            m.rules.min_valid_bits,
+            crate::evm::calldata::fr_from_i64(tau),
+        )
     }
 
     /// Publishes a model: renders its verifier (for `num_instances` public inputs), compiles
@@ -167,6 +199,7 @@ impl LocalRegistry {
         num_instances: usize,
         model_id: [u8; 32],
         version: &str,
+        submission: Submission,
         min_valid_bits: u32,
         liveness_threshold: Fr,
     ) -> Result<PublishedModel, RegistryError> {
@@ -185,6 +218,7 @@ impl LocalRegistry {
             model_id,
             verifier,
             version: registry_version(version)?,
+            submission,
             min_valid_bits,
             liveness_threshold,
             active: true,
@@ -204,9 +238,16 @@ impl LocalRegistry {
         Ok(())
     }
 
+    /// Revokes an enrollment device (`revokeDevice`): its commitments can no longer register
+    /// or upgrade.
+    pub fn revoke_device(&mut self, device: &DeviceId) -> Result<(), RegistryError> {
+        ok("revokeDevice", self.evm.call(self.owner, self.address, revoke_device_calldata(device))?)?;
+        Ok(())
+    }
+
     /// Calls a verifier directly with a bundle's proof: the gas of verification alone.
     pub fn verify_directly(&mut self, verifier: [u8; 20], from: [u8; 20], bundle: &ProofBundle) -> Result<Submitted, RegistryError> {
-        // The bare verifier takes any model's public inputs; only the registry fixes layout v1.
+        // The bare verifier takes any model's public inputs; only the registry fixes the layout.
         let inst = bundle.instances().map_err(|e| RegistryError::Bundle(e.to_string()))?;
         let data = encode_verifier_calldata(&inst, &bundle.proof);
         let calldata_bytes = data.len();
@@ -214,7 +255,8 @@ impl LocalRegistry {
         Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
     }
 
-    /// `register(modelId, proof, publicInputs, deviceSignature)` from `from`.
+    /// `register(modelId, proof, publicInputs, deviceSignature)` from `from` (the bundle must
+    /// be bound to [`Self::binding`]`(from)`).
     pub fn register(&mut self, from: [u8; 20], bundle: &ProofBundle) -> Result<Submitted, RegistryError> {
         let att = bundle
             .attestation
@@ -226,7 +268,7 @@ impl LocalRegistry {
         Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
     }
 
-    /// `upgrade(newModelId, proof, publicInputs)` from `from`.
+    /// `upgrade(newModelId, proof, publicInputs)` from `from` (bound like [`Self::register`]).
     pub fn upgrade(&mut self, from: [u8; 20], bundle: &ProofBundle) -> Result<Submitted, RegistryError> {
         let data = upgrade_calldata(&bundle.model_id, &bundle.proof, &instances(bundle)?);
         let calldata_bytes = data.len();

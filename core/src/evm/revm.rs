@@ -22,6 +22,15 @@ pub const SPEC: SpecId = SpecId::PRAGUE;
 /// Gas limit of every transaction (below the EIP-7825 per-transaction cap of 2^24).
 pub const TX_GAS_LIMIT: u64 = 16_000_000;
 
+/// Chain id of [`LocalEvm::new`] (mainnet's; `block.chainid` in contracts).
+pub const DEFAULT_CHAIN_ID: u64 = 1;
+
+/// The address `CREATE` gives the `nonce`-th contract deployed by `deployer`
+/// (`keccak256(rlp([deployer, nonce]))[12..]`).
+pub fn create_address(deployer: [u8; 20], nonce: u64) -> [u8; 20] {
+    Address::from(deployer).create(nonce).into_array()
+}
+
 /// Errors from the local EVM (not reverts: those are a [`CallOutcome`] with `success == false`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -90,7 +99,8 @@ pub struct Deployment {
     pub gas_used: u64,
 }
 
-/// An in-memory EVM chain.
+/// An in-memory EVM chain. Any 20-byte address can send transactions (`msg.sender` is the
+/// `from` of [`LocalEvm::call`]); gas is free.
 pub struct LocalEvm {
     evm: MainnetEvm<revm::handler::MainnetContext<InMemoryDB>>,
 }
@@ -108,20 +118,28 @@ impl Default for LocalEvm {
 }
 
 impl LocalEvm {
-    /// A fresh chain with mainnet [`SPEC`] rules and free gas.
+    /// A fresh chain with mainnet [`SPEC`] rules, chain id [`DEFAULT_CHAIN_ID`] and free gas.
     pub fn new() -> Self {
-        Self::build(false)
+        Self::build(false, DEFAULT_CHAIN_ID)
+    }
+
+    /// A fresh chain like [`Self::new`] whose `block.chainid` is `chain_id` (transactions carry
+    /// it too, and the chain checks them: EIP-155).
+    pub fn with_chain_id(chain_id: u64) -> Self {
+        Self::build(false, chain_id)
     }
 
     /// A chain that accepts contracts of any size. For measurements only (for example, the gas
     /// of a verifier as one contract, to see what splitting it costs): mainnet refuses them.
     pub fn without_code_size_limit() -> Self {
-        Self::build(true)
+        Self::build(true, DEFAULT_CHAIN_ID)
     }
 
-    fn build(unlimited: bool) -> Self {
+    fn build(unlimited: bool, chain_id: u64) -> Self {
         let ctx = Context::mainnet().modify_cfg_chained(|cfg| {
             cfg.spec = SPEC;
+            cfg.chain_id = chain_id;
+            cfg.tx_chain_id_check = true;
             if unlimited {
                 cfg.limit_contract_code_size = Some(usize::MAX);
                 cfg.limit_contract_initcode_size = Some(usize::MAX);
@@ -134,6 +152,21 @@ impl LocalEvm {
         self.evm.ctx.journaled_state.database.basic_ref(who).ok().flatten().map_or(0, |a| a.nonce)
     }
 
+    /// The chain id (`block.chainid`).
+    pub fn chain_id(&self) -> u64 {
+        self.evm.ctx.cfg.chain_id
+    }
+
+    /// The transaction count of `account` (the nonce its next transaction uses).
+    pub fn nonce_of(&self, account: [u8; 20]) -> u64 {
+        self.nonce(Address::from(account))
+    }
+
+    /// The address the next [`Self::deploy`] from `deployer` will create.
+    pub fn next_contract_address(&self, deployer: [u8; 20]) -> [u8; 20] {
+        create_address(deployer, self.nonce_of(deployer))
+    }
+
     fn transact(&mut self, from: [u8; 20], kind: TxKind, data: Vec<u8>) -> Result<ExecutionResult, RevmError> {
         let caller = Address::from(from);
         let tx = TxEnv {
@@ -142,6 +175,7 @@ impl LocalEvm {
             kind,
             data: data.into(),
             nonce: self.nonce(caller),
+            chain_id: Some(self.chain_id()),
             value: U256::ZERO,
             ..Default::default()
         };
