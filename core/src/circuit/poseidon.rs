@@ -415,6 +415,14 @@ pub const fn rows_needed(n_inputs: usize) -> usize {
     blocks * (9 * t + DEFAULT_PARTIAL_ROUNDS) + t
 }
 
+/// Rows a hash of `n_inputs` elements takes at sponge width `width` (`None` for a width without
+/// parameters): `⌈max(n, 1)/(t − 1)⌉·(9t + R_P) + t`.
+pub const fn rows_needed_at(width: usize, n_inputs: usize) -> Option<usize> {
+    let Some(partial) = partial_rounds(width) else { return None };
+    let blocks = if n_inputs == 0 { 1 } else { n_inputs.div_ceil(width - 1) };
+    Some(blocks * (9 * width + partial) + width)
+}
+
 /// The Poseidon sponge chip (see the [module documentation](self) for the layout).
 #[derive(Clone, Debug)]
 pub struct PoseidonChip {

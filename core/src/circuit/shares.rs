@@ -66,7 +66,7 @@ use halo2_proofs::poly::Rotation;
 use super::expr::c;
 use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use crate::mpc::ring::{GrElement, ENCODING_MATRIX};
-use crate::mpc::shares::{share_commitment_header, Party, COEFFS_PER_ELEMENT};
+use crate::mpc::shares::{share_commitment_header, Party, COEFFS_PER_ELEMENT, SHARE_SPONGE_WIDTH};
 
 /// Rows per chunk in the chip's `x` and `y` columns.
 pub const ROWS_PER_CHUNK: usize = 28;
@@ -238,7 +238,7 @@ impl SharesChip {
             ]
         });
         // The two-column, four-column shapes are the chip's documented requirement.
-        let poseidon = PoseidonChip::configure(meta, &poseidon_advice, &poseidon_fixed).expect("Poseidon chip columns");
+        let poseidon = PoseidonChip::configure_with_width(meta, &poseidon_advice, &poseidon_fixed, SHARE_SPONGE_WIDTH).expect("Poseidon chip columns and width");
         SharesConfig { x, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
     }
 
@@ -263,7 +263,8 @@ impl SharesChip {
 
     /// Rows used in the Poseidon columns for `chunks` chunks (three sponges).
     pub fn poseidon_rows(chunks: usize) -> usize {
-        3 * super::poseidon::rows_needed(1 + (4 * chunks).div_ceil(COEFFS_PER_ELEMENT))
+        // SHARE_SPONGE_WIDTH has parameters (checked when the chip is configured).
+        3 * super::poseidon::rows_needed_at(SHARE_SPONGE_WIDTH, 1 + (4 * chunks).div_ceil(COEFFS_PER_ELEMENT)).unwrap_or(usize::MAX / 4)
     }
 
     /// Places the chip from `first_row` (in its own columns) and proves the shares of `input`;

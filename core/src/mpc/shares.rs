@@ -21,11 +21,14 @@
 //! `f_t = Σ_{i} c[15t + i] · 2^(16·(len_t − 1 − i))`. Then
 //!
 //! ```text
-//! S_p = PoseidonSponge_6( header_p, f_0, f_1, … )    header_p = 2·2^96 + 1·2^64 + p·2^32 + n
+//! S_p = PoseidonSponge_4( header_p, f_0, f_1, … )    header_p = 2·2^96 + 1·2^64 + p·2^32 + n
 //! ```
 //!
-//! with the zkiris sponge of width 6 ([`crate::poseidon::sponge_hash`], the enrollment
-//! commitment's), `n` the number of coefficients (4 per chunk). The header separates the
+//! with the zkiris sponge ([`crate::poseidon::sponge_hash`]) of width [`SHARE_SPONGE_WIDTH`] =
+//! 4, `n` the number of coefficients (4 per chunk). Width 4 rather than the enrollment
+//! commitment's 6: the three sponges of a 16,384-bit code (1,094 inputs each) still fit one
+//! `k = 17` column pair (100,752 rows), and the chip's gates cost about half as many operations
+//! per row, which every row of the circuit pays in each proof. The header separates the
 //! domains: kind 2 (an MPC share; the enrollment commitment's header is below 2^65), version 1,
 //! party `p`. The circuit computes the same hash over the same packed cells
 //! ([`crate::circuit::shares`]).
@@ -45,8 +48,8 @@ pub const SHARE_COMMITMENT_VERSION: u64 = 1;
 /// Share coefficients packed into one field element of `S_p`'s hash (15 × 16 = 240 bits).
 pub const COEFFS_PER_ELEMENT: usize = 15;
 
-/// Sponge width of `S_p` (the same as the enrollment commitment's).
-pub const SHARE_SPONGE_WIDTH: usize = crate::commitment::SPONGE_WIDTH;
+/// Sponge width of `S_p` (see the module documentation for why 4).
+pub const SHARE_SPONGE_WIDTH: usize = 4;
 
 /// A party of the MPC service: 1, 2 or 3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -285,8 +288,8 @@ pub fn share_commitment(party: Party, c: &[u16]) -> Fr {
     let mut inputs = Vec::with_capacity(1 + c.len().div_ceil(COEFFS_PER_ELEMENT));
     inputs.push(share_commitment_header(party, c.len()));
     inputs.extend(pack_coefficients(c));
-    // Width 6 has parameters (it is the enrollment commitment's); the hash cannot fail.
-    crate::poseidon::sponge_hash(SHARE_SPONGE_WIDTH, &inputs).expect("width-6 Poseidon parameters")
+    // Width 4 has parameters (circomlib's Poseidon(3)); the hash cannot fail.
+    crate::poseidon::sponge_hash(SHARE_SPONGE_WIDTH, &inputs).expect("width-4 Poseidon parameters")
 }
 
 #[cfg(test)]
