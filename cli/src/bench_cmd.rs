@@ -9,7 +9,10 @@ use clap::Args;
 use serde_json::json;
 use zkiris::commitment::Salt;
 use zkiris::image::{IrisImage, IrisMask};
-use zkiris::prover::{CancellationToken, NoProgress};
+use zkiris::model::Model;
+use zkiris::mpc::{PartyPublicKey, PartySecretKey};
+use zkiris::prover::{CancellationToken, NoProgress, ProveOptions};
+use zkiris::public::{Binding, Submission};
 
 use crate::common::models_dir;
 use crate::prove_cmd::SetupArgs;
@@ -95,6 +98,15 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// The proving options of a bench run: the binding to the local registry (with gas
+/// measurements) and, for an mpc-shares model, three ephemeral party keys (made in memory for
+/// this run; the secret keys are dropped at once, nothing is ever decrypted).
+fn bench_options(model: &Model, binding: Option<Binding>) -> ProveOptions {
+    let party_keys: Option<[PartyPublicKey; 3]> =
+        (model.manifest().rules.submission == Submission::MpcShares).then(|| [0, 1, 2].map(|_| PartySecretKey::generate().public_key()));
+    ProveOptions { binding, party_keys }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -128,6 +140,9 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         }
     };
     let salt = Salt::random();
+    // The registry first (when measuring gas): the proofs are bound to it and its submitter.
+    let chain = if a.no_evm { None } else { Some(gas::Chain::deploy()?) };
+    let options = bench_options(&model, chain.as_ref().map(gas::Chain::binding));
 
     reset_peak_rss();
     let (c0, t0) = (CpuSnapshot::now(), Instant::now());
@@ -141,7 +156,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     for i in 0..a.runs {
         reset_peak_rss();
         let (c0, t0) = (CpuSnapshot::now(), Instant::now());
-        let b = setup.prove(&image, &mask, &salt, None, &NoProgress, &CancellationToken::new())?;
+        let b = setup.prove(&image, &mask, &salt, None, &options, &NoProgress, &CancellationToken::new())?;
         let prove_s = t0.elapsed().as_secs_f64();
         let (cpu_s, others) = CpuSnapshot::now().since(c0);
         let rss = peak_rss_mib();
@@ -155,11 +170,19 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         bundle = Some(b);
     }
     let b = bundle.context("no run")?;
-    let gas = if a.no_evm { serde_json::Value::Null } else { evm_gas(&a, &setup, &image, &mask, &salt, &b)? };
+    let gas = match chain {
+        None => serde_json::Value::Null,
+        Some(chain) => chain.measure(&a, &setup, &image, &mask, &salt, &b)?,
+    };
+    let shares = setup.plan().shares.as_ref();
     let col = |k: &str| -> Vec<f64> { runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
     let summary = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
-        "k": setup.srs().k(), "rows": setup.plan().rows, "advice_columns": setup.verifying_key().cs().num_advice_columns(),
+        "submission": model.manifest().rules.submission.as_str(),
+        "k": setup.srs().k(), "rows": setup.plan().rows,
+        // mpc-shares: the shares chip's own columns (x/y rows and Poseidon rows of S_1..S_3).
+        "shares": shares.map(|s| json!({"chunks": s.chunks, "rows": s.rows, "poseidon_rows": s.poseidon_rows})),
+        "envelope_bytes": b.envelopes.iter().map(Vec::len).sum::<usize>(), "advice_columns": setup.verifying_key().cs().num_advice_columns(),
         "lookups": setup.verifying_key().cs().lookups().len(),
         "fixed_columns": setup.verifying_key().cs().num_fixed_columns(),
         "permutation_columns": setup.verifying_key().cs().permutation().get_columns().len(),
@@ -182,10 +205,17 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         if !summary["gas"].is_null() {
             println!("gas: {}", summary["gas"]);
         }
+        if let Some(s) = shares {
+            println!(
+                "submission mpc-shares: {} chunks, shares region {} rows (Poseidon {} rows), envelopes {} B",
+                s.chunks, s.rows, s.poseidon_rows, summary["envelope_bytes"]
+            );
+        }
         println!(
-            "{} {}: k={} rows={} | prove median {:.2} s ({:.1} CPU-s, others {:.0}%) | peak RSS {:.0} MiB | proof {} B + {} B public inputs | verify {:.1} ms",
+            "{} {} ({}): k={} rows={} | prove median {:.2} s ({:.1} CPU-s, others {:.0}%) | peak RSS {:.0} MiB | proof {} B + {} B public inputs | verify {:.1} ms",
             summary["model"].as_str().unwrap_or("?"),
             summary["version"].as_str().unwrap_or("?"),
+            summary["submission"].as_str().unwrap_or("?"),
             summary["k"],
             summary["rows"],
             summary["prove_s_median"].as_f64().unwrap_or(0.0),
@@ -203,83 +233,122 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
 /// Gas in revm: the bare verifier call, `register` (with a development-device signature) and,
 /// with `--upgrade-to`, `upgrade`.
 #[cfg(feature = "evm")]
-fn evm_gas(
-    a: &BenchArgs,
-    setup: &zkiris::prover::ProvingSetup,
-    image: &IrisImage,
-    mask: &IrisMask,
-    salt: &Salt,
-    bundle: &zkiris::prover::ProofBundle,
-) -> Result<serde_json::Value> {
+mod gas {
+    use anyhow::{Context, Result};
+    use serde_json::json;
+    use zkiris::commitment::Salt;
     use zkiris::evm::{registry::LocalRegistry, solc::Solc};
+    use zkiris::image::{IrisImage, IrisMask};
+    use zkiris::prover::{CancellationToken, NoProgress, ProofBundle, ProvingSetup};
+    use zkiris::public::Binding;
+
+    use super::BenchArgs;
+
     const ISSUER: [u8; 20] = [0x15; 20];
     const USER: [u8; 20] = [0x42; 20];
-    let solc = Solc::locate().context("gas needs solc 0.8.19 (`npm ci --prefix contracts`), or pass --no-evm")?;
-    let mut chain = LocalRegistry::deploy(solc, ISSUER, false)?;
-    let device = zkiris::attest::dev_device_key();
-    chain.trust_device(&device.id())?;
-    let published = chain.publish(setup)?;
-    let c = zkiris::commitment::commit(image, mask, salt)?;
-    let mut b = bundle.clone();
-    b.attestation = Some(zkiris::prover::Attestation { device: device.id(), signature: device.sign_commitment(&c.0) });
-    let verify = chain.verify_directly(published.verifier, USER, &b)?;
-    // The same verifier as one contract (over EIP-170, so on a chain without the limit): the
-    // difference is what splitting costs. With the exact precompile count and the calldata
-    // price, that gives where the verifier's gas goes.
-    let breakdown = {
-        use zkiris::evm::{calldata::encode_verifier_calldata, revm::{calldata_gas, LocalEvm}, verifier::{VerifierSource, VERIFIER_CONTRACT}};
-        let solc = Solc::locate()?;
-        let rendered = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
-        // The source the deployed verifier was compiled from (see `Solc::compile_verifier`).
-        let source = solc.compile_verifier(&rendered)?.source().cloned().unwrap_or(rendered);
-        let whole = solc.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
-        let mut unlimited = LocalEvm::without_code_size_limit();
-        let address = unlimited.deploy(ISSUER, whole.creation_code)?.address;
-        let calldata = encode_verifier_calldata(&b.instances()?, &b.proof);
-        let calldata_cost = calldata_gas(&calldata);
-        let out = unlimited.call(USER, address, calldata)?;
-        anyhow::ensure!(out.success, "the single-contract verifier rejected the proof");
-        let calls = source.precompile_calls();
-        let (memory_generated, memory_compacted) = source.memory_bytes();
-        json!({
-            "single_contract": out.gas_used,
-            "transaction_base": 21_000,
-            "calldata": calldata_cost,
-            "precompiles": calls.gas(),
-            "precompile_calls": calls,
-            "other_execution": out.gas_used.saturating_sub(21_000 + calldata_cost + calls.gas()),
-            "split_hand_over": verify.gas_used.saturating_sub(out.gas_used),
-            "memory_bytes_generated": memory_generated,
-            "memory_bytes_compacted": memory_compacted,
-        })
-    };
-    // The registry takes 16,384-bit codes (layout v1); other models measure the verifier only.
-    let register = if zkiris::evm::registry::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
-    let mut out = json!({
-        "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_breakdown": breakdown,
-        "register": register.as_ref().map(|r| r.gas_used), "register_calldata_bytes": register.as_ref().map(|r| r.calldata_bytes),
-        "verifier_contracts": published.verifier_parts, "verifier_largest_runtime_bytes": published.largest_part_bytes,
-        "verifier_deploy": published.deploy_gas,
-    });
-    if let Some(next) = &a.upgrade_to {
-        let mut args = a.setup.clone();
-        args.model = next.clone();
-        let s2 = args.prepare("proving key (upgrade)", args.model()?)?;
-        let b2 = s2.prove(image, mask, salt, None, &NoProgress, &CancellationToken::new())?;
-        chain.publish(&s2)?;
-        out["upgrade"] = json!(chain.upgrade(USER, &b2)?.gas_used);
+
+    /// The registry in a local EVM, deployed before proving so the proofs can be bound to it.
+    pub struct Chain(LocalRegistry);
+
+    impl Chain {
+        /// Deploys the registry.
+        pub fn deploy() -> Result<Self> {
+            let solc = Solc::locate().context("gas needs solc 0.8.19 (`npm ci --prefix contracts`), or pass --no-evm")?;
+            Ok(Self(LocalRegistry::deploy(solc, ISSUER, false)?))
+        }
+
+        /// The binding of proofs that the bench's account submits to this registry.
+        pub fn binding(&self) -> Binding {
+            self.0.binding(USER)
+        }
+
+        /// Measures the gas of `bundle` (and of an upgrade proof with `--upgrade-to`).
+        pub fn measure(self, a: &BenchArgs, setup: &ProvingSetup, image: &IrisImage, mask: &IrisMask, salt: &Salt, bundle: &ProofBundle) -> Result<serde_json::Value> {
+            let mut chain = self.0;
+            let device = zkiris::attest::dev_device_key();
+            chain.trust_device(&device.id())?;
+            let published = chain.publish(setup)?;
+            let c = zkiris::commitment::commit(image, mask, salt)?;
+            let mut b = bundle.clone();
+            b.attestation = Some(zkiris::prover::Attestation { device: device.id(), signature: device.sign_commitment(&c.0) });
+            let verify = chain.verify_directly(published.verifier, USER, &b)?;
+            // The same verifier as one contract (over EIP-170, so on a chain without the limit): the
+            // difference is what splitting costs. With the exact precompile count and the calldata
+            // price, that gives where the verifier's gas goes.
+            let breakdown = {
+                use zkiris::evm::{calldata::encode_verifier_calldata, revm::{calldata_gas, LocalEvm}, verifier::{VerifierSource, VERIFIER_CONTRACT}};
+                let solc = Solc::locate()?;
+                let rendered = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
+                // The source the deployed verifier was compiled from (see `Solc::compile_verifier`).
+                let source = solc.compile_verifier(&rendered)?.source().cloned().unwrap_or(rendered);
+                let whole = solc.compile_contract(&[("Halo2Verifier.sol", source.solidity())], VERIFIER_CONTRACT)?;
+                let mut unlimited = LocalEvm::without_code_size_limit();
+                let address = unlimited.deploy(ISSUER, whole.creation_code)?.address;
+                let calldata = encode_verifier_calldata(&b.instances()?, &b.proof);
+                let calldata_cost = calldata_gas(&calldata);
+                let out = unlimited.call(USER, address, calldata)?;
+                anyhow::ensure!(out.success, "the single-contract verifier rejected the proof");
+                let calls = source.precompile_calls();
+                let (memory_generated, memory_compacted) = source.memory_bytes();
+                json!({
+                    "single_contract": out.gas_used,
+                    "transaction_base": 21_000,
+                    "calldata": calldata_cost,
+                    "precompiles": calls.gas(),
+                    "precompile_calls": calls,
+                    "other_execution": out.gas_used.saturating_sub(21_000 + calldata_cost + calls.gas()),
+                    "split_hand_over": verify.gas_used.saturating_sub(out.gas_used),
+                    "memory_bytes_generated": memory_generated,
+                    "memory_bytes_compacted": memory_compacted,
+                })
+            };
+            // The registry takes layout v2 with 16,384-bit codes; other models measure the verifier only.
+            let register = if zkiris::evm::registry::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
+            let mut out = json!({
+                "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_breakdown": breakdown,
+                "register": register.as_ref().map(|r| r.gas_used), "register_calldata_bytes": register.as_ref().map(|r| r.calldata_bytes),
+                "verifier_contracts": published.verifier_parts, "verifier_largest_runtime_bytes": published.largest_part_bytes,
+                "verifier_deploy": published.deploy_gas,
+            });
+            if let Some(next) = &a.upgrade_to {
+                let mut args = a.setup.clone();
+                args.model = next.clone();
+                let s2 = args.prepare("proving key (upgrade)", args.model()?)?;
+                let options = super::bench_options(s2.model(), Some(chain.binding(USER)));
+                let b2 = s2.prove(image, mask, salt, None, &options, &NoProgress, &CancellationToken::new())?;
+                chain.publish(&s2)?;
+                out["upgrade"] = json!(chain.upgrade(USER, &b2)?.gas_used);
+            }
+            Ok(out)
+        }
     }
-    Ok(out)
 }
 
+/// Without the `evm` feature there is no chain to measure gas on.
 #[cfg(not(feature = "evm"))]
-fn evm_gas(
-    _: &BenchArgs,
-    _: &zkiris::prover::ProvingSetup,
-    _: &IrisImage,
-    _: &IrisMask,
-    _: &Salt,
-    _: &zkiris::prover::ProofBundle,
-) -> Result<serde_json::Value> {
-    anyhow::bail!("built without the `evm` feature; pass --no-evm")
+mod gas {
+    use anyhow::Result;
+    use zkiris::commitment::Salt;
+    use zkiris::image::{IrisImage, IrisMask};
+    use zkiris::prover::{ProofBundle, ProvingSetup};
+    use zkiris::public::Binding;
+
+    use super::BenchArgs;
+
+    /// Never constructed.
+    pub enum Chain {}
+
+    impl Chain {
+        pub fn deploy() -> Result<Self> {
+            anyhow::bail!("built without the `evm` feature; pass --no-evm")
+        }
+
+        pub fn binding(&self) -> Binding {
+            match *self {}
+        }
+
+        pub fn measure(self, _: &BenchArgs, _: &ProvingSetup, _: &IrisImage, _: &IrisMask, _: &Salt, _: &ProofBundle) -> Result<serde_json::Value> {
+            match self {}
+        }
+    }
 }

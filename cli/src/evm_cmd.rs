@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use zkiris::evm::calldata::NUM_INSTANCES;
+use zkiris::evm::calldata::registry_layout;
 use zkiris::evm::solc::Solc;
 use zkiris::evm::verifier::VerifierSource;
 use zkiris::prover::Verifier;
@@ -34,8 +34,9 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let verifier = Verifier::new(model.clone(), &a.setup.srs(), Some(&a.setup.cache()))?;
     // The bare verifier takes the model's own public inputs; the registry only models with
-    // layout v1 (2048-byte codes, NUM_INSTANCES inputs).
+    // 2048-byte codes (layout v2: 138 inputs for public-code, 7 for mpc-shares).
     let instances = zkiris::circuit::StatementPlan::new(&model)?.instances;
+    let submission = model.manifest().rules.submission;
     let source = VerifierSource::render(verifier.params(), verifier.verifying_key(), instances).context("rendering the verifier")?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let sol = a.out.join("Halo2Verifier.sol");
@@ -84,7 +85,7 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     let manifest = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
         "vk_fingerprint": hex::encode(zkiris::prover::keys::vk_fingerprint(verifier.verifying_key())),
-        "num_instances": instances, "registry_layout_v1": instances == NUM_INSTANCES, "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
+        "num_instances": instances, "submission": submission.as_str(), "registry_layout_v2": instances == registry_layout(submission).len(), "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
         "deploy_order": "parts are deployed last to first; each part's constructor takes the next part's address",
         "parts": parts_json,
     });
@@ -122,8 +123,9 @@ pub struct CalldataArgs {
 pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
     let path = a.proof.or(a.proof_flag).context("no proof bundle given")?;
     let bundle = read_bundle(&path)?;
-    if bundle.public_inputs.len() != NUM_INSTANCES {
-        bail!("the bundle has {} public inputs; EVM calldata needs layout v1 ({NUM_INSTANCES})", bundle.public_inputs.len());
+    let expected = registry_layout(bundle.submission).len();
+    if bundle.public_inputs.len() != expected {
+        bail!("the bundle has {} public inputs; the registry's {} layout (v2) has {expected}", bundle.public_inputs.len(), bundle.submission);
     }
     let data = match a.call {
         CallKind::Verifier => bundle.verifier_calldata()?,

@@ -10,6 +10,7 @@ mod common;
 mod demo;
 mod evm_cmd;
 mod model_cmd;
+mod party_cmd;
 mod progress;
 mod prove_cmd;
 mod vault_cmd;
@@ -51,6 +52,10 @@ enum Command {
     /// The encrypted enrollment vault: init, enroll, list, delete, rotate.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
+    /// MPC parties (mpc-shares models): make a key pair, open a share from a proof, combine two
+    /// shares.
+    #[command(subcommand)]
+    Party(party_cmd::PartyCommand),
 }
 
 /// glibc gives each thread that allocates its own malloc arena and keeps freed memory in them;
@@ -87,6 +92,7 @@ fn main() -> ExitCode {
         Command::Encode(a) => model_cmd::encode(a),
         Command::Match(a) => model_cmd::match_templates(a),
         Command::Vault(c) => vault_cmd::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Party(c) => party_cmd::run(c),
     };
     match result {
         Ok(code) => code,

@@ -5,19 +5,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use serde_json::json;
 use zkiris::commitment::{commit, Salt};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::Model;
+use zkiris::mpc::{KeyKind, PartyKeyError, PartyPublicKey};
+use zkiris::public::{parse_address, Binding, Submission};
 use zkiris::prover::srs::default_cache_dir;
 use zkiris::prover::{
-    Attestation, CancellationToken, ProofBundle, ProveError, ProvingSetup, SrsSource, Verifier,
+    Attestation, CancellationToken, ProofBundle, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier,
     VerifyError,
 };
 
-use crate::common::{manifest_path, TrustArgs};
+use crate::common::{hex32, manifest_path, read_file, TrustArgs};
 use crate::progress::{bytes, report, StepProgress};
 
 /// Model, trust, SRS and cache options shared by `prove`, `verify` and the EVM commands.
@@ -136,12 +138,103 @@ pub struct ProveArgs {
     /// Commitment salt, 64 hex digits.
     #[arg(long, value_name = "HEX")]
     salt: Option<String>,
+    #[command(flatten)]
+    statement: StatementArgs,
     /// Where to write the proof bundle.
     #[arg(long, default_value = "proof.zkp")]
     out: PathBuf,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Who may submit a proof (the binding) and, for mpc-shares models, who receives the shares.
+#[derive(Args, Clone, Debug, Default)]
+pub struct StatementArgs {
+    /// An MPC party's public key file (`zkiris party keygen` writes `<key>.pub`). Required by
+    /// models that submit MPC shares, refused by public-code models: give it exactly three
+    /// times, for parties 1, 2 and 3 in that order. Each party's share is encrypted to its key
+    /// inside the bundle.
+    #[arg(long = "party-key", value_name = "FILE.pub")]
+    pub party_keys: Vec<PathBuf>,
+    /// Binding: the EIP-155 chain id of the registry the proof will be submitted to (with
+    /// `--registry` and `--account`). Without the three the proof is unbound (binding 0): it
+    /// verifies natively, but every registry refuses it.
+    #[arg(long, value_name = "N", requires_all = ["registry", "account"])]
+    pub chain_id: Option<u64>,
+    /// Binding: the registry contract's address (`0x` and 40 hex digits).
+    #[arg(long, value_name = "0xADDRESS", requires_all = ["chain_id", "account"])]
+    pub registry: Option<String>,
+    /// Binding: the account that will submit the proof (`0x` and 40 hex digits); the registry
+    /// refuses the proof from any other sender.
+    #[arg(long, value_name = "0xADDRESS", requires_all = ["chain_id", "registry"])]
+    pub account: Option<String>,
+}
+
+impl StatementArgs {
+    /// The binding, if `--chain-id`, `--registry` and `--account` were given.
+    pub fn binding(&self) -> Result<Option<Binding>> {
+        match (self.chain_id, &self.registry, &self.account) {
+            (None, None, None) => Ok(None),
+            (Some(chain_id), Some(registry), Some(account)) => Ok(Some(Binding {
+                chain_id,
+                registry: parse_address(registry).map_err(|e| anyhow!("--registry: {e}"))?,
+                account: parse_address(account).map_err(|e| anyhow!("--account: {e}"))?,
+            })),
+            _ => bail!("give --chain-id, --registry and --account together (or none of them for an unbound proof)"),
+        }
+    }
+
+    /// The proving options for `model`: the binding and the party keys, checked against the
+    /// model's submission mode before any proving work.
+    pub fn options(&self, model: &Model) -> Result<ProveOptions> {
+        Ok(ProveOptions { binding: self.binding()?, party_keys: party_keys(model, &self.party_keys)? })
+    }
+}
+
+/// Reads the `--party-key` files for `model`: none for a public-code model, exactly three
+/// distinct public keys (parties 1, 2, 3) for an mpc-shares model.
+pub fn party_keys(model: &Model, paths: &[PathBuf]) -> Result<Option<[PartyPublicKey; 3]>> {
+    let name = &model.manifest().name;
+    match (model.manifest().rules.submission, paths.len()) {
+        (Submission::PublicCode, 0) => Ok(None),
+        (Submission::PublicCode, _) => {
+            bail!("model {name} submits a public code (its proof has no shares to encrypt); --party-key applies to mpc-shares models only")
+        }
+        (Submission::MpcShares, 0) => bail!(
+            "model {name} submits MPC shares: give the three parties' public keys in party order, --party-key P1.pub --party-key P2.pub --party-key P3.pub"
+        ),
+        (Submission::MpcShares, 3) => {
+            let mut keys = Vec::with_capacity(3);
+            for (i, path) in paths.iter().enumerate() {
+                let bytes = read_file(path, &format!("party {}'s public key", i + 1))?;
+                let key = match PartyPublicKey::from_bytes(&bytes) {
+                    Ok(k) => k,
+                    Err(PartyKeyError::WrongKind { found: KeyKind::Secret, .. }) => bail!(
+                        "--party-key {} (party {}) is an MPC party SECRET key; give the party's public key file (`{}.pub`, written by `zkiris party keygen`) — a secret key never belongs with a prover",
+                        path.display(),
+                        i + 1,
+                        path.display()
+                    ),
+                    Err(e) => return Err(e).with_context(|| format!("--party-key {} (party {})", path.display(), i + 1)),
+                };
+                if let Some(j) = keys.iter().position(|k: &PartyPublicKey| *k == key) {
+                    bail!(
+                        "parties {} and {} were given the same public key ({}): its holder could combine two shares and recover the iris code; give each party its own key",
+                        j + 1,
+                        i + 1,
+                        path.display()
+                    );
+                }
+                keys.push(key);
+            }
+            let keys: [PartyPublicKey; 3] = keys.try_into().map_err(|_| anyhow!("expected three party keys"))?;
+            Ok(Some(keys))
+        }
+        (Submission::MpcShares, n) => bail!(
+            "model {name} submits MPC shares to three parties: give exactly three --party-key files (parties 1, 2, 3 in order), not {n}"
+        ),
+    }
 }
 
 /// Proves `image`/`mask`/`salt` with a progress bar and prints one line.
@@ -152,16 +245,20 @@ pub fn prove_with(
     mask: &IrisMask,
     salt: &Salt,
     attestation: Option<Attestation>,
+    options: &ProveOptions,
 ) -> Result<ProofBundle, ProveError> {
     let started = Instant::now();
     let progress = StepProgress::start(label);
-    let bundle = setup.prove(image, mask, salt, attestation, &progress, &CancellationToken::new())?;
+    let bundle = setup.prove(image, mask, salt, attestation, options, &progress, &CancellationToken::new())?;
     progress.finish();
+    let what = match bundle.valid_bits {
+        Some(v) => format!("{v} valid bits"),
+        None => "3 share envelopes, no code".to_string(),
+    };
     report(
         label,
         &format!(
-            "{} valid bits{}, proof {}",
-            bundle.valid_bits,
+            "{what}{}, proof {}",
             // The score stays private; the proof shows it is at least the public τ.
             if setup.model().manifest().rules.liveness.is_some() { ", liveness ≥ τ" } else { "" },
             bytes(bundle.proof.len())
@@ -202,7 +299,12 @@ pub fn prove(a: ProveArgs) -> Result<ExitCode> {
         crate::progress::reports_to_stderr();
     }
     let model = a.setup.model()?;
-    // Load the secrets first: a wrong passphrase or a bad file fails before minutes of keygen.
+    // Check the statement options and load the secrets first: a wrong key file, a wrong
+    // passphrase or a bad file fails before minutes of keygen.
+    let options = a.statement.options(&model)?;
+    if options.binding.is_none() {
+        eprintln!("warning: no --chain-id/--registry/--account: the proof is unbound (binding 0); it verifies natively, but every registry refuses it");
+    }
     let (image, mask, salt, attestation) = match (&a.vault, &a.record, &a.image, &a.mask, &a.salt) {
         (Some(dir), Some(record), None, None, None) => {
             let vault = crate::vault_cmd::open(dir)?;
@@ -220,8 +322,9 @@ pub fn prove(a: ProveArgs) -> Result<ExitCode> {
         _ => bail!("give either --vault DIR --record ID, or --image, --mask and --salt"),
     };
     let setup = a.setup.prepare("proving key", model)?;
-    let bundle = prove_with("prove", &setup, &image, &mask, &salt, attestation)?;
+    let bundle = prove_with("prove", &setup, &image, &mask, &salt, attestation, &options)?;
     write_bundle(&a.out, &bundle)?;
+    let shares = bundle.share_commitments();
     if a.json {
         println!(
             "{}",
@@ -229,13 +332,22 @@ pub fn prove(a: ProveArgs) -> Result<ExitCode> {
                 "proof": a.out.display().to_string(),
                 "model_id": bundle.model_id_hex(),
                 "commitment": bundle.commitment().map(hex::encode),
+                "submission": bundle.submission.as_str(),
+                "binding": bundle.binding().map(|b| hex32(&b)),
                 "valid_bits": bundle.valid_bits,
+                "share_commitments": shares.map(|s| s.map(|x| hex32(&x))),
+                "envelopes": bundle.envelopes.len(),
                 "proof_bytes": bundle.proof.len(),
                 "bundle_bytes": bundle.to_bytes().len(),
             })
         );
     } else {
         println!("wrote {} ({})", a.out.display(), bytes(bundle.to_bytes().len()));
+        if let Some(s) = shares {
+            for (p, x) in s.iter().enumerate() {
+                println!("S_{} {} (party {}'s share, encrypted to its key in the bundle)", p + 1, hex32(x), p + 1);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -255,44 +367,91 @@ pub struct VerifyArgs {
     json: bool,
 }
 
+/// The machine-readable reason of a failed verification (`--json` outputs).
+pub fn verify_failure_reason(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::Malformed(_) => "malformed",
+        VerifyError::WrongModel { .. } => "wrong_model",
+        VerifyError::WrongSrs { .. } => "wrong_srs",
+        VerifyError::WrongVerifyingKey { .. } => "wrong_verifying_key",
+        VerifyError::Invalid(_) => "invalid",
+        _ => "invalid",
+    }
+}
+
+/// The checks of [`Verifier::verify`] that need no verifying key, made before deriving one
+/// (seconds to minutes): a bundle for another model is refused at once.
+pub fn precheck(bundle: &ProofBundle, model: &Model) -> Result<(), VerifyError> {
+    if bundle.model_id != model.id() {
+        return Err(VerifyError::WrongModel { found: bundle.model_id_hex(), expected: model.id_hex() });
+    }
+    Ok(())
+}
+
 /// Runs `zkiris verify`. Exit codes: 0 valid, 1 invalid (tampered, wrong model or key), 2 error.
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let path = a.proof.as_ref().or(a.proof_arg.as_ref()).context("give the proof bundle with --proof FILE")?;
     let bundle = read_bundle(path)?;
     let model = a.setup.model()?;
-    let verifier = Verifier::new(model, &a.setup.srs(), Some(&a.setup.cache()))?;
-    let started = Instant::now();
-    let outcome = verifier.verify(&bundle);
-    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let (outcome, ms) = match precheck(&bundle, &model) {
+        Err(e) => (Err(e), 0.0),
+        Ok(()) => {
+            let verifier = Verifier::new(model, &a.setup.srs(), Some(&a.setup.cache()))?;
+            let started = Instant::now();
+            let outcome = verifier.verify(&bundle);
+            (outcome, started.elapsed().as_secs_f64() * 1e3)
+        }
+    };
     match outcome {
         Ok(s) => {
-            if a.json {
-                // Codes as in open-iris templates (base64 of the packed bits) when the model has the
-                // shipped 4 × 16 × 256 shape, else hex of the serialized code.
-                let (iris_codes, mask_codes) = match &s.template {
-                    Some(t) => (t.iris_codes.clone(), t.mask_codes.clone()),
-                    None => (hex::encode(&s.iris_code), hex::encode(&s.mask_code)),
-                };
-                println!(
-                    "{}",
-                    json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
-                           "iris_codes": iris_codes, "mask_codes": mask_codes, "code_encoding": if s.template.is_some() { "base64" } else { "hex" },
-                           "valid_bits": s.valid_bits, "verify_ms": ms})
-                );
-            } else {
-                println!("valid: model {} commitment {} ({} valid bits) in {ms:.1} ms", hex::encode(s.model_id), s.commitment, s.valid_bits);
+            let binding = hex32(&s.binding);
+            let bound = if s.binding == [0u8; 32] { " (unbound: no registry accepts it)" } else { "" };
+            match &s.share_commitments {
+                Some(shares) => {
+                    // mpc-shares: the codes never leave the phone; S_1..S_3 and the envelopes do.
+                    let shares: Vec<String> = shares.iter().map(hex32).collect();
+                    if a.json {
+                        println!(
+                            "{}",
+                            json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
+                                   "submission": s.submission.as_str(), "share_commitments": shares, "envelopes": bundle.envelopes.len(),
+                                   "binding": binding, "verify_ms": ms})
+                        );
+                    } else {
+                        println!("valid: model {} commitment {} in {ms:.1} ms", hex::encode(s.model_id), s.commitment);
+                        println!("submission mpc-shares: no code is public; {} share envelopes", bundle.envelopes.len());
+                        for (p, x) in shares.iter().enumerate() {
+                            println!("S_{} {x}", p + 1);
+                        }
+                        println!("binding {binding}{bound}");
+                    }
+                }
+                None => {
+                    if a.json {
+                        // Codes as in open-iris templates (base64 of the packed bits) when the model
+                        // has the shipped 4 × 16 × 256 shape, else hex of the serialized code.
+                        let (iris_codes, mask_codes) = match &s.template {
+                            Some(t) => (t.iris_codes.clone(), t.mask_codes.clone()),
+                            None => (hex::encode(&s.iris_code), hex::encode(&s.mask_code)),
+                        };
+                        println!(
+                            "{}",
+                            json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
+                                   "submission": s.submission.as_str(),
+                                   "iris_codes": iris_codes, "mask_codes": mask_codes, "code_encoding": if s.template.is_some() { "base64" } else { "hex" },
+                                   "valid_bits": s.valid_bits, "binding": binding, "verify_ms": ms})
+                        );
+                    } else {
+                        let valid_bits = s.valid_bits.map_or_else(|| "?".to_string(), |v| v.to_string());
+                        println!("valid: model {} commitment {} ({valid_bits} valid bits) in {ms:.1} ms", hex::encode(s.model_id), s.commitment);
+                        println!("submission public-code; binding {binding}{bound}");
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            let kind = match &e {
-                VerifyError::Malformed(_) => "malformed",
-                VerifyError::WrongModel { .. } => "wrong_model",
-                VerifyError::WrongSrs { .. } => "wrong_srs",
-                VerifyError::WrongVerifyingKey { .. } => "wrong_verifying_key",
-                VerifyError::Invalid(_) => "invalid",
-                _ => "invalid",
-            };
+            let kind = verify_failure_reason(&e);
             if a.json {
                 println!("{}", json!({"valid": false, "reason": kind, "error": e.to_string(), "model_id": bundle.model_id_hex()}));
             } else {

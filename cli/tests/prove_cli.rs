@@ -49,13 +49,21 @@ fn commit_prove_verify_and_tamper() {
     let commitment = json(&c)["commitment"].as_str().unwrap().to_string();
 
     let proof = f.dir.join("p.zkp");
+    let (registry, account) = ("0x5fbdb2315678afecb367f032d93f642f64180aa3", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
     let p = zkiris(
-        &["prove", "--model", &f.world, "--image", img, "--mask", mask, "--salt", salt, "--out", proof.to_str().unwrap(), "--json"],
+        &[
+            "prove", "--model", &f.world, "--image", img, "--mask", mask, "--salt", salt, "--out", proof.to_str().unwrap(), "--json",
+            "--chain-id", "1", "--registry", registry, "--account", account,
+        ],
         &f.cache,
     );
     assert!(p.status.success(), "{}", text(&p));
     let pj = json(&p);
     assert_eq!(pj["commitment"].as_str().unwrap(), commitment.trim_start_matches("0x"), "proof states the commitment");
+    let binding = zkiris::public::Binding::parse(1, registry, account).unwrap().to_field();
+    let binding = format!("0x{}", hex::encode(zkiris::public::fr_to_be(&binding)));
+    assert_eq!(pj["binding"], binding.as_str());
+    assert_eq!(pj["submission"], "public-code");
     assert!(!f.dir.join(".p.zkp.tmp").exists(), "no temporary file is left");
 
     let v = zkiris(&["verify", "--model", &f.world, "--proof", proof.to_str().unwrap(), "--json"], &f.cache);
@@ -66,7 +74,21 @@ fn commit_prove_verify_and_tamper() {
     let bundle = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
     assert_eq!(vj["iris_codes"].as_str().unwrap(), hex::encode(&bundle.iris_code), "the proven iris code");
     assert_eq!(vj["mask_codes"].as_str().unwrap(), hex::encode(&bundle.mask_code));
-    assert_eq!(vj["valid_bits"], bundle.valid_bits);
+    assert_eq!(vj["valid_bits"].as_u64(), bundle.valid_bits.map(u64::from));
+    assert_eq!(vj["submission"], "public-code");
+    assert_eq!(vj["binding"], binding.as_str(), "the proof is bound to (chain, registry, account)");
+    // Party keys are for mpc-shares models only; a public-code proof has no shares to open.
+    let key = f.dir.join("p1.key");
+    let o = zkiris(&["party", "keygen", "--out", key.to_str().unwrap()], &f.cache);
+    assert!(o.status.success(), "{}", text(&o));
+    let share = f.dir.join("share.json");
+    let o = zkiris(
+        &["party", "open", "--model", &f.world, "--party", "1", "--key", key.to_str().unwrap(), "--proof", proof.to_str().unwrap(), "--out", share.to_str().unwrap(), "--json"],
+        &f.cache,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(json(&o)["reason"], "not_mpc_shares");
+    assert!(!share.exists());
 
     // A flipped proof byte: invalid, exit 1.
     let mut b = ProofBundle::from_bytes(&std::fs::read(&proof).unwrap()).unwrap();
@@ -89,12 +111,12 @@ fn commit_prove_verify_and_tamper() {
     assert_eq!(v.status.code(), Some(2), "{}", text(&v));
     assert!(String::from_utf8_lossy(&v.stderr).contains("not a zkiris proof bundle"), "{}", text(&v));
 
-    // Tiny models have short codes: EVM calldata (layout v1, 2048-byte codes) is refused clearly,
+    // Tiny models have short codes: registry calldata (layout v2, 2048-byte codes) is refused clearly,
     // with the bundle given as an argument or as `--proof`.
     for args in [vec!["calldata", proof.to_str().unwrap(), "--for", "verifier"], vec!["calldata", "--proof", proof.to_str().unwrap()]] {
         let cd = zkiris(&args, &f.cache);
         assert_eq!(cd.status.code(), Some(2), "{}", text(&cd));
-        assert!(String::from_utf8_lossy(&cd.stderr).contains("layout v1"), "{}", text(&cd));
+        assert!(String::from_utf8_lossy(&cd.stderr).contains("layout (v2)"), "{}", text(&cd));
     }
 }
 
@@ -106,7 +128,7 @@ fn export_verifier_writes_source_bytecode_and_manifest() {
     assert!(o.status.success(), "{}", text(&o));
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("verifier.json")).unwrap()).unwrap();
     // A tiny model has its own public-input count: the bare verifier is for it, not the registry.
-    assert_eq!(manifest["registry_layout_v1"], false, "{manifest}");
+    assert_eq!(manifest["registry_layout_v2"], false, "{manifest}");
     let parts = manifest["parts"].as_array().unwrap();
     assert!(!parts.is_empty());
     for part in parts {
@@ -185,6 +207,8 @@ fn prove_from_a_vault_record() {
     assert!(b.attestation.is_some(), "a vault proof carries the device attestation");
     let o = run(&["verify", "--model", &f.world, "--proof", proof.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("valid bits") && out.contains(&format!("submission public-code; binding 0x{} (unbound", "00".repeat(32))), "{}", text(&o));
 
     // A wrong passphrase is a clear error and writes nothing.
     let bad = f.dir.join("bad-pass.zkp");

@@ -1,7 +1,8 @@
-//! The demo's story as a test, at full size: enroll into a vault, prove world-v3 from the
-//! record, register in the registry (real verifier, real solc, revm), publish world-v3.1,
-//! re-prove from the same record, upgrade, and check that the registry links both codes to the
-//! same commitment and that the codes match.
+//! The demo's story with public codes, as a test, at full size: enroll into a vault, prove
+//! world-v3 from the record (bound to the user's account), register in the registry (real
+//! verifier, real solc, revm), publish world-v3.1, re-prove from the same record, upgrade, and
+//! check that the registry links both codes to the same commitment and that the codes match.
+//! (`private_flow.rs` is the same story in mpc-shares mode.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use zkiris::evm::solc::Solc;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::iriscode::HammingDistanceMatcher;
 use zkiris::model::{IssuerKeys, Model};
-use zkiris::prover::{fr_from_be, Attestation, CancellationToken, NoProgress, ProofBundle, ProvingSetup, SrsSource};
+use zkiris::prover::{fr_from_be, Attestation, CancellationToken, NoProgress, ProofBundle, ProveOptions, ProvingSetup, SrsSource};
 use zkiris::vault::{EnrollmentRecord, KdfCost, PassphraseProvider, Vault, VaultOptions};
 
 const ISSUER: [u8; 20] = [0x15; 20];
@@ -63,13 +64,16 @@ fn enroll_prove_register_upgrade_match() {
     let r = vault.get(&id).unwrap();
     let att = Some(Attestation { device: r.device(), signature: *r.signature() });
 
-    // world-v3: prove, verify, register.
-    let v3 = setup("world-v3", &cache);
-    let p3 = v3.prove(r.image(), r.mask(), r.salt(), att.clone(), &NoProgress, &CancellationToken::new()).unwrap();
-    let s3 = v3.verifier().verify(&p3).unwrap();
-    assert_eq!(s3.commitment, c);
+    // The registry first: the phone binds its proofs to this chain, registry and account.
     let mut chain = LocalRegistry::deploy(Solc::locate().unwrap(), ISSUER, true).unwrap();
     chain.trust_device(&dev_device_id()).unwrap();
+    let options = ProveOptions { binding: Some(chain.binding(USER)), party_keys: None };
+
+    // world-v3: prove, verify, register.
+    let v3 = setup("world-v3", &cache);
+    let p3 = v3.prove(r.image(), r.mask(), r.salt(), att.clone(), &options, &NoProgress, &CancellationToken::new()).unwrap();
+    let s3 = v3.verifier().verify(&p3).unwrap();
+    assert_eq!(s3.commitment, c);
     let published = chain.publish(&v3).unwrap();
     // The real verifier (forwarded, memory-compacted and split code) accepts the proof and
     // rejects tampering: proof bytes across the whole proof, a code bit, the commitment.
@@ -79,11 +83,13 @@ fn enroll_prove_register_upgrade_match() {
         bad.proof[pos] ^= 0x01;
         assert!(chain.verify_directly(published.verifier, USER, &bad).is_err(), "tampered proof byte {pos} accepted");
     }
-    for word in [0, 3, 70, 136] {
+    for word in [0, 3, 4, 71, 137] {
         let mut bad = p3.clone();
         bad.public_inputs[word][31] ^= 0x01;
         assert!(chain.verify_directly(published.verifier, USER, &bad).is_err(), "tampered public input {word} accepted");
     }
+    // Anyone else submitting the user's proof is refused: it is bound to the user's account.
+    assert!(chain.register([0x66; 20], &p3).is_err(), "a lifted proof registered");
     let reg = chain.register(USER, &p3).unwrap();
     assert!(reg.gas_used > 21_000);
     // The same registration again is refused (one code per commitment and model).
@@ -91,7 +97,7 @@ fn enroll_prove_register_upgrade_match() {
 
     // world-v3.1: re-prove from the same record, upgrade.
     let v31 = setup("world-v3.1", &cache);
-    let p31 = v31.prove(r.image(), r.mask(), r.salt(), att, &NoProgress, &CancellationToken::new()).unwrap();
+    let p31 = v31.prove(r.image(), r.mask(), r.salt(), att, &options, &NoProgress, &CancellationToken::new()).unwrap();
     let s31 = v31.verifier().verify(&p31).unwrap();
     assert_eq!(s31.commitment, c, "the upgrade opens the same commitment");
     assert_ne!(p31.mask_code, p3.mask_code, "v3.1's stricter rule changes the mask");
