@@ -2,28 +2,31 @@
 
 use std::sync::Arc;
 
-use zkiris::circuit::plan::HEADER_INSTANCES;
 use zkiris::prover as core;
+use zkiris::public::HEADER_ROWS;
 
 use crate::error::{guard, ZkirisError};
 use crate::model::Model;
 use crate::prover::SrsSource;
+use crate::submission::Submission;
 
-/// A proof with its public statement: the model, the enrollment commitment and the iris and
-/// mask codes. Serializes to a versioned binary file (`.zkp`).
+/// A proof with its public statement: the model, the enrollment commitment, the submission
+/// binding, and either the iris and mask codes (`PublicCode` models) or three encrypted share
+/// envelopes with their public commitments (`MpcShares` models). Serializes to a versioned
+/// binary file (`.zkp`).
 #[derive(Debug, uniffi::Object)]
 pub struct ProofBundle {
     inner: core::ProofBundle,
 }
 
 impl ProofBundle {
-    /// Wraps a core bundle, checking it has the public-input header (commitment,
-    /// thresholds) every accessor relies on.
+    /// Wraps a core bundle, checking it has the public-input header (commitment, thresholds,
+    /// binding) every accessor relies on.
     pub(crate) fn new(inner: core::ProofBundle) -> Result<Self, ZkirisError> {
-        if inner.public_inputs.len() < HEADER_INSTANCES {
+        if inner.public_inputs.len() < HEADER_ROWS {
             return Err(ZkirisError::MalformedBundle {
                 detail: format!(
-                    "{} public inputs; at least {HEADER_INSTANCES} expected",
+                    "{} public inputs; at least {HEADER_ROWS} expected",
                     inner.public_inputs.len()
                 ),
             });
@@ -66,22 +69,53 @@ impl ProofBundle {
 
     /// The 32-byte enrollment commitment `C` (public input 0).
     pub fn commitment(&self) -> Vec<u8> {
-        self.inner.public_inputs[0].to_vec()
+        self.inner.public_inputs[zkiris::public::ROW_COMMITMENT].to_vec()
+    }
+
+    /// How the proof submits the code (the model's mode).
+    pub fn submission(&self) -> Submission {
+        self.inner.submission.into()
+    }
+
+    /// The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
+    /// was made without a `SubmissionBinding` (no registry accepts it then). Compare with
+    /// `submissionBindingValue(binding)`.
+    pub fn binding(&self) -> Vec<u8> {
+        self.inner.public_inputs[zkiris::public::ROW_BINDING].to_vec()
     }
 
     /// The serialized iris code (packed bits, MSB first, in the model's code layout).
+    /// **Empty for `MpcShares` proofs**: the code never leaves the phone in the clear.
     pub fn iris_code(&self) -> Vec<u8> {
         self.inner.iris_code.clone()
     }
 
-    /// The serialized mask code.
+    /// The serialized mask code. **Empty for `MpcShares` proofs.**
     pub fn mask_code(&self) -> Vec<u8> {
         self.inner.mask_code.clone()
     }
 
-    /// The number of set bits of the mask code.
-    pub fn valid_bits(&self) -> u32 {
+    /// The number of set bits of the mask code; absent for `MpcShares` proofs (not revealed).
+    pub fn valid_bits(&self) -> Option<u32> {
         self.inner.valid_bits
+    }
+
+    /// The three share envelopes of an `MpcShares` proof, in party order 1, 2, 3: party `p`'s
+    /// secret share, HPKE-encrypted (X-Wing) to party `p`'s public key and bound to this
+    /// proof's statement; only party `p`'s secret key opens it. Deliver each to its party.
+    /// Empty for `PublicCode` proofs.
+    pub fn envelopes(&self) -> Vec<Vec<u8>> {
+        self.inner.envelopes.clone()
+    }
+
+    /// The public share commitments `S_1, S_2, S_3` of an `MpcShares` proof (public inputs
+    /// 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
+    /// it matches `S_p`. Empty for `PublicCode` proofs.
+    pub fn share_commitments(&self) -> Vec<Vec<u8>> {
+        self.inner
+            .share_commitments()
+            .map(|s| s.iter().map(|c| c.to_vec()).collect())
+            .unwrap_or_default()
     }
 
     /// The public inputs, each a 32-byte big-endian field element.
@@ -137,12 +171,19 @@ pub struct VerifiedStatement {
     pub model_id: String,
     /// The 32-byte enrollment commitment.
     pub commitment: Vec<u8>,
-    /// The proven serialized iris code.
+    /// The proven submission binding (32 bytes, big-endian; all zero when unbound).
+    pub binding: Vec<u8>,
+    /// How the proof submits the code.
+    pub submission: Submission,
+    /// The proven serialized iris code; empty for `MpcShares` proofs.
     pub iris_code: Vec<u8>,
-    /// The proven serialized mask code.
+    /// The proven serialized mask code; empty for `MpcShares` proofs.
     pub mask_code: Vec<u8>,
-    /// Set bits of the mask code.
-    pub valid_bits: u32,
+    /// Set bits of the mask code; absent for `MpcShares` proofs (not revealed).
+    pub valid_bits: Option<u32>,
+    /// The proven share commitments `S_1, S_2, S_3` (32 bytes each, big-endian) of an
+    /// `MpcShares` proof; empty for `PublicCode` proofs.
+    pub share_commitments: Vec<Vec<u8>>,
 }
 
 /// Verifies proof bundles of one model natively.
@@ -173,18 +214,25 @@ impl Verifier {
         })
     }
 
-    /// Checks `bundle`: its model, the consistency of its codes with the public inputs, and
-    /// the proof. Returns what it proves; fails with `WrongModel`, `MalformedBundle` or
-    /// `InvalidProof`.
+    /// Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
+    /// presence and form of its three envelopes) with the public inputs, and the proof. Returns
+    /// what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
+    /// an envelope opens to the share `S_p` commits to only its party can check.)
     pub fn verify(&self, bundle: Arc<ProofBundle>) -> Result<VerifiedStatement, ZkirisError> {
         guard(|| {
             let s = self.inner.verify(bundle.core())?;
             Ok(VerifiedStatement {
                 model_id: hex::encode(s.model_id),
                 commitment: s.commitment.0.to_vec(),
+                binding: s.binding.to_vec(),
+                submission: s.submission.into(),
                 iris_code: s.iris_code,
                 mask_code: s.mask_code,
                 valid_bits: s.valid_bits,
+                share_commitments: s
+                    .share_commitments
+                    .map(|c| c.iter().map(|x| x.to_vec()).collect())
+                    .unwrap_or_default(),
             })
         })
     }

@@ -141,6 +141,34 @@ pub enum ZkirisError {
         /// Details.
         detail: String,
     },
+    /// The model submits MPC shares (`Model.submission()` is `MpcShares`) but the three MPC
+    /// parties' public keys were not all given (`ProveOptions.partyKeys`): the shares would
+    /// have nobody to be encrypted to. Nothing was proven.
+    #[error("model {model_id} submits MPC shares: give the three parties' public keys in party order ({given} given)")]
+    MissingPartyKeys {
+        /// Hex model id.
+        model_id: String,
+        /// How many keys were given.
+        given: u32,
+    },
+    /// Party public keys were given for a model that submits a public code (its proofs have
+    /// no shares to encrypt). Nothing was proven.
+    #[error("model {model_id} submits a public code; MPC party keys apply to mpc-shares models only")]
+    UnexpectedPartyKeys {
+        /// Hex model id.
+        model_id: String,
+    },
+    /// An MPC party public key is unusable: not a party public-key file (a secret-key file, a
+    /// truncated or foreign file, another format version or KEM, an invalid X-Wing key), the
+    /// same key as another party's, or a key beyond the third. Nothing was proven.
+    #[error("invalid MPC party public key{}: {detail}", party.map(|p| format!(" (party {p})")).unwrap_or_default())]
+    InvalidPartyKey {
+        /// The key's position in party order (1, 2, 3; 4 for a key beyond the third), absent
+        /// when a key was checked on its own (`partyPublicKeyFingerprint`).
+        party: Option<u8>,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A file operation failed.
     #[error("storage error: {detail}")]
     Storage {
@@ -274,6 +302,9 @@ impl From<ProveError> for ZkirisError {
             ProveError::SrsTooSmall { .. } => ZkirisError::SrsUnavailable { detail: e.to_string() },
             ProveError::Circuit(_) => ZkirisError::UnsupportedModel { detail: e.to_string() },
             ProveError::Commitment(_) => ZkirisError::InvalidInput { detail: e.to_string() },
+            // `MissingPartyKeys`/`UnexpectedPartyKeys`/`Shares`: `Prover.proveWithOptions` checks
+            // the party keys against the model before proving (`submission::core_options`), so
+            // the core refusing them is a bug of that check: `Internal`, below.
             other => ZkirisError::Internal {
                 detail: other.to_string(),
             },

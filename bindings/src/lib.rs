@@ -12,6 +12,7 @@
 //! | [`Model`], [`TrustedIssuer`] | issuer-signed models from downloaded bytes |
 //! | [`Prover`], [`ProgressListener`], [`CancellationToken`] | prepare (keygen), prove, estimate |
 //! | [`ProofBundle`], [`Verifier`] | the proof file, EVM calldata, native verification |
+//! | [`Submission`], [`ProveOptions`], [`SubmissionBinding`] | public-code or MPC-share submission, the submitter binding, the MPC parties' public keys |
 //! | [`ZkirisError`] | one error type, a variant per failure class |
 //!
 //! Every call blocks its thread (no runtime, no threads of our own besides the prover's
@@ -24,6 +25,7 @@ mod bundle;
 mod error;
 mod model;
 mod prover;
+mod submission;
 mod vault;
 
 pub use bundle::{ProofBundle, VerifiedStatement, Verifier};
@@ -31,6 +33,9 @@ pub use error::{KeyProviderError, ZkirisError};
 pub use model::{development_issuer, Model, ProvingEstimate, TrustedIssuer};
 pub use prover::{
     CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource,
+};
+pub use submission::{
+    party_public_key_fingerprint, submission_binding_value, ProveOptions, Submission, SubmissionBinding,
 };
 pub use vault::{
     development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice,

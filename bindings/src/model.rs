@@ -137,6 +137,13 @@ impl Model {
         self.inner.manifest().version.clone()
     }
 
+    /// How this model's proofs submit the iris code: `PublicCode` (the code is in the bundle)
+    /// or `MpcShares` (proving needs the three MPC parties' public keys, and the bundle
+    /// carries encrypted shares instead of the code).
+    pub fn submission(&self) -> crate::submission::Submission {
+        self.inner.manifest().rules.submission.into()
+    }
+
     /// The minimum number of valid mask bits an enrollment needs.
     pub fn min_valid_bits(&self) -> u32 {
         self.inner.manifest().rules.min_valid_bits

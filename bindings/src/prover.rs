@@ -14,6 +14,7 @@ use zkiris::prover::{self as core, Attestation, ProvingSetup};
 use crate::bundle::{ProofBundle, Verifier};
 use crate::error::{guard, ZkirisError};
 use crate::model::{Model, ProvingEstimate};
+use crate::submission::{core_options, ProveOptions};
 use crate::vault::{parse_record_id, Vault};
 
 /// A phase of a long operation.
@@ -319,9 +320,9 @@ impl Prover {
     }
 
     /// Proves that the enrollment `record_id` in `vault` encodes, through `model`, to the iris
-    /// code in the returned bundle, and that it matches its signed commitment. `model` must
-    /// have been prepared. Blocks until done, reporting progress to `listener`; `cancel`
-    /// stops it with `Cancelled`.
+    /// code in the returned bundle, and that it matches its signed commitment: the same as
+    /// `proveWithOptions` with default options (no submission binding, no party keys). For
+    /// `MpcShares` models, and for proofs a registry should accept, use `proveWithOptions`.
     pub fn prove(
         &self,
         vault: Arc<Vault>,
@@ -330,8 +331,33 @@ impl Prover {
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancellationToken>>,
     ) -> Result<Arc<ProofBundle>, ZkirisError> {
+        self.prove_with_options(vault, record_id, model, ProveOptions::default(), listener, cancel)
+    }
+
+    /// Proves that the enrollment `record_id` in `vault` encodes, through `model`, to an iris
+    /// code, and that it matches its signed commitment; `model` must have been prepared.
+    ///
+    /// - `PublicCode` models: the code is in the bundle (`irisCode`, `maskCode`).
+    /// - `MpcShares` models: `options.partyKeys` must hold the three MPC parties' public keys
+    ///   in party order; the code is secret-shared, each share encrypted to its party, and
+    ///   the bundle carries the three envelopes and `S_1, S_2, S_3` but no code.
+    ///
+    /// `options.binding` binds the proof to the account that will submit it (see
+    /// `SubmissionBinding`). The options are checked before anything is proven
+    /// (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
+    /// until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+    pub fn prove_with_options(
+        &self,
+        vault: Arc<Vault>,
+        record_id: String,
+        model: Arc<Model>,
+        options: ProveOptions,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancellationToken>>,
+    ) -> Result<Arc<ProofBundle>, ZkirisError> {
         guard(|| {
             let id = parse_record_id(&record_id)?;
+            let options = core_options(&options, model.core().manifest().rules.submission, &model.id())?;
             let setup = self.setup(&model)?;
             let estimate = model.core_estimate()?;
             self.check_memory(estimate.peak_memory_mib)?;
@@ -350,6 +376,7 @@ impl Prover {
                 record.mask(),
                 record.salt(),
                 Some(attestation),
+                &options,
                 &Forward::new(listener),
                 &cancel,
             )?;

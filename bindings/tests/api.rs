@@ -123,6 +123,14 @@ fn enroll_prove_verify_through_the_exported_api() {
     assert_eq!(statement.model_id, model().id());
     assert_eq!(bundle.device_id(), Some(development_device_id()));
     assert!(bundle.insecure_srs());
+    // A public-code proof without options: the codes, no envelopes, binding 0 (unbound).
+    assert_eq!(model().submission(), Submission::PublicCode);
+    assert_eq!((bundle.submission(), statement.submission), (Submission::PublicCode, Submission::PublicCode));
+    assert!(bundle.envelopes().is_empty() && bundle.share_commitments().is_empty());
+    assert_eq!(bundle.binding(), vec![0u8; 32]);
+    assert_eq!(statement.binding, vec![0u8; 32]);
+    let popcount: u32 = bundle.mask_code().iter().map(|b| b.count_ones()).sum();
+    assert_eq!((bundle.valid_bits(), statement.valid_bits), (Some(popcount), Some(popcount)));
 
     // The bundle survives a byte round trip and verifies with an independently built verifier.
     let again = ProofBundle::from_bytes(bundle.to_bytes()).unwrap();
@@ -465,4 +473,267 @@ fn panics_are_stopped_at_the_boundary() {
 
     // Everything still works afterwards.
     assert!(prover().prove(vault, id, model(), None, None).is_ok());
+}
+
+// ---- mpc-shares: private code submission -------------------------------------------------
+
+fn mpc_read(name: &str) -> Vec<u8> {
+    std::fs::read(model_dir().join("../test-tiny-mpc").join(name)).unwrap()
+}
+
+/// The mpc-shares tiny model (`models/test-tiny-mpc`: the same network, `"submission":
+/// "mpc-shares"`), prepared on the shared prover.
+fn mpc_model() -> Arc<Model> {
+    static M: OnceLock<Arc<Model>> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = Model::new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
+        assert_eq!(m.submission(), Submission::MpcShares);
+        prover().prepare(m.clone(), SrsSource::Development, None, None).unwrap();
+        m
+    })
+    .clone()
+}
+
+fn binding() -> SubmissionBinding {
+    SubmissionBinding {
+        chain_id: 31337,
+        registry: vec![0x11; 20],
+        account: vec![0x22; 20],
+    }
+}
+
+#[test]
+fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
+    use zkiris::mpc::{combine, Party, PartySecretKey, ShareEnvelope, ShareFile, StatementId};
+
+    // 32 big-endian bytes as a field element (the envelopes' statement is in field elements).
+    let fr = |bytes: &[u8]| zkiris::public::fr_from_be(bytes.try_into().unwrap()).expect("a canonical field element");
+    let (_dir, vault, id) = enrolled_vault();
+    let sks = [0, 1, 2].map(|_| PartySecretKey::generate());
+    let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
+    let options = ProveOptions {
+        binding: Some(binding()),
+        party_keys: pks.clone(),
+    };
+    let bundle = prover()
+        .prove_with_options(vault.clone(), id.clone(), mpc_model(), options, None, None)
+        .unwrap();
+
+    // No code leaves the phone: three envelopes, S_1..S_3, no iris or mask code, no valid bits.
+    assert_eq!(bundle.submission(), Submission::MpcShares);
+    assert!(bundle.iris_code().is_empty() && bundle.mask_code().is_empty());
+    assert_eq!(bundle.valid_bits(), None);
+    let envelopes = bundle.envelopes();
+    assert_eq!(envelopes.len(), 3);
+    let s = bundle.share_commitments();
+    assert_eq!(s.len(), 3);
+    assert!(s.iter().all(|c| c.len() == 32));
+    // Layout v2: C, min_valid_bits, τ, binding, S_1, S_2, S_3.
+    assert_eq!(bundle.public_inputs().len(), 7);
+    assert_eq!(bundle.public_inputs()[4..].to_vec(), s);
+
+    // The binding is keccak256(chain id ‖ registry ‖ account) mod r, computed by the core.
+    let core_binding = zkiris::public::Binding {
+        chain_id: 31337,
+        registry: [0x11; 20],
+        account: [0x22; 20],
+    };
+    let expected_binding = zkiris::public::fr_to_be(&core_binding.to_field()).to_vec();
+    assert_eq!(bundle.binding(), expected_binding);
+    assert_eq!(submission_binding_value(binding()).unwrap(), expected_binding);
+    assert_ne!(expected_binding, vec![0u8; 32]);
+
+    // Verification through the exported Verifier, after a byte round trip.
+    let again = ProofBundle::from_bytes(bundle.to_bytes()).unwrap();
+    let verifier = prover().verifier(mpc_model()).unwrap();
+    let statement = verifier.verify(again).unwrap();
+    assert_eq!(statement.submission, Submission::MpcShares);
+    assert_eq!(statement.binding, expected_binding);
+    assert_eq!(statement.share_commitments, s);
+    assert_eq!(statement.model_id, mpc_model().id());
+    assert_eq!(statement.commitment, vault.list()[0].commitment);
+    assert!(statement.iris_code.is_empty() && statement.valid_bits.is_none());
+    // A bundle that lost an envelope, or that carries a code, is refused as malformed.
+    let mut core = zkiris::prover::ProofBundle::from_bytes(&bundle.to_bytes()).unwrap();
+    core.envelopes.pop();
+    let r = verifier.verify(ProofBundle::from_bytes(core.to_bytes()).unwrap());
+    assert!(matches!(r, Err(ZkirisError::MalformedBundle { .. })), "{r:?}");
+    let mut core = zkiris::prover::ProofBundle::from_bytes(&bundle.to_bytes()).unwrap();
+    core.valid_bits = Some(1);
+    let r = verifier.verify(ProofBundle::from_bytes(core.to_bytes()).unwrap());
+    assert!(matches!(r, Err(ZkirisError::MalformedBundle { .. })), "{r:?}");
+
+    // Each party opens its envelope with its secret key against the verified statement and
+    // S_p; `open` recomputes S_p over the decrypted share and refuses a mismatch.
+    let model_id: [u8; 32] = hex::decode(statement.model_id.clone()).unwrap().try_into().unwrap();
+    let st = StatementId::new(model_id, fr(&statement.commitment), fr(&statement.binding));
+    let mut files = Vec::new();
+    for p in 0..3 {
+        let env = ShareEnvelope::from_bytes(&envelopes[p]).unwrap();
+        assert_eq!(env.party(), Party::ALL[p]);
+        let s_p = fr(&statement.share_commitments[p]);
+        let share = env.open(&sks[p], Party::ALL[p], &st, s_p).unwrap();
+        assert_eq!(share.commitment(), s_p);
+        // Another party's key, or another party's S_p, does not open it.
+        assert!(env.open(&sks[(p + 1) % 3], Party::ALL[p], &st, s_p).is_err());
+        let other_s = fr(&statement.share_commitments[(p + 1) % 3]);
+        assert!(env.open(&sks[p], Party::ALL[p], &st, other_s).is_err());
+        files.push(ShareFile::from_statement(share, &st));
+    }
+    // An unbound statement id (binding 0) does not open the envelopes either.
+    let unbound = StatementId::new(model_id, st.commitment, zkiris::public::reduce_be(&[0; 32]));
+    assert!(ShareEnvelope::from_bytes(&envelopes[0])
+        .unwrap()
+        .open(&sks[0], Party::ALL[0], &unbound, fr(&s[0]))
+        .is_err());
+
+    // Any two shares give back the masked code of the code that the public-code model proves
+    // for the same enrollment (the same network; the codes are public there): the mask, and
+    // the code bits under it (World's masked code keeps no code bit where the mask is 0).
+    let public = prover()
+        .prove_with_options(
+            vault.clone(),
+            id.clone(),
+            model(),
+            ProveOptions {
+                binding: Some(binding()),
+                party_keys: vec![],
+            },
+            None,
+            None,
+        )
+        .unwrap();
+    assert_eq!(public.submission(), Submission::PublicCode);
+    assert!(public.envelopes().is_empty() && public.share_commitments().is_empty());
+    assert_eq!(public.binding(), expected_binding);
+    let public_statement = prover().verifier(model()).unwrap().verify(public.clone()).unwrap();
+    assert_eq!(public_statement.binding, expected_binding);
+    assert!(public_statement.share_commitments.is_empty());
+    let masked: Vec<u8> = public
+        .iris_code()
+        .iter()
+        .zip(public.mask_code())
+        .map(|(c, m)| c & m)
+        .collect();
+    assert_ne!(masked, public.iris_code(), "the sample's mask hides some set code bits");
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let (code, mask) = combine(&files[a], &files[b]).unwrap();
+        assert_eq!(code.to_vec(), masked, "parties {} and {}", a + 1, b + 1);
+        assert_eq!(mask.to_vec(), public.mask_code(), "parties {} and {}", a + 1, b + 1);
+    }
+    let popcount: u32 = public.mask_code().iter().map(|b| b.count_ones()).sum();
+    assert_eq!(public.valid_bits(), Some(popcount));
+    assert!(popcount >= mpc_model().min_valid_bits());
+}
+
+#[test]
+fn party_key_errors_are_typed() {
+    use zkiris::mpc::PartySecretKey;
+
+    let (_dir, vault, id) = enrolled_vault();
+    let sks = [0, 1, 2].map(|_| PartySecretKey::generate());
+    let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
+    // A prover without the mpc model prepared: every refusal below comes before any work
+    // (otherwise it would say NotPrepared).
+    let fresh = Prover::new(ProverConfig {
+        cache_dir: cache().path().display().to_string(),
+        memory_budget_mib: None,
+    })
+    .unwrap();
+    let mpc = Model::new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
+    let prove = |model: &Arc<Model>, keys: Vec<Vec<u8>>| {
+        fresh.prove_with_options(
+            vault.clone(),
+            id.clone(),
+            model.clone(),
+            ProveOptions {
+                binding: Some(binding()),
+                party_keys: keys,
+            },
+            None,
+            None,
+        )
+    };
+
+    // Missing: none (also through the option-less `prove`), or fewer than three.
+    let r = prove(&mpc, vec![]);
+    assert!(
+        matches!(&r, Err(ZkirisError::MissingPartyKeys { model_id, given: 0 }) if *model_id == mpc.id()),
+        "{r:?}"
+    );
+    let r = fresh.prove(vault.clone(), id.clone(), mpc.clone(), None, None);
+    assert!(matches!(r, Err(ZkirisError::MissingPartyKeys { given: 0, .. })), "{r:?}");
+    let r = prove(&mpc, pks[..2].to_vec());
+    assert!(matches!(r, Err(ZkirisError::MissingPartyKeys { given: 2, .. })), "{r:?}");
+    // Extra: a fourth key, or any key for a public-code model.
+    let mut four = pks.clone();
+    four.push(PartySecretKey::generate().public_key().to_bytes());
+    let r = prove(&mpc, four);
+    assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(4), .. })), "{r:?}");
+    let r = prove(&model(), pks.clone());
+    assert!(
+        matches!(&r, Err(ZkirisError::UnexpectedPartyKeys { model_id }) if *model_id == model().id()),
+        "{r:?}"
+    );
+    // Garbage: random bytes, a truncated key, a secret-key file, an invalid X-Wing key, a
+    // repeated key.
+    let mut garbage = pks.clone();
+    garbage[1] = b"not a key".to_vec();
+    let r = prove(&mpc, garbage);
+    assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(2), .. })), "{r:?}");
+    let mut short = pks.clone();
+    short[2].pop();
+    let r = prove(&mpc, short);
+    assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(3), .. })), "{r:?}");
+    let mut secret = pks.clone();
+    secret[0] = sks[0].to_bytes().to_vec();
+    let r = prove(&mpc, secret);
+    assert!(
+        matches!(&r, Err(ZkirisError::InvalidPartyKey { party: Some(1), detail }) if detail.contains("secret key")),
+        "{r:?}"
+    );
+    let mut unreduced = pks.clone();
+    unreduced[0][12] = 0xff;
+    unreduced[0][13] |= 0x0f;
+    let r = prove(&mpc, unreduced);
+    assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(1), .. })), "{r:?}");
+    let repeated = vec![pks[0].clone(), pks[1].clone(), pks[0].clone()];
+    let r = prove(&mpc, repeated);
+    assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(3), .. })), "{r:?}");
+    // A binding address that is not 20 bytes.
+    let r = fresh.prove_with_options(
+        vault.clone(),
+        id.clone(),
+        mpc.clone(),
+        ProveOptions {
+            binding: Some(SubmissionBinding {
+                account: vec![0x22; 19],
+                ..binding()
+            }),
+            party_keys: pks.clone(),
+        },
+        None,
+        None,
+    );
+    assert!(matches!(r, Err(ZkirisError::InvalidInput { .. })), "{r:?}");
+    assert!(matches!(
+        submission_binding_value(SubmissionBinding {
+            registry: vec![],
+            ..binding()
+        }),
+        Err(ZkirisError::InvalidInput { .. })
+    ));
+    // Valid options pass the checks and reach the next one: the model is not prepared.
+    let r = prove(&mpc, pks.clone());
+    assert!(matches!(r, Err(ZkirisError::NotPrepared { .. })), "{r:?}");
+
+    // The fingerprint helper checks a key on its own.
+    assert_eq!(
+        party_public_key_fingerprint(pks[0].clone()).unwrap(),
+        sks[0].public_key().fingerprint().to_vec()
+    );
+    assert!(matches!(
+        party_public_key_fingerprint(b"garbage".to_vec()),
+        Err(ZkirisError::InvalidPartyKey { party: None, .. })
+    ));
 }

@@ -1,28 +1,60 @@
-//! The tiny test model and sample enrollment that the Kotlin (JVM) and Swift tests load as
-//! files, the way an app downloads a model: `models/test-tiny/`.
+//! The tiny test models and sample enrollment that the Kotlin (JVM) and Swift tests load as
+//! files, the way an app downloads a model:
+//!
+//! - `models/test-tiny/`: the `public-code` tiny model;
+//! - `models/test-tiny-mpc/`: the same network with `"submission": "mpc-shares"` in its signed
+//!   rules, and three **insecure** MPC party key pairs (`party{1,2,3}.key.pub`, the public-key
+//!   files an app passes to `ProveOptions.partyKeys`, and `party{1,2,3}.key`, the secret-key
+//!   files only the tests use, to open the envelopes like the parties would).
 //!
 //! They are generated deterministically from `zkiris::testkit` (16×64 image, 4-bit pixels,
 //! world-v3-style rules) and signed with the **insecure** development issuer key (RFC 6979
-//! signatures are deterministic). This test fails if the committed files differ from a fresh
-//! generation; `ZKIRIS_REGEN=1 cargo test -p zkiris-ffi --test test_model_files` rewrites them.
+//! signatures are deterministic). The party keys' X-Wing seeds are the public ASCII strings
+//! `"zkiris INSECURE test MPC party p"` (32 bytes): anyone can open the test envelopes. This
+//! test fails if the committed files differ from a fresh generation;
+//! `ZKIRIS_REGEN=1 cargo test -p zkiris-ffi --test test_model_files` rewrites them.
 
 use std::path::{Path, PathBuf};
 
 use zkiris::model::manifest::ModelSpec;
 use zkiris::model::{dev_issuer_key, DEV_ISSUER_KEY_ID};
+use zkiris::mpc::keys::{KEM_ID, KEY_FORMAT_VERSION, SECRET_KEY_MAGIC};
+use zkiris::mpc::{PartyPublicKey, PartySecretKey};
+use zkiris::public::Submission;
 use zkiris::testkit::{tiny_files, tiny_sample, TinyRules, TinySpec};
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/test-tiny")
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
 }
 
-/// `(file name, bytes)` of every generated file.
-fn generate() -> Vec<(&'static str, Vec<u8>)> {
-    let spec = TinySpec::default_for(TinyRules::World);
-    let (onnx, rules) = tiny_files(&spec);
+/// The two test models: directory name and spec.
+fn specs() -> [(&'static str, TinySpec); 2] {
+    let public = TinySpec::default_for(TinyRules::World);
+    let mpc = TinySpec {
+        submission: Submission::MpcShares,
+        ..TinySpec::default_for(TinyRules::World)
+    };
+    [("test-tiny", public), ("test-tiny-mpc", mpc)]
+}
+
+/// The insecure test key of MPC party `p` (1, 2, 3): its X-Wing seed is a public string.
+fn test_party_key(p: u8) -> PartySecretKey {
+    let seed = format!("zkiris INSECURE test MPC party {p}");
+    assert_eq!(seed.len(), 32);
+    let mut file = SECRET_KEY_MAGIC.to_vec();
+    file.extend_from_slice(&KEY_FORMAT_VERSION.to_be_bytes());
+    file.extend_from_slice(&KEM_ID.to_be_bytes());
+    file.extend_from_slice(seed.as_bytes());
+    PartySecretKey::from_bytes(&file).unwrap()
+}
+
+/// `(file name, bytes)` of every generated file of one model directory.
+fn generate(spec: &TinySpec) -> Vec<(String, Vec<u8>)> {
+    let (onnx, rules) = tiny_files(spec);
+    let mpc = if spec.submission == Submission::MpcShares { "-mpc" } else { "" };
     let model_spec = ModelSpec {
         // The name testkit::tiny_model gives the same model, so both share cached keys.
-        name: format!("tiny-{:?}-{}x{}", spec.rules, spec.rows, spec.cols).to_lowercase(),
+        name: format!("tiny-{:?}-{}x{}{mpc}", spec.rules, spec.rows, spec.cols).to_lowercase(),
         version: "0.0.1".into(),
         description: "TEST ONLY tiny model".into(),
         onnx: "model.onnx".into(),
@@ -31,54 +63,81 @@ fn generate() -> Vec<(&'static str, Vec<u8>)> {
     let manifest = model_spec
         .sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key())
         .expect("the tiny model lowers");
-    let (image, mask) = tiny_sample(&spec, 3);
-    vec![
-        ("model.onnx", onnx),
-        ("manifest.json", format!("{}\n", manifest.to_json_pretty()).into_bytes()),
-        ("sample.png", image.to_png_bytes()),
-        ("sample_mask.png", mask.to_png_bytes()),
-    ]
+    let (image, mask) = tiny_sample(spec, 3);
+    let mut files = vec![
+        ("model.onnx".to_string(), onnx),
+        ("manifest.json".to_string(), format!("{}\n", manifest.to_json_pretty()).into_bytes()),
+        ("sample.png".to_string(), image.to_png_bytes()),
+        ("sample_mask.png".to_string(), mask.to_png_bytes()),
+    ];
+    if spec.submission == Submission::MpcShares {
+        for p in 1..=3 {
+            let sk = test_party_key(p);
+            files.push((format!("party{p}.key.pub"), sk.public_key().to_bytes()));
+            files.push((format!("party{p}.key"), sk.to_bytes().to_vec()));
+        }
+    }
+    files
 }
 
 #[test]
 fn committed_test_model_files_are_current() {
-    let files = generate();
-    if std::env::var_os("ZKIRIS_REGEN").is_some() {
-        std::fs::create_dir_all(dir()).unwrap();
-        for (name, bytes) in &files {
-            std::fs::write(dir().join(name), bytes).unwrap();
+    for (dir, spec) in specs() {
+        let dir = models().join(dir);
+        let files = generate(&spec);
+        if std::env::var_os("ZKIRIS_REGEN").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, bytes) in &files {
+                std::fs::write(dir.join(name), bytes).unwrap();
+            }
         }
-    }
-    for (name, bytes) in &files {
-        let path = dir().join(name);
-        let committed = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
-        assert!(
-            committed == *bytes,
-            "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result",
-            path.display()
-        );
+        for (name, bytes) in &files {
+            let path = dir.join(name);
+            let committed = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
+            assert!(
+                committed == *bytes,
+                "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result",
+                path.display()
+            );
+        }
     }
 }
 
 #[test]
 fn generation_is_deterministic_and_loads_as_the_testkit_model() {
-    assert_eq!(generate(), generate());
-    let files = generate();
-    let get = |n: &str| {
-        files
-            .iter()
-            .find(|(name, _)| *name == n)
-            .map(|(_, b)| b.clone())
-            .unwrap()
-    };
-    let model = zkiris_ffi::Model::new(
-        get("model.onnx"),
-        get("manifest.json"),
-        vec![zkiris_ffi::development_issuer()],
-    )
-    .unwrap();
-    let reference = zkiris::testkit::tiny_model(&TinySpec::default_for(TinyRules::World));
-    assert_eq!(model.id(), reference.id_hex());
-    assert_eq!(model.name(), reference.manifest().name);
+    for (_, spec) in specs() {
+        let files = generate(&spec);
+        assert_eq!(files, generate(&spec));
+        let get = |n: &str| {
+            files
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, b)| b.clone())
+                .unwrap()
+        };
+        let model = zkiris_ffi::Model::new(
+            get("model.onnx"),
+            get("manifest.json"),
+            vec![zkiris_ffi::development_issuer()],
+        )
+        .unwrap();
+        let reference = zkiris::testkit::tiny_model(&spec);
+        assert_eq!(model.id(), reference.id_hex());
+        assert_eq!(model.name(), reference.manifest().name);
+        assert_eq!(model.submission() == zkiris_ffi::Submission::MpcShares, spec.submission == Submission::MpcShares);
+        if spec.submission == Submission::MpcShares {
+            // Three distinct, valid party keys; each public file is its secret file's key.
+            let mut fingerprints = Vec::new();
+            for p in 1..=3 {
+                let pk = get(&format!("party{p}.key.pub"));
+                let sk = PartySecretKey::from_bytes(&get(&format!("party{p}.key"))).unwrap();
+                assert_eq!(PartyPublicKey::from_bytes(&pk).unwrap(), sk.public_key());
+                fingerprints.push(zkiris_ffi::party_public_key_fingerprint(pk).unwrap());
+            }
+            fingerprints.sort();
+            fingerprints.dedup();
+            assert_eq!(fingerprints.len(), 3);
+        }
+    }
 }

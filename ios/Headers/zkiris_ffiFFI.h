@@ -306,6 +306,11 @@ void uniffi_zkiris_ffi_fn_free_proofbundle(uint64_t handle, RustCallStatus *_Non
 uint64_t uniffi_zkiris_ffi_fn_constructor_proofbundle_from_bytes(RustBuffer bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_BINDING
+RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_binding(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_COMMITMENT
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_COMMITMENT
 RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_commitment(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -314,6 +319,11 @@ RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_commitment(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_DEVICE_ID
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_DEVICE_ID
 RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_device_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_ENVELOPES
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_ENVELOPES
+RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_envelopes(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_INSECURE_SRS
@@ -361,6 +371,16 @@ RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_public_inputs(uint64_t ptr, R
 RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_register_calldata(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_SHARE_COMMITMENTS
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_SHARE_COMMITMENTS
+RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_share_commitments(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_SUBMISSION
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_SUBMISSION
+RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_submission(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_TO_BYTES
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_TO_BYTES
 RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_to_bytes(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -373,7 +393,7 @@ RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_upgrade_calldata(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_VALID_BITS
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_VALID_BITS
-uint32_t uniffi_zkiris_ffi_fn_method_proofbundle_valid_bits(uint64_t ptr, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_valid_bits(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_VERIFIER_CALLDATA
@@ -434,6 +454,11 @@ uint32_t uniffi_zkiris_ffi_fn_method_model_min_valid_bits(uint64_t ptr, RustCall
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_NAME
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_NAME
 RustBuffer uniffi_zkiris_ffi_fn_method_model_name(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_SUBMISSION
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_SUBMISSION
+RustBuffer uniffi_zkiris_ffi_fn_method_model_submission(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_VERSION
@@ -515,6 +540,11 @@ RustBuffer uniffi_zkiris_ffi_fn_method_prover_prepare(uint64_t ptr, uint64_t mod
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROVER_PROVE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROVER_PROVE
 uint64_t uniffi_zkiris_ffi_fn_method_prover_prove(uint64_t ptr, uint64_t vault, RustBuffer record_id, uint64_t model, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROVER_PROVE_WITH_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROVER_PROVE_WITH_OPTIONS
+uint64_t uniffi_zkiris_ffi_fn_method_prover_prove_with_options(uint64_t ptr, uint64_t vault, RustBuffer record_id, uint64_t model, RustBuffer options, RustBuffer listener, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROVER_RELEASE
@@ -667,6 +697,16 @@ void uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(uint64_t ptr, RustBu
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_ISSUER
 RustBuffer uniffi_zkiris_ffi_fn_func_development_issuer(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
+RustBuffer uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(RustBuffer public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_SUBMISSION_BINDING_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_SUBMISSION_BINDING_VALUE
+RustBuffer uniffi_zkiris_ffi_fn_func_submission_binding_value(RustBuffer binding, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_DEVICE_ID
@@ -957,6 +997,18 @@ uint16_t uniffi_zkiris_ffi_checksum_func_development_issuer(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
+uint16_t uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_SUBMISSION_BINDING_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_SUBMISSION_BINDING_VALUE
+uint16_t uniffi_zkiris_ffi_checksum_func_submission_binding_value(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_DEVICE_ID
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_DEVICE_ID
 uint16_t uniffi_zkiris_ffi_checksum_func_development_device_id(void
@@ -981,6 +1033,12 @@ uint16_t uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_BINDING
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_BINDING
+uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_binding(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_COMMITMENT
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_COMMITMENT
 uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_commitment(void
@@ -990,6 +1048,12 @@ uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_commitment(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_DEVICE_ID
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_DEVICE_ID
 uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_device_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_ENVELOPES
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_ENVELOPES
+uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_envelopes(void
     
 );
 #endif
@@ -1047,6 +1111,18 @@ uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_register_calldata(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_SHARE_COMMITMENTS
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_SHARE_COMMITMENTS
+uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_share_commitments(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_SUBMISSION
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_SUBMISSION
+uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_submission(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_TO_BYTES
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_TO_BYTES
 uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_to_bytes(void
@@ -1101,6 +1177,12 @@ uint16_t uniffi_zkiris_ffi_checksum_method_model_name(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_MODEL_SUBMISSION
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_MODEL_SUBMISSION
+uint16_t uniffi_zkiris_ffi_checksum_method_model_submission(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_MODEL_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_MODEL_VERSION
 uint16_t uniffi_zkiris_ffi_checksum_method_model_version(void
@@ -1140,6 +1222,12 @@ uint16_t uniffi_zkiris_ffi_checksum_method_prover_prepare(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROVER_PROVE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROVER_PROVE
 uint16_t uniffi_zkiris_ffi_checksum_method_prover_prove(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROVER_PROVE_WITH_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROVER_PROVE_WITH_OPTIONS
+uint16_t uniffi_zkiris_ffi_checksum_method_prover_prove_with_options(void
     
 );
 #endif

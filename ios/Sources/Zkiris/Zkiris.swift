@@ -2,8 +2,9 @@
 // async/await, progress through an AsyncStream, Task cancellation that stops the Rust prover,
 // and `Data` in and out. Every error thrown is a `ZkirisError` (one case per failure class).
 //
-// The generated types (Vault, Model, Prover, ProofBundle, Verifier, records and enums) are
-// used directly; this file only adds what Swift code expects on top of them.
+// The generated types (Vault, Model, Prover, ProofBundle, Verifier, ProveOptions,
+// SubmissionBinding, records and enums) are used directly; this file only adds what Swift code
+// expects on top of them.
 
 import Foundation
 @_exported import ZkirisFFI
@@ -72,21 +73,32 @@ extension Prover {
         }
     }
 
-    /// Proves the enrollment `recordId` in `vault` with the prepared `model`. Cancelling the
-    /// task stops the Rust prover within about one proving phase and throws
-    /// `ZkirisError.Cancelled`.
+    /// Proves the enrollment `recordId` in `vault` with the prepared `model`
+    /// (`proveWithOptions`). Cancelling the task stops the Rust prover within about one proving
+    /// phase and throws `ZkirisError.Cancelled`.
+    ///
+    /// `options` carries the `SubmissionBinding` (chain id, registry, the account that will
+    /// submit the proof; without it no registry accepts the proof) and, for models whose
+    /// `submission()` is `.mpcShares`, the three MPC parties' public-key files in party order
+    /// (`partyKeys: [Data]`). An mpc-shares bundle never holds the iris code: `irisCode()` and
+    /// `maskCode()` are empty, `validBits()` is `nil`, and `envelopes()` holds each party's
+    /// share, encrypted to that party, with `shareCommitments()` `S_1...S_3`.
     ///
     /// - Parameter progress: called on a background thread with non-decreasing fractions.
     /// - Throws: `ZkirisError` for every failure class (tampered record, wrong key, liveness
-    ///   below threshold, too few valid bits, not prepared, out of memory estimate, ...).
+    ///   below threshold, too few valid bits, not prepared, out of memory estimate, missing,
+    ///   unexpected or invalid party keys, ...). The options are checked before any proving work.
     public func prove(
         vault: Vault,
         recordId: String,
         model: Model,
+        options: ProveOptions = ProveOptions(),
         progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> ProofBundle {
         try await runCancellable { token in
-            try self.prove(vault: vault, recordId: recordId, model: model, listener: progress.map(ClosureProgressListener.init), cancel: token)
+            try self.proveWithOptions(
+                vault: vault, recordId: recordId, model: model, options: options,
+                listener: progress.map(ClosureProgressListener.init), cancel: token)
         }
     }
 
@@ -102,12 +114,13 @@ extension Prover {
     public func proveWithProgress(
         vault: Vault,
         recordId: String,
-        model: Model
+        model: Model,
+        options: ProveOptions = ProveOptions()
     ) -> (progress: AsyncStream<Progress>, proof: Task<ProofBundle, Error>) {
         let (stream, continuation) = AsyncStream<Progress>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let task = Task {
             defer { continuation.finish() }
-            return try await self.prove(vault: vault, recordId: recordId, model: model) { continuation.yield($0) }
+            return try await self.prove(vault: vault, recordId: recordId, model: model, options: options) { continuation.yield($0) }
         }
         continuation.onTermination = { termination in
             if case .cancelled = termination { task.cancel() }
@@ -118,5 +131,16 @@ extension Prover {
     /// `estimate(model:)` off the calling thread (it plans the circuit the first time).
     public func estimate(for model: Model) async throws -> ProvingEstimate {
         try await runCancellable { _ in try self.estimate(model: model) }
+    }
+}
+
+extension ProofBundle {
+    /// Whether this proof is bound to `binding`: its public binding (input 3) is
+    /// `keccak256(chainId ‖ registry ‖ account) mod r` of `binding`, the value the registry
+    /// recomputes from `msg.sender`. A proof made without a binding is bound to nothing.
+    ///
+    /// - Throws: `ZkirisError.InvalidInput` if an address in `binding` is not 20 bytes.
+    public func isBound(to binding: SubmissionBinding) throws -> Bool {
+        try self.binding() == submissionBindingValue(binding: binding)
     }
 }

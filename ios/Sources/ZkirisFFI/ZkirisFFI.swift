@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -1299,6 +1315,13 @@ public protocol ModelProtocol: AnyObject, Sendable {
     func name()  -> String
     
     /**
+     * How this model's proofs submit the iris code: `PublicCode` (the code is in the bundle)
+     * or `MpcShares` (proving needs the three MPC parties' public keys, and the bundle
+     * carries encrypted shares instead of the code).
+     */
+    func submission()  -> Submission
+    
+    /**
      * The model version, e.g. `3.0.0`.
      */
     func version()  -> String
@@ -1420,6 +1443,20 @@ open func name() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_zkiris_ffi_fn_method_model_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How this model's proofs submit the iris code: `PublicCode` (the code is in the bundle)
+     * or `MpcShares` (proving needs the three MPC parties' public keys, and the bundle
+     * carries encrypted shares instead of the code).
+     */
+open func submission() -> Submission  {
+    return try!  FfiConverterTypeSubmission_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_model_submission(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1705,10 +1742,19 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
 
 
 /**
- * A proof with its public statement: the model, the enrollment commitment and the iris and
- * mask codes. Serializes to a versioned binary file (`.zkp`).
+ * A proof with its public statement: the model, the enrollment commitment, the submission
+ * binding, and either the iris and mask codes (`PublicCode` models) or three encrypted share
+ * envelopes with their public commitments (`MpcShares` models). Serializes to a versioned
+ * binary file (`.zkp`).
  */
 public protocol ProofBundleProtocol: AnyObject, Sendable {
+    
+    /**
+     * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
+     * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
+     * `submissionBindingValue(binding)`.
+     */
+    func binding()  -> Data
     
     /**
      * The 32-byte enrollment commitment `C` (public input 0).
@@ -1722,6 +1768,14 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     func deviceId()  -> String?
     
     /**
+     * The three share envelopes of an `MpcShares` proof, in party order 1, 2, 3: party `p`'s
+     * secret share, HPKE-encrypted (X-Wing) to party `p`'s public key and bound to this
+     * proof's statement; only party `p`'s secret key opens it. Deliver each to its party.
+     * Empty for `PublicCode` proofs.
+     */
+    func envelopes()  -> [Data]
+    
+    /**
      * Whether the proof was made with the insecure development SRS (never accept such
      * proofs in production).
      */
@@ -1729,11 +1783,12 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     
     /**
      * The serialized iris code (packed bits, MSB first, in the model's code layout).
+     * **Empty for `MpcShares` proofs**: the code never leaves the phone in the clear.
      */
     func irisCode()  -> Data
     
     /**
-     * The serialized mask code.
+     * The serialized mask code. **Empty for `MpcShares` proofs.**
      */
     func maskCode()  -> Data
     
@@ -1769,6 +1824,18 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     func registerCalldata() throws  -> Data
     
     /**
+     * The public share commitments `S_1, S_2, S_3` of an `MpcShares` proof (public inputs
+     * 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
+     * it matches `S_p`. Empty for `PublicCode` proofs.
+     */
+    func shareCommitments()  -> [Data]
+    
+    /**
+     * How the proof submits the code (the model's mode).
+     */
+    func submission()  -> Submission
+    
+    /**
      * The bundle as bytes (magic `ZKIRISP\0`, format version, body).
      */
     func toBytes()  -> Data
@@ -1780,9 +1847,9 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     func upgradeCalldata() throws  -> Data
     
     /**
-     * The number of set bits of the mask code.
+     * The number of set bits of the mask code; absent for `MpcShares` proofs (not revealed).
      */
-    func validBits()  -> UInt32
+    func validBits()  -> UInt32?
     
     /**
      * EVM calldata for the model's verifier contract: public inputs, then the proof.
@@ -1791,8 +1858,10 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     
 }
 /**
- * A proof with its public statement: the model, the enrollment commitment and the iris and
- * mask codes. Serializes to a versioned binary file (`.zkp`).
+ * A proof with its public statement: the model, the enrollment commitment, the submission
+ * binding, and either the iris and mask codes (`PublicCode` models) or three encrypted share
+ * envelopes with their public commitments (`MpcShares` models). Serializes to a versioned
+ * binary file (`.zkp`).
  */
 open class ProofBundle: ProofBundleProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1860,6 +1929,20 @@ public static func fromBytes(bytes: Data)throws  -> ProofBundle  {
 
     
     /**
+     * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
+     * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
+     * `submissionBindingValue(binding)`.
+     */
+open func binding() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_proofbundle_binding(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The 32-byte enrollment commitment `C` (public input 0).
      */
 open func commitment() -> Data  {
@@ -1885,6 +1968,21 @@ open func deviceId() -> String?  {
 }
     
     /**
+     * The three share envelopes of an `MpcShares` proof, in party order 1, 2, 3: party `p`'s
+     * secret share, HPKE-encrypted (X-Wing) to party `p`'s public key and bound to this
+     * proof's statement; only party `p`'s secret key opens it. Deliver each to its party.
+     * Empty for `PublicCode` proofs.
+     */
+open func envelopes() -> [Data]  {
+    return try!  FfiConverterSequenceData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_proofbundle_envelopes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Whether the proof was made with the insecure development SRS (never accept such
      * proofs in production).
      */
@@ -1899,6 +1997,7 @@ open func insecureSrs() -> Bool  {
     
     /**
      * The serialized iris code (packed bits, MSB first, in the model's code layout).
+     * **Empty for `MpcShares` proofs**: the code never leaves the phone in the clear.
      */
 open func irisCode() -> Data  {
     return try!  FfiConverterData.lift(try! rustCall() {
@@ -1910,7 +2009,7 @@ open func irisCode() -> Data  {
 }
     
     /**
-     * The serialized mask code.
+     * The serialized mask code. **Empty for `MpcShares` proofs.**
      */
 open func maskCode() -> Data  {
     return try!  FfiConverterData.lift(try! rustCall() {
@@ -1995,6 +2094,32 @@ open func registerCalldata()throws  -> Data  {
 }
     
     /**
+     * The public share commitments `S_1, S_2, S_3` of an `MpcShares` proof (public inputs
+     * 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
+     * it matches `S_p`. Empty for `PublicCode` proofs.
+     */
+open func shareCommitments() -> [Data]  {
+    return try!  FfiConverterSequenceData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_proofbundle_share_commitments(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How the proof submits the code (the model's mode).
+     */
+open func submission() -> Submission  {
+    return try!  FfiConverterTypeSubmission_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_proofbundle_submission(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The bundle as bytes (magic `ZKIRISP\0`, format version, body).
      */
 open func toBytes() -> Data  {
@@ -2020,10 +2145,10 @@ open func upgradeCalldata()throws  -> Data  {
 }
     
     /**
-     * The number of set bits of the mask code.
+     * The number of set bits of the mask code; absent for `MpcShares` proofs (not revealed).
      */
-open func validBits() -> UInt32  {
-    return try!  FfiConverterUInt32.lift(try! rustCall() {
+open func validBits() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_zkiris_ffi_fn_method_proofbundle_valid_bits(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -2115,11 +2240,27 @@ public protocol ProverProtocol: AnyObject, Sendable {
     
     /**
      * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to the iris
-     * code in the returned bundle, and that it matches its signed commitment. `model` must
-     * have been prepared. Blocks until done, reporting progress to `listener`; `cancel`
-     * stops it with `Cancelled`.
+     * code in the returned bundle, and that it matches its signed commitment: the same as
+     * `proveWithOptions` with default options (no submission binding, no party keys). For
+     * `MpcShares` models, and for proofs a registry should accept, use `proveWithOptions`.
      */
     func prove(vault: Vault, recordId: String, model: Model, listener: ProgressListener?, cancel: CancellationToken?) throws  -> ProofBundle
+    
+    /**
+     * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to an iris
+     * code, and that it matches its signed commitment; `model` must have been prepared.
+     *
+     * - `PublicCode` models: the code is in the bundle (`irisCode`, `maskCode`).
+     * - `MpcShares` models: `options.partyKeys` must hold the three MPC parties' public keys
+     * in party order; the code is secret-shared, each share encrypted to its party, and
+     * the bundle carries the three envelopes and `S_1, S_2, S_3` but no code.
+     *
+     * `options.binding` binds the proof to the account that will submit it (see
+     * `SubmissionBinding`). The options are checked before anything is proven
+     * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
+     * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     */
+    func proveWithOptions(vault: Vault, recordId: String, model: Model, options: ProveOptions, listener: ProgressListener?, cancel: CancellationToken?) throws  -> ProofBundle
     
     /**
      * Forgets the prepared model (frees its proving key; the cached file stays).
@@ -2236,9 +2377,9 @@ open func prepare(model: Model, srs: SrsSource, listener: ProgressListener?, can
     
     /**
      * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to the iris
-     * code in the returned bundle, and that it matches its signed commitment. `model` must
-     * have been prepared. Blocks until done, reporting progress to `listener`; `cancel`
-     * stops it with `Cancelled`.
+     * code in the returned bundle, and that it matches its signed commitment: the same as
+     * `proveWithOptions` with default options (no submission binding, no party keys). For
+     * `MpcShares` models, and for proofs a registry should accept, use `proveWithOptions`.
      */
 open func prove(vault: Vault, recordId: String, model: Model, listener: ProgressListener?, cancel: CancellationToken?)throws  -> ProofBundle  {
     return try  FfiConverterTypeProofBundle_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
@@ -2248,6 +2389,35 @@ open func prove(vault: Vault, recordId: String, model: Model, listener: Progress
         FfiConverterTypeVault_lower(vault),
         FfiConverterString.lower(recordId),
         FfiConverterTypeModel_lower(model),
+        FfiConverterOptionTypeProgressListener.lower(listener),
+        FfiConverterOptionTypeCancellationToken.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to an iris
+     * code, and that it matches its signed commitment; `model` must have been prepared.
+     *
+     * - `PublicCode` models: the code is in the bundle (`irisCode`, `maskCode`).
+     * - `MpcShares` models: `options.partyKeys` must hold the three MPC parties' public keys
+     * in party order; the code is secret-shared, each share encrypted to its party, and
+     * the bundle carries the three envelopes and `S_1, S_2, S_3` but no code.
+     *
+     * `options.binding` binds the proof to the account that will submit it (see
+     * `SubmissionBinding`). The options are checked before anything is proven
+     * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
+     * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     */
+open func proveWithOptions(vault: Vault, recordId: String, model: Model, options: ProveOptions, listener: ProgressListener?, cancel: CancellationToken?)throws  -> ProofBundle  {
+    return try  FfiConverterTypeProofBundle_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_prover_prove_with_options(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeVault_lower(vault),
+        FfiConverterString.lower(recordId),
+        FfiConverterTypeModel_lower(model),
+        FfiConverterTypeProveOptions_lower(options),
         FfiConverterOptionTypeProgressListener.lower(listener),
         FfiConverterOptionTypeCancellationToken.lower(cancel),uniffiCallStatus
     )
@@ -2672,9 +2842,10 @@ public func FfiConverterTypeVault_lower(_ value: Vault) -> UInt64 {
 public protocol VerifierProtocol: AnyObject, Sendable {
     
     /**
-     * Checks `bundle`: its model, the consistency of its codes with the public inputs, and
-     * the proof. Returns what it proves; fails with `WrongModel`, `MalformedBundle` or
-     * `InvalidProof`.
+     * Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
+     * presence and form of its three envelopes) with the public inputs, and the proof. Returns
+     * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
+     * an envelope opens to the share `S_p` commits to only its party can check.)
      */
     func verify(bundle: ProofBundle) throws  -> VerifiedStatement
     
@@ -2751,9 +2922,10 @@ public convenience init(model: Model, srs: SrsSource, cacheDir: String)throws  {
 
     
     /**
-     * Checks `bundle`: its model, the consistency of its codes with the public inputs, and
-     * the proof. Returns what it proves; fails with `WrongModel`, `MalformedBundle` or
-     * `InvalidProof`.
+     * Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
+     * presence and form of its three envelopes) with the public inputs, and the proof. Returns
+     * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
+     * an envelope opens to the share `S_p` commits to only its party can check.)
      */
 open func verify(bundle: ProofBundle)throws  -> VerifiedStatement  {
     return try  FfiConverterTypeVerifiedStatement_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
@@ -3212,6 +3384,81 @@ public func FfiConverterTypePreparedModel_lower(_ value: PreparedModel) -> RustB
 
 
 /**
+ * Per-proof options of `Prover.proveWithOptions`.
+ */
+public struct ProveOptions: Equatable, Hashable {
+    /**
+     * The account, registry and chain the proof is for. Absent (the default): binding 0, the
+     * proof verifies natively but no registry accepts it.
+     */
+    public var binding: SubmissionBinding?
+    /**
+     * The three MPC parties' public keys, in party order 1, 2, 3, each as its key file
+     * (1,228 bytes, magic `ZKIRPPK`). Required, exactly three, for models whose
+     * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
+     */
+    public var partyKeys: [Data]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account, registry and chain the proof is for. Absent (the default): binding 0, the
+         * proof verifies natively but no registry accepts it.
+         */binding: SubmissionBinding? = nil, 
+        /**
+         * The three MPC parties' public keys, in party order 1, 2, 3, each as its key file
+         * (1,228 bytes, magic `ZKIRPPK`). Required, exactly three, for models whose
+         * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
+         */partyKeys: [Data] = []) {
+        self.binding = binding
+        self.partyKeys = partyKeys
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProveOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProveOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProveOptions {
+        return
+            try ProveOptions(
+                binding: FfiConverterOptionTypeSubmissionBinding.read(from: &buf), 
+                partyKeys: FfiConverterSequenceData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProveOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeSubmissionBinding.write(value.binding, into: &buf)
+        FfiConverterSequenceData.write(value.partyKeys, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProveOptions_lift(_ buf: RustBuffer) throws -> ProveOptions {
+    return try FfiConverterTypeProveOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProveOptions_lower(_ value: ProveOptions) -> RustBuffer {
+    return FfiConverterTypeProveOptions.lower(value)
+}
+
+
+/**
  * Configuration of a [`Prover`].
  */
 public struct ProverConfig: Equatable, Hashable {
@@ -3614,6 +3861,88 @@ public func FfiConverterTypeRecoveryReport_lower(_ value: RecoveryReport) -> Rus
 
 
 /**
+ * Who may submit a proof, and where: the registry contract checks
+ * `keccak256(chainId ‖ registry ‖ msg.sender) mod r` against the proof's binding (public
+ * input 3), so a proof lifted from the mempool, or replayed on another chain or deployment,
+ * is refused.
+ */
+public struct SubmissionBinding: Equatable, Hashable {
+    /**
+     * EIP-155 chain id (`block.chainid`).
+     */
+    public var chainId: UInt64
+    /**
+     * The registry contract's address: 20 bytes.
+     */
+    public var registry: Data
+    /**
+     * The account that will send the registration transaction (`msg.sender`): 20 bytes.
+     */
+    public var account: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * EIP-155 chain id (`block.chainid`).
+         */chainId: UInt64, 
+        /**
+         * The registry contract's address: 20 bytes.
+         */registry: Data, 
+        /**
+         * The account that will send the registration transaction (`msg.sender`): 20 bytes.
+         */account: Data) {
+        self.chainId = chainId
+        self.registry = registry
+        self.account = account
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SubmissionBinding: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubmissionBinding: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SubmissionBinding {
+        return
+            try SubmissionBinding(
+                chainId: FfiConverterUInt64.read(from: &buf), 
+                registry: FfiConverterData.read(from: &buf), 
+                account: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SubmissionBinding, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.chainId, into: &buf)
+        FfiConverterData.write(value.registry, into: &buf)
+        FfiConverterData.write(value.account, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubmissionBinding_lift(_ buf: RustBuffer) throws -> SubmissionBinding {
+    return try FfiConverterTypeSubmissionBinding.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubmissionBinding_lower(_ value: SubmissionBinding) -> RustBuffer {
+    return FfiConverterTypeSubmissionBinding.lower(value)
+}
+
+
+/**
  * An issuer public key the app trusts to sign models.
  */
 public struct TrustedIssuer: Equatable, Hashable {
@@ -3695,17 +4024,30 @@ public struct VerifiedStatement: Equatable, Hashable {
      */
     public var commitment: Data
     /**
-     * The proven serialized iris code.
+     * The proven submission binding (32 bytes, big-endian; all zero when unbound).
+     */
+    public var binding: Data
+    /**
+     * How the proof submits the code.
+     */
+    public var submission: Submission
+    /**
+     * The proven serialized iris code; empty for `MpcShares` proofs.
      */
     public var irisCode: Data
     /**
-     * The proven serialized mask code.
+     * The proven serialized mask code; empty for `MpcShares` proofs.
      */
     public var maskCode: Data
     /**
-     * Set bits of the mask code.
+     * Set bits of the mask code; absent for `MpcShares` proofs (not revealed).
      */
-    public var validBits: UInt32
+    public var validBits: UInt32?
+    /**
+     * The proven share commitments `S_1, S_2, S_3` (32 bytes each, big-endian) of an
+     * `MpcShares` proof; empty for `PublicCode` proofs.
+     */
+    public var shareCommitments: [Data]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3717,19 +4059,32 @@ public struct VerifiedStatement: Equatable, Hashable {
          * The 32-byte enrollment commitment.
          */commitment: Data, 
         /**
-         * The proven serialized iris code.
+         * The proven submission binding (32 bytes, big-endian; all zero when unbound).
+         */binding: Data, 
+        /**
+         * How the proof submits the code.
+         */submission: Submission, 
+        /**
+         * The proven serialized iris code; empty for `MpcShares` proofs.
          */irisCode: Data, 
         /**
-         * The proven serialized mask code.
+         * The proven serialized mask code; empty for `MpcShares` proofs.
          */maskCode: Data, 
         /**
-         * Set bits of the mask code.
-         */validBits: UInt32) {
+         * Set bits of the mask code; absent for `MpcShares` proofs (not revealed).
+         */validBits: UInt32?, 
+        /**
+         * The proven share commitments `S_1, S_2, S_3` (32 bytes each, big-endian) of an
+         * `MpcShares` proof; empty for `PublicCode` proofs.
+         */shareCommitments: [Data]) {
         self.modelId = modelId
         self.commitment = commitment
+        self.binding = binding
+        self.submission = submission
         self.irisCode = irisCode
         self.maskCode = maskCode
         self.validBits = validBits
+        self.shareCommitments = shareCommitments
     }
 
     
@@ -3750,18 +4105,24 @@ public struct FfiConverterTypeVerifiedStatement: FfiConverterRustBuffer {
             try VerifiedStatement(
                 modelId: FfiConverterString.read(from: &buf), 
                 commitment: FfiConverterData.read(from: &buf), 
+                binding: FfiConverterData.read(from: &buf), 
+                submission: FfiConverterTypeSubmission.read(from: &buf), 
                 irisCode: FfiConverterData.read(from: &buf), 
                 maskCode: FfiConverterData.read(from: &buf), 
-                validBits: FfiConverterUInt32.read(from: &buf)
+                validBits: FfiConverterOptionUInt32.read(from: &buf), 
+                shareCommitments: FfiConverterSequenceData.read(from: &buf)
         )
     }
 
     public static func write(_ value: VerifiedStatement, into buf: inout [UInt8]) {
         FfiConverterString.write(value.modelId, into: &buf)
         FfiConverterData.write(value.commitment, into: &buf)
+        FfiConverterData.write(value.binding, into: &buf)
+        FfiConverterTypeSubmission.write(value.submission, into: &buf)
         FfiConverterData.write(value.irisCode, into: &buf)
         FfiConverterData.write(value.maskCode, into: &buf)
-        FfiConverterUInt32.write(value.validBits, into: &buf)
+        FfiConverterOptionUInt32.write(value.validBits, into: &buf)
+        FfiConverterSequenceData.write(value.shareCommitments, into: &buf)
     }
 }
 
@@ -4162,6 +4523,83 @@ public func FfiConverterTypeSrsSource_lower(_ value: SrsSource) -> RustBuffer {
 
 
 /**
+ * How a model's proofs submit the iris code (chosen by the model's signed manifest).
+ */
+
+public enum Submission: Equatable, Hashable {
+    
+    /**
+     * The iris and mask codes are public inputs of the proof and are in the bundle.
+     */
+    case publicCode
+    /**
+     * The codes stay private: the bundle carries three share envelopes (each MPC party's
+     * secret share, encrypted to that party) and the public share commitments
+     * `S_1, S_2, S_3`; `irisCode`/`maskCode` are empty and `validBits` is absent.
+     */
+    case mpcShares
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Submission: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubmission: FfiConverterRustBuffer {
+    typealias SwiftType = Submission
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Submission {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .publicCode
+        
+        case 2: return .mpcShares
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Submission, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .publicCode:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .mpcShares:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubmission_lift(_ buf: RustBuffer) throws -> Submission {
+    return try FfiConverterTypeSubmission.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubmission_lower(_ value: Submission) -> RustBuffer {
+    return FfiConverterTypeSubmission.lower(value)
+}
+
+
+
+/**
  * Everything that can fail across the binding boundary.
  */
 public 
@@ -4333,6 +4771,42 @@ enum ZkirisError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * The model submits MPC shares (`Model.submission()` is `MpcShares`) but the three MPC
+     * parties' public keys were not all given (`ProveOptions.partyKeys`): the shares would
+     * have nobody to be encrypted to. Nothing was proven.
+     */
+    case MissingPartyKeys(
+        /**
+         * Hex model id.
+         */modelId: String, 
+        /**
+         * How many keys were given.
+         */given: UInt32
+    )
+    /**
+     * Party public keys were given for a model that submits a public code (its proofs have
+     * no shares to encrypt). Nothing was proven.
+     */
+    case UnexpectedPartyKeys(
+        /**
+         * Hex model id.
+         */modelId: String
+    )
+    /**
+     * An MPC party public key is unusable: not a party public-key file (a secret-key file, a
+     * truncated or foreign file, another format version or KEM, an invalid X-Wing key), the
+     * same key as another party's, or a key beyond the third. Nothing was proven.
+     */
+    case InvalidPartyKey(
+        /**
+         * The key's position in party order (1, 2, 3; 4 for a key beyond the third), absent
+         * when a key was checked on its own (`partyPublicKeyFingerprint`).
+         */party: UInt8?, 
+        /**
+         * What is wrong with it.
+         */detail: String
+    )
+    /**
      * A file operation failed.
      */
     case Storage(
@@ -4433,10 +4907,21 @@ public struct FfiConverterTypeZkirisError: FfiConverterRustBuffer {
         case 18: return .InvalidProof(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .Storage(
+        case 19: return .MissingPartyKeys(
+            modelId: try FfiConverterString.read(from: &buf), 
+            given: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 20: return .UnexpectedPartyKeys(
+            modelId: try FfiConverterString.read(from: &buf)
+            )
+        case 21: return .InvalidPartyKey(
+            party: try FfiConverterOptionUInt8.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .Internal(
+        case 22: return .Storage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 23: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -4544,13 +5029,30 @@ public struct FfiConverterTypeZkirisError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Storage(detail):
+        case let .MissingPartyKeys(modelId,given):
             writeInt(&buf, Int32(19))
+            FfiConverterString.write(modelId, into: &buf)
+            FfiConverterUInt32.write(given, into: &buf)
+            
+        
+        case let .UnexpectedPartyKeys(modelId):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(modelId, into: &buf)
+            
+        
+        case let .InvalidPartyKey(party,detail):
+            writeInt(&buf, Int32(21))
+            FfiConverterOptionUInt8.write(party, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Storage(detail):
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(20))
+            writeInt(&buf, Int32(23))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -4570,6 +5072,54 @@ public func FfiConverterTypeZkirisError_lift(_ buf: RustBuffer) throws -> Zkiris
 #endif
 public func FfiConverterTypeZkirisError_lower(_ value: ZkirisError) -> RustBuffer {
     return FfiConverterTypeZkirisError.lower(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt8: FfiConverterRustBuffer {
+    typealias SwiftType = UInt8?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt8.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt8.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -4687,6 +5237,30 @@ fileprivate struct FfiConverterOptionTypeKdfCost: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeKdfCost.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSubmissionBinding: FfiConverterRustBuffer {
+    typealias SwiftType = SubmissionBinding?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSubmissionBinding.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSubmissionBinding.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4829,6 +5403,34 @@ public func developmentIssuer() -> TrustedIssuer  {
 })
 }
 /**
+ * Checks an MPC party's public key file (as `ProveOptions.partyKeys` takes it) and returns
+ * its fingerprint: SHA-256 of the file, 32 bytes, to compare with the fingerprint the party
+ * publishes out of band. Fails with `InvalidPartyKey` (`party` absent) when the bytes are not
+ * a valid X-Wing party public key.
+ */
+public func partyPublicKeyFingerprint(publicKey: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(
+        FfiConverterData.lower(publicKey),uniffiCallStatus
+    )
+})
+}
+/**
+ * The 32-byte value (big-endian field element) a proof made with `binding` carries as its
+ * binding, public input 3: `keccak256(chainId as uint256 ‖ registry ‖ account)` reduced
+ * modulo the BN254 scalar field, i.e. `abi.encodePacked(block.chainid, address(this),
+ * msg.sender)` in the registry. Compare it with `ProofBundle.binding()`.
+ */
+public func submissionBindingValue(binding: SubmissionBinding)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_func_submission_binding_value(
+        FfiConverterTypeSubmissionBinding_lower(binding),uniffiCallStatus
+    )
+})
+}
+/**
  * The id of the development enrollment device (trust it only in tests and demos).
  */
 public func developmentDeviceId() -> String  {
@@ -4889,6 +5491,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_func_development_issuer() != 33847) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint() != 48163) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_func_submission_binding_value() != 52055) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_zkiris_ffi_checksum_func_development_device_id() != 38357) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4901,19 +5509,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() != 23280) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_binding() != 13993) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_commitment() != 11494) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_device_id() != 48111) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_envelopes() != 47802) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_insecure_srs() != 56880) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_proofbundle_iris_code() != 33202) {
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_iris_code() != 42692) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_proofbundle_mask_code() != 43471) {
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_mask_code() != 30772) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_model_id() != 19) {
@@ -4934,19 +5548,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_register_calldata() != 60455) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_share_commitments() != 49761) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_submission() != 27869) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_to_bytes() != 16834) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_upgrade_calldata() != 12373) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_proofbundle_valid_bits() != 2656) {
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_valid_bits() != 18589) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_verifier_calldata() != 22833) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_verifier_verify() != 53852) {
+    if (uniffi_zkiris_ffi_checksum_method_verifier_verify() != 51047) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_model_estimate() != 38382) {
@@ -4959,6 +5579,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_model_name() != 36374) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_method_model_submission() != 9581) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_model_version() != 4138) {
@@ -4979,7 +5602,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_prover_prepare() != 51762) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_prover_prove() != 15733) {
+    if (uniffi_zkiris_ffi_checksum_method_prover_prove() != 39386) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() != 52085) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_prover_release() != 21117) {

@@ -16,16 +16,21 @@ import Zkiris
 
 // README-BEGIN
 func registerIris(vaultDir: String, keys: KeyProvider, model: Model, srs: SrsSource, cacheDir: String,
-                  enrollment: Enrollment, trustedDevice: String) async throws -> Data {
+                  enrollment: Enrollment, trustedDevice: String, submitter: SubmissionBinding,
+                  mpcPartyKeys: [Data]) async throws -> (calldata: Data, envelopes: [Data]) {
     let exists = FileManager.default.fileExists(atPath: vaultDir + "/vault.idx")
     let vault = try exists ? Vault.open(dir: vaultDir, keyProvider: keys)
                            : Vault.create(dir: vaultDir, keyProvider: keys)
     let recordId = try vault.enroll(enrollment: enrollment, trustedDevices: [trustedDevice])
+    let options = ProveOptions(binding: submitter,                  // chain id, registry, msg.sender
+                               partyKeys: model.submission() == .mpcShares ? mpcPartyKeys : [])
     let prover = try Prover(config: ProverConfig(cacheDir: cacheDir))
     _ = try await prover.prepare(model: model, srs: srs)            // keygen once, then cached
-    let (progress, proof) = prover.proveWithProgress(vault: vault, recordId: recordId, model: model)
+    let (progress, proof) = prover.proveWithProgress(vault: vault, recordId: recordId, model: model, options: options)
     for await p in progress { print("\(p.phase): \(Int(p.fraction * 100))%") }
-    return try await proof.value.registerCalldata()                 // IrisCodeRegistry.register
+    let bundle = try await proof.value
+    // IrisCodeRegistry.register, and (mpc-shares) envelope p for MPC party p.
+    return (try bundle.registerCalldata(), bundle.envelopes())
 }
 // README-END
 
@@ -91,7 +96,11 @@ final class ZkirisTests: XCTestCase {
         XCTAssertEqual(statement.commitment, listed[0].commitment)
         XCTAssertEqual(statement.irisCode, bundle.irisCode())
         XCTAssertEqual(statement.validBits, bundle.validBits())
-        XCTAssertGreaterThanOrEqual(statement.validBits, model.minValidBits())
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(statement.validBits), model.minValidBits())
+        // A public-code proof: the codes, no envelopes; without a binding, bound to nothing.
+        XCTAssertEqual(statement.submission, .publicCode)
+        XCTAssertTrue(bundle.envelopes().isEmpty && statement.shareCommitments.isEmpty)
+        XCTAssertEqual(statement.binding, Data(count: 32))
 
         // Bytes round trip; EVM calldata = public inputs as words, then the proof.
         let again = try ProofBundle.fromBytes(bytes: bundle.toBytes())
@@ -247,12 +256,27 @@ final class ZkirisTests: XCTestCase {
         let enrollment = try EnrollmentDevice.development().enroll(
             image: irisImageFromPng(png: Self.file("sample.png")), mask: irisMaskFromPng(png: Self.file("sample_mask.png")))
         let dir = Self.tmp.appendingPathComponent("readme-\(UUID().uuidString)")
-        let calldata = try await registerIris(
-            vaultDir: dir.appendingPathComponent("vault").path,
-            keys: AESGCMKeyProvider(keyId: "app-key", key: SymmetricKey(size: .bits256)),
+        let submitter = SubmissionBinding(chainId: 31337, registry: Data(repeating: 0x11, count: 20), account: Data(repeating: 0x22, count: 20))
+        let mpcDir = Self.repo.appendingPathComponent("models/test-tiny-mpc")
+        let partyKeys = try (1...3).map { try Data(contentsOf: mpcDir.appendingPathComponent("party\($0).key.pub")) }
+        let keys = AESGCMKeyProvider(keyId: "app-key", key: SymmetricKey(size: .bits256))
+        let (calldata, envelopes) = try await registerIris(
+            vaultDir: dir.appendingPathComponent("vault").path, keys: keys,
             model: model, srs: .development, cacheDir: dir.appendingPathComponent("cache").path,
-            enrollment: enrollment, trustedDevice: developmentDeviceId())
+            enrollment: enrollment, trustedDevice: developmentDeviceId(), submitter: submitter, mpcPartyKeys: partyKeys)
         XCTAssertGreaterThan(calldata.count, 4 + 4 * 32 + 65)
+        XCTAssertNotNil(calldata.range(of: try submissionBindingValue(binding: submitter)), "the calldata carries the binding")
+        XCTAssertTrue(envelopes.isEmpty)
+        // The vault persists: a second run opens it and proves again (a fresh enrollment). (The
+        // mpc-shares branch is MpcSharesTests', as on the JVM.)
+        let again = try EnrollmentDevice.development().enroll(
+            image: irisImageFromPng(png: Self.file("sample.png")), mask: irisMaskFromPng(png: Self.file("sample_mask.png")))
+        let (calldata2, envelopes2) = try await registerIris(
+            vaultDir: dir.appendingPathComponent("vault").path, keys: keys,
+            model: model, srs: .development, cacheDir: dir.appendingPathComponent("cache").path,
+            enrollment: again, trustedDevice: developmentDeviceId(), submitter: submitter, mpcPartyKeys: partyKeys)
+        XCTAssertNotNil(calldata2.range(of: try submissionBindingValue(binding: submitter)))
+        XCTAssertTrue(envelopes2.isEmpty)
     }
 
     /// The resident size of this process (Mach task info).

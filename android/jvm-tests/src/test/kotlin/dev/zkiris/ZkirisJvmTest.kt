@@ -11,6 +11,7 @@ import dev.zkiris.ffi.ProofBundle
 import dev.zkiris.ffi.Prover
 import dev.zkiris.ffi.ProverConfig
 import dev.zkiris.ffi.SrsSource
+import dev.zkiris.ffi.Submission
 import dev.zkiris.ffi.Vault
 import dev.zkiris.ffi.ZkirisException
 import dev.zkiris.ffi.developmentDeviceId
@@ -105,7 +106,11 @@ class ZkirisJvmTest {
                 assertContentEquals(listed[0].commitment, statement.commitment)
                 assertContentEquals(bundle.irisCode(), statement.irisCode)
                 assertEquals(bundle.validBits(), statement.validBits)
-                assertTrue(statement.validBits >= model.minValidBits())
+                assertTrue(statement.validBits!! >= model.minValidBits())
+                // A public-code proof: the codes, no envelopes; without a binding, bound to nothing.
+                assertEquals(Submission.PUBLIC_CODE, statement.submission)
+                assertTrue(bundle.envelopes().isEmpty() && statement.shareCommitments.isEmpty())
+                assertContentEquals(ByteArray(32), statement.binding)
 
                 // Bytes round trip; EVM calldata = public inputs as words, then the proof.
                 ProofBundle.fromBytes(bundle.toBytes()).use { again ->

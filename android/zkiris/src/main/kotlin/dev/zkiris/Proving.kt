@@ -1,8 +1,8 @@
 // The idiomatic Kotlin layer over the generated bindings (package dev.zkiris.ffi):
 // suspend functions, progress as a lambda or a Flow, and coroutine cancellation that stops the
-// Rust prover. Everything else (Vault, Model, ProofBundle, Verifier, the sealed
-// ZkirisException hierarchy) is used directly from dev.zkiris.ffi; those objects are
-// AutoCloseable: release them with `use { }` or `close()`.
+// Rust prover. Everything else (Vault, Model, ProofBundle, Verifier, ProveOptions,
+// SubmissionBinding, the sealed ZkirisException hierarchy) is used directly from
+// dev.zkiris.ffi; the objects are AutoCloseable: release them with `use { }` or `close()`.
 //
 // This file compiles for Android (Gradle module android/zkiris) and for the JVM
 // (android/jvm-tests, Maven), so it uses no Android APIs.
@@ -14,11 +14,15 @@ import dev.zkiris.ffi.Phase
 import dev.zkiris.ffi.PreparedModel
 import dev.zkiris.ffi.ProgressListener
 import dev.zkiris.ffi.ProofBundle
+import dev.zkiris.ffi.ProveOptions
 import dev.zkiris.ffi.Prover
 import dev.zkiris.ffi.ProvingEstimate
 import dev.zkiris.ffi.SrsSource
+import dev.zkiris.ffi.Submission
+import dev.zkiris.ffi.SubmissionBinding
 import dev.zkiris.ffi.Vault
 import dev.zkiris.ffi.ZkirisException
+import dev.zkiris.ffi.submissionBindingValue
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.awaitCancellation
@@ -114,22 +118,32 @@ suspend fun Prover.prepare(
 }
 
 /**
- * Proves the enrollment [recordId] in [vault] with the prepared [model] ([Prover.prove]) and
- * returns the proof bundle (close it when done). Runs on [dispatcher]; cancelling the
- * coroutine stops the Rust prover within about one proving phase.
+ * Proves the enrollment [recordId] in [vault] with the prepared [model]
+ * ([Prover.proveWithOptions]) and returns the proof bundle (close it when done). Runs on
+ * [dispatcher]; cancelling the coroutine stops the Rust prover within about one proving phase.
+ *
+ * [options] carries the [SubmissionBinding] (chain id, registry, the account that will submit
+ * the proof; without it no registry accepts the proof) and, for models whose
+ * [Model.submission] is [Submission.MPC_SHARES], the three MPC parties' public-key files in
+ * party order (`partyKeys: List<ByteArray>`). An mpc-shares bundle never holds the iris code:
+ * [ProofBundle.irisCode] and [ProofBundle.maskCode] are empty, [ProofBundle.validBits] is
+ * null, and [ProofBundle.envelopes] holds each party's share, encrypted to that party, with
+ * [ProofBundle.shareCommitments] `S_1..S_3`.
  *
  * @param onProgress called on a background thread with non-decreasing fractions; must be quick.
  * @throws ZkirisException for every failure class (tampered record, wrong key, liveness below
- *   threshold, too few valid bits, not prepared, out of memory estimate, ...).
+ *   threshold, too few valid bits, not prepared, out of memory estimate, missing, unexpected or
+ *   invalid party keys, ...). The options are checked before any proving work.
  */
 suspend fun Prover.prove(
     vault: Vault,
     recordId: String,
     model: Model,
+    options: ProveOptions = ProveOptions(),
     dispatcher: CoroutineDispatcher = Dispatchers.IO,
     onProgress: (Progress) -> Unit = {},
 ): ProofBundle = runCancellable(dispatcher, onProgress) { listener, token ->
-    prove(vault, recordId, model, listener, token)
+    proveWithOptions(vault, recordId, model, options, listener, token)
 }
 
 /**
@@ -141,17 +155,29 @@ fun Prover.proveFlow(
     vault: Vault,
     recordId: String,
     model: Model,
+    options: ProveOptions = ProveOptions(),
     dispatcher: CoroutineDispatcher = Dispatchers.IO,
 ): Flow<ProvingEvent> = channelFlow {
     val bundle = this@proveFlow.prove(
         vault = vault,
         recordId = recordId,
         model = model,
+        options = options,
         dispatcher = dispatcher,
         onProgress = { trySend(ProvingEvent.Progressed(it)) },
     )
     send(ProvingEvent.Proved(bundle))
 }
+
+/**
+ * Whether this proof is bound to [binding]: its public binding (input 3) is
+ * `keccak256(chainId ‖ registry ‖ account) mod r` of [binding], the value the registry
+ * recomputes from `msg.sender`. A proof made without a binding is bound to nothing.
+ *
+ * @throws ZkirisException.InvalidInput if an address in [binding] is not 20 bytes.
+ */
+fun ProofBundle.isBoundTo(binding: SubmissionBinding): Boolean =
+    binding().contentEquals(submissionBindingValue(binding))
 
 /** [Prover.estimate] off the calling thread (it plans the circuit the first time). */
 suspend fun Prover.estimateFor(model: Model, dispatcher: CoroutineDispatcher = Dispatchers.IO): ProvingEstimate =

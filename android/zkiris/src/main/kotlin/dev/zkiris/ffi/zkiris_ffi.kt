@@ -733,6 +733,10 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_zkiris_ffi_checksum_func_development_issuer(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint(
+    ): Int
+    external fun uniffi_zkiris_ffi_checksum_func_submission_binding_value(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_func_development_device_id(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_iris_image_from_png(
@@ -741,9 +745,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_proofbundle_binding(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_commitment(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_device_id(
+    ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_proofbundle_envelopes(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_insecure_srs(
     ): Int
@@ -763,6 +771,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_register_calldata(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_proofbundle_share_commitments(
+    ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_proofbundle_submission(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_to_bytes(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_upgrade_calldata(
@@ -781,6 +793,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_model_name(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_model_submission(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_method_model_version(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_cancellationtoken_cancel(
@@ -794,6 +808,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_zkiris_ffi_checksum_method_prover_prepare(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_prover_prove(
+    ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_prover_prove_with_options(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_prover_release(
     ): Int
@@ -877,9 +893,13 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_zkiris_ffi_fn_constructor_proofbundle_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_zkiris_ffi_fn_method_proofbundle_binding(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_commitment(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_proofbundle_envelopes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_insecure_srs(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
@@ -899,12 +919,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_register_calldata(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_proofbundle_share_commitments(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_proofbundle_submission(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_upgrade_calldata(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_valid_bits(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Int
+    ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_verifier_calldata(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_clone_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -928,6 +952,8 @@ internal object UniffiLib {
     external fun uniffi_zkiris_ffi_fn_method_model_min_valid_bits(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_zkiris_ffi_fn_method_model_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_model_submission(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_model_version(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -960,6 +986,8 @@ internal object UniffiLib {
     external fun uniffi_zkiris_ffi_fn_method_prover_prepare(`ptr`: Long,`model`: Long,`srs`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_prover_prove(`ptr`: Long,`vault`: Long,`recordId`: RustBuffer.ByValue,`model`: Long,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_zkiris_ffi_fn_method_prover_prove_with_options(`ptr`: Long,`vault`: Long,`recordId`: RustBuffer.ByValue,`model`: Long,`options`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_zkiris_ffi_fn_method_prover_release(`ptr`: Long,`model`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1020,6 +1048,10 @@ internal object UniffiLib {
     external fun uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(`ptr`: Long,`passphrase`: RustBuffer.ByValue,`kdf`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_zkiris_ffi_fn_func_development_issuer(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_func_submission_binding_value(`binding`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_func_development_device_id(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1151,6 +1183,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_func_development_issuer() and 0xFFFF) != 33847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint() and 0xFFFF) != 48163) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_func_submission_binding_value() and 0xFFFF) != 52055) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_zkiris_ffi_checksum_func_development_device_id() and 0xFFFF) != 38357) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1163,19 +1201,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() and 0xFFFF) != 23280) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_binding() and 0xFFFF) != 13993) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_commitment() and 0xFFFF) != 11494) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_device_id() and 0xFFFF) != 48111) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_envelopes() and 0xFFFF) != 47802) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_insecure_srs() and 0xFFFF) != 56880) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_iris_code() and 0xFFFF) != 33202) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_iris_code() and 0xFFFF) != 42692) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_mask_code() and 0xFFFF) != 43471) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_mask_code() and 0xFFFF) != 30772) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_model_id() and 0xFFFF) != 19) {
@@ -1196,19 +1240,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_register_calldata() and 0xFFFF) != 60455) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_share_commitments() and 0xFFFF) != 49761) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_submission() and 0xFFFF) != 27869) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_to_bytes() and 0xFFFF) != 16834) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_upgrade_calldata() and 0xFFFF) != 12373) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_valid_bits() and 0xFFFF) != 2656) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_valid_bits() and 0xFFFF) != 18589) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_verifier_calldata() and 0xFFFF) != 22833) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_verifier_verify() and 0xFFFF) != 53852) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_verifier_verify() and 0xFFFF) != 51047) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_model_estimate() and 0xFFFF) != 38382) {
@@ -1221,6 +1271,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_model_name() and 0xFFFF) != 36374) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_model_submission() and 0xFFFF) != 9581) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_model_version() and 0xFFFF) != 4138) {
@@ -1241,7 +1294,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prepare() and 0xFFFF) != 51762) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove() and 0xFFFF) != 15733) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove() and 0xFFFF) != 39386) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() and 0xFFFF) != 52085) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_release() and 0xFFFF) != 21117) {
@@ -1511,6 +1567,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUByte: FfiConverter<UByte, Byte> {
+    override fun lift(value: Byte): UByte {
+        return value.toUByte()
+    }
+
+    fun lift(value: Int): UByte {
+        return value.toUByte()
+    }
+
+    override fun read(buf: ByteBuffer): UByte {
+        return lift(buf.get())
+    }
+
+    override fun lower(value: UByte): Byte {
+        return value.toByte()
+    }
+
+    override fun allocationSize(value: UByte) = 1UL
+
+    override fun write(value: UByte, buf: ByteBuffer) {
+        buf.put(value.toByte())
+    }
 }
 
 /**
@@ -2876,6 +2959,13 @@ public interface ModelInterface {
     fun `name`(): kotlin.String
     
     /**
+     * How this model's proofs submit the iris code: `PublicCode` (the code is in the bundle)
+     * or `MpcShares` (proving needs the three MPC parties' public keys, and the bundle
+     * carries encrypted shares instead of the code).
+     */
+    fun `submission`(): Submission
+    
+    /**
      * The model version, e.g. `3.0.0`.
      */
     fun `version`(): kotlin.String
@@ -3061,6 +3151,24 @@ open class Model: Disposable, AutoCloseable, ModelInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_zkiris_ffi_fn_method_model_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How this model's proofs submit the iris code: `PublicCode` (the code is in the bundle)
+     * or `MpcShares` (proving needs the three MPC parties' public keys, and the bundle
+     * carries encrypted shares instead of the code).
+     */override fun `submission`(): Submission {
+            return FfiConverterTypeSubmission.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_model_submission(
         it,
         _status)
 }
@@ -3549,10 +3657,19 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
 
 
 /**
- * A proof with its public statement: the model, the enrollment commitment and the iris and
- * mask codes. Serializes to a versioned binary file (`.zkp`).
+ * A proof with its public statement: the model, the enrollment commitment, the submission
+ * binding, and either the iris and mask codes (`PublicCode` models) or three encrypted share
+ * envelopes with their public commitments (`MpcShares` models). Serializes to a versioned
+ * binary file (`.zkp`).
  */
 public interface ProofBundleInterface {
+    
+    /**
+     * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
+     * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
+     * `submissionBindingValue(binding)`.
+     */
+    fun `binding`(): kotlin.ByteArray
     
     /**
      * The 32-byte enrollment commitment `C` (public input 0).
@@ -3566,6 +3683,14 @@ public interface ProofBundleInterface {
     fun `deviceId`(): kotlin.String?
     
     /**
+     * The three share envelopes of an `MpcShares` proof, in party order 1, 2, 3: party `p`'s
+     * secret share, HPKE-encrypted (X-Wing) to party `p`'s public key and bound to this
+     * proof's statement; only party `p`'s secret key opens it. Deliver each to its party.
+     * Empty for `PublicCode` proofs.
+     */
+    fun `envelopes`(): List<kotlin.ByteArray>
+    
+    /**
      * Whether the proof was made with the insecure development SRS (never accept such
      * proofs in production).
      */
@@ -3573,11 +3698,12 @@ public interface ProofBundleInterface {
     
     /**
      * The serialized iris code (packed bits, MSB first, in the model's code layout).
+     * **Empty for `MpcShares` proofs**: the code never leaves the phone in the clear.
      */
     fun `irisCode`(): kotlin.ByteArray
     
     /**
-     * The serialized mask code.
+     * The serialized mask code. **Empty for `MpcShares` proofs.**
      */
     fun `maskCode`(): kotlin.ByteArray
     
@@ -3613,6 +3739,18 @@ public interface ProofBundleInterface {
     fun `registerCalldata`(): kotlin.ByteArray
     
     /**
+     * The public share commitments `S_1, S_2, S_3` of an `MpcShares` proof (public inputs
+     * 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
+     * it matches `S_p`. Empty for `PublicCode` proofs.
+     */
+    fun `shareCommitments`(): List<kotlin.ByteArray>
+    
+    /**
+     * How the proof submits the code (the model's mode).
+     */
+    fun `submission`(): Submission
+    
+    /**
      * The bundle as bytes (magic `ZKIRISP\0`, format version, body).
      */
     fun `toBytes`(): kotlin.ByteArray
@@ -3624,9 +3762,9 @@ public interface ProofBundleInterface {
     fun `upgradeCalldata`(): kotlin.ByteArray
     
     /**
-     * The number of set bits of the mask code.
+     * The number of set bits of the mask code; absent for `MpcShares` proofs (not revealed).
      */
-    fun `validBits`(): kotlin.UInt
+    fun `validBits`(): kotlin.UInt?
     
     /**
      * EVM calldata for the model's verifier contract: public inputs, then the proof.
@@ -3637,8 +3775,10 @@ public interface ProofBundleInterface {
 }
 
 /**
- * A proof with its public statement: the model, the enrollment commitment and the iris and
- * mask codes. Serializes to a versioned binary file (`.zkp`).
+ * A proof with its public statement: the model, the enrollment commitment, the submission
+ * binding, and either the iris and mask codes (`PublicCode` models) or three encrypted share
+ * envelopes with their public commitments (`MpcShares` models). Serializes to a versioned
+ * binary file (`.zkp`).
  */
 open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 {
@@ -3743,6 +3883,24 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
+     * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
+     * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
+     * `submissionBindingValue(binding)`.
+     */override fun `binding`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_binding(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The 32-byte enrollment commitment `C` (public input 0).
      */override fun `commitment`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -3776,6 +3934,25 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
+     * The three share envelopes of an `MpcShares` proof, in party order 1, 2, 3: party `p`'s
+     * secret share, HPKE-encrypted (X-Wing) to party `p`'s public key and bound to this
+     * proof's statement; only party `p`'s secret key opens it. Deliver each to its party.
+     * Empty for `PublicCode` proofs.
+     */override fun `envelopes`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_envelopes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Whether the proof was made with the insecure development SRS (never accept such
      * proofs in production).
      */override fun `insecureSrs`(): kotlin.Boolean {
@@ -3794,6 +3971,7 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
     
     /**
      * The serialized iris code (packed bits, MSB first, in the model's code layout).
+     * **Empty for `MpcShares` proofs**: the code never leaves the phone in the clear.
      */override fun `irisCode`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
@@ -3809,7 +3987,7 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
-     * The serialized mask code.
+     * The serialized mask code. **Empty for `MpcShares` proofs.**
      */override fun `maskCode`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
@@ -3923,6 +4101,40 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
+     * The public share commitments `S_1, S_2, S_3` of an `MpcShares` proof (public inputs
+     * 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
+     * it matches `S_p`. Empty for `PublicCode` proofs.
+     */override fun `shareCommitments`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_share_commitments(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How the proof submits the code (the model's mode).
+     */override fun `submission`(): Submission {
+            return FfiConverterTypeSubmission.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_submission(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The bundle as bytes (magic `ZKIRISP\0`, format version, body).
      */override fun `toBytes`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -3957,9 +4169,9 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
-     * The number of set bits of the mask code.
-     */override fun `validBits`(): kotlin.UInt {
-            return FfiConverterUInt.lift(
+     * The number of set bits of the mask code; absent for `MpcShares` proofs (not revealed).
+     */override fun `validBits`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_valid_bits(
@@ -4158,11 +4370,27 @@ public interface ProverInterface {
     
     /**
      * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to the iris
-     * code in the returned bundle, and that it matches its signed commitment. `model` must
-     * have been prepared. Blocks until done, reporting progress to `listener`; `cancel`
-     * stops it with `Cancelled`.
+     * code in the returned bundle, and that it matches its signed commitment: the same as
+     * `proveWithOptions` with default options (no submission binding, no party keys). For
+     * `MpcShares` models, and for proofs a registry should accept, use `proveWithOptions`.
      */
     fun `prove`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle
+    
+    /**
+     * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to an iris
+     * code, and that it matches its signed commitment; `model` must have been prepared.
+     *
+     * - `PublicCode` models: the code is in the bundle (`irisCode`, `maskCode`).
+     * - `MpcShares` models: `options.partyKeys` must hold the three MPC parties' public keys
+     * in party order; the code is secret-shared, each share encrypted to its party, and
+     * the bundle carries the three envelopes and `S_1, S_2, S_3` but no code.
+     *
+     * `options.binding` binds the proof to the account that will submit it (see
+     * `SubmissionBinding`). The options are checked before anything is proven
+     * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
+     * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     */
+    fun `proveWithOptions`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `options`: ProveOptions, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle
     
     /**
      * Forgets the prepared model (frees its proving key; the cached file stays).
@@ -4340,9 +4568,9 @@ open class Prover: Disposable, AutoCloseable, ProverInterface
     
     /**
      * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to the iris
-     * code in the returned bundle, and that it matches its signed commitment. `model` must
-     * have been prepared. Blocks until done, reporting progress to `listener`; `cancel`
-     * stops it with `Cancelled`.
+     * code in the returned bundle, and that it matches its signed commitment: the same as
+     * `proveWithOptions` with default options (no submission binding, no party keys). For
+     * `MpcShares` models, and for proofs a registry should accept, use `proveWithOptions`.
      */
     @Throws(ZkirisException::class)override fun `prove`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle {
             return FfiConverterTypeProofBundle.lift(
@@ -4354,6 +4582,40 @@ open class Prover: Disposable, AutoCloseable, ProverInterface
         FfiConverterTypeVault.lower(`vault`),
         FfiConverterString.lower(`recordId`),
         FfiConverterTypeModel.lower(`model`),
+        FfiConverterOptionalTypeProgressListener.lower(`listener`),
+        FfiConverterOptionalTypeCancellationToken.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Proves that the enrollment `record_id` in `vault` encodes, through `model`, to an iris
+     * code, and that it matches its signed commitment; `model` must have been prepared.
+     *
+     * - `PublicCode` models: the code is in the bundle (`irisCode`, `maskCode`).
+     * - `MpcShares` models: `options.partyKeys` must hold the three MPC parties' public keys
+     * in party order; the code is secret-shared, each share encrypted to its party, and
+     * the bundle carries the three envelopes and `S_1, S_2, S_3` but no code.
+     *
+     * `options.binding` binds the proof to the account that will submit it (see
+     * `SubmissionBinding`). The options are checked before anything is proven
+     * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
+     * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     */
+    @Throws(ZkirisException::class)override fun `proveWithOptions`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `options`: ProveOptions, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle {
+            return FfiConverterTypeProofBundle.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ZkirisException) { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_prover_prove_with_options(
+        it,
+        
+        FfiConverterTypeVault.lower(`vault`),
+        FfiConverterString.lower(`recordId`),
+        FfiConverterTypeModel.lower(`model`),
+        FfiConverterTypeProveOptions.lower(`options`),
         FfiConverterOptionalTypeProgressListener.lower(`listener`),
         FfiConverterOptionalTypeCancellationToken.lower(`cancel`),_status)
 }
@@ -5061,9 +5323,10 @@ public object FfiConverterTypeVault: FfiConverter<Vault, Long> {
 public interface VerifierInterface {
     
     /**
-     * Checks `bundle`: its model, the consistency of its codes with the public inputs, and
-     * the proof. Returns what it proves; fails with `WrongModel`, `MalformedBundle` or
-     * `InvalidProof`.
+     * Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
+     * presence and form of its three envelopes) with the public inputs, and the proof. Returns
+     * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
+     * an envelope opens to the share `S_p` commits to only its party can check.)
      */
     fun `verify`(`bundle`: ProofBundle): VerifiedStatement
     
@@ -5191,9 +5454,10 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
     
     /**
-     * Checks `bundle`: its model, the consistency of its codes with the public inputs, and
-     * the proof. Returns what it proves; fails with `WrongModel`, `MalformedBundle` or
-     * `InvalidProof`.
+     * Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
+     * presence and form of its three envelopes) with the public inputs, and the proof. Returns
+     * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
+     * an envelope opens to the share `S_p` commits to only its party can check.)
      */
     @Throws(ZkirisException::class)override fun `verify`(`bundle`: ProofBundle): VerifiedStatement {
             return FfiConverterTypeVerifiedStatement.lift(
@@ -5536,6 +5800,56 @@ public object FfiConverterTypePreparedModel: FfiConverterRustBuffer<PreparedMode
 
 
 /**
+ * Per-proof options of `Prover.proveWithOptions`.
+ */
+data class ProveOptions (
+    /**
+     * The account, registry and chain the proof is for. Absent (the default): binding 0, the
+     * proof verifies natively but no registry accepts it.
+     */
+    var `binding`: SubmissionBinding? = null 
+    , 
+    /**
+     * The three MPC parties' public keys, in party order 1, 2, 3, each as its key file
+     * (1,228 bytes, magic `ZKIRPPK`). Required, exactly three, for models whose
+     * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
+     */
+    var `partyKeys`: List<kotlin.ByteArray> = listOf() 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProveOptions: FfiConverterRustBuffer<ProveOptions> {
+    override fun read(buf: ByteBuffer): ProveOptions {
+        return ProveOptions(
+            FfiConverterOptionalTypeSubmissionBinding.read(buf),
+            FfiConverterSequenceByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ProveOptions) = (
+            FfiConverterOptionalTypeSubmissionBinding.allocationSize(value.`binding`) +
+            FfiConverterSequenceByteArray.allocationSize(value.`partyKeys`)
+    )
+
+    override fun write(value: ProveOptions, buf: ByteBuffer) {
+            FfiConverterOptionalTypeSubmissionBinding.write(value.`binding`, buf)
+            FfiConverterSequenceByteArray.write(value.`partyKeys`, buf)
+    }
+}
+
+
+
+/**
  * Configuration of a [`Prover`].
  */
 data class ProverConfig (
@@ -5823,6 +6137,64 @@ public object FfiConverterTypeRecoveryReport: FfiConverterRustBuffer<RecoveryRep
 
 
 /**
+ * Who may submit a proof, and where: the registry contract checks
+ * `keccak256(chainId ‖ registry ‖ msg.sender) mod r` against the proof's binding (public
+ * input 3), so a proof lifted from the mempool, or replayed on another chain or deployment,
+ * is refused.
+ */
+data class SubmissionBinding (
+    /**
+     * EIP-155 chain id (`block.chainid`).
+     */
+    var `chainId`: kotlin.ULong
+    , 
+    /**
+     * The registry contract's address: 20 bytes.
+     */
+    var `registry`: kotlin.ByteArray
+    , 
+    /**
+     * The account that will send the registration transaction (`msg.sender`): 20 bytes.
+     */
+    var `account`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSubmissionBinding: FfiConverterRustBuffer<SubmissionBinding> {
+    override fun read(buf: ByteBuffer): SubmissionBinding {
+        return SubmissionBinding(
+            FfiConverterULong.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SubmissionBinding) = (
+            FfiConverterULong.allocationSize(value.`chainId`) +
+            FfiConverterByteArray.allocationSize(value.`registry`) +
+            FfiConverterByteArray.allocationSize(value.`account`)
+    )
+
+    override fun write(value: SubmissionBinding, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`chainId`, buf)
+            FfiConverterByteArray.write(value.`registry`, buf)
+            FfiConverterByteArray.write(value.`account`, buf)
+    }
+}
+
+
+
+/**
  * An issuer public key the app trusts to sign models.
  */
 data class TrustedIssuer (
@@ -5884,19 +6256,35 @@ data class VerifiedStatement (
     var `commitment`: kotlin.ByteArray
     , 
     /**
-     * The proven serialized iris code.
+     * The proven submission binding (32 bytes, big-endian; all zero when unbound).
+     */
+    var `binding`: kotlin.ByteArray
+    , 
+    /**
+     * How the proof submits the code.
+     */
+    var `submission`: Submission
+    , 
+    /**
+     * The proven serialized iris code; empty for `MpcShares` proofs.
      */
     var `irisCode`: kotlin.ByteArray
     , 
     /**
-     * The proven serialized mask code.
+     * The proven serialized mask code; empty for `MpcShares` proofs.
      */
     var `maskCode`: kotlin.ByteArray
     , 
     /**
-     * Set bits of the mask code.
+     * Set bits of the mask code; absent for `MpcShares` proofs (not revealed).
      */
-    var `validBits`: kotlin.UInt
+    var `validBits`: kotlin.UInt?
+    , 
+    /**
+     * The proven share commitments `S_1, S_2, S_3` (32 bytes each, big-endian) of an
+     * `MpcShares` proof; empty for `PublicCode` proofs.
+     */
+    var `shareCommitments`: List<kotlin.ByteArray>
     
 ){
     
@@ -5916,25 +6304,34 @@ public object FfiConverterTypeVerifiedStatement: FfiConverterRustBuffer<Verified
             FfiConverterString.read(buf),
             FfiConverterByteArray.read(buf),
             FfiConverterByteArray.read(buf),
+            FfiConverterTypeSubmission.read(buf),
             FfiConverterByteArray.read(buf),
-            FfiConverterUInt.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterSequenceByteArray.read(buf),
         )
     }
 
     override fun allocationSize(value: VerifiedStatement) = (
             FfiConverterString.allocationSize(value.`modelId`) +
             FfiConverterByteArray.allocationSize(value.`commitment`) +
+            FfiConverterByteArray.allocationSize(value.`binding`) +
+            FfiConverterTypeSubmission.allocationSize(value.`submission`) +
             FfiConverterByteArray.allocationSize(value.`irisCode`) +
             FfiConverterByteArray.allocationSize(value.`maskCode`) +
-            FfiConverterUInt.allocationSize(value.`validBits`)
+            FfiConverterOptionalUInt.allocationSize(value.`validBits`) +
+            FfiConverterSequenceByteArray.allocationSize(value.`shareCommitments`)
     )
 
     override fun write(value: VerifiedStatement, buf: ByteBuffer) {
             FfiConverterString.write(value.`modelId`, buf)
             FfiConverterByteArray.write(value.`commitment`, buf)
+            FfiConverterByteArray.write(value.`binding`, buf)
+            FfiConverterTypeSubmission.write(value.`submission`, buf)
             FfiConverterByteArray.write(value.`irisCode`, buf)
             FfiConverterByteArray.write(value.`maskCode`, buf)
-            FfiConverterUInt.write(value.`validBits`, buf)
+            FfiConverterOptionalUInt.write(value.`validBits`, buf)
+            FfiConverterSequenceByteArray.write(value.`shareCommitments`, buf)
     }
 }
 
@@ -6230,6 +6627,53 @@ public object FfiConverterTypeSrsSource : FfiConverterRustBuffer<SrsSource>{
 
 
 
+/**
+ * How a model's proofs submit the iris code (chosen by the model's signed manifest).
+ */
+
+enum class Submission {
+    
+    /**
+     * The iris and mask codes are public inputs of the proof and are in the bundle.
+     */
+    PUBLIC_CODE,
+    /**
+     * The codes stay private: the bundle carries three share envelopes (each MPC party's
+     * secret share, encrypted to that party) and the public share commitments
+     * `S_1, S_2, S_3`; `irisCode`/`maskCode` are empty and `validBits` is absent.
+     */
+    MPC_SHARES;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSubmission: FfiConverterRustBuffer<Submission> {
+    override fun read(buf: ByteBuffer) = try {
+        
+        Submission.entries[buf.getInt() - 1]
+        
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Submission) = 4UL
+
+    override fun write(value: Submission, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -6516,6 +6960,64 @@ sealed class ZkirisException: kotlin.Exception() {
     }
     
     /**
+     * The model submits MPC shares (`Model.submission()` is `MpcShares`) but the three MPC
+     * parties' public keys were not all given (`ProveOptions.partyKeys`): the shares would
+     * have nobody to be encrypted to. Nothing was proven.
+     */
+    class MissingPartyKeys(
+        
+        /**
+         * Hex model id.
+         */
+        val `modelId`: kotlin.String, 
+        
+        /**
+         * How many keys were given.
+         */
+        val `given`: kotlin.UInt
+        ) : ZkirisException() {
+        override val message
+            get() = "modelId=${ `modelId` }, given=${ `given` }"
+    }
+    
+    /**
+     * Party public keys were given for a model that submits a public code (its proofs have
+     * no shares to encrypt). Nothing was proven.
+     */
+    class UnexpectedPartyKeys(
+        
+        /**
+         * Hex model id.
+         */
+        val `modelId`: kotlin.String
+        ) : ZkirisException() {
+        override val message
+            get() = "modelId=${ `modelId` }"
+    }
+    
+    /**
+     * An MPC party public key is unusable: not a party public-key file (a secret-key file, a
+     * truncated or foreign file, another format version or KEM, an invalid X-Wing key), the
+     * same key as another party's, or a key beyond the third. Nothing was proven.
+     */
+    class InvalidPartyKey(
+        
+        /**
+         * The key's position in party order (1, 2, 3; 4 for a key beyond the third), absent
+         * when a key was checked on its own (`partyPublicKeyFingerprint`).
+         */
+        val `party`: kotlin.UByte?, 
+        
+        /**
+         * What is wrong with it.
+         */
+        val `detail`: kotlin.String
+        ) : ZkirisException() {
+        override val message
+            get() = "party=${ `party` }, detail=${ `detail` }"
+    }
+    
+    /**
      * A file operation failed.
      */
     class Storage(
@@ -6618,10 +7120,21 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
             18 -> ZkirisException.InvalidProof(
                 FfiConverterString.read(buf),
                 )
-            19 -> ZkirisException.Storage(
+            19 -> ZkirisException.MissingPartyKeys(
+                FfiConverterString.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            20 -> ZkirisException.UnexpectedPartyKeys(
                 FfiConverterString.read(buf),
                 )
-            20 -> ZkirisException.Internal(
+            21 -> ZkirisException.InvalidPartyKey(
+                FfiConverterOptionalUByte.read(buf),
+                FfiConverterString.read(buf),
+                )
+            22 -> ZkirisException.Storage(
+                FfiConverterString.read(buf),
+                )
+            23 -> ZkirisException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -6721,6 +7234,23 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
             is ZkirisException.InvalidProof -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is ZkirisException.MissingPartyKeys -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`modelId`)
+                + FfiConverterUInt.allocationSize(value.`given`)
+            )
+            is ZkirisException.UnexpectedPartyKeys -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`modelId`)
+            )
+            is ZkirisException.InvalidPartyKey -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterOptionalUByte.allocationSize(value.`party`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is ZkirisException.Storage -> (
@@ -6831,19 +7361,100 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is ZkirisException.Storage -> {
+            is ZkirisException.MissingPartyKeys -> {
                 buf.putInt(19)
+                FfiConverterString.write(value.`modelId`, buf)
+                FfiConverterUInt.write(value.`given`, buf)
+                Unit
+            }
+            is ZkirisException.UnexpectedPartyKeys -> {
+                buf.putInt(20)
+                FfiConverterString.write(value.`modelId`, buf)
+                Unit
+            }
+            is ZkirisException.InvalidPartyKey -> {
+                buf.putInt(21)
+                FfiConverterOptionalUByte.write(value.`party`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is ZkirisException.Storage -> {
+                buf.putInt(22)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.Internal -> {
-                buf.putInt(20)
+                buf.putInt(23)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUByte: FfiConverterRustBuffer<kotlin.UByte?> {
+    override fun read(buf: ByteBuffer): kotlin.UByte? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUByte.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UByte?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUByte.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UByte?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUByte.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
 }
 
 
@@ -7012,6 +7623,38 @@ public object FfiConverterOptionalTypeKdfCost: FfiConverterRustBuffer<KdfCost?> 
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSubmissionBinding: FfiConverterRustBuffer<SubmissionBinding?> {
+    override fun read(buf: ByteBuffer): SubmissionBinding? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSubmissionBinding.read(buf)
+    }
+
+    override fun allocationSize(value: SubmissionBinding?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSubmissionBinding.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SubmissionBinding?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSubmissionBinding.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -7165,6 +7808,42 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     UniffiLib.uniffi_zkiris_ffi_fn_func_development_issuer(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * Checks an MPC party's public key file (as `ProveOptions.partyKeys` takes it) and returns
+         * its fingerprint: SHA-256 of the file, 32 bytes, to compare with the fingerprint the party
+         * publishes out of band. Fails with `InvalidPartyKey` (`party` absent) when the bytes are not
+         * a valid X-Wing party public key.
+         */
+    @Throws(ZkirisException::class) fun `partyPublicKeyFingerprint`(`publicKey`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ZkirisException) { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(
+    
+        
+        FfiConverterByteArray.lower(`publicKey`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The 32-byte value (big-endian field element) a proof made with `binding` carries as its
+         * binding, public input 3: `keccak256(chainId as uint256 ‖ registry ‖ account)` reduced
+         * modulo the BN254 scalar field, i.e. `abi.encodePacked(block.chainid, address(this),
+         * msg.sender)` in the registry. Compare it with `ProofBundle.binding()`.
+         */
+    @Throws(ZkirisException::class) fun `submissionBindingValue`(`binding`: SubmissionBinding): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ZkirisException) { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_func_submission_binding_value(
+    
+        
+        FfiConverterTypeSubmissionBinding.lower(`binding`),_status)
 }
     )
     }
