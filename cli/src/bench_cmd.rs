@@ -40,6 +40,11 @@ pub struct BenchArgs {
     /// Also measure `upgrade` gas to this model (proves once more with it).
     #[arg(long, value_name = "MODEL")]
     upgrade_to: Option<String>,
+    /// Alternate each proof with a proof of this model on the same sample, in the same
+    /// process, and report both medians and their ratio (e.g. `--model world-v3-mpc
+    /// --baseline world-v3`). Peak RSS then includes both proving keys: measure memory without it.
+    #[arg(long, value_name = "MODEL")]
+    baseline: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -151,9 +156,31 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let (keygen_cpu, keygen_others) = CpuSnapshot::now().since(c0);
     let keygen_rss = peak_rss_mib();
 
+    // The baseline, proved alternately with the model so that both see the same machine.
+    let baseline = match &a.baseline {
+        None => None,
+        Some(name) => {
+            let args = SetupArgs { model: name.clone(), ..a.setup.clone() };
+            let m = args.model()?;
+            anyhow::ensure!(m.manifest().rules.inputs == model.manifest().rules.inputs, "the baseline {name} takes other inputs than the model");
+            let opts = bench_options(&m, chain.as_ref().map(gas::Chain::binding));
+            Some((args.prepare("baseline proving key", m)?, opts))
+        }
+    };
+    let mut base_runs = Vec::new();
     let mut runs = Vec::new();
     let mut bundle = None;
     for i in 0..a.runs {
+        if let Some((bs, bo)) = &baseline {
+            let (c0, t0) = (CpuSnapshot::now(), Instant::now());
+            bs.prove(&image, &mask, &salt, None, bo, &NoProgress, &CancellationToken::new())?;
+            let prove_s = t0.elapsed().as_secs_f64();
+            let (cpu_s, others) = CpuSnapshot::now().since(c0);
+            if !a.json {
+                println!("run {} baseline {}: prove {prove_s:.2} s ({cpu_s:.1} CPU-s, others {:.0}%)", i + 1, bs.model().manifest().name, others * 100.0);
+            }
+            base_runs.push(json!({"prove_s": prove_s, "prove_cpu_s": cpu_s, "others_cpu_frac": others}));
+        }
         reset_peak_rss();
         let (c0, t0) = (CpuSnapshot::now(), Instant::now());
         let b = setup.prove(&image, &mask, &salt, None, &options, &NoProgress, &CancellationToken::new())?;
@@ -176,6 +203,14 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     };
     let shares = setup.plan().shares.as_ref();
     let col = |k: &str| -> Vec<f64> { runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
+    let base_col = |k: &str| -> Vec<f64> { base_runs.iter().map(|r| r[k].as_f64().unwrap_or(f64::NAN)).collect() };
+    let baseline_json = baseline.as_ref().map(|(bs, _)| {
+        let (w, c) = (median(&mut base_col("prove_s")), median(&mut base_col("prove_cpu_s")));
+        json!({"model": bs.model().manifest().name, "submission": bs.model().manifest().rules.submission.as_str(),
+               "prove_s_median": w, "prove_cpu_s_median": c,
+               "ratio_wall": median(&mut col("prove_s")) / w, "ratio_cpu": median(&mut col("prove_cpu_s")) / c,
+               "detail": base_runs})
+    });
     let summary = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
         "submission": model.manifest().rules.submission.as_str(),
@@ -197,6 +232,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         "proof_bytes": b.proof.len(), "public_input_bytes": 32 * b.public_inputs.len(), "bundle_bytes": b.to_bytes().len(),
         "valid_bits": b.valid_bits,
         "gas": gas,
+        "baseline": baseline_json,
         "detail": runs,
     });
     if a.json {
@@ -204,6 +240,18 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     } else {
         if !summary["gas"].is_null() {
             println!("gas: {}", summary["gas"]);
+        }
+        if let Some(b) = summary["baseline"].as_object() {
+            println!(
+                "baseline {} ({}): prove median {:.2} s ({:.1} CPU-s); {} / baseline = {:.3} wall, {:.3} CPU",
+                b["model"].as_str().unwrap_or("?"),
+                b["submission"].as_str().unwrap_or("?"),
+                b["prove_s_median"].as_f64().unwrap_or(0.0),
+                b["prove_cpu_s_median"].as_f64().unwrap_or(0.0),
+                summary["model"].as_str().unwrap_or("?"),
+                b["ratio_wall"].as_f64().unwrap_or(0.0),
+                b["ratio_cpu"].as_f64().unwrap_or(0.0),
+            );
         }
         if let Some(s) = shares {
             println!(

@@ -77,15 +77,22 @@ impl fmt::Debug for EnrollmentSignature {
 }
 
 mod sig_serde {
-    //! Serialized as a `0x`-prefixed hex string (JSON and bincode alike).
+    //! Serialized as a `0x`-prefixed hex string (JSON and bincode alike). Human-readable
+    //! formats accept any hex case and an optional prefix; binary formats (proof bundles)
+    //! accept only the canonical lowercase form, so a bundle has exactly one encoding.
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &[u8; 65], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("0x{}", hex::encode(v)))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 65], D::Error> {
+        let canonical_only = !d.is_human_readable();
         let text = String::deserialize(d)?;
         let raw = hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(serde::de::Error::custom)?;
-        raw.try_into().map_err(|_| serde::de::Error::custom("signature must be 65 bytes"))
+        let sig: [u8; 65] = raw.try_into().map_err(|_| serde::de::Error::custom("signature must be 65 bytes"))?;
+        if canonical_only && text != format!("0x{}", hex::encode(sig)) {
+            return Err(serde::de::Error::custom("signature is not lowercase 0x-prefixed hex"));
+        }
+        Ok(sig)
     }
 }
 
@@ -250,5 +257,22 @@ mod tests {
         let key = DeviceKey::from_bytes(&one).unwrap();
         assert_eq!(key.id().to_string(), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
         assert!(format!("{key:?}").contains("REDACTED"));
+    }
+
+    #[test]
+    fn binary_encoding_of_a_signature_is_canonical() {
+        let sig = dev_device_key().sign_commitment(&[3u8; 32]);
+        let bytes = bincode::serialize(&sig).unwrap();
+        assert_eq!(bincode::deserialize::<EnrollmentSignature>(&bytes).unwrap(), sig);
+        // The same signature with one hex digit in upper case: JSON takes it, bincode does not.
+        let text = format!("0x{}", hex::encode(sig.0));
+        let at = 2 + text[2..].find(|c: char| c.is_ascii_alphabetic()).unwrap();
+        let mut upper = text.clone().into_bytes();
+        upper[at] = upper[at].to_ascii_uppercase();
+        let upper = String::from_utf8(upper).unwrap();
+        let json: EnrollmentSignature = serde_json::from_str(&format!("\"{upper}\"")).unwrap();
+        assert_eq!(json, sig);
+        let err = bincode::deserialize::<EnrollmentSignature>(&bincode::serialize(&upper).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("lowercase"), "{err}");
     }
 }
