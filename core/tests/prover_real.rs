@@ -184,6 +184,40 @@ fn proving_key_cache_is_used_and_corruption_is_rebuilt() {
 }
 
 #[test]
+fn a_verifier_reads_its_verifying_key_from_the_cache_and_rederives_a_corrupt_one() {
+    use zkiris::prover::{KeySource, Verifier};
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
+    let verifier = || Verifier::new(model.clone(), &SrsSource::Development, Some(dir.path())).unwrap();
+    let vk_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("vk-")).collect()
+    };
+    let first = verifier();
+    assert_eq!(first.key_source(), KeySource::Generated);
+    assert_eq!(vk_files().len(), 1, "the derived key is cached");
+    let second = verifier();
+    assert_eq!(second.key_source(), KeySource::Cache);
+    // The cached key verifies a proof made with a proving key from another cache.
+    let b = proof(TinyRules::World);
+    second.verify(b).unwrap();
+    assert_eq!(format!("{second:?}"), format!("{first:?}"));
+    // A corrupt file is derived again (and rewritten), never trusted.
+    let path = vk_files().remove(0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 40] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let third = verifier();
+    assert_eq!(third.key_source(), KeySource::Regenerated);
+    third.verify(b).unwrap();
+    assert_eq!(verifier().key_source(), KeySource::Cache);
+    // Preparing a prover in a cache also leaves the verifying key there.
+    let other = tempfile::tempdir().unwrap();
+    ProvingSetup::prepare(model.clone(), &SrsSource::Development, Some(other.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    assert_eq!(Verifier::new(model.clone(), &SrsSource::Development, Some(other.path())).unwrap().key_source(), KeySource::Cache);
+}
+
+#[test]
 fn a_new_proving_key_removes_the_same_models_stale_keys() {
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
@@ -191,18 +225,22 @@ fn a_new_proving_key_removes_the_same_models_stale_keys() {
     // A key of this model from another circuit build, a key of another model, a key in the
     // old naming, and an unrelated file.
     let stale = dir.path().join(format!("pk-{prefix}-00000000000000000000000000000000.bin"));
+    let stale_vk = dir.path().join(format!("vk-{prefix}-00000000000000000000000000000000.bin"));
     let other = dir.path().join("pk-0123456789abcdef-00000000000000000000000000000000.bin");
+    let other_vk = dir.path().join("vk-0123456789abcdef-00000000000000000000000000000000.bin");
     let legacy = dir.path().join("pk-0f26235afa0e35f34f6ab898255097b6.bin");
     let unrelated = dir.path().join("notes.txt");
-    for p in [&stale, &other, &legacy, &unrelated] {
+    for p in [&stale, &stale_vk, &other, &other_vk, &legacy, &unrelated] {
         std::fs::write(p, b"x").unwrap();
     }
     let s = ProvingSetup::prepare(model, &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
     assert_eq!(s.key_source(), zkiris::prover::KeySource::Generated);
-    assert!(!stale.exists() && !legacy.exists(), "stale keys of this model are removed");
-    assert!(other.exists() && unrelated.exists(), "other models' keys and other files are kept");
-    let keys: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(&format!("pk-{prefix}-"))).collect();
-    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!stale.exists() && !stale_vk.exists() && !legacy.exists(), "stale keys of this model are removed");
+    assert!(other.exists() && other_vk.exists() && unrelated.exists(), "other models' keys and other files are kept");
+    for kind in ["pk", "vk"] {
+        let keys: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(&format!("{kind}-{prefix}-"))).collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+    }
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! The on-disk cache container (SRS and proving keys): versioned, checksummed, atomic.
+//! The on-disk cache container (SRS, proving and verifying keys): versioned, checksummed, atomic.
 //!
 //! ```text
 //! offset  size  field
 //! 0       8     magic "ZKIRISC\0"
 //! 8       4     container version (1), little-endian
-//! 12      4     kind (1 = SRS, 2 = proving key)
+//! 12      4     kind (1 = SRS, 2 = proving key, 3 = verifying key)
 //! 16      32    sha256 of the zkiris code version string (invalidates caches across releases)
 //! 48      8     body length, little-endian
 //! 56      32    sha256(body)
@@ -33,6 +33,8 @@ pub enum Kind {
     Srs = 1,
     /// A proving key.
     ProvingKey = 2,
+    /// A verifying key.
+    VerifyingKey = 3,
 }
 
 /// The code version that cached artefacts depend on.

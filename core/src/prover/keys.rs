@@ -3,7 +3,8 @@
 //! A proving key is ~2 KB per circuit row (290 MB for world-v3 at k = 17): it is generated on
 //! the device from the signed model and cached, never shipped. The cache file name is derived
 //! from everything the key depends on — the model id, the SRS fingerprint, `k`, the zkiris code
-//! version and a digest of the constraint system — and the file is checksummed; writing a new
+//! version, a digest of the constraint system and a digest of the circuit's source files
+//! ([`circuit_source_digest`]) — and the file is checksummed; writing a new
 //! key removes the same model's stale keys ([`super::cachefile`]); a corrupt or stale file is
 //! regenerated, never trusted.
 
@@ -49,16 +50,37 @@ pub fn constraint_digest(plan: &StatementPlan) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// sha256 of the source files that decide a circuit's keys (computed by `core/build.rs`).
+///
+/// The constraint-system digest sees gates and columns but not fixed values or copy
+/// constraints; a code change that moves a public input to another row changes neither, yet
+/// makes every cached key of the previous build produce invalid proofs. Keys are therefore
+/// also named after the circuit's source, so another build's key is never loaded.
+pub fn circuit_source_digest() -> &'static str {
+    env!("ZKIRIS_CIRCUIT_SOURCE_DIGEST")
+}
+
 /// The cache file of a proving key.
 pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> PathBuf {
+    dir.join(format!("pk-{}-{}.bin", model_prefix(model_id), key_digest(model_id, srs, k, plan)))
+}
+
+/// The cache file of a verifying key: named like the proving key it belongs to.
+pub fn vk_cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> PathBuf {
+    dir.join(format!("vk-{}-{}.bin", model_prefix(model_id), key_digest(model_id, srs, k, plan)))
+}
+
+/// 32 hex digits over everything a key depends on.
+fn key_digest(model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> String {
     let mut h = Sha256::new();
     h.update(model_id);
     h.update(srs.fingerprint());
     h.update(k.to_le_bytes());
     h.update(cachefile::code_version());
     h.update(constraint_digest(plan));
+    h.update(circuit_source_digest());
     h.update([u8::from(COMPRESS_SELECTORS)]);
-    dir.join(format!("pk-{}-{}.bin", model_prefix(model_id), &hex::encode(h.finalize())[..32]))
+    hex::encode(h.finalize())[..32].to_string()
 }
 
 /// The part of a cache file name that names the model (16 hex digits of its id).
@@ -74,13 +96,16 @@ fn model_prefix(model_id: &[u8; 32]) -> String {
 pub fn prune_stale(dir: &Path, model_id: &[u8; 32], keep: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let same_model = format!("pk-{}-", model_prefix(model_id));
+    let same_model_vk = format!("vk-{}-", model_prefix(model_id));
+    // The verifying key that belongs to `keep`.
+    let keep_vk = keep.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("pk-")).map(|rest| keep.with_file_name(format!("vk-{rest}")));
     let mut removed = 0;
     for e in entries.flatten() {
         let path = e.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         let legacy = name.len() == "pk-.bin".len() + 32 && name.starts_with("pk-") && name.ends_with(".bin") && name[3..35].bytes().all(|b| b.is_ascii_hexdigit());
-        let stale = (name.starts_with(&same_model) && name.ends_with(".bin")) || legacy;
-        if stale && path != keep && std::fs::remove_file(&path).is_ok() {
+        let stale = ((name.starts_with(&same_model) || name.starts_with(&same_model_vk)) && name.ends_with(".bin")) || legacy;
+        if stale && path != keep && Some(&path) != keep_vk.as_ref() && std::fs::remove_file(&path).is_ok() {
             removed += 1;
         }
     }
@@ -121,6 +146,38 @@ pub fn keygen(srs: &Srs, plan: &Arc<StatementPlan>) -> Result<ProvingKey<G1Affin
     keygen_pk(srs.params().as_ref(), vk, &circuit).map_err(|e| KeyError::Keygen(e.to_string()))
 }
 
+/// Loads the verifying key from `cache_dir`, or derives it (and caches it there).
+///
+/// Deriving a verifying key commits to every fixed and permutation column (about 20 s at
+/// k = 17 on two cores); a cached one is read in milliseconds, so a verifier started as a fresh
+/// process (`zkiris verify`, a phone's `Verifier`) pays the derivation once per model and SRS.
+/// The file is named like the proving key (model, SRS, `k`, code version, constraint-system and
+/// circuit-source digests) and checksummed; a corrupt or stale file is derived again.
+pub fn load_or_derive_vk(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>) -> Result<(VerifyingKey<G1Affine>, KeySource), KeyError> {
+    let Some(dir) = cache_dir else {
+        return verifying_key(srs.params().as_ref(), plan).map(|vk| (vk, KeySource::Generated));
+    };
+    let path = vk_cache_path(dir, model_id, srs, srs.k(), plan);
+    let parse = |mut r: &mut dyn std::io::Read| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, plan.shape.clone())))
+            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
+    };
+    let source = match cachefile::read_with(&path, cachefile::Kind::VerifyingKey, parse) {
+        Ok(vk) if vk.get_domain().k() == srs.k() => return Ok((vk, KeySource::Cache)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeySource::Generated,
+        _ => KeySource::Regenerated,
+    };
+    let vk = verifying_key(srs.params().as_ref(), plan)?;
+    store_vk(dir, model_id, srs, plan, &vk);
+    Ok((vk, source))
+}
+
+/// Writes a verifying key to the cache (errors ignored: the cache is an optimisation).
+fn store_vk(dir: &Path, model_id: &[u8; 32], srs: &Srs, plan: &StatementPlan, vk: &VerifyingKey<G1Affine>) {
+    let path = vk_cache_path(dir, model_id, srs, srs.k(), plan);
+    let _ = cachefile::write_with(&path, cachefile::Kind::VerifyingKey, |mut w| vk.write(&mut w, SerdeFormat::RawBytes));
+}
+
 /// Loads the proving key from `cache_dir`, or generates and caches it.
 pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
     let k = srs.k();
@@ -137,7 +194,13 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
             .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed proving key")))
     };
     match cachefile::read_with(&path, cachefile::Kind::ProvingKey, parse) {
-        Ok(pk) => return Ok((pk, KeySource::Cache)),
+        Ok(pk) => {
+            // A key cached before verifying keys were: give its verifier the vk now.
+            if !vk_cache_path(dir, model_id, srs, k, plan).exists() {
+                store_vk(dir, model_id, srs, plan, pk.get_vk());
+            }
+            return Ok((pk, KeySource::Cache));
+        }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => source = KeySource::Regenerated,
         Err(_) => {}
     }
@@ -146,5 +209,7 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
     if cachefile::write_with(&path, cachefile::Kind::ProvingKey, |mut w| pk.write(&mut w, SerdeFormat::RawBytes)).is_ok() {
         prune_stale(dir, model_id, &path);
     }
+    // Its verifying key too, so that a verifier on this device starts without deriving it.
+    store_vk(dir, model_id, srs, plan, pk.get_vk());
     Ok((pk, source))
 }

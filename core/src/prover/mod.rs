@@ -252,7 +252,7 @@ impl ProvingSetup {
 
     /// A verifier for this setup's model.
     pub fn verifier(&self) -> Verifier {
-        Verifier { model: self.model.clone(), params: self.srs.params().clone(), vk: Arc::new(self.pk.get_vk().clone()), vk_fingerprint: self.vk_fingerprint, srs_fingerprint: self.srs.fingerprint() }
+        Verifier { model: self.model.clone(), params: self.srs.params().clone(), vk: Arc::new(self.pk.get_vk().clone()), vk_fingerprint: self.vk_fingerprint, srs_fingerprint: self.srs.fingerprint(), key_source: self.key_source }
     }
 
     /// Proves that `image`/`mask`/`salt` encode to the model's code and match their commitment.
@@ -407,6 +407,7 @@ pub struct Verifier {
     vk: Arc<VerifyingKey<G1Affine>>,
     vk_fingerprint: [u8; 32],
     srs_fingerprint: [u8; 32],
+    key_source: KeySource,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -416,15 +417,24 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Builds a verifier: plans the circuit and derives the verifying key from the model and SRS.
+    /// Builds a verifier: plans the circuit and loads the verifying key from the cache
+    /// directory (the default one if `None`), or derives it from the model and SRS and caches it
+    /// ([`keys::load_or_derive_vk`]): the first verifier of a model on a machine takes seconds,
+    /// later ones milliseconds.
     pub fn new(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>) -> Result<Self, ProveError> {
         let plan = Arc::new(StatementPlan::new(&model)?);
         let k = plan.min_k();
         let default_cache = srs::default_cache_dir();
-        let srs = srs_source.get(k, cache_dir.unwrap_or(&default_cache))?;
-        let vk = keys::verifying_key(srs.params().as_ref(), &plan)?;
+        let dir = cache_dir.unwrap_or(&default_cache);
+        let srs = srs_source.get(k, dir)?;
+        let (vk, key_source) = keys::load_or_derive_vk(&srs, &plan, &model.id(), Some(dir))?;
         let vk_fingerprint = keys::vk_fingerprint(&vk);
-        Ok(Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint() })
+        Ok(Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint(), key_source })
+    }
+
+    /// Whether the verifying key came from the cache or was derived.
+    pub fn key_source(&self) -> KeySource {
+        self.key_source
     }
 
     /// The model.
