@@ -218,6 +218,48 @@ fn a_verifier_reads_its_verifying_key_from_the_cache_and_rederives_a_corrupt_one
 }
 
 #[test]
+fn a_verifier_configures_from_the_cached_shape_and_replaces_a_wrong_or_corrupt_one() {
+    use zkiris::circuit::StatementPlan;
+    use zkiris::prover::{keys, KeySource, Verifier};
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
+    let plan = StatementPlan::new(&model).unwrap();
+    let verifier = || Verifier::new(model.clone(), &SrsSource::Development, Some(dir.path())).unwrap();
+    let b = proof(TinyRules::World);
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), None);
+    assert_eq!(verifier().key_source(), KeySource::Generated);
+    // The first verifier records k and the shape; the next reads them and the key from disk.
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), Some((plan.min_k(), plan.shape.clone())));
+    let fast = verifier();
+    assert_eq!(fast.key_source(), KeySource::Cache);
+    fast.verify(b).unwrap();
+    // A record describing another circuit (the open-iris model's, under this model's name)
+    // finds no key for its constraint system: the verifier plans, still verifies, and the record
+    // is put right.
+    let other = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::Openiris)));
+    let other_plan = StatementPlan::new(&other).unwrap();
+    assert_ne!(other_plan.shape, plan.shape);
+    keys::store_shape(dir.path(), &model.id(), &other_plan);
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), Some((other_plan.min_k(), other_plan.shape.clone())));
+    let v = verifier();
+    v.verify(b).unwrap();
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), Some((plan.min_k(), plan.shape.clone())));
+    // A corrupt record is never parsed (checksum) and is rewritten.
+    let path = keys::shape_cache_path(dir.path(), &model.id());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), None);
+    verifier().verify(b).unwrap();
+    assert_eq!(keys::cached_shape(dir.path(), &model.id()), Some((plan.min_k(), plan.shape.clone())));
+    // A prover's setup records the shape too, so a verifier on the proving device never plans.
+    let other_dir = tempfile::tempdir().unwrap();
+    ProvingSetup::prepare(model.clone(), &SrsSource::Development, Some(other_dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    assert_eq!(keys::cached_shape(other_dir.path(), &model.id()), Some((plan.min_k(), plan.shape.clone())));
+}
+
+#[test]
 fn a_new_proving_key_removes_the_same_models_stale_keys() {
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
@@ -226,16 +268,17 @@ fn a_new_proving_key_removes_the_same_models_stale_keys() {
     // old naming, and an unrelated file.
     let stale = dir.path().join(format!("pk-{prefix}-00000000000000000000000000000000.bin"));
     let stale_vk = dir.path().join(format!("vk-{prefix}-00000000000000000000000000000000.bin"));
+    let stale_shape = dir.path().join(format!("shape-{prefix}-00000000000000000000000000000000.bin"));
     let other = dir.path().join("pk-0123456789abcdef-00000000000000000000000000000000.bin");
     let other_vk = dir.path().join("vk-0123456789abcdef-00000000000000000000000000000000.bin");
     let legacy = dir.path().join("pk-0f26235afa0e35f34f6ab898255097b6.bin");
     let unrelated = dir.path().join("notes.txt");
-    for p in [&stale, &stale_vk, &other, &other_vk, &legacy, &unrelated] {
+    for p in [&stale, &stale_vk, &stale_shape, &other, &other_vk, &legacy, &unrelated] {
         std::fs::write(p, b"x").unwrap();
     }
     let s = ProvingSetup::prepare(model, &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
     assert_eq!(s.key_source(), zkiris::prover::KeySource::Generated);
-    assert!(!stale.exists() && !stale_vk.exists() && !legacy.exists(), "stale keys of this model are removed");
+    assert!(!stale.exists() && !stale_vk.exists() && !stale_shape.exists() && !legacy.exists(), "stale keys of this model are removed");
     assert!(other.exists() && other_vk.exists() && unrelated.exists(), "other models' keys and other files are kept");
     for kind in ["pk", "vk"] {
         let keys: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(&format!("{kind}-{prefix}-"))).collect();

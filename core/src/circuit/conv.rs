@@ -47,7 +47,7 @@ use super::layout::Columns;
 use super::linear::Boundary;
 
 /// Shape parameters of a padded-chain gate (one variant per distinct shape).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ApadShape {
     /// Rows per chain (`width / 4`, rounded up).
     pub chain_rows: usize,

@@ -43,7 +43,7 @@ pub mod shares;
 pub mod statement;
 pub mod witness;
 
-pub use plan::StatementPlan;
+pub use plan::{CircuitShape, StatementPlan};
 pub use statement::IrisCircuit;
 pub use witness::Witness;
 

@@ -37,7 +37,7 @@ use super::expr::{c, two_pow};
 use super::layout::{CnnColumns, Columns};
 
 /// The gate variant of one requantisation: shift and output limbs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct RequantShape {
     /// Shift `s ≥ 1`.
     pub shift: u32,

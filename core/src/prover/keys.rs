@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::cachefile;
 use super::srs::Srs;
-use crate::circuit::{IrisCircuit, StatementPlan};
+use crate::circuit::{CircuitShape, IrisCircuit, StatementPlan};
 
 /// Errors generating keys.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +43,14 @@ pub fn vk_fingerprint(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
 /// any change to the circuit's shape gives a different digest, so a cached key made by another
 /// build of the circuit is never loaded.
 pub fn constraint_digest(plan: &StatementPlan) -> [u8; 32] {
+    shape_constraint_digest(&plan.shape)
+}
+
+/// [`constraint_digest`] from the circuit's shape alone (configuring a circuit takes
+/// milliseconds; planning a statement takes seconds).
+fn shape_constraint_digest(shape: &CircuitShape) -> [u8; 32] {
     let mut cs = ConstraintSystem::<Fr>::default();
-    let _ = IrisCircuit::configure_with_params(&mut cs, plan.shape.clone());
+    let _ = IrisCircuit::configure_with_params(&mut cs, shape.clone());
     let mut h = Sha256::new();
     h.update(format!("{:?}", cs.pinned()).as_bytes());
     h.finalize().into()
@@ -67,17 +73,26 @@ pub fn cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &Sta
 
 /// The cache file of a verifying key: named like the proving key it belongs to.
 pub fn vk_cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> PathBuf {
-    dir.join(format!("vk-{}-{}.bin", model_prefix(model_id), key_digest(model_id, srs, k, plan)))
+    shape_vk_cache_path(dir, model_id, srs, k, &plan.shape)
+}
+
+/// [`vk_cache_path`] from the circuit's shape alone.
+fn shape_vk_cache_path(dir: &Path, model_id: &[u8; 32], srs: &Srs, k: u32, shape: &CircuitShape) -> PathBuf {
+    dir.join(format!("vk-{}-{}.bin", model_prefix(model_id), shape_key_digest(model_id, srs, k, shape)))
 }
 
 /// 32 hex digits over everything a key depends on.
 fn key_digest(model_id: &[u8; 32], srs: &Srs, k: u32, plan: &StatementPlan) -> String {
+    shape_key_digest(model_id, srs, k, &plan.shape)
+}
+
+fn shape_key_digest(model_id: &[u8; 32], srs: &Srs, k: u32, shape: &CircuitShape) -> String {
     let mut h = Sha256::new();
     h.update(model_id);
     h.update(srs.fingerprint());
     h.update(k.to_le_bytes());
     h.update(cachefile::code_version());
-    h.update(constraint_digest(plan));
+    h.update(shape_constraint_digest(shape));
     h.update(circuit_source_digest());
     h.update([u8::from(COMPRESS_SELECTORS)]);
     hex::encode(h.finalize())[..32].to_string()
@@ -97,6 +112,8 @@ pub fn prune_stale(dir: &Path, model_id: &[u8; 32], keep: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let same_model = format!("pk-{}-", model_prefix(model_id));
     let same_model_vk = format!("vk-{}-", model_prefix(model_id));
+    let same_model_shape = format!("shape-{}-", model_prefix(model_id));
+    let keep_shape = shape_cache_path(dir, model_id);
     // The verifying key that belongs to `keep`.
     let keep_vk = keep.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("pk-")).map(|rest| keep.with_file_name(format!("vk-{rest}")));
     let mut removed = 0;
@@ -104,12 +121,79 @@ pub fn prune_stale(dir: &Path, model_id: &[u8; 32], keep: &Path) -> usize {
         let path = e.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
         let legacy = name.len() == "pk-.bin".len() + 32 && name.starts_with("pk-") && name.ends_with(".bin") && name[3..35].bytes().all(|b| b.is_ascii_hexdigit());
-        let stale = ((name.starts_with(&same_model) || name.starts_with(&same_model_vk)) && name.ends_with(".bin")) || legacy;
-        if stale && path != keep && Some(&path) != keep_vk.as_ref() && std::fs::remove_file(&path).is_ok() {
+        let stale = ((name.starts_with(&same_model) || name.starts_with(&same_model_vk) || name.starts_with(&same_model_shape)) && name.ends_with(".bin")) || legacy;
+        if stale && path != keep && Some(&path) != keep_vk.as_ref() && path != keep_shape && std::fs::remove_file(&path).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// The cache file of a model's circuit size and shape: named after the model, the code version
+/// and the circuit's source (everything the plan is a function of), so another build's record
+/// is never read.
+pub fn shape_cache_path(dir: &Path, model_id: &[u8; 32]) -> PathBuf {
+    let mut h = Sha256::new();
+    h.update(b"zkiris-circuit-shape-v1");
+    h.update(model_id);
+    h.update(cachefile::code_version());
+    h.update(circuit_source_digest());
+    h.update([u8::from(COMPRESS_SELECTORS)]);
+    dir.join(format!("shape-{}-{}.bin", model_prefix(model_id), &hex::encode(h.finalize())[..32]))
+}
+
+/// What a verifier needs of a statement plan: the circuit's `k` and its `configure` parameters.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ShapeRecord {
+    k: u32,
+    shape: CircuitShape,
+}
+
+/// Records a plan's `k` ([`StatementPlan::min_k`]) and shape in the cache, unless the record
+/// there already says so; a corrupt or wrong record is replaced (errors ignored: the cache is
+/// an optimisation).
+pub fn store_shape(dir: &Path, model_id: &[u8; 32], plan: &StatementPlan) {
+    let path = shape_cache_path(dir, model_id);
+    if cached_shape(dir, model_id).is_some_and(|(k, shape)| k == plan.min_k() && shape == plan.shape) {
+        return;
+    }
+    if let Ok(body) = bincode::serialize(&ShapeRecord { k: plan.min_k(), shape: plan.shape.clone() }) {
+        let _ = cachefile::write(&path, cachefile::Kind::CircuitShape, &body);
+    }
+}
+
+/// The cached `k` and shape of a model's circuit, if this build recorded them
+/// ([`store_shape`]); `None` if absent or corrupt (the caller plans the statement instead).
+///
+/// Planning a statement (the linear-map analysis of the model) takes seconds; a verifier only
+/// needs the shape to configure the circuit and read its verifying key. A record that does not
+/// describe the real circuit cannot make a proof pass: the verifying key is found by the
+/// shape's constraint-system digest, and a bundle is checked against that key's fingerprint.
+pub fn cached_shape(dir: &Path, model_id: &[u8; 32]) -> Option<(u32, CircuitShape)> {
+    let path = shape_cache_path(dir, model_id);
+    let parse = |r: &mut dyn std::io::Read| {
+        let mut body = Vec::new();
+        r.read_to_end(&mut body)?;
+        let opts = {
+            use bincode::Options;
+            bincode::DefaultOptions::new().with_fixint_encoding().with_limit(1 << 20).reject_trailing_bytes()
+        };
+        bincode::Options::deserialize::<ShapeRecord>(opts, &body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+    };
+    let rec = cachefile::read_with(&path, cachefile::Kind::CircuitShape, parse).ok()?;
+    // The largest k a zkiris circuit is planned at is well below the BN254 SRS limit of 2^28.
+    (rec.k >= 1 && rec.k <= 28).then_some((rec.k, rec.shape))
+}
+
+/// Reads a cached verifying key for a circuit shape without its plan: `None` if absent,
+/// corrupt, or made for another `k` (the caller derives it from the plan instead).
+pub fn cached_vk(srs: &Srs, shape: &CircuitShape, model_id: &[u8; 32], dir: &Path) -> Option<VerifyingKey<G1Affine>> {
+    let path = shape_vk_cache_path(dir, model_id, srs, srs.k(), shape);
+    let parse = |mut r: &mut dyn std::io::Read| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, shape.clone())))
+            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
+    };
+    cachefile::read_with(&path, cachefile::Kind::VerifyingKey, parse).ok().filter(|vk| vk.get_domain().k() == srs.k())
 }
 
 /// Where a proving key came from.

@@ -215,6 +215,10 @@ impl ProvingSetup {
         cancelled(cancel)?;
         progress.on_progress(Phase::Keygen, 0.4);
         let (pk, key_source) = keys::load_or_generate(&srs, &plan, &model.id(), cache_dir)?;
+        if let Some(dir) = cache_dir {
+            // A verifier of this model on this device can then skip planning.
+            keys::store_shape(dir, &model.id(), &plan);
+        }
         let vk_fingerprint = keys::vk_fingerprint(pk.get_vk());
         progress.on_progress(Phase::Keygen, 1.0);
         Ok(Self { model, plan, srs, pk: Arc::new(pk), vk_fingerprint, key_source })
@@ -417,19 +421,31 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Builds a verifier: plans the circuit and loads the verifying key from the cache
-    /// directory (the default one if `None`), or derives it from the model and SRS and caches it
-    /// ([`keys::load_or_derive_vk`]): the first verifier of a model on a machine takes seconds,
-    /// later ones milliseconds.
+    /// Builds a verifier: reads the circuit's shape ([`keys::cached_shape`]) and verifying key
+    /// ([`keys::cached_vk`]) from the cache directory (the default one if `None`); if either is
+    /// missing, plans the statement and loads or derives the key ([`keys::load_or_derive_vk`]),
+    /// caching both. The first verifier of a model on a machine takes seconds, later ones
+    /// read two files (tens of milliseconds), without planning the statement.
     pub fn new(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>) -> Result<Self, ProveError> {
-        let plan = Arc::new(StatementPlan::new(&model)?);
-        let k = plan.min_k();
         let default_cache = srs::default_cache_dir();
         let dir = cache_dir.unwrap_or(&default_cache);
-        let srs = srs_source.get(k, dir)?;
-        let (vk, key_source) = keys::load_or_derive_vk(&srs, &plan, &model.id(), Some(dir))?;
+        let model_id = model.id();
+        if let Some((k, shape)) = keys::cached_shape(dir, &model_id) {
+            let srs = srs_source.get(k, dir)?;
+            if let Some(vk) = keys::cached_vk(&srs, &shape, &model_id, dir) {
+                return Ok(Self::with_key(model, &srs, vk, KeySource::Cache));
+            }
+        }
+        let plan = Arc::new(StatementPlan::new(&model)?);
+        keys::store_shape(dir, &model_id, &plan);
+        let srs = srs_source.get(plan.min_k(), dir)?;
+        let (vk, key_source) = keys::load_or_derive_vk(&srs, &plan, &model_id, Some(dir))?;
+        Ok(Self::with_key(model, &srs, vk, key_source))
+    }
+
+    fn with_key(model: Arc<Model>, srs: &Srs, vk: VerifyingKey<G1Affine>, key_source: KeySource) -> Self {
         let vk_fingerprint = keys::vk_fingerprint(&vk);
-        Ok(Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint(), key_source })
+        Self { model, params: srs.params().clone(), vk: Arc::new(vk), vk_fingerprint, srs_fingerprint: srs.fingerprint(), key_source }
     }
 
     /// Whether the verifying key came from the cache or was derived.
