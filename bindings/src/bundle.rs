@@ -200,8 +200,10 @@ impl Verifier {
 
 #[uniffi::export]
 impl Verifier {
-    /// A verifier for `model`: derives its verifying key from the model and the SRS (cached
-    /// under `cache_dir`). `Prover.verifier(model)` is cheaper for a prepared model.
+    /// A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
+    /// (a fraction of a second), or, the first time for a model on this device, plans the
+    /// circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
+    /// cheaper for a prepared model.
     #[uniffi::constructor]
     pub fn new(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {

@@ -2893,8 +2893,10 @@ open class Verifier: VerifierProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_zkiris_ffi_fn_clone_verifier(self.handle, $0) }
     }
     /**
-     * A verifier for `model`: derives its verifying key from the model and the SRS (cached
-     * under `cache_dir`). `Prover.verifier(model)` is cheaper for a prepared model.
+     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
+     * (a fraction of a second), or, the first time for a model on this device, plans the
+     * circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
+     * cheaper for a prepared model.
      */
 public convenience init(model: Model, srs: SrsSource, cacheDir: String)throws  {
     let handle =
@@ -5659,7 +5661,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() != 40367) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_verifier_new() != 13994) {
+    if (uniffi_zkiris_ffi_checksum_constructor_verifier_new() != 19691) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_constructor_model_new() != 46442) {

@@ -1351,7 +1351,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() and 0xFFFF) != 40367) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 13994) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 19691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_model_new() and 0xFFFF) != 46442) {
@@ -5361,8 +5361,10 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
         this.cleanable = null
     }
     /**
-     * A verifier for `model`: derives its verifying key from the model and the SRS (cached
-     * under `cache_dir`). `Prover.verifier(model)` is cheaper for a prepared model.
+     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
+     * (a fraction of a second), or, the first time for a model on this device, plans the
+     * circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
+     * cheaper for a prepared model.
      */
     constructor(`model`: Model, `srs`: SrsSource, `cacheDir`: kotlin.String) :
         this(UniffiWithHandle, 
