@@ -260,6 +260,73 @@ fn a_verifier_configures_from_the_cached_shape_and_replaces_a_wrong_or_corrupt_o
 }
 
 #[test]
+fn a_verifier_reads_only_the_srs_points_it_uses_and_they_are_the_full_srss() {
+    use halo2_proofs::poly::commitment::ParamsProver;
+    use zkiris::prover::{Srs, SrsError, Verifier};
+    let dir = tempfile::tempdir().unwrap();
+    // Development SRS: the first call takes the points from the full SRS and records them.
+    let full = Srs::development(6, dir.path()).unwrap();
+    let record = dir.path().join("dev-srs-INSECURE-k6-verifier.bin");
+    assert!(record.exists(), "generating the full SRS records the verifier's points");
+    let part = Srs::development_for_verifier(6, dir.path()).unwrap();
+    assert_eq!(part.fingerprint(), full.fingerprint());
+    assert_eq!((part.k(), part.params().get_g()[0], part.params().g2(), part.params().s_g2()), (6, full.params().get_g()[0], full.params().g2(), full.params().s_g2()));
+    assert!(part.is_insecure());
+    // The record alone suffices (the full SRS is not read) ...
+    std::fs::remove_file(dir.path().join("dev-srs-INSECURE-k6.bin")).unwrap();
+    assert_eq!(Srs::development_for_verifier(6, dir.path()).unwrap().fingerprint(), full.fingerprint());
+    // ... and a corrupt record is never used: the full SRS is regenerated, the record rewritten.
+    let mut bytes = std::fs::read(&record).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x10;
+    std::fs::write(&record, &bytes).unwrap();
+    assert_eq!(Srs::development_for_verifier(6, dir.path()).unwrap().fingerprint(), full.fingerprint());
+    assert!(dir.path().join("dev-srs-INSECURE-k6.bin").exists());
+
+    // Ceremony file: the points at their offsets, downsized like the full load.
+    let file = dir.path().join("ceremony.params");
+    let big = Srs::development(7, dir.path()).unwrap();
+    big.write_processed(&file).unwrap();
+    for k in [5, 7] {
+        let part = Srs::load_for_verifier(&file, k).unwrap();
+        let whole = Srs::load(&file, k).unwrap();
+        assert_eq!((part.k(), part.fingerprint()), (whole.k(), whole.fingerprint()), "k = {k}");
+        assert!(!part.is_insecure());
+    }
+    assert!(matches!(Srs::load_for_verifier(&file, 8), Err(SrsError::TooSmall { have: 7, need: 8 })));
+    // A truncated file, or one whose [s]_2 is not a point, gets the full load's typed error.
+    let good = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &good[..good.len() - 1]).unwrap();
+    assert!(matches!(Srs::load_for_verifier(&file, 5), Err(SrsError::Malformed { .. })));
+    let mut bad = good.clone();
+    let m = bad.len();
+    for b in &mut bad[m - 64..m - 1] {
+        *b = 0xff;
+    }
+    std::fs::write(&file, &bad).unwrap();
+    assert!(matches!(Srs::load_for_verifier(&file, 5), Err(SrsError::Malformed { .. })));
+    assert!(matches!(Srs::load_for_verifier(&dir.path().join("missing"), 5), Err(SrsError::Io { .. })));
+
+    // A verifier built from the points verifies, refuses a tampered proof, and renders the
+    // same EVM verifier as the full SRS.
+    let model = setup(TinyRules::World).model().clone();
+    let vdir = tempfile::tempdir().unwrap();
+    Verifier::new(model.clone(), &SrsSource::Development, Some(vdir.path())).unwrap();
+    let v = Verifier::new(model, &SrsSource::Development, Some(vdir.path())).unwrap();
+    assert_eq!(v.params().get_g().len(), 2, "the cached verifier holds only the points it uses");
+    let b = proof(TinyRules::World);
+    v.verify(b).unwrap();
+    let mut t = b.clone();
+    let last = t.proof.len() - 1;
+    t.proof[last] ^= 1;
+    assert!(v.verify(&t).is_err());
+    let instances = setup(TinyRules::World).plan().instances;
+    let with_points = zkiris::evm::verifier::VerifierSource::render(v.params(), v.verifying_key(), instances).unwrap();
+    let with_full = zkiris::evm::verifier::VerifierSource::render(setup(TinyRules::World).srs().params(), setup(TinyRules::World).verifying_key(), instances).unwrap();
+    assert_eq!(with_points.solidity(), with_full.solidity());
+}
+
+#[test]
 fn a_new_proving_key_removes_the_same_models_stale_keys() {
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));

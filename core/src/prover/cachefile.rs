@@ -4,7 +4,7 @@
 //! offset  size  field
 //! 0       8     magic "ZKIRISC\0"
 //! 8       4     container version (1), little-endian
-//! 12      4     kind (1 = SRS, 2 = proving key, 3 = verifying key, 4 = circuit shape)
+//! 12      4     kind (1 = SRS, 2 = proving key, 3 = verifying key, 4 = circuit shape, 5 = verifier SRS points)
 //! 16      32    sha256 of the zkiris code version string (invalidates caches across releases)
 //! 48      8     body length, little-endian
 //! 56      32    sha256(body)
@@ -37,6 +37,8 @@ pub enum Kind {
     VerifyingKey = 3,
     /// A circuit's size and shape ([`super::keys::cached_shape`]).
     CircuitShape = 4,
+    /// The verifier's points of the development SRS ([`super::srs::Srs::development_for_verifier`]).
+    SrsVerifier = 5,
 }
 
 /// The code version that cached artefacts depend on.

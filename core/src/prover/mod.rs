@@ -170,6 +170,16 @@ impl SrsSource {
             SrsSource::File(p) => Srs::load(p, k),
         }
     }
+
+    /// Obtains the points of the SRS for `k` that a verifier uses (see [`srs`]): a few hundred
+    /// bytes read instead of the whole SRS. The result verifies and renders EVM verifiers; it
+    /// cannot prove.
+    pub fn get_for_verifier(&self, k: u32, cache_dir: &Path) -> Result<Srs, SrsError> {
+        match self {
+            SrsSource::Development => Srs::development_for_verifier(k, cache_dir),
+            SrsSource::File(p) => Srs::load_for_verifier(p, k),
+        }
+    }
 }
 
 /// A verified model prepared for proving: plan, SRS and proving key.
@@ -431,7 +441,7 @@ impl Verifier {
         let dir = cache_dir.unwrap_or(&default_cache);
         let model_id = model.id();
         if let Some((k, shape)) = keys::cached_shape(dir, &model_id) {
-            let srs = srs_source.get(k, dir)?;
+            let srs = srs_source.get_for_verifier(k, dir)?;
             if let Some(vk) = keys::cached_vk(&srs, &shape, &model_id, dir) {
                 return Ok(Self::with_key(model, &srs, vk, KeySource::Cache));
             }
@@ -463,7 +473,9 @@ impl Verifier {
         &self.vk
     }
 
-    /// The KZG parameters.
+    /// The KZG parameters. A verifier built from the cache holds only the points verification
+    /// uses ([`SrsSource::get_for_verifier`]): enough to verify and to render an EVM verifier,
+    /// not to commit or prove.
     pub fn params(&self) -> &Arc<ParamsKZG<Bn256>> {
         &self.params
     }
