@@ -149,6 +149,39 @@ fn progress_is_reported_and_cancellation_is_prompt() {
 }
 
 #[test]
+fn key_generation_reports_progress_and_can_be_cancelled_between_its_steps() {
+    let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
+    let files = |d: &std::path::Path| -> Vec<String> { std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with("pk-") || n.starts_with("vk-")).collect() };
+    // A full generation: Keygen events from 0.4 to 1.0 through its steps, never backwards.
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Mutex::new(Vec::<(Phase, f64)>::new()));
+    let ev = events.clone();
+    let listener = move |p: Phase, f: f64| ev.lock().unwrap().push((p, f));
+    ProvingSetup::prepare(model.clone(), &SrsSource::Development, Some(dir.path()), &listener, &CancellationToken::new()).unwrap();
+    let ev = events.lock().unwrap().clone();
+    assert!(ev.windows(2).all(|w| w[1].1 >= w[0].1), "progress never goes backwards: {ev:?}");
+    let keygen: Vec<f64> = ev.iter().filter(|(p, _)| *p == Phase::Keygen).map(|(_, f)| *f).collect();
+    assert!(keygen.len() >= 4 && keygen.iter().any(|f| *f > 0.45 && *f < 0.95), "steps inside key generation: {keygen:?}");
+    assert_eq!(keygen.first(), Some(&0.4));
+    assert_eq!(keygen.last(), Some(&1.0));
+    // Cancelled once the verifying key is done: the proving key is never built, nothing is
+    // written, and the next prepare generates it.
+    let dir = tempfile::tempdir().unwrap();
+    let token = CancellationToken::new();
+    let t2 = token.clone();
+    let cancel_inside = move |p: Phase, f: f64| {
+        if p == Phase::Keygen && f > 0.4 {
+            t2.cancel();
+        }
+    };
+    let r = ProvingSetup::prepare(model.clone(), &SrsSource::Development, Some(dir.path()), &cancel_inside, &token);
+    assert!(matches!(r, Err(ProveError::Cancelled)), "{r:?}");
+    assert!(files(dir.path()).is_empty(), "a cancelled key generation writes no key: {:?}", files(dir.path()));
+    let again = ProvingSetup::prepare(model, &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    assert_eq!(again.key_source(), zkiris::prover::KeySource::Generated);
+}
+
+#[test]
 fn too_few_valid_bits_is_a_typed_error_before_proving() {
     let s = setup(TinyRules::World);
     let spec = TinySpec::default_for(TinyRules::World);

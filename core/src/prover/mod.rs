@@ -223,8 +223,12 @@ impl ProvingSetup {
             return Err(ProveError::SrsTooSmall { have: srs.k(), need: k });
         }
         cancelled(cancel)?;
-        progress.on_progress(Phase::Keygen, 0.4);
-        let (pk, key_source) = keys::load_or_generate(&srs, &plan, &model.id(), cache_dir)?;
+        // Key generation reports from 0.4 to 1.0 and can be cancelled between its steps.
+        let keygen_progress = keys::KeygenProgress::new(progress, cancel, 0.4, 1.0);
+        let (pk, key_source) = keys::load_or_generate_with(&srs, &plan, &model.id(), cache_dir, &keygen_progress).map_err(|e| match e {
+            keys::KeyError::Cancelled => ProveError::Cancelled,
+            e => e.into(),
+        })?;
         if let Some(dir) = cache_dir {
             // A verifier of this model on this device can then skip planning.
             keys::store_shape(dir, &model.id(), &plan);
