@@ -144,7 +144,7 @@ impl From<SrsSource> for core::SrsSource {
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct ProverConfig {
     /// A directory for the SRS and proving-key caches (the app's cache directory: the files
-    /// can be regenerated, and proving keys are tens of MB for full-size models).
+    /// can be regenerated, and proving keys are 290 MB to 1.2 GB for the full-size models).
     pub cache_dir: String,
     /// Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:
     /// the memory the OS reports available (Linux and Android; no check elsewhere).

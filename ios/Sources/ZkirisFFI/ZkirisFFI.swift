@@ -3466,7 +3466,7 @@ public func FfiConverterTypeProveOptions_lower(_ value: ProveOptions) -> RustBuf
 public struct ProverConfig: Equatable, Hashable {
     /**
      * A directory for the SRS and proving-key caches (the app's cache directory: the files
-     * can be regenerated, and proving keys are tens of MB for full-size models).
+     * can be regenerated, and proving keys are 290 MB to 1.2 GB for the full-size models).
      */
     public var cacheDir: String
     /**
@@ -3480,7 +3480,7 @@ public struct ProverConfig: Equatable, Hashable {
     public init(
         /**
          * A directory for the SRS and proving-key caches (the app's cache directory: the files
-         * can be regenerated, and proving keys are tens of MB for full-size models).
+         * can be regenerated, and proving keys are 290 MB to 1.2 GB for the full-size models).
          */cacheDir: String, 
         /**
          * Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:

@@ -156,6 +156,42 @@ final class ZkirisTests: XCTestCase {
         _ = try await prover.prove(vault: vault, recordId: id, model: model)
     }
 
+    func testKeyGenerationReportsItsStepsAndCancellingItMidWayWritesNoKey() throws {
+        // A fresh cache, so that prepare generates the keys.
+        let cache = Self.tmp.appendingPathComponent("keygen-cancel-\(UUID().uuidString)")
+        let fresh = try Prover(config: ProverConfig(cacheDir: cache.path))
+        func keyFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []).filter { $0.hasPrefix("pk-") || $0.hasPrefix("vk-") }
+        }
+        final class Keygen: ProgressListener, @unchecked Sendable {
+            let token: CancellationToken?
+            var seen: [Double] = []
+            init(_ token: CancellationToken?) { self.token = token }
+            func onProgress(phase: Phase, fraction: Double) {
+                guard phase == .keygen else { return }
+                seen.append(fraction)
+                if fraction > 0.4 { token?.cancel() }   // the verifying key is done
+            }
+        }
+        let token = CancellationToken()
+        let cancelInside = Keygen(token)
+        XCTAssertThrowsError(try fresh.prepare(model: model, srs: .development, listener: cancelInside, cancel: token)) { error in
+            XCTAssertEqual(error as? ZkirisError, .Cancelled)
+        }
+        XCTAssertTrue(cancelInside.seen.contains { $0 > 0.4 && $0 < 1.0 }, "a step inside key generation: \(cancelInside.seen)")
+        XCTAssertEqual(keyFiles(), [], "a cancelled key generation writes no key")
+
+        // Uncancelled: KEYGEN steps in order from 0.4 to 1.0, then the keys are cached.
+        let steps = Keygen(nil)
+        let prepared = try fresh.prepare(model: model, srs: .development, listener: steps, cancel: nil)
+        XCTAssertEqual(prepared.keySource, .generated)
+        XCTAssertEqual(steps.seen.first, 0.4)
+        XCTAssertEqual(steps.seen.last, 1.0)
+        XCTAssertEqual(steps.seen, steps.seen.sorted())
+        XCTAssertGreaterThanOrEqual(Set(steps.seen).count, 4)
+        XCTAssertTrue(keyFiles().contains { $0.hasPrefix("pk-") })
+    }
+
     func testATamperedRecordIsATypedError() async throws {
         let (dir, vault) = try newVault()
         let id = try enrollSample(vault)

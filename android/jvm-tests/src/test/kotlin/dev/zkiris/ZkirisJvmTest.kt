@@ -4,6 +4,7 @@ import dev.zkiris.ffi.CancellationToken
 import dev.zkiris.ffi.EnrollmentDevice
 import dev.zkiris.ffi.KdfCost
 import dev.zkiris.ffi.KeyProvider
+import dev.zkiris.ffi.KeySource
 import dev.zkiris.ffi.Model
 import dev.zkiris.ffi.Phase
 import dev.zkiris.ffi.ProgressListener
@@ -175,6 +176,37 @@ class ZkirisJvmTest {
             assertFailsWith<ZkirisException.Cancelled> { prover.prove(vault, id, model, listener, token) }
             // The prover still works after both cancellations.
             prover.prove(vault, id, model).close()
+        }
+    }
+
+    @Test
+    fun `key generation reports its steps and cancelling it mid-way writes no key`() = runBlocking {
+        // A fresh cache, so that prepare generates the keys.
+        val cache = tmp.resolve("keygen-cancel")
+        Prover(ProverConfig(cacheDir = cache.toString())).use { fresh ->
+            val keyFiles = { cache.toFile().listFiles().orEmpty().filter { it.name.startsWith("pk-") || it.name.startsWith("vk-") } }
+            val token = CancellationToken()
+            val seen = CopyOnWriteArrayList<Double>()
+            val cancelInside = object : ProgressListener {
+                override fun onProgress(phase: Phase, fraction: Double) {
+                    if (phase == Phase.KEYGEN) {
+                        seen.add(fraction)
+                        if (fraction > 0.4) token.cancel()   // the verifying key is done
+                    }
+                }
+            }
+            assertFailsWith<ZkirisException.Cancelled> { fresh.prepare(model, SrsSource.Development, cancelInside, token) }
+            assertTrue(seen.any { it > 0.4 && it < 1.0 }, "a step inside key generation: $seen")
+            assertTrue(keyFiles().isEmpty(), "a cancelled key generation writes no key: ${keyFiles()}")
+
+            // Uncancelled: KEYGEN steps in order from 0.4 to 1.0, then the keys are cached.
+            val fractions = CopyOnWriteArrayList<Double>()
+            val prepared = fresh.prepare(model, SrsSource.Development) { if (it.phase == Phase.KEYGEN) fractions.add(it.fraction) }
+            assertEquals(KeySource.GENERATED, prepared.keySource)
+            assertEquals(0.4, fractions.first())
+            assertEquals(1.0, fractions.last())
+            assertTrue(fractions.zipWithNext().all { (a, b) -> b >= a } && fractions.distinct().size >= 4, "$fractions")
+            assertTrue(keyFiles().any { it.name.startsWith("pk-") })
         }
     }
 

@@ -5857,7 +5857,7 @@ public object FfiConverterTypeProveOptions: FfiConverterRustBuffer<ProveOptions>
 data class ProverConfig (
     /**
      * A directory for the SRS and proving-key caches (the app's cache directory: the files
-     * can be regenerated, and proving keys are tens of MB for full-size models).
+     * can be regenerated, and proving keys are 290 MB to 1.2 GB for the full-size models).
      */
     var `cacheDir`: kotlin.String
     , 
