@@ -315,6 +315,9 @@ fn a_verifier_reads_only_the_srs_points_it_uses_and_they_are_the_full_srss() {
     std::fs::write(&record, &bytes).unwrap();
     assert_eq!(Srs::development_for_verifier(6, dir.path()).unwrap().fingerprint(), full.fingerprint());
     assert!(dir.path().join("dev-srs-INSECURE-k6.bin").exists());
+    assert_ne!(std::fs::read(&record).unwrap(), bytes, "the corrupt record is replaced");
+    std::fs::remove_file(dir.path().join("dev-srs-INSECURE-k6.bin")).unwrap();
+    assert_eq!(Srs::development_for_verifier(6, dir.path()).unwrap().fingerprint(), full.fingerprint());
 
     // Ceremony file: the points at their offsets, downsized like the full load.
     let file = dir.path().join("ceremony.params");

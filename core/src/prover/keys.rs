@@ -192,12 +192,17 @@ pub fn cached_shape(dir: &Path, model_id: &[u8; 32]) -> Option<(u32, CircuitShap
 /// Reads a cached verifying key for a circuit shape without its plan: `None` if absent,
 /// corrupt, or made for another `k` (the caller derives it from the plan instead).
 pub fn cached_vk(srs: &Srs, shape: &CircuitShape, model_id: &[u8; 32], dir: &Path) -> Option<VerifyingKey<G1Affine>> {
-    let path = shape_vk_cache_path(dir, model_id, srs, srs.k(), shape);
+    read_vk(&shape_vk_cache_path(dir, model_id, srs, srs.k(), shape), shape).ok().filter(|vk| vk.get_domain().k() == srs.k())
+}
+
+/// Reads a verifying-key cache file for a circuit shape (checksum first; a halo2 panic on a
+/// malformed body is an `InvalidData` error, never a panic).
+fn read_vk(path: &Path, shape: &CircuitShape) -> std::io::Result<VerifyingKey<G1Affine>> {
     let parse = |mut r: &mut dyn std::io::Read| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, shape.clone())))
             .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
     };
-    cachefile::read_with(&path, cachefile::Kind::VerifyingKey, parse).ok().filter(|vk| vk.get_domain().k() == srs.k())
+    cachefile::read_with(path, cachefile::Kind::VerifyingKey, parse)
 }
 
 /// Where a proving key came from.
@@ -253,10 +258,14 @@ impl<'a> KeygenProgress<'a> {
         Self { listener: &NoProgress, cancel: None, start: 0.0, end: 1.0 }
     }
 
-    /// Reports that `done` (0..=1) of key generation is done, then fails with
-    /// [`KeyError::Cancelled`] if the caller has cancelled.
-    fn step(&self, done: f64) -> Result<(), KeyError> {
+    /// Reports that `done` (0..=1) of key generation is done.
+    fn report(&self, done: f64) {
         self.listener.on_progress(Phase::Keygen, self.start + (self.end - self.start) * done.clamp(0.0, 1.0));
+    }
+
+    /// [`Self::report`], then fails with [`KeyError::Cancelled`] if the caller has cancelled.
+    fn step(&self, done: f64) -> Result<(), KeyError> {
+        self.report(done);
         match self.cancel {
             Some(c) if c.is_cancelled() => Err(KeyError::Cancelled),
             _ => Ok(()),
@@ -274,7 +283,6 @@ const PK_DONE: f64 = 0.95;
 /// [`keygen`] with progress and cancellation checkpoints between the verifying key and the
 /// proving key (halo2 computes each in one call, so those are the points where it can stop).
 pub fn keygen_with(srs: &Srs, plan: &Arc<StatementPlan>, progress: &KeygenProgress) -> Result<ProvingKey<G1Affine>, KeyError> {
-    progress.step(0.0)?;
     let circuit = IrisCircuit::new(plan.clone());
     let vk = verifying_key(srs.params().as_ref(), plan)?;
     progress.step(VK_DONE)?;
@@ -285,8 +293,8 @@ pub fn keygen_with(srs: &Srs, plan: &Arc<StatementPlan>, progress: &KeygenProgre
 
 /// Loads the verifying key from `cache_dir`, or derives it (and caches it there).
 ///
-/// Deriving a verifying key commits to every fixed and permutation column (about 20 s at
-/// k = 17 on two cores); a cached one is read in milliseconds, so a verifier started as a fresh
+/// Deriving a verifying key commits to every fixed and permutation column (about 5 s for
+/// world-v3 at k = 17 on two cores); a cached one is read in milliseconds, so a verifier started as a fresh
 /// process (`zkiris verify`, a phone's `Verifier`) pays the derivation once per model and SRS.
 /// The file is named like the proving key (model, SRS, `k`, code version, constraint-system and
 /// circuit-source digests) and checksummed; a corrupt or stale file is derived again.
@@ -294,12 +302,7 @@ pub fn load_or_derive_vk(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 3
     let Some(dir) = cache_dir else {
         return verifying_key(srs.params().as_ref(), plan).map(|vk| (vk, KeySource::Generated));
     };
-    let path = vk_cache_path(dir, model_id, srs, srs.k(), plan);
-    let parse = |mut r: &mut dyn std::io::Read| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, plan.shape.clone())))
-            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
-    };
-    let source = match cachefile::read_with(&path, cachefile::Kind::VerifyingKey, parse) {
+    let source = match read_vk(&vk_cache_path(dir, model_id, srs, srs.k(), plan), &plan.shape) {
         Ok(vk) if vk.get_domain().k() == srs.k() => return Ok((vk, KeySource::Cache)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeySource::Generated,
         _ => KeySource::Regenerated,
@@ -321,8 +324,10 @@ pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32
 }
 
 /// [`load_or_generate`] with progress events and cancellation checkpoints
-/// ([`keygen_with`]). A cancelled generation writes nothing.
+/// ([`keygen_with`]). A cancellation seen before the key is written returns
+/// [`KeyError::Cancelled`] and writes nothing; once the key is in the cache the call completes.
 pub fn load_or_generate_with(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>, progress: &KeygenProgress) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
+    progress.step(0.0)?;
     let k = srs.k();
     let Some(dir) = cache_dir else {
         let pk = keygen_with(srs, plan, progress)?;
@@ -357,6 +362,6 @@ pub fn load_or_generate_with(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u
     }
     // Its verifying key too, so that a verifier on this device starts without deriving it.
     store_vk(dir, model_id, srs, plan, pk.get_vk());
-    progress.step(1.0)?;
+    progress.report(1.0);
     Ok((pk, source))
 }

@@ -234,7 +234,6 @@ impl ProvingSetup {
             keys::store_shape(dir, &model.id(), &plan);
         }
         let vk_fingerprint = keys::vk_fingerprint(pk.get_vk());
-        progress.on_progress(Phase::Keygen, 1.0);
         Ok(Self { model, plan, srs, pk: Arc::new(pk), vk_fingerprint, key_source })
     }
 

@@ -284,11 +284,14 @@ fn dev_verifier_path(k: u32, cache_dir: &Path) -> PathBuf {
     cache_dir.join(format!("dev-srs-INSECURE-k{k}-verifier.bin"))
 }
 
-/// Writes the verifier's record of a development SRS (errors ignored: it is an optimisation).
+/// Writes the verifier's record of a development SRS unless the record there already holds these
+/// points; a corrupt or different record is replaced (errors ignored: it is an optimisation).
 fn write_dev_verifier_record(params: &ParamsKZG<Bn256>, cache_dir: &Path) {
     let path = dev_verifier_path(params.k(), cache_dir);
-    if !path.exists() {
-        let _ = cachefile::write(&path, cachefile::Kind::SrsVerifier, &VerifierPoints::of(params).to_record());
+    let points = VerifierPoints::of(params);
+    let current = cachefile::read(&path, cachefile::Kind::SrsVerifier).ok().and_then(|b| VerifierPoints::from_record(&b));
+    if current != Some(points) {
+        let _ = cachefile::write(&path, cachefile::Kind::SrsVerifier, &points.to_record());
     }
 }
 
