@@ -24,12 +24,7 @@ impl ProofBundle {
     /// binding) every accessor relies on.
     pub(crate) fn new(inner: core::ProofBundle) -> Result<Self, ZkirisError> {
         if inner.public_inputs.len() < HEADER_ROWS {
-            return Err(ZkirisError::MalformedBundle {
-                detail: format!(
-                    "{} public inputs; at least {HEADER_ROWS} expected",
-                    inner.public_inputs.len()
-                ),
-            });
+            return Err(ZkirisError::MalformedBundle { detail: format!("{} public inputs; at least {HEADER_ROWS} expected", inner.public_inputs.len()) });
         }
         Ok(Self { inner })
     }
@@ -112,10 +107,7 @@ impl ProofBundle {
     /// 4, 5, 6), each 32 bytes big-endian: party `p` accepts the share in its envelope only if
     /// it matches `S_p`. Empty for `PublicCode` proofs.
     pub fn share_commitments(&self) -> Vec<Vec<u8>> {
-        self.inner
-            .share_commitments()
-            .map(|s| s.iter().map(|c| c.to_vec()).collect())
-            .unwrap_or_default()
+        self.inner.share_commitments().map(|s| s.iter().map(|c| c.to_vec()).collect()).unwrap_or_default()
     }
 
     /// The public inputs, each a 32-byte big-endian field element.
@@ -149,11 +141,9 @@ impl ProofBundle {
     /// (the first registration of an enrollment; needs the device attestation).
     pub fn register_calldata(&self) -> Result<Vec<u8>, ZkirisError> {
         guard(|| {
-            self.inner.register_calldata()?.ok_or_else(|| {
-                ZkirisError::invalid(
-                    "the bundle has no device attestation; register needs the enrollment device's signature",
-                )
-            })
+            self.inner
+                .register_calldata()?
+                .ok_or_else(|| ZkirisError::invalid("the bundle has no device attestation; register needs the enrollment device's signature"))
         })
     }
 
@@ -207,11 +197,7 @@ impl Verifier {
     #[uniffi::constructor]
     pub fn new(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
-            let inner = core::Verifier::new(
-                model.core().clone(),
-                &srs.into(),
-                Some(std::path::Path::new(&cache_dir)),
-            )?;
+            let inner = core::Verifier::new(model.core().clone(), &srs.into(), Some(std::path::Path::new(&cache_dir)))?;
             Ok(Arc::new(Self { inner }))
         })
     }
@@ -231,10 +217,7 @@ impl Verifier {
                 iris_code: s.iris_code,
                 mask_code: s.mask_code,
                 valid_bits: s.valid_bits,
-                share_commitments: s
-                    .share_commitments
-                    .map(|c| c.iter().map(|x| x.to_vec()).collect())
-                    .unwrap_or_default(),
+                share_commitments: s.share_commitments.map(|c| c.iter().map(|x| x.to_vec()).collect()).unwrap_or_default(),
             })
         })
     }

@@ -92,9 +92,7 @@ pub enum ZkirisError {
         threshold: i64,
     },
     /// The enrollment has fewer valid mask bits than the model requires.
-    #[error(
-        "the enrollment has {valid} valid mask bits but the model requires {required}; re-enroll with a better capture"
-    )]
+    #[error("the enrollment has {valid} valid mask bits but the model requires {required}; re-enroll with a better capture")]
     InsufficientValidBits {
         /// Valid bits.
         valid: u32,
@@ -211,9 +209,7 @@ pub enum KeyProviderError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeyProviderError {
     /// A foreign implementation threw something other than a `KeyProviderError`.
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        KeyProviderError::Unavailable {
-            reason: format!("the key provider threw an unexpected error: {}", e.reason),
-        }
+        KeyProviderError::Unavailable { reason: format!("the key provider threw an unexpected error: {}", e.reason) }
     }
 }
 
@@ -231,18 +227,13 @@ impl From<VaultError> for ZkirisError {
     fn from(e: VaultError) -> Self {
         let detail = e.to_string();
         match e {
-            VaultError::Tampered { .. } | VaultError::Truncated { .. } | VaultError::Empty { .. } => {
-                ZkirisError::Tampered { detail }
-            }
+            VaultError::Tampered { .. } | VaultError::Truncated { .. } | VaultError::Empty { .. } => ZkirisError::Tampered { detail },
             VaultError::WrongKey | VaultError::KeyIdMismatch { .. } => ZkirisError::WrongKey { detail },
             VaultError::KeyProvider(k) => k.into(),
-            VaultError::NotFound { record } => ZkirisError::NotFound {
-                record_id: record.to_string(),
-            },
-            VaultError::UnsupportedVersion { .. }
-            | VaultError::NotAVault { .. }
-            | VaultError::AlreadyExists { .. }
-            | VaultError::Locked { .. } => ZkirisError::VaultUnavailable { detail },
+            VaultError::NotFound { record } => ZkirisError::NotFound { record_id: record.to_string() },
+            VaultError::UnsupportedVersion { .. } | VaultError::NotAVault { .. } | VaultError::AlreadyExists { .. } | VaultError::Locked { .. } => {
+                ZkirisError::VaultUnavailable { detail }
+            }
             VaultError::UntrustedDevice { .. }
             | VaultError::BadSignature { .. }
             | VaultError::DeviceMismatch { .. }
@@ -271,10 +262,9 @@ impl From<ModelError> for ZkirisError {
             | ModelError::UnsupportedDtype { .. }
             | ModelError::ManifestMismatch(_)
             | ModelError::BoundOverflow { .. } => ZkirisError::UnsupportedModel { detail },
-            ModelError::BadIssuerKey(_)
-            | ModelError::InputCount { .. }
-            | ModelError::InputShape { .. }
-            | ModelError::InputRange { .. } => ZkirisError::InvalidInput { detail },
+            ModelError::BadIssuerKey(_) | ModelError::InputCount { .. } | ModelError::InputShape { .. } | ModelError::InputRange { .. } => {
+                ZkirisError::InvalidInput { detail }
+            }
             ModelError::Io { .. } => ZkirisError::Storage { detail },
             _ => ZkirisError::Internal { detail },
         }
@@ -291,12 +281,8 @@ impl From<ProveError> for ZkirisError {
     fn from(e: ProveError) -> Self {
         match e {
             ProveError::Cancelled => ZkirisError::Cancelled,
-            ProveError::InsufficientValidBits { valid, required } => {
-                ZkirisError::InsufficientValidBits { valid, required }
-            }
-            ProveError::LivenessBelowThreshold { score, threshold } => {
-                ZkirisError::LivenessBelowThreshold { score, threshold }
-            }
+            ProveError::InsufficientValidBits { valid, required } => ZkirisError::InsufficientValidBits { valid, required },
+            ProveError::LivenessBelowThreshold { score, threshold } => ZkirisError::LivenessBelowThreshold { score, threshold },
             ProveError::Model(m) => m.into(),
             ProveError::Srs(s) => s.into(),
             ProveError::SrsTooSmall { .. } => ZkirisError::SrsUnavailable { detail: e.to_string() },
@@ -305,9 +291,7 @@ impl From<ProveError> for ZkirisError {
             // `MissingPartyKeys`/`UnexpectedPartyKeys`/`Shares`: `Prover.proveWithOptions` checks
             // the party keys against the model before proving (`submission::core_options`), so
             // the core refusing them is a bug of that check: `Internal`, below.
-            other => ZkirisError::Internal {
-                detail: other.to_string(),
-            },
+            other => ZkirisError::Internal { detail: other.to_string() },
         }
     }
 }
@@ -318,9 +302,7 @@ impl From<VerifyError> for ZkirisError {
             VerifyError::Malformed(detail) => ZkirisError::MalformedBundle { detail },
             VerifyError::WrongModel { found, expected } => ZkirisError::WrongModel { found, expected },
             VerifyError::Invalid(detail) => ZkirisError::InvalidProof { detail },
-            other => ZkirisError::InvalidProof {
-                detail: other.to_string(),
-            },
+            other => ZkirisError::InvalidProof { detail: other.to_string() },
         }
     }
 }
@@ -340,14 +322,9 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, ZkirisError>) -> Result<T, 
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("non-string panic payload");
-            Err(ZkirisError::Internal {
-                detail: format!("zkiris panicked ({msg}); please report this bug"),
-            })
+            let msg =
+                payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("non-string panic payload");
+            Err(ZkirisError::Internal { detail: format!("zkiris panicked ({msg}); please report this bug") })
         }
     }
 }
@@ -367,10 +344,7 @@ mod tests {
         let r: Result<(), _> = guard(|| std::panic::panic_any(7u8));
         assert!(matches!(r, Err(ZkirisError::Internal { .. })));
         assert_eq!(guard(|| Ok::<_, ZkirisError>(5)), Ok(5));
-        assert_eq!(
-            guard(|| Err::<(), _>(ZkirisError::Cancelled)),
-            Err(ZkirisError::Cancelled)
-        );
+        assert_eq!(guard(|| Err::<(), _>(ZkirisError::Cancelled)), Err(ZkirisError::Cancelled));
     }
 
     #[test]
@@ -378,77 +352,22 @@ mod tests {
         let id = RecordId([1; 16]);
         let cases: Vec<(ZkirisError, &str)> = vec![
             (VaultError::WrongKey.into(), "WrongKey"),
-            (
-                VaultError::KeyIdMismatch {
-                    vault: "a".into(),
-                    provider: "b".into(),
-                }
-                .into(),
-                "WrongKey",
-            ),
-            (
-                VaultError::Tampered {
-                    file: zkiris::vault::VaultFile::Record(id),
-                    detail: "x",
-                }
-                .into(),
-                "Tampered",
-            ),
+            (VaultError::KeyIdMismatch { vault: "a".into(), provider: "b".into() }.into(), "WrongKey"),
+            (VaultError::Tampered { file: zkiris::vault::VaultFile::Record(id), detail: "x" }.into(), "Tampered"),
             (VaultError::NotFound { record: id }.into(), "NotFound"),
-            (
-                VaultError::KeyProvider(KeyError::Unavailable("locked".into())).into(),
-                "KeyUnavailable",
-            ),
+            (VaultError::KeyProvider(KeyError::Unavailable("locked".into())).into(), "KeyUnavailable"),
             (VaultError::Duplicate { existing: id }.into(), "EnrollmentRejected"),
             (VaultError::Locked { dir: "/v".into() }.into(), "VaultUnavailable"),
             (ProveError::Cancelled.into(), "Cancelled"),
-            (
-                ProveError::LivenessBelowThreshold {
-                    score: -3,
-                    threshold: 10,
-                }
-                .into(),
-                "LivenessBelowThreshold",
-            ),
-            (
-                ProveError::InsufficientValidBits { valid: 1, required: 8 }.into(),
-                "InsufficientValidBits",
-            ),
-            (
-                ProveError::Model(ModelError::UntrustedIssuer {
-                    key_id: "k".into(),
-                    public_key: "p".into(),
-                })
-                .into(),
-                "UntrustedModel",
-            ),
+            (ProveError::LivenessBelowThreshold { score: -3, threshold: 10 }.into(), "LivenessBelowThreshold"),
+            (ProveError::InsufficientValidBits { valid: 1, required: 8 }.into(), "InsufficientValidBits"),
+            (ProveError::Model(ModelError::UntrustedIssuer { key_id: "k".into(), public_key: "p".into() }).into(), "UntrustedModel"),
             (ProveError::Halo2("bug".into()).into(), "Internal"),
-            (
-                ModelError::OnnxHashMismatch {
-                    expected: "a".into(),
-                    actual: "b".into(),
-                }
-                .into(),
-                "UntrustedModel",
-            ),
-            (
-                ModelError::UnsupportedOp {
-                    node: "n".into(),
-                    op: "Sin".into(),
-                }
-                .into(),
-                "UnsupportedModel",
-            ),
+            (ModelError::OnnxHashMismatch { expected: "a".into(), actual: "b".into() }.into(), "UntrustedModel"),
+            (ModelError::UnsupportedOp { node: "n".into(), op: "Sin".into() }.into(), "UnsupportedModel"),
             (VerifyError::Invalid("x".into()).into(), "InvalidProof"),
             (VerifyError::Malformed("x".into()).into(), "MalformedBundle"),
-            (
-                VerifyError::WrongModel {
-                    found: "a".into(),
-                    expected: "b".into(),
-                }
-                .into(),
-                "WrongModel",
-            ),
+            (VerifyError::WrongModel { found: "a".into(), expected: "b".into() }.into(), "WrongModel"),
             (BundleError::BadMagic.into(), "MalformedBundle"),
         ];
         for (err, class) in cases {
@@ -456,20 +375,9 @@ mod tests {
             assert!(name.starts_with(class), "{name} should be {class}");
         }
         assert_eq!(
-            ZkirisError::from(ProveError::LivenessBelowThreshold {
-                score: -3,
-                threshold: 10
-            }),
-            ZkirisError::LivenessBelowThreshold {
-                score: -3,
-                threshold: 10
-            }
+            ZkirisError::from(ProveError::LivenessBelowThreshold { score: -3, threshold: 10 }),
+            ZkirisError::LivenessBelowThreshold { score: -3, threshold: 10 }
         );
-        assert_eq!(
-            ZkirisError::from(VaultError::NotFound { record: id }),
-            ZkirisError::NotFound {
-                record_id: id.to_string()
-            }
-        );
+        assert_eq!(ZkirisError::from(VaultError::NotFound { record: id }), ZkirisError::NotFound { record_id: id.to_string() });
     }
 }

@@ -31,15 +31,11 @@ mod vault;
 pub use bundle::{ProofBundle, VerifiedStatement, Verifier};
 pub use error::{KeyProviderError, ZkirisError};
 pub use model::{development_issuer, Model, ProvingEstimate, TrustedIssuer};
-pub use prover::{
-    CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource,
-};
-pub use submission::{
-    party_public_key_fingerprint, submission_binding_value, ProveOptions, Submission, SubmissionBinding,
-};
+pub use prover::{CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource};
+pub use submission::{party_public_key_fingerprint, submission_binding_value, ProveOptions, Submission, SubmissionBinding};
 pub use vault::{
-    development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice,
-    IrisImageData, KdfCost, KeyProvider, RecordSummary, RecoveryReport, Vault,
+    development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice, IrisImageData, KdfCost, KeyProvider,
+    RecordSummary, RecoveryReport, Vault,
 };
 
 uniffi::setup_scaffolding!();

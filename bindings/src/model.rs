@@ -22,10 +22,7 @@ pub struct TrustedIssuer {
 /// and demos.
 #[uniffi::export]
 pub fn development_issuer() -> TrustedIssuer {
-    TrustedIssuer {
-        key_id: zkiris::model::DEV_ISSUER_KEY_ID.to_string(),
-        public_key: zkiris::model::dev_issuer_key().public_key_hex(),
-    }
+    TrustedIssuer { key_id: zkiris::model::DEV_ISSUER_KEY_ID.to_string(), public_key: zkiris::model::dev_issuer_key().public_key_hex() }
 }
 
 /// Expected cost of proving one enrollment with a model.
@@ -91,8 +88,7 @@ impl Model {
         if let Some(e) = self.estimate.get() {
             return Ok(e.clone());
         }
-        let plan =
-            StatementPlan::new(&self.inner).map_err(|e| ZkirisError::UnsupportedModel { detail: e.to_string() })?;
+        let plan = StatementPlan::new(&self.inner).map_err(|e| ZkirisError::UnsupportedModel { detail: e.to_string() })?;
         Ok(self.estimate.get_or_init(|| Estimate::for_plan(&plan)).clone())
     }
 }
@@ -102,11 +98,7 @@ impl Model {
     /// Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
     /// downloaded). `trusted_issuers` are the only keys accepted as signers.
     #[uniffi::constructor]
-    pub fn new(
-        onnx: Vec<u8>,
-        manifest: Vec<u8>,
-        trusted_issuers: Vec<TrustedIssuer>,
-    ) -> Result<Arc<Self>, ZkirisError> {
+    pub fn new(onnx: Vec<u8>, manifest: Vec<u8>, trusted_issuers: Vec<TrustedIssuer>) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
             let mut keys = IssuerKeys::new();
             for issuer in &trusted_issuers {
@@ -115,10 +107,7 @@ impl Model {
             let manifest = Manifest::from_json(&manifest)?;
             let files = VerifiedModelFiles::from_bytes(manifest, onnx, &keys)?;
             let inner = zkiris::model::Model::from_verified(files)?;
-            Ok(Arc::new(Self {
-                inner: Arc::new(inner),
-                estimate: OnceLock::new(),
-            }))
+            Ok(Arc::new(Self { inner: Arc::new(inner), estimate: OnceLock::new() }))
         })
     }
 

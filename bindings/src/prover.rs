@@ -65,10 +65,7 @@ struct Forward {
 
 impl Forward {
     fn new(listener: Option<Arc<dyn ProgressListener>>) -> Self {
-        Self {
-            listener,
-            last: Mutex::new(None),
-        }
+        Self { listener, last: Mutex::new(None) }
     }
 }
 
@@ -223,10 +220,7 @@ fn available_memory_mib() -> Option<u64> {
 
 impl std::fmt::Debug for Prover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prover")
-            .field("cache_dir", &self.cache_dir)
-            .field("prepared", &lock(&self.setups).len())
-            .finish_non_exhaustive()
+        f.debug_struct("Prover").field("cache_dir", &self.cache_dir).field("prepared", &lock(&self.setups).len()).finish_non_exhaustive()
     }
 }
 
@@ -234,10 +228,9 @@ impl Prover {
     fn check_memory(&self, required_mib: f64) -> Result<(), ZkirisError> {
         let available = self.memory_budget_mib.or_else(available_memory_mib);
         match available {
-            Some(available_mib) if required_mib > available_mib as f64 => Err(ZkirisError::OutOfMemoryEstimate {
-                required_mib: required_mib.ceil() as u64,
-                available_mib,
-            }),
+            Some(available_mib) if required_mib > available_mib as f64 => {
+                Err(ZkirisError::OutOfMemoryEstimate { required_mib: required_mib.ceil() as u64, available_mib })
+            }
             _ => Ok(()),
         }
     }
@@ -255,10 +248,7 @@ impl Prover {
     }
 
     fn setup(&self, model: &Model) -> Result<ProvingSetup, ZkirisError> {
-        lock(&self.setups)
-            .get(&model.core().id())
-            .cloned()
-            .ok_or_else(|| ZkirisError::NotPrepared { model_id: model.id() })
+        lock(&self.setups).get(&model.core().id()).cloned().ok_or_else(|| ZkirisError::NotPrepared { model_id: model.id() })
     }
 }
 
@@ -269,15 +259,9 @@ impl Prover {
     pub fn new(config: ProverConfig) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
             let cache_dir = PathBuf::from(&config.cache_dir);
-            std::fs::create_dir_all(&cache_dir).map_err(|e| ZkirisError::Storage {
-                detail: format!("cannot create the cache directory {}: {e}", cache_dir.display()),
-            })?;
-            Ok(Arc::new(Self {
-                cache_dir,
-                memory_budget_mib: config.memory_budget_mib,
-                setups: Mutex::new(HashMap::new()),
-                device_factor: Mutex::new(None),
-            }))
+            std::fs::create_dir_all(&cache_dir)
+                .map_err(|e| ZkirisError::Storage { detail: format!("cannot create the cache directory {}: {e}", cache_dir.display()) })?;
+            Ok(Arc::new(Self { cache_dir, memory_budget_mib: config.memory_budget_mib, setups: Mutex::new(HashMap::new()), device_factor: Mutex::new(None) }))
         })
     }
 
@@ -295,13 +279,7 @@ impl Prover {
             let estimate = model.core_estimate()?;
             self.check_memory(estimate.peak_memory_mib)?;
             let t0 = Instant::now();
-            let setup = ProvingSetup::prepare(
-                model.core().clone(),
-                &srs.into(),
-                Some(&self.cache_dir),
-                &Forward::new(listener),
-                &token(cancel),
-            )?;
+            let setup = ProvingSetup::prepare(model.core().clone(), &srs.into(), Some(&self.cache_dir), &Forward::new(listener), &token(cancel))?;
             let seconds = t0.elapsed().as_secs_f64();
             if setup.key_source() != core::KeySource::Cache {
                 self.calibrate(seconds, estimate.keygen_seconds);
@@ -366,20 +344,9 @@ impl Prover {
                 return Err(ZkirisError::Cancelled);
             }
             let record = vault.core().get(&id)?;
-            let attestation = Attestation {
-                device: record.device(),
-                signature: *record.signature(),
-            };
+            let attestation = Attestation { device: record.device(), signature: *record.signature() };
             let t0 = Instant::now();
-            let bundle = setup.prove(
-                record.image(),
-                record.mask(),
-                record.salt(),
-                Some(attestation),
-                &options,
-                &Forward::new(listener),
-                &cancel,
-            )?;
+            let bundle = setup.prove(record.image(), record.mask(), record.salt(), Some(attestation), &options, &Forward::new(listener), &cancel)?;
             drop(record);
             self.calibrate(t0.elapsed().as_secs_f64(), estimate.prove_seconds);
             Ok(Arc::new(ProofBundle::new(bundle)?))

@@ -50,18 +50,9 @@ pub struct SubmissionBinding {
 impl SubmissionBinding {
     pub(crate) fn to_core(&self) -> Result<Binding, ZkirisError> {
         let address = |what: &str, bytes: &[u8]| -> Result<[u8; 20], ZkirisError> {
-            bytes.try_into().map_err(|_| {
-                ZkirisError::invalid(format!(
-                    "the binding's {what} address has {} bytes; an address has 20",
-                    bytes.len()
-                ))
-            })
+            bytes.try_into().map_err(|_| ZkirisError::invalid(format!("the binding's {what} address has {} bytes; an address has 20", bytes.len())))
         };
-        Ok(Binding {
-            chain_id: self.chain_id,
-            registry: address("registry", &self.registry)?,
-            account: address("account", &self.account)?,
-        })
+        Ok(Binding { chain_id: self.chain_id, registry: address("registry", &self.registry)?, account: address("account", &self.account)? })
     }
 }
 
@@ -89,9 +80,7 @@ pub(crate) fn core_options(
     let party_keys = match submission {
         zkiris::public::Submission::PublicCode => {
             if !options.party_keys.is_empty() {
-                return Err(ZkirisError::UnexpectedPartyKeys {
-                    model_id: model_id.to_string(),
-                });
+                return Err(ZkirisError::UnexpectedPartyKeys { model_id: model_id.to_string() });
             }
             None
         }
@@ -103,33 +92,18 @@ pub(crate) fn core_options(
 /// Parses three distinct party public keys.
 fn party_keys(keys: &[Vec<u8>], model_id: &str) -> Result<[PartyPublicKey; 3], ZkirisError> {
     if keys.len() < 3 {
-        return Err(ZkirisError::MissingPartyKeys {
-            model_id: model_id.to_string(),
-            given: keys.len() as u32,
-        });
+        return Err(ZkirisError::MissingPartyKeys { model_id: model_id.to_string(), given: keys.len() as u32 });
     }
     if keys.len() > 3 {
-        return Err(ZkirisError::InvalidPartyKey {
-            party: Some(4),
-            detail: format!("there are three MPC parties, but {} keys were given", keys.len()),
-        });
+        return Err(ZkirisError::InvalidPartyKey { party: Some(4), detail: format!("there are three MPC parties, but {} keys were given", keys.len()) });
     }
-    let parse = |i: usize| {
-        PartyPublicKey::from_bytes(&keys[i]).map_err(|e| ZkirisError::InvalidPartyKey {
-            party: Some(i as u8 + 1),
-            detail: e.to_string(),
-        })
-    };
+    let parse = |i: usize| PartyPublicKey::from_bytes(&keys[i]).map_err(|e| ZkirisError::InvalidPartyKey { party: Some(i as u8 + 1), detail: e.to_string() });
     let parsed = [parse(0)?, parse(1)?, parse(2)?];
     for (a, b) in [(0, 1), (0, 2), (1, 2)] {
         if parsed[a] == parsed[b] {
             return Err(ZkirisError::InvalidPartyKey {
                 party: Some(b as u8 + 1),
-                detail: format!(
-                    "party {}'s key is party {}'s: one key holder could combine two shares and recover the iris code",
-                    b + 1,
-                    a + 1
-                ),
+                detail: format!("party {}'s key is party {}'s: one key holder could combine two shares and recover the iris code", b + 1, a + 1),
             });
         }
     }
@@ -143,10 +117,7 @@ fn party_keys(keys: &[Vec<u8>], model_id: &str) -> Result<[PartyPublicKey; 3], Z
 #[uniffi::export]
 pub fn party_public_key_fingerprint(public_key: Vec<u8>) -> Result<Vec<u8>, ZkirisError> {
     guard(|| {
-        let key = PartyPublicKey::from_bytes(&public_key).map_err(|e| ZkirisError::InvalidPartyKey {
-            party: None,
-            detail: e.to_string(),
-        })?;
+        let key = PartyPublicKey::from_bytes(&public_key).map_err(|e| ZkirisError::InvalidPartyKey { party: None, detail: e.to_string() })?;
         Ok(key.fingerprint().to_vec())
     })
 }

@@ -74,11 +74,7 @@ pub struct KdfCost {
 
 impl From<KdfCost> for core::KdfCost {
     fn from(c: KdfCost) -> Self {
-        core::KdfCost {
-            m_cost_kib: c.memory_kib,
-            t_cost: c.passes,
-            p_cost: c.lanes,
-        }
+        core::KdfCost { m_cost_kib: c.memory_kib, t_cost: c.passes, p_cost: c.lanes }
     }
 }
 
@@ -86,22 +82,12 @@ impl From<KdfCost> for core::KdfCost {
 #[uniffi::export]
 pub fn kdf_cost_mobile() -> KdfCost {
     let c = core::KdfCost::MOBILE;
-    KdfCost {
-        memory_kib: c.m_cost_kib,
-        passes: c.t_cost,
-        lanes: c.p_cost,
-    }
+    KdfCost { memory_kib: c.m_cost_kib, passes: c.t_cost, lanes: c.p_cost }
 }
 
-fn passphrase_provider(
-    passphrase: &Zeroizing<String>,
-    kdf: Option<KdfCost>,
-) -> Result<Arc<dyn core::KeyProvider>, ZkirisError> {
+fn passphrase_provider(passphrase: &Zeroizing<String>, kdf: Option<KdfCost>) -> Result<Arc<dyn core::KeyProvider>, ZkirisError> {
     let cost: core::KdfCost = kdf.map(Into::into).unwrap_or(core::KdfCost::MOBILE);
-    Ok(Arc::new(core::PassphraseProvider::generate(
-        passphrase.as_bytes(),
-        cost,
-    )?))
+    Ok(Arc::new(core::PassphraseProvider::generate(passphrase.as_bytes(), cost)?))
 }
 
 /// A grayscale raster: a normalized iris image (pixels 0–255) or a validity mask (0 or 1),
@@ -127,11 +113,7 @@ impl std::fmt::Debug for IrisImageData {
 pub fn iris_image_from_png(png: Vec<u8>) -> Result<IrisImageData, ZkirisError> {
     guard(|| {
         let img = IrisImage::from_png_bytes(&png).map_err(|e| ZkirisError::invalid(e.to_string()))?;
-        Ok(IrisImageData {
-            height: img.height(),
-            width: img.width(),
-            pixels: img.pixels().to_vec(),
-        })
+        Ok(IrisImageData { height: img.height(), width: img.width(), pixels: img.pixels().to_vec() })
     })
 }
 
@@ -140,11 +122,7 @@ pub fn iris_image_from_png(png: Vec<u8>) -> Result<IrisImageData, ZkirisError> {
 pub fn iris_mask_from_png(png: Vec<u8>) -> Result<IrisImageData, ZkirisError> {
     guard(|| {
         let m = IrisMask::from_png_bytes(&png).map_err(|e| ZkirisError::invalid(e.to_string()))?;
-        Ok(IrisImageData {
-            height: m.height(),
-            width: m.width(),
-            pixels: m.bits().to_vec(),
-        })
+        Ok(IrisImageData { height: m.height(), width: m.width(), pixels: m.bits().to_vec() })
     })
 }
 
@@ -185,13 +163,11 @@ impl std::fmt::Debug for Enrollment {
 }
 
 fn parse_device(s: &str) -> Result<DeviceId, ZkirisError> {
-    s.parse()
-        .map_err(|_| ZkirisError::invalid(format!("device id `{s}` must be 0x followed by 40 hex digits")))
+    s.parse().map_err(|_| ZkirisError::invalid(format!("device id `{s}` must be 0x followed by 40 hex digits")))
 }
 
 fn bytes32(v: &[u8], what: &str) -> Result<[u8; 32], ZkirisError> {
-    v.try_into()
-        .map_err(|_| ZkirisError::invalid(format!("{what} must be 32 bytes, got {}", v.len())))
+    v.try_into().map_err(|_| ZkirisError::invalid(format!("{what} must be 32 bytes, got {}", v.len())))
 }
 
 impl Enrollment {
@@ -200,19 +176,13 @@ impl Enrollment {
         let salt_bytes = bytes32(&self.salt, "salt").map(Zeroizing::new);
         self.salt.zeroize();
         let salt = Salt::from_bytes(*salt_bytes?).map_err(|e| ZkirisError::invalid(e.to_string()))?;
-        let commitment = Commitment::from_bytes(bytes32(&self.commitment, "commitment")?)
-            .map_err(|e| ZkirisError::invalid(e.to_string()))?;
-        let signature =
-            EnrollmentSignature::from_slice(&self.signature).map_err(|e| ZkirisError::invalid(e.to_string()))?;
+        let commitment = Commitment::from_bytes(bytes32(&self.commitment, "commitment")?).map_err(|e| ZkirisError::invalid(e.to_string()))?;
+        let signature = EnrollmentSignature::from_slice(&self.signature).map_err(|e| ZkirisError::invalid(e.to_string()))?;
         let device = parse_device(&self.device_id)?;
-        let image = IrisImage::new(
-            self.image.height,
-            self.image.width,
-            std::mem::take(&mut self.image.pixels),
-        )
-        .map_err(|e| ZkirisError::invalid(format!("image: {e}")))?;
-        let mask = IrisMask::new(self.mask.height, self.mask.width, std::mem::take(&mut self.mask.pixels))
-            .map_err(|e| ZkirisError::invalid(format!("mask: {e}")))?;
+        let image = IrisImage::new(self.image.height, self.image.width, std::mem::take(&mut self.image.pixels))
+            .map_err(|e| ZkirisError::invalid(format!("image: {e}")))?;
+        let mask =
+            IrisMask::new(self.mask.height, self.mask.width, std::mem::take(&mut self.mask.pixels)).map_err(|e| ZkirisError::invalid(format!("mask: {e}")))?;
         let mut record = core::EnrollmentRecord::new(image, mask, salt, commitment, signature, device)?;
         if let Some(t) = self.created_unix {
             record = record.with_created_unix(t);
@@ -237,9 +207,7 @@ impl EnrollmentDevice {
     /// production.
     #[uniffi::constructor]
     pub fn development() -> Arc<Self> {
-        Arc::new(Self {
-            key: zkiris::attest::dev_device_key(),
-        })
+        Arc::new(Self { key: zkiris::attest::dev_device_key() })
     }
 
     /// A device from its 32-byte secp256k1 secret key.
@@ -260,15 +228,11 @@ impl EnrollmentDevice {
     /// Commits to `image` and `mask` with a fresh random salt and signs the commitment.
     pub fn enroll(&self, image: IrisImageData, mask: IrisImageData) -> Result<Enrollment, ZkirisError> {
         guard(|| {
-            let img = IrisImage::new(image.height, image.width, image.pixels.clone())
-                .map_err(|e| ZkirisError::invalid(format!("image: {e}")))?;
-            let msk = IrisMask::new(mask.height, mask.width, mask.pixels.clone())
-                .map_err(|e| ZkirisError::invalid(format!("mask: {e}")))?;
-            msk.check_matches(&img)
-                .map_err(|e| ZkirisError::invalid(e.to_string()))?;
+            let img = IrisImage::new(image.height, image.width, image.pixels.clone()).map_err(|e| ZkirisError::invalid(format!("image: {e}")))?;
+            let msk = IrisMask::new(mask.height, mask.width, mask.pixels.clone()).map_err(|e| ZkirisError::invalid(format!("mask: {e}")))?;
+            msk.check_matches(&img).map_err(|e| ZkirisError::invalid(e.to_string()))?;
             let salt = Salt::random();
-            let commitment =
-                zkiris::commitment::commit(&img, &msk, &salt).map_err(|e| ZkirisError::invalid(e.to_string()))?;
+            let commitment = zkiris::commitment::commit(&img, &msk, &salt).map_err(|e| ZkirisError::invalid(e.to_string()))?;
             let signature = self.key.sign_commitment(&commitment.0);
             Ok(Enrollment {
                 image,
@@ -345,8 +309,7 @@ impl From<core::RecoveryReport> for RecoveryReport {
 }
 
 pub(crate) fn parse_record_id(s: &str) -> Result<core::RecordId, ZkirisError> {
-    s.parse()
-        .map_err(|e: core::RecordIdParseError| ZkirisError::invalid(e.to_string()))
+    s.parse().map_err(|e: core::RecordIdParseError| ZkirisError::invalid(e.to_string()))
 }
 
 /// An open encrypted vault of enrollments (a directory in the app's private storage).
@@ -373,10 +336,7 @@ impl Vault {
     pub fn create(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
             let inner = core::Vault::create(&dir, foreign(key_provider), core::VaultOptions::default())?;
-            Ok(Arc::new(Self {
-                inner,
-                recovery: RecoveryReport::default(),
-            }))
+            Ok(Arc::new(Self { inner, recovery: RecoveryReport::default() }))
         })
     }
 
@@ -386,29 +346,19 @@ impl Vault {
     pub fn open(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
             let (inner, report) = core::Vault::open(&dir, foreign(key_provider), core::VaultOptions::default())?;
-            Ok(Arc::new(Self {
-                inner,
-                recovery: report.into(),
-            }))
+            Ok(Arc::new(Self { inner, recovery: report.into() }))
         })
     }
 
     /// Creates an empty vault locked by a passphrase (the built-in provider: Argon2id, cost
     /// `kdf`, default [`kdf_cost_mobile`]).
     #[uniffi::constructor(default(kdf = None))]
-    pub fn create_with_passphrase(
-        dir: String,
-        passphrase: String,
-        kdf: Option<KdfCost>,
-    ) -> Result<Arc<Self>, ZkirisError> {
+    pub fn create_with_passphrase(dir: String, passphrase: String, kdf: Option<KdfCost>) -> Result<Arc<Self>, ZkirisError> {
         let passphrase = Zeroizing::new(passphrase);
         guard(|| {
             let provider = passphrase_provider(&passphrase, kdf)?;
             let inner = core::Vault::create(&dir, provider, core::VaultOptions::default())?;
-            Ok(Arc::new(Self {
-                inner,
-                recovery: RecoveryReport::default(),
-            }))
+            Ok(Arc::new(Self { inner, recovery: RecoveryReport::default() }))
         })
     }
 
@@ -417,12 +367,8 @@ impl Vault {
     pub fn open_with_passphrase(dir: String, passphrase: String) -> Result<Arc<Self>, ZkirisError> {
         let passphrase = Zeroizing::new(passphrase);
         guard(|| {
-            let (inner, report) =
-                core::Vault::open_with_passphrase(&dir, passphrase.as_bytes(), core::VaultOptions::default())?;
-            Ok(Arc::new(Self {
-                inner,
-                recovery: report.into(),
-            }))
+            let (inner, report) = core::Vault::open_with_passphrase(&dir, passphrase.as_bytes(), core::VaultOptions::default())?;
+            Ok(Arc::new(Self { inner, recovery: report.into() }))
         })
     }
 
@@ -431,10 +377,7 @@ impl Vault {
     /// new record id.
     pub fn enroll(&self, enrollment: Enrollment, trusted_devices: Vec<String>) -> Result<String, ZkirisError> {
         guard(|| {
-            let trusted: Vec<DeviceId> = trusted_devices
-                .iter()
-                .map(|d| parse_device(d))
-                .collect::<Result<_, _>>()?;
+            let trusted: Vec<DeviceId> = trusted_devices.iter().map(|d| parse_device(d)).collect::<Result<_, _>>()?;
             let record = enrollment.into_record()?;
             Ok(self.inner.import(record, &trusted)?.to_string())
         })

@@ -18,8 +18,7 @@ fn read(name: &str) -> Vec<u8> {
 
 fn model() -> Arc<Model> {
     static M: OnceLock<Arc<Model>> = OnceLock::new();
-    M.get_or_init(|| Model::new(read("model.onnx"), read("manifest.json"), vec![development_issuer()]).unwrap())
-        .clone()
+    M.get_or_init(|| Model::new(read("model.onnx"), read("manifest.json"), vec![development_issuer()]).unwrap()).clone()
 }
 
 fn cache() -> &'static tempfile::TempDir {
@@ -31,11 +30,7 @@ fn cache() -> &'static tempfile::TempDir {
 fn prover() -> Arc<Prover> {
     static P: OnceLock<Arc<Prover>> = OnceLock::new();
     P.get_or_init(|| {
-        let p = Prover::new(ProverConfig {
-            cache_dir: cache().path().display().to_string(),
-            memory_budget_mib: None,
-        })
-        .unwrap();
+        let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
         p.prepare(model(), SrsSource::Development, None, None).unwrap();
         p
     })
@@ -56,9 +51,7 @@ impl KeyProvider for TestKeys {
         self.0.key_id()
     }
     fn wrap(&self, data_key: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
-        self.0
-            .wrap(&data_key)
-            .map_err(|e| KeyProviderError::Unavailable { reason: e.to_string() })
+        self.0.wrap(&data_key).map_err(|e| KeyProviderError::Unavailable { reason: e.to_string() })
     }
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
         match self.0.unwrap(&wrapped) {
@@ -70,10 +63,7 @@ impl KeyProvider for TestKeys {
 }
 
 fn sample() -> (IrisImageData, IrisImageData) {
-    (
-        iris_image_from_png(read("sample.png")).unwrap(),
-        iris_mask_from_png(read("sample_mask.png")).unwrap(),
-    )
+    (iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap())
 }
 
 /// A vault in a fresh directory holding one enrollment of the sample.
@@ -104,18 +94,12 @@ fn enroll_prove_verify_through_the_exported_api() {
     assert_eq!(listed[0].device_id, development_device_id());
 
     let events = Arc::new(Events::default());
-    let bundle = prover()
-        .prove(vault.clone(), id.clone(), model(), Some(events.clone()), None)
-        .unwrap();
+    let bundle = prover().prove(vault.clone(), id.clone(), model(), Some(events.clone()), None).unwrap();
     let ev = events.0.lock().unwrap().clone();
     assert!(ev.iter().any(|(p, _)| *p == Phase::Prove), "{ev:?}");
     assert!(ev.windows(2).all(|w| w[1].1 >= w[0].1), "non-decreasing: {ev:?}");
     assert_eq!(ev.last().map(|e| e.1), Some(1.0));
-    assert!(
-        ev.len() <= 110,
-        "throttled to about one event per percent, got {}",
-        ev.len()
-    );
+    assert!(ev.len() <= 110, "throttled to about one event per percent, got {}", ev.len());
 
     let statement = prover().verifier(model()).unwrap().verify(bundle.clone()).unwrap();
     assert_eq!(statement.commitment, listed[0].commitment);
@@ -143,14 +127,8 @@ fn enroll_prove_verify_through_the_exported_api() {
     assert_eq!(&calldata[..32], &again.commitment()[..]);
     assert_eq!(&calldata[calldata.len() - again.proof().len()..], &again.proof()[..]);
     let register = again.register_calldata().unwrap();
-    assert_eq!(
-        &register[..4],
-        &zkiris::evm::calldata::selector(zkiris::evm::calldata::REGISTER_SIG)
-    );
-    assert_eq!(
-        &again.upgrade_calldata().unwrap()[..4],
-        &zkiris::evm::calldata::selector(zkiris::evm::calldata::UPGRADE_SIG)
-    );
+    assert_eq!(&register[..4], &zkiris::evm::calldata::selector(zkiris::evm::calldata::REGISTER_SIG));
+    assert_eq!(&again.upgrade_calldata().unwrap()[..4], &zkiris::evm::calldata::selector(zkiris::evm::calldata::UPGRADE_SIG));
 
     // The estimate is calibrated by the measured keygen and proof.
     let e = prover().estimate(model()).unwrap();
@@ -164,15 +142,9 @@ fn vault_errors_are_typed() {
     let path = dir.path().display().to_string();
     drop(vault);
     // Same key id, another key: WrongKey.
-    assert!(matches!(
-        Vault::open(path.clone(), TestKeys::new("test-key", 2)),
-        Err(ZkirisError::WrongKey { .. })
-    ));
+    assert!(matches!(Vault::open(path.clone(), TestKeys::new("test-key", 2)), Err(ZkirisError::WrongKey { .. })));
     // Another key id: WrongKey too (the vault names its key).
-    assert!(matches!(
-        Vault::open(path.clone(), TestKeys::new("other", 1)),
-        Err(ZkirisError::WrongKey { .. })
-    ));
+    assert!(matches!(Vault::open(path.clone(), TestKeys::new("other", 1)), Err(ZkirisError::WrongKey { .. })));
     // A provider that reports its key unavailable.
     struct Locked;
     impl KeyProvider for Locked {
@@ -180,19 +152,13 @@ fn vault_errors_are_typed() {
             "test-key".into()
         }
         fn wrap(&self, _: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
-            Err(KeyProviderError::Unavailable {
-                reason: "user cancelled".into(),
-            })
+            Err(KeyProviderError::Unavailable { reason: "user cancelled".into() })
         }
         fn unwrap(&self, _: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
-            Err(KeyProviderError::Unavailable {
-                reason: "user cancelled".into(),
-            })
+            Err(KeyProviderError::Unavailable { reason: "user cancelled".into() })
         }
     }
-    assert!(
-        matches!(Vault::open(path.clone(), Arc::new(Locked)), Err(ZkirisError::KeyUnavailable { detail }) if detail.contains("user cancelled"))
-    );
+    assert!(matches!(Vault::open(path.clone(), Arc::new(Locked)), Err(ZkirisError::KeyUnavailable { detail }) if detail.contains("user cancelled")));
 
     // A flipped byte in the record file: Tampered when proving from it.
     let vault = Vault::open(path.clone(), TestKeys::new("test-key", 1)).unwrap();
@@ -204,60 +170,34 @@ fn vault_errors_are_typed() {
     let r = prover().prove(vault.clone(), id.clone(), model(), None, None);
     assert!(matches!(r, Err(ZkirisError::Tampered { .. })), "{:?}", r.err());
 
-    assert!(matches!(
-        prover().prove(vault.clone(), "not-an-id".into(), model(), None, None),
-        Err(ZkirisError::InvalidInput { .. })
-    ));
+    assert!(matches!(prover().prove(vault.clone(), "not-an-id".into(), model(), None, None), Err(ZkirisError::InvalidInput { .. })));
     let missing = "00".repeat(16);
-    assert!(
-        matches!(prover().prove(vault.clone(), missing.clone(), model(), None, None), Err(ZkirisError::NotFound { record_id }) if record_id == missing)
-    );
+    assert!(matches!(prover().prove(vault.clone(), missing.clone(), model(), None, None), Err(ZkirisError::NotFound { record_id }) if record_id == missing));
     assert!(matches!(vault.delete(id.clone()), Ok(())));
     assert!(vault.list().is_empty());
 
     // Enrollments from untrusted devices or with a forged commitment are refused.
     let (image, mask) = sample();
     let enrollment = EnrollmentDevice::development().enroll(image, mask).unwrap();
-    assert!(matches!(
-        vault.enroll(enrollment.clone(), vec![]),
-        Err(ZkirisError::EnrollmentRejected { .. })
-    ));
+    assert!(matches!(vault.enroll(enrollment.clone(), vec![]), Err(ZkirisError::EnrollmentRejected { .. })));
     let mut forged = enrollment.clone();
     forged.image.pixels[0] ^= 1;
-    assert!(matches!(
-        vault.enroll(forged, vec![development_device_id()]),
-        Err(ZkirisError::EnrollmentRejected { .. })
-    ));
+    assert!(matches!(vault.enroll(forged, vec![development_device_id()]), Err(ZkirisError::EnrollmentRejected { .. })));
     let mut short = enrollment;
     short.salt.pop();
-    assert!(matches!(
-        vault.enroll(short, vec![development_device_id()]),
-        Err(ZkirisError::InvalidInput { .. })
-    ));
+    assert!(matches!(vault.enroll(short, vec![development_device_id()]), Err(ZkirisError::InvalidInput { .. })));
 }
 
 #[test]
 fn passphrase_vaults_rotate_to_a_platform_key_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display().to_string();
-    let cheap = Some(KdfCost {
-        memory_kib: 8,
-        passes: 1,
-        lanes: 1,
-    });
+    let cheap = Some(KdfCost { memory_kib: 8, passes: 1, lanes: 1 });
     let vault = Vault::create_with_passphrase(path.clone(), "correct horse".into(), cheap).unwrap();
     let (image, mask) = sample();
-    let id = vault
-        .enroll(
-            EnrollmentDevice::development().enroll(image, mask).unwrap(),
-            vec![development_device_id()],
-        )
-        .unwrap();
+    let id = vault.enroll(EnrollmentDevice::development().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
     drop(vault);
-    assert!(matches!(
-        Vault::open_with_passphrase(path.clone(), "wrong horse".into()),
-        Err(ZkirisError::WrongKey { .. })
-    ));
+    assert!(matches!(Vault::open_with_passphrase(path.clone(), "wrong horse".into()), Err(ZkirisError::WrongKey { .. })));
     let vault = Vault::open_with_passphrase(path.clone(), "correct horse".into()).unwrap();
     let generation = vault.generation();
     vault.rotate(TestKeys::new("platform", 9)).unwrap();
@@ -269,13 +209,7 @@ fn passphrase_vaults_rotate_to_a_platform_key_and_back() {
     assert_eq!(vault.list()[0].id, id);
     vault.rotate_to_passphrase("new horse".into(), cheap).unwrap();
     drop(vault);
-    assert_eq!(
-        Vault::open_with_passphrase(path, "new horse".into())
-            .unwrap()
-            .list()
-            .len(),
-        1
-    );
+    assert_eq!(Vault::open_with_passphrase(path, "new horse".into()).unwrap().list().len(), 1);
 }
 
 #[test]
@@ -283,98 +217,45 @@ fn model_errors_are_typed() {
     let onnx = read("model.onnx");
     let manifest = read("manifest.json");
     // Nobody trusted.
-    assert!(matches!(
-        Model::new(onnx.clone(), manifest.clone(), vec![]),
-        Err(ZkirisError::UntrustedModel { .. })
-    ));
+    assert!(matches!(Model::new(onnx.clone(), manifest.clone(), vec![]), Err(ZkirisError::UntrustedModel { .. })));
     // Altered ONNX bytes.
     let mut altered = onnx.clone();
     let last = altered.len() - 1;
     altered[last] ^= 1;
-    assert!(matches!(
-        Model::new(altered, manifest.clone(), vec![development_issuer()]),
-        Err(ZkirisError::UntrustedModel { .. })
-    ));
+    assert!(matches!(Model::new(altered, manifest.clone(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
     // Garbage manifest, bad issuer key.
-    assert!(matches!(
-        Model::new(onnx.clone(), b"{".to_vec(), vec![development_issuer()]),
-        Err(ZkirisError::UntrustedModel { .. })
-    ));
-    let bad = TrustedIssuer {
-        key_id: "x".into(),
-        public_key: "zz".into(),
-    };
-    assert!(matches!(
-        Model::new(onnx, manifest, vec![bad]),
-        Err(ZkirisError::InvalidInput { .. })
-    ));
-    assert!(matches!(
-        ProofBundle::from_bytes(b"garbage".to_vec()),
-        Err(ZkirisError::MalformedBundle { .. })
-    ));
+    assert!(matches!(Model::new(onnx.clone(), b"{".to_vec(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
+    let bad = TrustedIssuer { key_id: "x".into(), public_key: "zz".into() };
+    assert!(matches!(Model::new(onnx, manifest, vec![bad]), Err(ZkirisError::InvalidInput { .. })));
+    assert!(matches!(ProofBundle::from_bytes(b"garbage".to_vec()), Err(ZkirisError::MalformedBundle { .. })));
 }
 
 #[test]
 fn prover_refusals_are_typed() {
     let (_dir, vault, id) = enrolled_vault();
     // Not prepared.
-    let fresh = Prover::new(ProverConfig {
-        cache_dir: cache().path().display().to_string(),
-        memory_budget_mib: None,
-    })
-    .unwrap();
-    assert!(matches!(
-        fresh.prove(vault.clone(), id.clone(), model(), None, None),
-        Err(ZkirisError::NotPrepared { .. })
-    ));
+    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
+    assert!(matches!(fresh.prove(vault.clone(), id.clone(), model(), None, None), Err(ZkirisError::NotPrepared { .. })));
     assert!(matches!(fresh.verifier(model()), Err(ZkirisError::NotPrepared { .. })));
     // A memory budget below the estimate refuses before any work.
-    let small = Prover::new(ProverConfig {
-        cache_dir: cache().path().display().to_string(),
-        memory_budget_mib: Some(1),
-    })
-    .unwrap();
+    let small = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: Some(1) }).unwrap();
     match small.prepare(model(), SrsSource::Development, None, None) {
-        Err(ZkirisError::OutOfMemoryEstimate {
-            required_mib,
-            available_mib: 1,
-        }) => assert!(required_mib > 1),
+        Err(ZkirisError::OutOfMemoryEstimate { required_mib, available_mib: 1 }) => assert!(required_mib > 1),
         other => panic!("expected OutOfMemoryEstimate, got {other:?}"),
     }
     // A pre-cancelled token.
     let token = CancellationToken::new();
     token.cancel();
-    assert!(matches!(
-        prover().prove(vault.clone(), id.clone(), model(), None, Some(token)),
-        Err(ZkirisError::Cancelled)
-    ));
+    assert!(matches!(prover().prove(vault.clone(), id.clone(), model(), None, Some(token)), Err(ZkirisError::Cancelled)));
     // A missing ceremony file.
-    let r = fresh.prepare(
-        model(),
-        SrsSource::File {
-            path: "/nonexistent/params.srs".into(),
-        },
-        None,
-        None,
-    );
+    let r = fresh.prepare(model(), SrsSource::File { path: "/nonexistent/params.srs".into() }, None, None);
     assert!(matches!(r, Err(ZkirisError::SrsUnavailable { .. })), "{r:?}");
     // An enrollment with no valid mask bits: typed threshold failure, before proving.
     let (image, mask) = sample();
-    let empty = IrisImageData {
-        pixels: vec![0; mask.pixels.len()],
-        ..mask
-    };
-    let weak = vault
-        .enroll(
-            EnrollmentDevice::development().enroll(image, empty).unwrap(),
-            vec![development_device_id()],
-        )
-        .unwrap();
+    let empty = IrisImageData { pixels: vec![0; mask.pixels.len()], ..mask };
+    let weak = vault.enroll(EnrollmentDevice::development().enroll(image, empty).unwrap(), vec![development_device_id()]).unwrap();
     let r = prover().prove(vault, weak, model(), None, None);
-    assert!(
-        matches!(r, Err(ZkirisError::InsufficientValidBits { valid: 0, required }) if required == model().min_valid_bits()),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(ZkirisError::InsufficientValidBits { valid: 0, required }) if required == model().min_valid_bits()), "{r:?}");
 }
 
 /// Cancels its token on the `at`-th prove-phase event.
@@ -396,18 +277,8 @@ impl ProgressListener for CancelAt {
 fn a_running_proof_is_cancelled() {
     let (_dir, vault, id) = enrolled_vault();
     let token = CancellationToken::new();
-    let listener = Arc::new(CancelAt {
-        token: token.clone(),
-        at: 3,
-        seen: AtomicUsize::new(0),
-    });
-    let r = prover().prove(
-        vault.clone(),
-        id.clone(),
-        model(),
-        Some(listener.clone()),
-        Some(token.clone()),
-    );
+    let listener = Arc::new(CancelAt { token: token.clone(), at: 3, seen: AtomicUsize::new(0) });
+    let r = prover().prove(vault.clone(), id.clone(), model(), Some(listener.clone()), Some(token.clone()));
     assert!(matches!(r, Err(ZkirisError::Cancelled)), "{:?}", r.err());
     assert!(token.is_cancelled());
     // The prover is still usable.
@@ -440,36 +311,19 @@ impl KeyProvider for PanickingKeys {
 #[test]
 fn panics_are_stopped_at_the_boundary() {
     // A panic inside prepare (outside halo2) and inside proving both come back as Internal.
-    let p = Prover::new(ProverConfig {
-        cache_dir: cache().path().display().to_string(),
-        memory_budget_mib: None,
-    })
-    .unwrap();
+    let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
     let listener = Arc::new(PanickingListener(AtomicBool::new(false)));
     let r = p.prepare(model(), SrsSource::Development, Some(listener.clone()), None);
     assert!(listener.0.load(Ordering::SeqCst));
-    assert!(
-        matches!(&r, Err(ZkirisError::Internal { detail }) if detail.contains("listener bug")),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(ZkirisError::Internal { detail }) if detail.contains("listener bug")), "{r:?}");
 
     let (_dir, vault, id) = enrolled_vault();
-    let r = prover().prove(
-        vault.clone(),
-        id.clone(),
-        model(),
-        Some(Arc::new(PanickingListener(AtomicBool::new(false)))),
-        None,
-    );
+    let r = prover().prove(vault.clone(), id.clone(), model(), Some(Arc::new(PanickingListener(AtomicBool::new(false)))), None);
     assert!(matches!(&r, Err(ZkirisError::Internal { .. })), "{r:?}");
 
     let dir = tempfile::tempdir().unwrap();
     let r = Vault::create(dir.path().display().to_string(), Arc::new(PanickingKeys));
-    assert!(
-        matches!(&r, Err(ZkirisError::Internal { detail }) if detail.contains("key provider bug")),
-        "{:?}",
-        r.err()
-    );
+    assert!(matches!(&r, Err(ZkirisError::Internal { detail }) if detail.contains("key provider bug")), "{:?}", r.err());
 
     // Everything still works afterwards.
     assert!(prover().prove(vault, id, model(), None, None).is_ok());
@@ -495,11 +349,7 @@ fn mpc_model() -> Arc<Model> {
 }
 
 fn binding() -> SubmissionBinding {
-    SubmissionBinding {
-        chain_id: 31337,
-        registry: vec![0x11; 20],
-        account: vec![0x22; 20],
-    }
+    SubmissionBinding { chain_id: 31337, registry: vec![0x11; 20], account: vec![0x22; 20] }
 }
 
 #[test]
@@ -511,13 +361,8 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     let (_dir, vault, id) = enrolled_vault();
     let sks = [0, 1, 2].map(|_| PartySecretKey::generate());
     let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
-    let options = ProveOptions {
-        binding: Some(binding()),
-        party_keys: pks.clone(),
-    };
-    let bundle = prover()
-        .prove_with_options(vault.clone(), id.clone(), mpc_model(), options, None, None)
-        .unwrap();
+    let options = ProveOptions { binding: Some(binding()), party_keys: pks.clone() };
+    let bundle = prover().prove_with_options(vault.clone(), id.clone(), mpc_model(), options, None, None).unwrap();
 
     // No code leaves the phone: three envelopes, S_1..S_3, no iris or mask code, no valid bits.
     assert_eq!(bundle.submission(), Submission::MpcShares);
@@ -533,11 +378,7 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     assert_eq!(bundle.public_inputs()[4..].to_vec(), s);
 
     // The binding is keccak256(chain id ‖ registry ‖ account) mod r, computed by the core.
-    let core_binding = zkiris::public::Binding {
-        chain_id: 31337,
-        registry: [0x11; 20],
-        account: [0x22; 20],
-    };
+    let core_binding = zkiris::public::Binding { chain_id: 31337, registry: [0x11; 20], account: [0x22; 20] };
     let expected_binding = zkiris::public::fr_to_be(&core_binding.to_field()).to_vec();
     assert_eq!(bundle.binding(), expected_binding);
     assert_eq!(submission_binding_value(binding()).unwrap(), expected_binding);
@@ -582,39 +423,20 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     }
     // An unbound statement id (binding 0) does not open the envelopes either.
     let unbound = StatementId::new(model_id, st.commitment, zkiris::public::reduce_be(&[0; 32]));
-    assert!(ShareEnvelope::from_bytes(&envelopes[0])
-        .unwrap()
-        .open(&sks[0], Party::ALL[0], &unbound, fr(&s[0]))
-        .is_err());
+    assert!(ShareEnvelope::from_bytes(&envelopes[0]).unwrap().open(&sks[0], Party::ALL[0], &unbound, fr(&s[0])).is_err());
 
     // Any two shares give back the masked code of the code that the public-code model proves
     // for the same enrollment (the same network; the codes are public there): the mask, and
     // the code bits under it (World's masked code keeps no code bit where the mask is 0).
-    let public = prover()
-        .prove_with_options(
-            vault.clone(),
-            id.clone(),
-            model(),
-            ProveOptions {
-                binding: Some(binding()),
-                party_keys: vec![],
-            },
-            None,
-            None,
-        )
-        .unwrap();
+    let public =
+        prover().prove_with_options(vault.clone(), id.clone(), model(), ProveOptions { binding: Some(binding()), party_keys: vec![] }, None, None).unwrap();
     assert_eq!(public.submission(), Submission::PublicCode);
     assert!(public.envelopes().is_empty() && public.share_commitments().is_empty());
     assert_eq!(public.binding(), expected_binding);
     let public_statement = prover().verifier(model()).unwrap().verify(public.clone()).unwrap();
     assert_eq!(public_statement.binding, expected_binding);
     assert!(public_statement.share_commitments.is_empty());
-    let masked: Vec<u8> = public
-        .iris_code()
-        .iter()
-        .zip(public.mask_code())
-        .map(|(c, m)| c & m)
-        .collect();
+    let masked: Vec<u8> = public.iris_code().iter().zip(public.mask_code()).map(|(c, m)| c & m).collect();
     assert_ne!(masked, public.iris_code(), "the sample's mask hides some set code bits");
     for (a, b) in [(0, 1), (0, 2), (1, 2)] {
         let (code, mask) = combine(&files[a], &files[b]).unwrap();
@@ -635,32 +457,15 @@ fn party_key_errors_are_typed() {
     let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
     // A prover without the mpc model prepared: every refusal below comes before any work
     // (otherwise it would say NotPrepared).
-    let fresh = Prover::new(ProverConfig {
-        cache_dir: cache().path().display().to_string(),
-        memory_budget_mib: None,
-    })
-    .unwrap();
+    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
     let mpc = Model::new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
     let prove = |model: &Arc<Model>, keys: Vec<Vec<u8>>| {
-        fresh.prove_with_options(
-            vault.clone(),
-            id.clone(),
-            model.clone(),
-            ProveOptions {
-                binding: Some(binding()),
-                party_keys: keys,
-            },
-            None,
-            None,
-        )
+        fresh.prove_with_options(vault.clone(), id.clone(), model.clone(), ProveOptions { binding: Some(binding()), party_keys: keys }, None, None)
     };
 
     // Missing: none (also through the option-less `prove`), or fewer than three.
     let r = prove(&mpc, vec![]);
-    assert!(
-        matches!(&r, Err(ZkirisError::MissingPartyKeys { model_id, given: 0 }) if *model_id == mpc.id()),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(ZkirisError::MissingPartyKeys { model_id, given: 0 }) if *model_id == mpc.id()), "{r:?}");
     let r = fresh.prove(vault.clone(), id.clone(), mpc.clone(), None, None);
     assert!(matches!(r, Err(ZkirisError::MissingPartyKeys { given: 0, .. })), "{r:?}");
     let r = prove(&mpc, pks[..2].to_vec());
@@ -671,10 +476,7 @@ fn party_key_errors_are_typed() {
     let r = prove(&mpc, four);
     assert!(matches!(r, Err(ZkirisError::InvalidPartyKey { party: Some(4), .. })), "{r:?}");
     let r = prove(&model(), pks.clone());
-    assert!(
-        matches!(&r, Err(ZkirisError::UnexpectedPartyKeys { model_id }) if *model_id == model().id()),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(ZkirisError::UnexpectedPartyKeys { model_id }) if *model_id == model().id()), "{r:?}");
     // Garbage: random bytes, a truncated key, a secret-key file, an invalid X-Wing key, a
     // repeated key.
     let mut garbage = pks.clone();
@@ -688,10 +490,7 @@ fn party_key_errors_are_typed() {
     let mut secret = pks.clone();
     secret[0] = sks[0].to_bytes().to_vec();
     let r = prove(&mpc, secret);
-    assert!(
-        matches!(&r, Err(ZkirisError::InvalidPartyKey { party: Some(1), detail }) if detail.contains("secret key")),
-        "{r:?}"
-    );
+    assert!(matches!(&r, Err(ZkirisError::InvalidPartyKey { party: Some(1), detail }) if detail.contains("secret key")), "{r:?}");
     let mut unreduced = pks.clone();
     unreduced[0][12] = 0xff;
     unreduced[0][13] |= 0x0f;
@@ -705,35 +504,17 @@ fn party_key_errors_are_typed() {
         vault.clone(),
         id.clone(),
         mpc.clone(),
-        ProveOptions {
-            binding: Some(SubmissionBinding {
-                account: vec![0x22; 19],
-                ..binding()
-            }),
-            party_keys: pks.clone(),
-        },
+        ProveOptions { binding: Some(SubmissionBinding { account: vec![0x22; 19], ..binding() }), party_keys: pks.clone() },
         None,
         None,
     );
     assert!(matches!(r, Err(ZkirisError::InvalidInput { .. })), "{r:?}");
-    assert!(matches!(
-        submission_binding_value(SubmissionBinding {
-            registry: vec![],
-            ..binding()
-        }),
-        Err(ZkirisError::InvalidInput { .. })
-    ));
+    assert!(matches!(submission_binding_value(SubmissionBinding { registry: vec![], ..binding() }), Err(ZkirisError::InvalidInput { .. })));
     // Valid options pass the checks and reach the next one: the model is not prepared.
     let r = prove(&mpc, pks.clone());
     assert!(matches!(r, Err(ZkirisError::NotPrepared { .. })), "{r:?}");
 
     // The fingerprint helper checks a key on its own.
-    assert_eq!(
-        party_public_key_fingerprint(pks[0].clone()).unwrap(),
-        sks[0].public_key().fingerprint().to_vec()
-    );
-    assert!(matches!(
-        party_public_key_fingerprint(b"garbage".to_vec()),
-        Err(ZkirisError::InvalidPartyKey { party: None, .. })
-    ));
+    assert_eq!(party_public_key_fingerprint(pks[0].clone()).unwrap(), sks[0].public_key().fingerprint().to_vec());
+    assert!(matches!(party_public_key_fingerprint(b"garbage".to_vec()), Err(ZkirisError::InvalidPartyKey { party: None, .. })));
 }

@@ -30,10 +30,7 @@ fn models() -> PathBuf {
 /// The two test models: directory name and spec.
 fn specs() -> [(&'static str, TinySpec); 2] {
     let public = TinySpec::default_for(TinyRules::World);
-    let mpc = TinySpec {
-        submission: Submission::MpcShares,
-        ..TinySpec::default_for(TinyRules::World)
-    };
+    let mpc = TinySpec { submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) };
     [("test-tiny", public), ("test-tiny-mpc", mpc)]
 }
 
@@ -60,9 +57,7 @@ fn generate(spec: &TinySpec) -> Vec<(String, Vec<u8>)> {
         onnx: "model.onnx".into(),
         rules,
     };
-    let manifest = model_spec
-        .sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key())
-        .expect("the tiny model lowers");
+    let manifest = model_spec.sign(&onnx, DEV_ISSUER_KEY_ID, &dev_issuer_key()).expect("the tiny model lowers");
     let (image, mask) = tiny_sample(spec, 3);
     let mut files = vec![
         ("model.onnx".to_string(), onnx),
@@ -93,13 +88,8 @@ fn committed_test_model_files_are_current() {
         }
         for (name, bytes) in &files {
             let path = dir.join(name);
-            let committed = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
-            assert!(
-                committed == *bytes,
-                "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result",
-                path.display()
-            );
+            let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with ZKIRIS_REGEN=1 to write it", path.display()));
+            assert!(committed == *bytes, "{} differs from a fresh generation; run with ZKIRIS_REGEN=1 and commit the result", path.display());
         }
     }
 }
@@ -109,19 +99,8 @@ fn generation_is_deterministic_and_loads_as_the_testkit_model() {
     for (_, spec) in specs() {
         let files = generate(&spec);
         assert_eq!(files, generate(&spec));
-        let get = |n: &str| {
-            files
-                .iter()
-                .find(|(name, _)| name == n)
-                .map(|(_, b)| b.clone())
-                .unwrap()
-        };
-        let model = zkiris_ffi::Model::new(
-            get("model.onnx"),
-            get("manifest.json"),
-            vec![zkiris_ffi::development_issuer()],
-        )
-        .unwrap();
+        let get = |n: &str| files.iter().find(|(name, _)| name == n).map(|(_, b)| b.clone()).unwrap();
+        let model = zkiris_ffi::Model::new(get("model.onnx"), get("manifest.json"), vec![zkiris_ffi::development_issuer()]).unwrap();
         let reference = zkiris::testkit::tiny_model(&spec);
         assert_eq!(model.id(), reference.id_hex());
         assert_eq!(model.name(), reference.manifest().name);

@@ -311,7 +311,15 @@ mod gas {
         }
 
         /// Measures the gas of `bundle` (and of an upgrade proof with `--upgrade-to`).
-        pub fn measure(self, a: &BenchArgs, setup: &ProvingSetup, image: &IrisImage, mask: &IrisMask, salt: &Salt, bundle: &ProofBundle) -> Result<serde_json::Value> {
+        pub fn measure(
+            self,
+            a: &BenchArgs,
+            setup: &ProvingSetup,
+            image: &IrisImage,
+            mask: &IrisMask,
+            salt: &Salt,
+            bundle: &ProofBundle,
+        ) -> Result<serde_json::Value> {
             let mut chain = self.0;
             let device = zkiris::attest::dev_device_key();
             chain.trust_device(&device.id())?;
@@ -324,7 +332,11 @@ mod gas {
             // difference is what splitting costs. With the exact precompile count and the calldata
             // price, that gives where the verifier's gas goes.
             let breakdown = {
-                use zkiris::evm::{calldata::encode_verifier_calldata, revm::{calldata_gas, LocalEvm}, verifier::{VerifierSource, VERIFIER_CONTRACT}};
+                use zkiris::evm::{
+                    calldata::encode_verifier_calldata,
+                    revm::{calldata_gas, LocalEvm},
+                    verifier::{VerifierSource, VERIFIER_CONTRACT},
+                };
                 let solc = Solc::locate()?;
                 let rendered = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
                 // The source the deployed verifier was compiled from (see `Solc::compile_verifier`).

@@ -107,9 +107,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32, overwrite: Overwri
     })();
     match written {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Err(anyhow::anyhow!("{} already exists; pass --force to replace it", path.display()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::anyhow!("{} already exists; pass --force to replace it", path.display())),
         Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
     }
 }

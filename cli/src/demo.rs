@@ -276,7 +276,11 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     // codes (public-code).
     let t = Instant::now();
     let (old, new, how) = match (&shares_v1, &shares_v2) {
-        (Some(s1), Some(s2)) => (combined_template(&s1[0], &s1[1], layout_code)?, combined_template(&s2[1], &s2[2], setup_v2.model().manifest().rules.code_layout)?, "parties 1+2 (v1) and 2+3 (v2) combined"),
+        (Some(s1), Some(s2)) => (
+            combined_template(&s1[0], &s1[1], layout_code)?,
+            combined_template(&s2[1], &s2[2], setup_v2.model().manifest().rules.code_layout)?,
+            "parties 1+2 (v1) and 2+3 (v2) combined",
+        ),
         _ => (statement_v1.template.context("no template")?, statement_v2.template.context("no template")?, "public codes"),
     };
     let r = HammingDistanceMatcher::default().run(&old.decode()?, &new.decode()?);

@@ -78,7 +78,10 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
         }
         report(
             "compile verifier",
-            &format!("{n} contract(s), largest runtime {} (EIP-170 limit 24 KiB)", bytes(compiled.parts().iter().map(|p| p.runtime_code.len()).max().unwrap_or(0))),
+            &format!(
+                "{n} contract(s), largest runtime {} (EIP-170 limit 24 KiB)",
+                bytes(compiled.parts().iter().map(|p| p.runtime_code.len()).max().unwrap_or(0))
+            ),
             started,
         );
     }
@@ -129,9 +132,9 @@ pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
     }
     let data = match a.call {
         CallKind::Verifier => bundle.verifier_calldata()?,
-        CallKind::Register => bundle
-            .register_calldata()?
-            .context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?,
+        CallKind::Register => {
+            bundle.register_calldata()?.context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?
+        }
         CallKind::Upgrade => bundle.upgrade_calldata()?,
     };
     println!("0x{}", hex::encode(data));

@@ -355,10 +355,7 @@ fn combine_files(a: &CombineArgs) -> Result<(serde_json::Value, String), Failure
     let rules = &manifest.rules;
     template_shape(rules, &manifest.name, 8 * code.len())?;
     let layout = rules.code_layout;
-    let iris = IrisCode::new(
-        CodeBits::from_packed(&code, layout).map_err(err("layout"))?,
-        CodeBits::from_packed(&mask, layout).map_err(err("layout"))?,
-    );
+    let iris = IrisCode::new(CodeBits::from_packed(&code, layout).map_err(err("layout"))?, CodeBits::from_packed(&mask, layout).map_err(err("layout"))?);
     let mut template = IrisTemplate::new(model_id, &iris, layout);
     let valid_bits = template.valid_bits;
     let text = Zeroizing::new(template.to_json() + "\n");

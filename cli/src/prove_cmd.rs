@@ -12,12 +12,9 @@ use zkiris::commitment::{commit, Salt};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::Model;
 use zkiris::mpc::{KeyKind, PartyKeyError, PartyPublicKey};
-use zkiris::public::{parse_address, Binding, Submission};
 use zkiris::prover::srs::default_cache_dir;
-use zkiris::prover::{
-    Attestation, CancellationToken, ProofBundle, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier,
-    VerifyError,
-};
+use zkiris::prover::{Attestation, CancellationToken, ProofBundle, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier, VerifyError};
+use zkiris::public::{parse_address, Binding, Submission};
 
 use crate::common::{hex32, manifest_path, read_file, TrustArgs};
 use crate::progress::{bytes, report, StepProgress};
@@ -71,11 +68,7 @@ impl SetupArgs {
         let progress = StepProgress::start(label);
         let setup = ProvingSetup::prepare(model, &srs, Some(&self.cache()), &progress, &CancellationToken::new())?;
         progress.finish();
-        report(
-            label,
-            &format!("{name}: k={} {:?}, vk {}", setup.srs().k(), setup.key_source(), hex::encode(&setup.vk_fingerprint()[..6])),
-            started,
-        );
+        report(label, &format!("{name}: k={} {:?}, vk {}", setup.srs().k(), setup.key_source(), hex::encode(&setup.vk_fingerprint()[..6])), started);
         Ok(setup)
     }
 }
@@ -231,9 +224,9 @@ pub fn party_keys(model: &Model, paths: &[PathBuf]) -> Result<Option<[PartyPubli
             let keys: [PartyPublicKey; 3] = keys.try_into().map_err(|_| anyhow!("expected three party keys"))?;
             Ok(Some(keys))
         }
-        (Submission::MpcShares, n) => bail!(
-            "model {name} submits MPC shares to three parties: give exactly three --party-key files (parties 1, 2, 3 in order), not {n}"
-        ),
+        (Submission::MpcShares, n) => {
+            bail!("model {name} submits MPC shares to three parties: give exactly three --party-key files (parties 1, 2, 3 in order), not {n}")
+        }
     }
 }
 

@@ -110,9 +110,7 @@ pub enum VaultCommand {
 pub fn run(cmd: VaultCommand) -> Result<()> {
     match cmd {
         VaultCommand::Init { dir, kdf } => init(&dir, kdf.cost()),
-        VaultCommand::Enroll { dir, image, mask, device_key, salt, meta } => {
-            enroll(&dir, &image, &mask, &device_key, salt.as_deref(), &meta)
-        }
+        VaultCommand::Enroll { dir, image, mask, device_key, salt, meta } => enroll(&dir, &image, &mask, &device_key, salt.as_deref(), &meta),
         VaultCommand::List { dir, json } => list(&dir, json),
         VaultCommand::Delete { dir, record } => delete(&dir, &record),
         VaultCommand::Rotate { dir, kdf } => rotate(&dir, kdf.cost()),
@@ -123,8 +121,7 @@ fn init(dir: &Path, cost: KdfCost) -> Result<()> {
     cost.validate()?;
     let pass = new_passphrase(PASSPHRASE_ENV)?;
     let provider = Arc::new(PassphraseProvider::generate(pass.as_bytes(), cost)?);
-    let vault = Vault::create(dir, provider, VaultOptions::default())
-        .with_context(|| format!("creating a vault in {}", dir.display()))?;
+    let vault = Vault::create(dir, provider, VaultOptions::default()).with_context(|| format!("creating a vault in {}", dir.display()))?;
     println!("created vault {} in {}", vault.id(), dir.display());
     Ok(())
 }
@@ -135,8 +132,8 @@ pub(crate) fn open(dir: &Path) -> Result<Vault> {
         bail!("the vault in {} is locked with platform key `{}`, not a passphrase", dir.display(), info.key_id);
     }
     let pass = passphrase(PASSPHRASE_ENV, "Vault passphrase: ")?;
-    let (vault, report) = Vault::open_with_passphrase(dir, pass.as_bytes(), VaultOptions::default())
-        .with_context(|| format!("opening the vault in {}", dir.display()))?;
+    let (vault, report) =
+        Vault::open_with_passphrase(dir, pass.as_bytes(), VaultOptions::default()).with_context(|| format!("opening the vault in {}", dir.display()))?;
     print_recovery(&report);
     Ok(vault)
 }
@@ -236,16 +233,7 @@ fn list(dir: &Path, as_json: bool) -> Result<()> {
     }
     for s in records {
         let meta: Vec<String> = s.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!(
-            "{}  {}x{}  created {}  device {}  commitment {}  {}",
-            s.id,
-            s.height,
-            s.width,
-            s.created_unix,
-            s.device,
-            s.commitment,
-            meta.join(" ")
-        );
+        println!("{}  {}x{}  created {}  device {}  commitment {}  {}", s.id, s.height, s.width, s.created_unix, s.device, s.commitment, meta.join(" "));
     }
     Ok(())
 }
@@ -264,11 +252,7 @@ fn rotate(dir: &Path, cost: KdfCost) -> Result<()> {
     let pass = new_passphrase(NEW_PASSPHRASE_ENV)?;
     let provider = Arc::new(PassphraseProvider::generate(pass.as_bytes(), cost)?);
     vault.rotate_kek(provider)?;
-    println!(
-        "vault {} is now locked with the new passphrase ({} record(s) re-wrapped)",
-        vault.id(),
-        vault.list().len()
-    );
+    println!("vault {} is now locked with the new passphrase ({} record(s) re-wrapped)", vault.id(), vault.list().len());
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use zkiris_ffi::{
-    development_device_id, development_issuer, iris_image_from_png, iris_mask_from_png, EnrollmentDevice, Model, ProofBundle, Prover, ProverConfig, SrsSource, Vault,
-    Verifier,
+    development_device_id, development_issuer, iris_image_from_png, iris_mask_from_png, EnrollmentDevice, Model, ProofBundle, Prover, ProverConfig, SrsSource,
+    Vault, Verifier,
 };
 
 fn model_dir() -> PathBuf {
@@ -45,7 +45,19 @@ fn cli_proofs_verify_in_the_bindings_and_binding_proofs_verify_in_the_cli() {
     let image = model_dir().join("sample.png");
     let mask = model_dir().join("sample_mask.png");
     let o = zkiris(
-        &["prove", "--model", manifest, "--image", image.to_str().unwrap(), "--mask", mask.to_str().unwrap(), "--salt", salt, "--out", cli_proof.to_str().unwrap()],
+        &[
+            "prove",
+            "--model",
+            manifest,
+            "--image",
+            image.to_str().unwrap(),
+            "--mask",
+            mask.to_str().unwrap(),
+            "--salt",
+            salt,
+            "--out",
+            cli_proof.to_str().unwrap(),
+        ],
         &cache,
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -64,9 +76,8 @@ fn cli_proofs_verify_in_the_bindings_and_binding_proofs_verify_in_the_cli() {
     // Bindings → CLI: enroll into a vault, prove from the record, write the bundle bytes.
     let vault_dir = tmp.path().join("vault");
     let vault = Vault::create_with_passphrase(vault_dir.display().to_string(), "interop passphrase".into(), None).unwrap();
-    let enrollment = EnrollmentDevice::development()
-        .enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap())
-        .unwrap();
+    let enrollment =
+        EnrollmentDevice::development().enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap()).unwrap();
     let id = vault.enroll(enrollment, vec![development_device_id()]).unwrap();
     let prover = Prover::new(ProverConfig { cache_dir: cache.display().to_string(), memory_budget_mib: None }).unwrap();
     prover.prepare(model(), SrsSource::Development, None, None).unwrap();

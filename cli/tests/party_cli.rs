@@ -73,7 +73,16 @@ fn s(p: &Path) -> &str {
 /// A tiny world-style model with a 16 × 256 probe grid (4 planes: 16,384-bit codes, the
 /// template shape) submitting MPC shares; it proves at k = 17 like the default mpc tiny model.
 fn mpc_spec() -> TinySpec {
-    TinySpec { rows: 32, cols: 256, grid_rows: 16, grid_cols: 256, k_rows: 3, k_cols: 5, submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) }
+    TinySpec {
+        rows: 32,
+        cols: 256,
+        grid_rows: 16,
+        grid_cols: 256,
+        k_rows: 3,
+        k_cols: 5,
+        submission: Submission::MpcShares,
+        ..TinySpec::default_for(TinyRules::World)
+    }
 }
 
 fn open_args<'a>(model: &'a str, party: &'a str, key: &'a Path, proof: &'a Path, out: &'a Path) -> Vec<&'a str> {
@@ -303,7 +312,21 @@ fn keygen_prove_verify_open_combine_match_and_every_failure() {
     fails(&o, 2, "--registry", &never);
     let (public_img, public_mask) = (dir.join("public/image.png"), dir.join("public/mask.png"));
     let public_prove = zkiris(
-        &["prove", "--model", s(&public_model), "--image", s(&public_img), "--mask", s(&public_mask), "--salt", salt, "--out", s(&never), "--party-key", &pubs[0]],
+        &[
+            "prove",
+            "--model",
+            s(&public_model),
+            "--image",
+            s(&public_img),
+            "--mask",
+            s(&public_mask),
+            "--salt",
+            salt,
+            "--out",
+            s(&never),
+            "--party-key",
+            &pubs[0],
+        ],
         &cache,
     );
     fails(&public_prove, 2, "public code", &never);

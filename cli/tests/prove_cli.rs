@@ -52,8 +52,24 @@ fn commit_prove_verify_and_tamper() {
     let (registry, account) = ("0x5fbdb2315678afecb367f032d93f642f64180aa3", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
     let p = zkiris(
         &[
-            "prove", "--model", &f.world, "--image", img, "--mask", mask, "--salt", salt, "--out", proof.to_str().unwrap(), "--json",
-            "--chain-id", "1", "--registry", registry, "--account", account,
+            "prove",
+            "--model",
+            &f.world,
+            "--image",
+            img,
+            "--mask",
+            mask,
+            "--salt",
+            salt,
+            "--out",
+            proof.to_str().unwrap(),
+            "--json",
+            "--chain-id",
+            "1",
+            "--registry",
+            registry,
+            "--account",
+            account,
         ],
         &f.cache,
     );
@@ -83,7 +99,21 @@ fn commit_prove_verify_and_tamper() {
     assert!(o.status.success(), "{}", text(&o));
     let share = f.dir.join("share.json");
     let o = zkiris(
-        &["party", "open", "--model", &f.world, "--party", "1", "--key", key.to_str().unwrap(), "--proof", proof.to_str().unwrap(), "--out", share.to_str().unwrap(), "--json"],
+        &[
+            "party",
+            "open",
+            "--model",
+            &f.world,
+            "--party",
+            "1",
+            "--key",
+            key.to_str().unwrap(),
+            "--proof",
+            proof.to_str().unwrap(),
+            "--out",
+            share.to_str().unwrap(),
+            "--json",
+        ],
         &f.cache,
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -158,10 +188,7 @@ fn bad_inputs_fail_before_proving_with_clear_errors() {
     let spec = TinySpec::default_for(TinyRules::World);
     let wrong = zkiris::image::IrisMask::all_valid(spec.rows as u32 + 1, spec.cols as u32);
     std::fs::write(&other_mask, wrong.to_png_bytes()).unwrap();
-    let o = zkiris(
-        &["prove", "--model", &f.world, "--image", img, "--mask", other_mask.to_str().unwrap(), "--salt", &"11".repeat(32), "--out", out],
-        &f.cache,
-    );
+    let o = zkiris(&["prove", "--model", &f.world, "--image", img, "--mask", other_mask.to_str().unwrap(), "--salt", &"11".repeat(32), "--out", out], &f.cache);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // A manifest whose signature does not verify (edited rules).
     let forged = f.dir.join("world/forged.json");

@@ -25,12 +25,7 @@ fn zkiris(args: &[&str], pass: Option<&str>, new_pass: Option<&str>) -> Output {
 }
 
 fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "stdout: {}\nstderr: {}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
 
@@ -66,11 +61,7 @@ fn vault_commands_end_to_end() {
     fails(zkiris(&[&["vault", "init", "--dir", d][..], &FAST_KDF[..]].concat(), Some("pw"), None), "already exists");
 
     // Enroll with the dev device: warns, prints id and the commitment of (image, mask, salt).
-    let o = zkiris(
-        &["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--salt", "0x05", "--meta", "eye=left"],
-        Some("pw"),
-        None,
-    );
+    let o = zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--salt", "0x05", "--meta", "eye=left"], Some("pw"), None);
     assert!(String::from_utf8_lossy(&o.stderr).contains("INSECURE"));
     let out = ok(o);
     let id_a = field(&out, "record");
@@ -78,25 +69,17 @@ fn vault_commands_end_to_end() {
     assert_eq!(field(&out, "commitment"), expected.to_string());
     assert_eq!(field(&out, "device"), dev_device_id().to_string());
     // The same enrollment again is refused.
-    fails(
-        zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--salt", "0x05"], Some("pw"), None),
-        "already stored",
-    );
+    fails(zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--salt", "0x05"], Some("pw"), None), "already stored");
 
     // Enroll with an explicit device key (hex secret).
     let key = DeviceKey::generate();
     let hex_key = hex::encode(*key.to_bytes());
-    let out = ok(zkiris(
-        &["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--device-key", &hex_key],
-        Some("pw"),
-        None,
-    ));
+    let out = ok(zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--device-key", &hex_key], Some("pw"), None));
     let id_b = field(&out, "record");
     assert_eq!(field(&out, "device"), key.id().to_string());
 
     // List as JSON.
-    let listed: serde_json::Value =
-        serde_json::from_str(&ok(zkiris(&["vault", "list", "--dir", d, "--json"], Some("pw"), None))).unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&ok(zkiris(&["vault", "list", "--dir", d, "--json"], Some("pw"), None))).unwrap();
     let recs = listed["records"].as_array().unwrap();
     assert_eq!(recs.len(), 2);
     let a = recs.iter().find(|r| r["id"] == id_a.as_str()).unwrap();
@@ -124,20 +107,7 @@ fn vault_commands_end_to_end() {
     assert!(!text.contains(&id_a) && text.contains(&id_b), "{text}");
 
     // Bad inputs.
-    fails(
-        zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--meta", "novalue"], Some("pw2"), None),
-        "KEY=VALUE",
-    );
-    fails(
-        zkiris(
-            &["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--device-key", "zz"],
-            Some("pw2"),
-            None,
-        ),
-        "--device-key",
-    );
-    fails(
-        zkiris(&["vault", "list", "--dir", tmp.path().join("none").to_str().unwrap()], Some("pw2"), None),
-        "no vault",
-    );
+    fails(zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--meta", "novalue"], Some("pw2"), None), "KEY=VALUE");
+    fails(zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--device-key", "zz"], Some("pw2"), None), "--device-key");
+    fails(zkiris(&["vault", "list", "--dir", tmp.path().join("none").to_str().unwrap()], Some("pw2"), None), "no vault");
 }

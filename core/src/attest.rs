@@ -60,8 +60,7 @@ impl std::str::FromStr for DeviceId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.strip_prefix("0x").unwrap_or(s);
         let bytes = hex::decode(s).map_err(|_| AttestError::MalformedSignature("device id is not hex"))?;
-        let arr: [u8; 20] =
-            bytes.try_into().map_err(|_| AttestError::MalformedSignature("device id is not 20 bytes"))?;
+        let arr: [u8; 20] = bytes.try_into().map_err(|_| AttestError::MalformedSignature("device id is not 20 bytes"))?;
         Ok(DeviceId(arr))
     }
 }
@@ -137,9 +136,7 @@ impl DeviceKey {
 
     /// Parses a hex-encoded 32-byte secret (with or without `0x`).
     pub fn from_hex(s: &str) -> Result<Self, AttestError> {
-        let raw = Zeroizing::new(
-            hex::decode(s.trim().strip_prefix("0x").unwrap_or(s.trim())).map_err(|_| AttestError::BadSecretKey)?,
-        );
+        let raw = Zeroizing::new(hex::decode(s.trim().strip_prefix("0x").unwrap_or(s.trim())).map_err(|_| AttestError::BadSecretKey)?);
         let arr: [u8; 32] = raw.as_slice().try_into().map_err(|_| AttestError::BadSecretKey)?;
         let arr = Zeroizing::new(arr);
         Self::from_bytes(&arr)

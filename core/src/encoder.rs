@@ -63,7 +63,9 @@ impl<'a> Outputs<'a> {
 fn operand(outs: &Outputs, op: &Operand, i: usize, j: usize, grid: [usize; 2]) -> Result<i128, ModelError> {
     match op {
         Operand::Output { output, channel } => outs.at(output, *channel, i, j, grid),
-        Operand::PerRow(v) => v.get(i).map(|&x| x as i128).ok_or_else(|| ModelError::ManifestMismatch(format!("per-row operand has {} rows, grid has more", v.len()))),
+        Operand::PerRow(v) => {
+            v.get(i).map(|&x| x as i128).ok_or_else(|| ModelError::ManifestMismatch(format!("per-row operand has {} rows, grid has more", v.len())))
+        }
     }
 }
 

@@ -213,20 +213,14 @@ impl IrisMask {
 
     /// Encodes as an 8-bit grayscale PNG (valid = 255).
     pub fn to_png_bytes(&self) -> Vec<u8> {
-        let scaled: Zeroizing<Vec<u8>> =
-            Zeroizing::new(self.bits.iter().map(|&b| if b != 0 { 255 } else { 0 }).collect());
+        let scaled: Zeroizing<Vec<u8>> = Zeroizing::new(self.bits.iter().map(|&b| if b != 0 { 255 } else { 0 }).collect());
         encode_gray_png(self.height, self.width, &scaled)
     }
 
     /// Checks that the mask has the image's shape.
     pub fn check_matches(&self, image: &IrisImage) -> Result<(), ImageError> {
         if self.height != image.height || self.width != image.width {
-            return Err(ImageError::ShapeMismatch {
-                image_h: image.height,
-                image_w: image.width,
-                mask_h: self.height,
-                mask_w: self.width,
-            });
+            return Err(ImageError::ShapeMismatch { image_h: image.height, image_w: image.width, mask_h: self.height, mask_w: self.width });
         }
         Ok(())
     }
@@ -234,9 +228,7 @@ impl IrisMask {
 
 fn read_gray_png_file(path: &Path) -> Result<(u32, u32, Vec<u8>), ImageError> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|source| ImageError::Io { path: path.display().to_string(), source })?;
+    std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|source| ImageError::Io { path: path.display().to_string(), source })?;
     let out = decode_gray_png(&bytes, &path.display().to_string());
     zeroize::Zeroize::zeroize(&mut bytes);
     out
@@ -249,11 +241,7 @@ fn decode_gray_png(bytes: &[u8], path: &str) -> Result<(u32, u32, Vec<u8>), Imag
     let info = reader.info();
     let (color, bits) = (info.color_type, info.bit_depth);
     if color != png::ColorType::Grayscale || bits != png::BitDepth::Eight {
-        return Err(ImageError::PngFormat {
-            path: path.to_string(),
-            color: format!("{color:?}"),
-            bits: bits as u8,
-        });
+        return Err(ImageError::PngFormat { path: path.to_string(), color: format!("{color:?}"), bits: bits as u8 });
     }
     let (w, h) = (info.width, info.height);
     let mut buf = vec![0u8; reader.output_buffer_size()];
@@ -281,9 +269,7 @@ fn encode_gray_png(height: u32, width: u32, data: &[u8]) -> Vec<u8> {
 
 /// Writes bytes to `path` (used by the CLI for PNGs and proofs).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-    std::fs::File::create(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|source| ImageError::Io { path: path.display().to_string(), source })
+    std::fs::File::create(path).and_then(|mut f| f.write_all(bytes)).map_err(|source| ImageError::Io { path: path.display().to_string(), source })
 }
 
 #[cfg(test)]

@@ -192,7 +192,10 @@ impl PublicInputs {
             return Err(PublicInputError::MinValidBits);
         }
         let body = match layout.submission {
-            Submission::PublicCode => PublicBody::Codes { iris_words: v[layout.first_iris_word()..layout.first_mask_word()].to_vec(), mask_words: v[layout.first_mask_word()..].to_vec() },
+            Submission::PublicCode => PublicBody::Codes {
+                iris_words: v[layout.first_iris_word()..layout.first_mask_word()].to_vec(),
+                mask_words: v[layout.first_mask_word()..].to_vec(),
+            },
             Submission::MpcShares => PublicBody::Shares([v[ROW_SHARE_COMMITMENTS], v[ROW_SHARE_COMMITMENTS + 1], v[ROW_SHARE_COMMITMENTS + 2]]),
         };
         Ok(Self {

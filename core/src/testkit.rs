@@ -12,7 +12,8 @@ use tract_onnx::pb;
 use crate::image::{IrisImage, IrisMask};
 use crate::model::issuer::{dev_issuer_key, DEV_ISSUER_KEY_ID};
 use crate::model::manifest::{
-    BitRule, CodeLayout, Component, EncoderSpec, InputDtype, InputRole, InputSpec, LivenessRule, Manifest, ModelRules, ModelSpec, Operand, OutputSpec, Ratio, Submission,
+    BitRule, CodeLayout, Component, EncoderSpec, InputDtype, InputRole, InputSpec, LivenessRule, Manifest, ModelRules, ModelSpec, Operand, OutputSpec, Ratio,
+    Submission,
 };
 use crate::model::{IssuerKeys, Model, VerifiedModelFiles};
 
@@ -76,7 +77,19 @@ pub struct TinyLiveness {
 impl TinySpec {
     /// The default tiny model: 16×64 image, 2×16 probes, 5×9 kernels.
     pub fn default_for(rules: TinyRules) -> Self {
-        Self { rows: 16, cols: 64, grid_rows: 2, grid_cols: 16, k_rows: 5, k_cols: 9, rules, min_valid_bits: 8, liveness: None, embedding: false, submission: Submission::PublicCode }
+        Self {
+            rows: 16,
+            cols: 64,
+            grid_rows: 2,
+            grid_cols: 16,
+            k_rows: 5,
+            k_cols: 9,
+            rules,
+            min_valid_bits: 8,
+            liveness: None,
+            embedding: false,
+            submission: Submission::PublicCode,
+        }
     }
 
     /// The default world-style tiny model plus the liveness CNN, with rule `liveness`.
@@ -118,15 +131,33 @@ pub fn row_windows(spec: &TinySpec) -> Vec<(usize, usize, usize)> {
 }
 
 fn i64_tensor(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
-    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Int64 as i32, int64_data: data.to_vec(), ..Default::default() }
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Int64 as i32,
+        int64_data: data.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn i32_tensor(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
-    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Int32 as i32, int32_data: data.iter().map(|&v| v as i32).collect(), ..Default::default() }
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Int32 as i32,
+        int32_data: data.iter().map(|&v| v as i32).collect(),
+        ..Default::default()
+    }
 }
 
 fn f32_tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
-    pb::TensorProto { name: name.into(), dims: dims.to_vec(), data_type: pb::tensor_proto::DataType::Float as i32, float_data: data.to_vec(), ..Default::default() }
+    pb::TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: pb::tensor_proto::DataType::Float as i32,
+        float_data: data.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn ints_attr(name: &str, v: &[i64]) -> pb::AttributeProto {
@@ -190,7 +221,13 @@ fn value_info(name: &str, dt: pb::tensor_proto::DataType, dims: &[i64]) -> pb::V
             value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
                 elem_type: dt as i32,
                 shape: Some(pb::TensorShapeProto {
-                    dim: dims.iter().map(|&v| pb::tensor_shape_proto::Dimension { denotation: String::new(), value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) }).collect(),
+                    dim: dims
+                        .iter()
+                        .map(|&v| pb::tensor_shape_proto::Dimension {
+                            denotation: String::new(),
+                            value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)),
+                        })
+                        .collect(),
                 }),
             })),
         }),
@@ -298,19 +335,34 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
         output,
         ..Default::default()
     };
-    let model = pb::ModelProto { ir_version: 8, opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }], graph: Some(graph), ..Default::default() };
+    let model = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 13 }],
+        graph: Some(graph),
+        ..Default::default()
+    };
     let onnx = model.encode_to_vec();
 
     let n_per_row: Vec<i64> = windows.iter().map(|&(_, n, _)| (n * kc) as i64).collect();
     let pos = |ch| BitRule::Positive { output: "response".into(), channel: ch };
     let (mask_rules, layout): (Vec<BitRule>, CodeLayout) = match spec.rules {
         TinyRules::Probe => (
-            (0..4).map(|f| BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: f }, den: Operand::PerRow(vec![1; spec.grid_rows]), ratio: Ratio { num: 9, den: 10 } }).collect(),
+            (0..4)
+                .map(|f| BitRule::AtLeast {
+                    num: Operand::Output { output: "coverage".into(), channel: f },
+                    den: Operand::PerRow(vec![1; spec.grid_rows]),
+                    ratio: Ratio { num: 9, den: 10 },
+                })
+                .collect(),
             CodeLayout::WorldV3,
         ),
         TinyRules::World => (
             (0..4)
-                .map(|f| BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: f / 2 }, den: Operand::PerRow(n_per_row.clone()), ratio: Ratio { num: 9, den: 10 } })
+                .map(|f| BitRule::AtLeast {
+                    num: Operand::Output { output: "coverage".into(), channel: f / 2 },
+                    den: Operand::PerRow(n_per_row.clone()),
+                    ratio: Ratio { num: 9, den: 10 },
+                })
                 .collect(),
             CodeLayout::WorldV3,
         ),
@@ -324,7 +376,11 @@ pub fn tiny_files(spec: &TinySpec) -> (Vec<u8>, ModelRules) {
                     .map(|p| {
                         let filt = p / 2;
                         BitRule::All(vec![
-                            BitRule::AtLeast { num: Operand::Output { output: "coverage".into(), channel: p }, den: Operand::PerRow(abs_per_row(p)), ratio: Ratio { num: 93, den: 100 } },
+                            BitRule::AtLeast {
+                                num: Operand::Output { output: "coverage".into(), channel: p },
+                                den: Operand::PerRow(abs_per_row(p)),
+                                ratio: Ratio { num: 93, den: 100 },
+                            },
                             BitRule::NonZeroPair { output: "response".into(), re: 2 * filt, im: 2 * filt + 1 },
                             BitRule::Fragile {
                                 output: "response".into(),

@@ -34,7 +34,10 @@ fn adapters_quantize_close_to_the_float_convolution() {
         let (h, w) = (image.height() as usize, image.width() as usize);
         let trace = exec::run(
             model.graph(),
-            &[IntTensor::new(vec![h, w], image.pixels().iter().map(|&p| p as i64).collect()), IntTensor::new(vec![h, w], mask.bits().iter().map(|&b| b as i64).collect())],
+            &[
+                IntTensor::new(vec![h, w], image.pixels().iter().map(|&p| p as i64).collect()),
+                IntTensor::new(vec![h, w], mask.bits().iter().map(|&b| b as i64).collect()),
+            ],
         )
         .unwrap();
         let out = &model.graph().outputs[0];
@@ -59,7 +62,9 @@ fn gabor_small_adapter_proves_and_verifies_with_an_empty_mask_code() {
     // A 32×256 image: the single-limb range table keeps it at k = 13 (the pair table would need k = 17).
     assert!(!setup.plan().shape.paired_limbs);
     assert_eq!(setup.srs().k(), 13);
-    let b = setup.prove(&image, &mask, &Salt::from_hex("0x5a17").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
+    let b = setup
+        .prove(&image, &mask, &Salt::from_hex("0x5a17").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new())
+        .unwrap();
     assert_eq!(b.public_inputs.len(), 4 + 744usize.div_ceil(248));
     assert_eq!(b.iris_code.len(), 744 / 8);
     assert!(b.mask_code.is_empty());

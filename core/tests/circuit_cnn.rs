@@ -47,7 +47,14 @@ fn setup(threshold: i64, public: bool) -> (Model, Arc<StatementPlan>, Witness, u
 fn honest_liveness_witness_is_accepted() {
     let s = sample_score();
     let (_, plan, w, k) = setup(s - 1000, true);
-    eprintln!("k = {k}, rows = {}, relus = {}, requants = {}, denses = {}, convs = {}", plan.rows, plan.cnn.relus.len(), plan.cnn.requants.len(), plan.cnn.denses.len(), plan.convs.len());
+    eprintln!(
+        "k = {k}, rows = {}, relus = {}, requants = {}, denses = {}, convs = {}",
+        plan.rows,
+        plan.cnn.relus.len(),
+        plan.cnn.requants.len(),
+        plan.cnn.denses.len(),
+        plan.convs.len()
+    );
     assert!(k <= 14);
     let f = failures(&plan, w, k);
     assert!(f.is_empty(), "{} failures: {:?}", f.len(), &f[..f.len().min(6)]);

@@ -52,7 +52,8 @@ fn embedding_bits_are_proven_and_match_the_native_encoder() {
     // The two ReLUs are shared by the score and the embedding, and every tensor is planned once
     // (measured: 2 ReLUs, 3 requantisations, 4 dense layers).
     assert_eq!(cnn.relus.len(), 2);
-    let mut tensors: Vec<_> = cnn.relus.iter().map(|r| r.tensor).chain(cnn.requants.iter().map(|r| r.tensor)).chain(cnn.denses.iter().map(|d| d.tensor)).collect();
+    let mut tensors: Vec<_> =
+        cnn.relus.iter().map(|r| r.tensor).chain(cnn.requants.iter().map(|r| r.tensor)).chain(cnn.denses.iter().map(|d| d.tensor)).collect();
     let n = tensors.len();
     tensors.sort_by_key(|t| t.0);
     tensors.dedup();

@@ -19,7 +19,17 @@ fn check_model(rel: &str, image: zkiris::image::IrisImage, mask: zkiris::image::
         let plan = detect_conv(map, &g.info(src).shape, &g.info(t).shape).unwrap_or_else(|| panic!("{name}: no conv structure"));
         assert_eq!((plan.stride, plan.taps, plan.boundary), (*stride, *taps, *boundary), "{name}");
         assert_eq!(plan.eval(&enc.trace.get(src).data), enc.trace.get(t).data, "{name}: plan != executor");
-        eprintln!("{rel}/{name}: {} segments x {} outputs, {} chains x {}, {} blocks, {} kernels, pad {}+{}", plan.segments, plan.outputs, plan.chains, plan.width, plan.blocks.len(), plan.kernels.len(), plan.pad_lo, plan.pad_hi);
+        eprintln!(
+            "{rel}/{name}: {} segments x {} outputs, {} chains x {}, {} blocks, {} kernels, pad {}+{}",
+            plan.segments,
+            plan.outputs,
+            plan.chains,
+            plan.width,
+            plan.blocks.len(),
+            plan.kernels.len(),
+            plan.pad_lo,
+            plan.pad_hi
+        );
     }
     eprintln!("{rel}: analysis {:?}", t0.elapsed());
 }

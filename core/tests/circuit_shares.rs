@@ -29,7 +29,17 @@ fn quads(v: &serde_json::Value) -> Vec<[u16; 4]> {
 
 /// A 4×20 probe model (80 code bits = the 20 published chunks) in mpc-shares mode.
 fn probe_spec() -> TinySpec {
-    TinySpec { rows: 4, cols: 20, grid_rows: 4, grid_cols: 5, k_rows: 1, k_cols: 5, min_valid_bits: 8, submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::Probe) }
+    TinySpec {
+        rows: 4,
+        cols: 20,
+        grid_rows: 4,
+        grid_cols: 5,
+        k_rows: 1,
+        k_cols: 5,
+        min_valid_bits: 8,
+        submission: Submission::MpcShares,
+        ..TinySpec::default_for(TinyRules::Probe)
+    }
 }
 
 /// The image and mask whose code and mask bits are the published masked codes.

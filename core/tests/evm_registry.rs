@@ -15,13 +15,12 @@ use zkiris::{
     commitment::FIELD_MODULUS_BE,
     evm::{
         calldata::{
-            accept_ownership_calldata, binding_for_calldata, code_hash, code_hash_of_calldata, current_model_of_calldata,
-            decode_model, decode_registry_event, device_of_calldata, encode_verifier_calldata, event_topic, fr_from_be, fr_to_be,
-            is_registered_calldata, is_revoked_calldata, models_calldata, owner_calldata, pack_code, pending_owner_calldata,
-            register_calldata, registry_constructor_args, revoke_device_calldata, selector, set_model_active_calldata,
-            set_model_calldata, set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata,
-            transfer_ownership_calldata, upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT,
-            CODE_UPGRADED_EVENT, DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
+            accept_ownership_calldata, binding_for_calldata, code_hash, code_hash_of_calldata, current_model_of_calldata, decode_model, decode_registry_event,
+            device_of_calldata, encode_verifier_calldata, event_topic, fr_from_be, fr_to_be, is_registered_calldata, is_revoked_calldata, models_calldata,
+            owner_calldata, pack_code, pending_owner_calldata, register_calldata, registry_constructor_args, revoke_device_calldata, selector,
+            set_model_active_calldata, set_model_calldata, set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata,
+            transfer_ownership_calldata, upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT,
+            DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
         },
         prove::{verify_native_evm, EvmProofError},
         revm::{calldata_gas, CallOutcome, LocalEvm, RevmError},
@@ -226,10 +225,7 @@ fn verifier_accepts_valid_proofs_and_rejects_tampering() {
         assert!(verify_native_evm(&f.params, f.model_a.pk.get_vk(), &p.instances, short).is_err());
     }
     let half = &p.proof[..p.proof.len() / 2];
-    assert!(matches!(
-        verify_native_evm(&f.params, f.model_a.pk.get_vk(), &p.instances, half),
-        Err(EvmProofError::Malformed(_))
-    ));
+    assert!(matches!(verify_native_evm(&f.params, f.model_a.pk.get_vk(), &p.instances, half), Err(EvmProofError::Malformed(_))));
     // One code bit, the commitment, and the binding (re-bound to account B).
     let flipped = flip_code_bit(&p.instances, 17);
     assert!(!evm.call(USER, verifier, encode_verifier_calldata(&flipped, &p.proof)).unwrap().success);
@@ -309,10 +305,7 @@ fn oversized_verifier_is_split_automatically() {
     // With 138 public inputs and the optimizer off, even the stand-in's verifier is over the
     // EIP-170 limit as a single contract; the EVM refuses to deploy it.
     let f = fixture();
-    let whole = f
-        .solc
-        .compile_contract(&[("Halo2Verifier.sol", f.model_a.source.solidity())], VERIFIER_CONTRACT)
-        .unwrap();
+    let whole = f.solc.compile_contract(&[("Halo2Verifier.sol", f.model_a.source.solidity())], VERIFIER_CONTRACT).unwrap();
     println!("single-contract verifier: {} bytes of runtime code", whole.runtime_code.len());
     assert!(whole.runtime_code.len() > EIP170_MAX_RUNTIME_BYTES);
     assert!(matches!(whole.check_eip170(), Err(SolcError::CodeTooLarge { .. })));
@@ -686,11 +679,7 @@ fn an_upgrade_lifted_by_another_account_reverts_with_the_binding_error() {
     for (model, p) in [(&f.model_b, &f.b_c1), (&f.model_m, &f.m_c1)] {
         let calldata = upgrade_calldata(&model.id, &p.proof, &p.instances);
         let stolen = chain.call_from(OTHER, calldata.clone());
-        reverts_with(
-            &stolen,
-            "BindingMismatch(uint256,uint256)",
-            &[fr_to_be(&binding(CHAIN_ID, OTHER).to_field()), binding_word(p)],
-        );
+        reverts_with(&stolen, "BindingMismatch(uint256,uint256)", &[fr_to_be(&binding(CHAIN_ID, OTHER).to_field()), binding_word(p)]);
         let rebound = with_binding(&p.instances, &binding(CHAIN_ID, OTHER));
         reverts_with(&chain.call_from(OTHER, upgrade_calldata(&model.id, &p.proof, &rebound)), "ProofRejected(bytes32)", &[model.id]);
         ok(chain.call_from(USER, calldata));
@@ -800,10 +789,7 @@ fn ownership_moves_in_two_steps() {
     reverts_with(&chain.call_from(NEW, transfer_ownership_calldata(&NEW)), "NotOwner(address)", &[word_addr(&NEW)]);
 
     let out = ok(chain.admin(transfer_ownership_calldata(&NEW)));
-    assert_eq!(
-        decode_registry_event(&out.logs[0].topics, &out.logs[0].data),
-        Some(RegistryEvent::OwnershipTransferStarted { owner: ISSUER, new_owner: NEW })
-    );
+    assert_eq!(decode_registry_event(&out.logs[0].topics, &out.logs[0].data), Some(RegistryEvent::OwnershipTransferStarted { owner: ISSUER, new_owner: NEW }));
     assert_eq!(chain.view_word(pending_owner_calldata()), word_addr(&NEW));
     // Until accepted, the old owner keeps every power and the new one has none.
     assert_eq!(chain.view_word(owner_calldata()), word_addr(&ISSUER));
@@ -963,10 +949,7 @@ fn gas_table() {
     let m_upgrade = ok(chain.call(m_upgrade_cd.clone())).gas_used;
     // The same verifier as one (over-sized) contract, on a chain without the EIP-170 limit.
     let mut unlimited = LocalEvm::without_code_size_limit();
-    let whole = f
-        .solc
-        .compile_contract(&[("Halo2Verifier.sol", f.model_a.source.solidity())], VERIFIER_CONTRACT)
-        .unwrap();
+    let whole = f.solc.compile_contract(&[("Halo2Verifier.sol", f.model_a.source.solidity())], VERIFIER_CONTRACT).unwrap();
     let single = unlimited.deploy(ISSUER, whole.creation_code).unwrap().address;
     let verify_single = ok(unlimited.call(USER, single, verify_cd.clone()).unwrap()).gas_used;
 
@@ -1035,8 +1018,7 @@ fn standin_circuit_is_satisfied_and_range_checks_words() {
     let mut big = instances.clone();
     big[ROW_CODE + 66] = Fr::from(1u64 << 16);
     let failures = MockProver::run(K, &circuit(&big), vec![big]).unwrap().verify().unwrap_err();
-    assert!(failures.iter().any(|f| matches!(f,
-        VerifyFailure::Permutation { location: FailureLocation::OutsideRegion { row: 70 }, .. })));
+    assert!(failures.iter().any(|f| matches!(f, VerifyFailure::Permutation { location: FailureLocation::OutsideRegion { row: 70 }, .. })));
 
     // mpc-shares: 7 inputs, all copied into the circuit.
     let shares = support::statement(&f.model_m, commitment(5), 5, Some(binding(CHAIN_ID, USER)));
@@ -1055,7 +1037,6 @@ fn standin_circuit_is_satisfied_and_range_checks_words() {
         );
     }
 }
-
 
 #[test]
 fn mpc_verifier_needs_every_fixed_column_used() {

@@ -90,7 +90,8 @@ fn mutate_json(v: &mut Value, path: &[usize], replacement: Value, remove: bool) 
         *v = replacement;
         return;
     };
-    let is_leaf_parent = rest.is_empty() || child(v, first).map(|c| !matches!(c, Value::Object(m) if !m.is_empty()) && !matches!(c, Value::Array(a) if !a.is_empty())).unwrap_or(true);
+    let is_leaf_parent = rest.is_empty()
+        || child(v, first).map(|c| !matches!(c, Value::Object(m) if !m.is_empty()) && !matches!(c, Value::Array(a) if !a.is_empty())).unwrap_or(true);
     if remove && is_leaf_parent {
         match v {
             Value::Object(m) if !m.is_empty() => {
@@ -285,11 +286,14 @@ fn bundles() -> Vec<Vec<u8>> {
         proof: vec![0x42; 96],
         ..public_code.clone()
     };
-    [public_code, mpc_shares].iter().map(|b| {
-        let bytes = b.to_bytes();
-        assert_eq!(&ProofBundle::from_bytes(&bytes).unwrap(), b);
-        bytes
-    }).collect()
+    [public_code, mpc_shares]
+        .iter()
+        .map(|b| {
+            let bytes = b.to_bytes();
+            assert_eq!(&ProofBundle::from_bytes(&bytes).unwrap(), b);
+            bytes
+        })
+        .collect()
 }
 
 thread_local!(static BUNDLES: Vec<Vec<u8>> = bundles());

@@ -6,19 +6,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use zkiris::iriscode::{
-    BitPos, CodeBits, CodeLayout, HammingDistanceMatcher, IrisCode, IrisTemplate, MatcherParams,
-    SimpleHammingDistanceMatcher,
-};
+use zkiris::iriscode::{BitPos, CodeBits, CodeLayout, HammingDistanceMatcher, IrisCode, IrisTemplate, MatcherParams, SimpleHammingDistanceMatcher};
 
 /// Tolerance against serde_json's parse of matching.json (its float parsing can be 1 ulp off).
 /// Distances are additionally checked bit for bit against `str::parse` of the raw JSON text.
 const TOL: f64 = 1e-9;
 
 fn conformance_dir() -> PathBuf {
-    let dir = std::env::var_os("ZKIRIS_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
+    let dir = std::env::var_os("ZKIRIS_CONFORMANCE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
     assert!(dir.join("openiris/matching.json").is_file(), "conformance vectors not found in {}", dir.display());
     dir
 }
@@ -27,11 +22,7 @@ fn open_npz(path: &Path) -> npyz::npz::NpzArchive<std::io::BufReader<std::fs::Fi
     npyz::npz::NpzArchive::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
 }
 
-fn npz_array<T: npyz::Deserialize>(
-    npz: &mut npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>>,
-    name: &str,
-    shape: &[u64],
-) -> Vec<T> {
+fn npz_array<T: npyz::Deserialize>(npz: &mut npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>>, name: &str, shape: &[u64]) -> Vec<T> {
     let arr = npz.by_name(name).unwrap().unwrap_or_else(|| panic!("array {name} missing"));
     assert_eq!(arr.shape(), shape, "shape of {name}");
     arr.into_vec().unwrap()
@@ -64,8 +55,7 @@ fn load_templates(conf: &Path) -> BTreeMap<String, IrisCode> {
         out.insert(name, IrisCode::new(code, mask));
     }
     let mut npz = open_npz(&conf.join("openiris/fixture_templates.npz"));
-    let names: Vec<String> =
-        npz.array_names().filter_map(|n| n.strip_suffix("__iris_codes")).map(str::to_owned).collect();
+    let names: Vec<String> = npz.array_names().filter_map(|n| n.strip_suffix("__iris_codes")).map(str::to_owned).collect();
     for name in names {
         let code = from_new_format(&npz_array::<bool>(&mut npz, &format!("{name}__iris_codes"), &NEW_SHAPE));
         let mask = from_new_format(&npz_array::<bool>(&mut npz, &format!("{name}__mask_codes"), &NEW_SHAPE));
@@ -242,9 +232,7 @@ fn world_v3_layout_and_plane_mapping() {
 
     // The matcher applies to world-v3 codes: a gallery rolled by +5 columns matches exactly
     // at shift +5.
-    let rolled = |c: &CodeBits| {
-        CodeBits::from_fn(|p| c.get(BitPos::new(p.plane(), p.row(), (p.col() + 256 - 5) % 256).unwrap()))
-    };
+    let rolled = |c: &CodeBits| CodeBits::from_fn(|p| c.get(BitPos::new(p.plane(), p.row(), (p.col() + 256 - 5) % 256).unwrap()));
     let gallery = IrisCode::new(rolled(code.code()), rolled(code.mask()));
     let raw = SimpleHammingDistanceMatcher::default().run(&code, &gallery);
     assert_eq!((raw.distance, raw.shift), (0.0, 5));
@@ -265,14 +253,11 @@ fn every_matching_pair_reproduced() {
 
     let default = HammingDistanceMatcher::default();
     let simple = SimpleHammingDistanceMatcher::default();
-    let no_half =
-        HammingDistanceMatcher::new(MatcherParams { separate_half_matching: false, ..MatcherParams::default() })
-            .unwrap();
+    let no_half = HammingDistanceMatcher::new(MatcherParams { separate_half_matching: false, ..MatcherParams::default() }).unwrap();
     let pairs = json["pairs"].as_array().unwrap();
     assert_eq!(pairs.len(), 120);
     let text = matching_text(&conf);
-    let keys =
-        ["HammingDistanceMatcher_default", "raw_hd_min_over_shifts", "raw_hd_shift0", "normalised_no_half_split"];
+    let keys = ["HammingDistanceMatcher_default", "raw_hd_min_over_shifts", "raw_hd_shift0", "normalised_no_half_split"];
     let exact: Vec<Vec<f64>> = keys.iter().map(|k| raw_numbers(&text, "\"pairs\"", k, pairs.len())).collect();
     let mut max_err = 0.0f64;
     for (p, pair) in pairs.iter().enumerate() {
@@ -329,16 +314,8 @@ fn per_shift_traces_reproduced() {
             assert_eq!(i64::from(g.common_mask_total()), i(&w["common_mask_bits"]), "{what}");
             close(g.raw_hd().unwrap(), f(&w["raw_hd"]), &format!("{what} raw_hd"));
             for h in 0..2 {
-                close(
-                    2.0 * f64::from(g.nonmatch_bits[h]),
-                    f(&w["half_counts_x2"]["iris"][h]),
-                    &format!("{what} ib{h}"),
-                );
-                close(
-                    2.0 * f64::from(g.common_mask_bits[h]),
-                    f(&w["half_counts_x2"]["mask"][h]),
-                    &format!("{what} mb{h}"),
-                );
+                close(2.0 * f64::from(g.nonmatch_bits[h]), f(&w["half_counts_x2"]["iris"][h]), &format!("{what} ib{h}"));
+                close(2.0 * f64::from(g.common_mask_bits[h]), f(&w["half_counts_x2"]["mask"][h]), &format!("{what} mb{h}"));
             }
             let terms = g.normalised.unwrap();
             let halves = terms.halves.unwrap();
@@ -381,10 +358,7 @@ fn real_code_edge_cases() {
 
     // All-zero mask on either side: every shift is skipped, distance 1 at shift 0, no NaN.
     let blind = IrisCode::new(a.code().clone(), CodeBits::zeros());
-    for m in [
-        HammingDistanceMatcher::default(),
-        HammingDistanceMatcher::new(MatcherParams::OPENIRIS_SIMPLE_DEFAULT).unwrap(),
-    ] {
+    for m in [HammingDistanceMatcher::default(), HammingDistanceMatcher::new(MatcherParams::OPENIRIS_SIMPLE_DEFAULT).unwrap()] {
         for (p, g) in [(a, &blind), (&blind, a), (&blind, &blind)] {
             let r = m.run(p, g);
             assert_eq!((r.distance, r.shift, r.common_mask_bits), (1.0, 0, 0));

@@ -102,7 +102,13 @@ fn unary_model(op: &str) -> Vec<u8> {
         value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
             elem_type: pb::tensor_proto::DataType::Float as i32,
             shape: Some(pb::TensorShapeProto {
-                dim: d.iter().map(|&v| pb::tensor_shape_proto::Dimension { denotation: String::new(), value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) }).collect(),
+                dim: d
+                    .iter()
+                    .map(|&v| pb::tensor_shape_proto::Dimension {
+                        denotation: String::new(),
+                        value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)),
+                    })
+                    .collect(),
             }),
         })),
     };

@@ -29,12 +29,7 @@ fn run_float_model(name: &str, quant: QuantConfig) -> Vec<QuantReport> {
     let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     let trace = exec::run(&graph, &[IntTensor::new(dims.clone(), ints)]).unwrap();
     let reference = run_reference(&typed, vec![tract_ndarray::ArrayD::from_shape_vec(dims, input).unwrap().into_tensor()]).unwrap();
-    graph
-        .outputs
-        .iter()
-        .zip(&reference)
-        .map(|(o, r)| QuantReport::compare(&o.name, &trace.get(o.tensor).data, graph.info(o.tensor).scale_bits, r))
-        .collect()
+    graph.outputs.iter().zip(&reference).map(|(o, r)| QuantReport::compare(&o.name, &trace.get(o.tensor).data, graph.info(o.tensor).scale_bits, r)).collect()
 }
 
 #[test]

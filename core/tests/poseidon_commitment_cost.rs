@@ -22,9 +22,7 @@ use std::time::Instant;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, Advice, Circuit, Column, ConstraintSystem, Error, Instance,
-};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Advice, Circuit, Column, ConstraintSystem, Error, Instance};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -90,12 +88,7 @@ impl Circuit<Fr> for CommitmentHash {
             || "commitment hash",
             |mut region| {
                 let below = config.chip.rows_needed(self.inputs.len());
-                let cells: Vec<_> = self
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| region.assign_advice(config.a, below + i, *v))
-                    .collect();
+                let cells: Vec<_> = self.inputs.iter().enumerate().map(|(i, v)| region.assign_advice(config.a, below + i, *v)).collect();
                 let (out, _) = chip.hash(&mut region, 0, &cells)?;
                 Ok(out.cell())
             },
@@ -240,8 +233,7 @@ fn reset_peak_rss() {
 }
 
 fn params(k: u32) -> ParamsKZG<Bn256> {
-    let path =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/poseidon-cost-srs-k{k}.bin"));
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/poseidon-cost-srs-k{k}.bin"));
     if let Ok(bytes) = std::fs::read(&path) {
         if let Ok(p) = ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::RawBytes) {
             return p;
@@ -334,11 +326,7 @@ fn gate_stats() {
         let mut meta = ConstraintSystem::<Fr>::default();
         let config = CommitmentHash::configure_with_params(&mut meta, Width(width));
         let polys: usize = meta.gates().iter().map(|g| g.polynomials().len()).sum();
-        println!(
-            "width={width:2} rows(5205)={:6} gate_polys={polys:3} gate_calcs={:4}",
-            config.chip.rows_needed(5205),
-            gate_calculations(&meta)
-        );
+        println!("width={width:2} rows(5205)={:6} gate_polys={polys:3} gate_calcs={:4}", config.chip.rows_needed(5205), gate_calculations(&meta));
     }
 }
 
@@ -359,8 +347,5 @@ fn native_commit_time() {
     for _ in 0..runs {
         std::hint::black_box(commit(&image, &mask, &salt).expect("commit"));
     }
-    println!(
-        "RESULT native commit 128x1024: {:.1} ms per commitment",
-        t.elapsed().as_secs_f64() * 1000.0 / runs as f64
-    );
+    println!("RESULT native commit 128x1024: {:.1} ms per commitment", t.elapsed().as_secs_f64() * 1000.0 / runs as f64);
 }

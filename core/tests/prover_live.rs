@@ -130,7 +130,9 @@ fn world_v3_live_proves_and_verifies() {
     let setup = ProvingSetup::prepare(model, &SrsSource::Development, Some(cache()), &NoProgress, &CancellationToken::new()).unwrap();
     let prepared = t.elapsed();
     let t = std::time::Instant::now();
-    let bundle = setup.prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
+    let bundle = setup
+        .prove(&image, &mask, &Salt::from_hex("0x99").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new())
+        .unwrap();
     let proved = t.elapsed();
     let st = setup.verifier().verify(&bundle).unwrap();
     let world = common::bundled_model("world-v3").encode(&image, &mask).unwrap();

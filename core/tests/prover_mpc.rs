@@ -25,7 +25,8 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let cache = tempfile::tempdir().unwrap().keep();
-        let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec())), &SrsSource::Development, Some(&cache), &NoProgress, &CancellationToken::new()).unwrap();
+        let setup =
+            ProvingSetup::prepare(Arc::new(tiny_model(&spec())), &SrsSource::Development, Some(&cache), &NoProgress, &CancellationToken::new()).unwrap();
         let parties = [PartySecretKey::generate(), PartySecretKey::generate(), PartySecretKey::generate()];
         let binding = Binding { chain_id: 31337, registry: [0xaa; 20], account: [0x42; 20] };
         let bundle = prove(&setup, &parties, binding);
@@ -150,7 +151,14 @@ fn party_keys_are_required_for_mpc_and_refused_for_public_code() {
     let r = f.setup.prove(&image, &mask, &salt, None, &ProveOptions { binding: None, party_keys: Some(dup) }, &NoProgress, &CancellationToken::new());
     assert!(matches!(r, Err(ProveError::Shares(_))), "{r:?}");
     // A public-code model refuses party keys.
-    let pc = ProvingSetup::prepare(Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World))), &SrsSource::Development, None, &NoProgress, &CancellationToken::new()).unwrap();
+    let pc = ProvingSetup::prepare(
+        Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World))),
+        &SrsSource::Development,
+        None,
+        &NoProgress,
+        &CancellationToken::new(),
+    )
+    .unwrap();
     let r = pc.prove(&image, &mask, &salt, None, &ProveOptions { binding: None, party_keys: Some(keys(&f.parties)) }, &NoProgress, &CancellationToken::new());
     assert!(matches!(r, Err(ProveError::UnexpectedPartyKeys { .. })));
 }

@@ -29,7 +29,9 @@ fn proof(rules: TinyRules) -> &'static ProofBundle {
     let cell = if rules == TinyRules::World { &W } else { &O };
     cell.get_or_init(|| {
         let (image, mask) = tiny_sample(&TinySpec::default_for(rules), 3);
-        setup(rules).prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap()
+        setup(rules)
+            .prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new())
+            .unwrap()
     })
 }
 
@@ -151,7 +153,9 @@ fn progress_is_reported_and_cancellation_is_prompt() {
 #[test]
 fn key_generation_reports_progress_and_can_be_cancelled_between_its_steps() {
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
-    let files = |d: &std::path::Path| -> Vec<String> { std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with("pk-") || n.starts_with("vk-")).collect() };
+    let files = |d: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with("pk-") || n.starts_with("vk-")).collect()
+    };
     // A full generation: Keygen events from 0.4 to 1.0 through its steps, never backwards.
     let dir = tempfile::tempdir().unwrap();
     let events = Arc::new(Mutex::new(Vec::<(Phase, f64)>::new()));
@@ -195,7 +199,9 @@ fn too_few_valid_bits_is_a_typed_error_before_proving() {
 fn proving_key_cache_is_used_and_corruption_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
-    let prep = |m: &Arc<zkiris::model::Model>| ProvingSetup::prepare(m.clone(), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let prep = |m: &Arc<zkiris::model::Model>| {
+        ProvingSetup::prepare(m.clone(), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap()
+    };
     let a = prep(&model);
     assert_eq!(a.key_source(), zkiris::prover::KeySource::Generated);
     let b = prep(&model);
@@ -303,7 +309,10 @@ fn a_verifier_reads_only_the_srs_points_it_uses_and_they_are_the_full_srss() {
     assert!(record.exists(), "generating the full SRS records the verifier's points");
     let part = Srs::development_for_verifier(6, dir.path()).unwrap();
     assert_eq!(part.fingerprint(), full.fingerprint());
-    assert_eq!((part.k(), part.params().get_g()[0], part.params().g2(), part.params().s_g2()), (6, full.params().get_g()[0], full.params().g2(), full.params().s_g2()));
+    assert_eq!(
+        (part.k(), part.params().get_g()[0], part.params().g2(), part.params().s_g2()),
+        (6, full.params().get_g()[0], full.params().g2(), full.params().s_g2())
+    );
     assert!(part.is_insecure());
     // The record alone suffices (the full SRS is not read) ...
     std::fs::remove_file(dir.path().join("dev-srs-INSECURE-k6.bin")).unwrap();
@@ -358,7 +367,8 @@ fn a_verifier_reads_only_the_srs_points_it_uses_and_they_are_the_full_srss() {
     assert!(v.verify(&t).is_err());
     let instances = setup(TinyRules::World).plan().instances;
     let with_points = zkiris::evm::verifier::VerifierSource::render(v.params(), v.verifying_key(), instances).unwrap();
-    let with_full = zkiris::evm::verifier::VerifierSource::render(setup(TinyRules::World).srs().params(), setup(TinyRules::World).verifying_key(), instances).unwrap();
+    let with_full =
+        zkiris::evm::verifier::VerifierSource::render(setup(TinyRules::World).srs().params(), setup(TinyRules::World).verifying_key(), instances).unwrap();
     assert_eq!(with_points.solidity(), with_full.solidity());
 }
 
@@ -384,7 +394,11 @@ fn a_new_proving_key_removes_the_same_models_stale_keys() {
     assert!(!stale.exists() && !stale_vk.exists() && !stale_shape.exists() && !legacy.exists(), "stale keys of this model are removed");
     assert!(other.exists() && other_vk.exists() && unrelated.exists(), "other models' keys and other files are kept");
     for kind in ["pk", "vk"] {
-        let keys: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.starts_with(&format!("{kind}-{prefix}-"))).collect();
+        let keys: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(&format!("{kind}-{prefix}-")))
+            .collect();
         assert_eq!(keys.len(), 1, "{keys:?}");
     }
 }

@@ -44,10 +44,7 @@ fn observe(dir: &Path, provider: Arc<dyn KeyProvider>, all: &[&EnrollmentRecord]
 /// `check(k, fault, result, reopened_state)` asserts the outcome. Returns the number of steps.
 fn for_every_step(
     fault: Fault,
-    mut run: impl FnMut(
-        &Path,
-        Arc<FaultFs>,
-    ) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>),
+    mut run: impl FnMut(&Path, Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>),
 ) -> usize {
     for k in 0.. {
         let dir = tempfile::tempdir().unwrap();
@@ -82,10 +79,7 @@ fn for_every_step(
     unreachable!()
 }
 
-fn import_case(
-    dir: &Path,
-    fs: Arc<FaultFs>,
-) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn import_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("k");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();
@@ -95,10 +89,9 @@ fn import_case(
     // The new record's id is only known on success; find it on disk otherwise.
     let id = match &result {
         Ok(id) => Some(*id),
-        Err(_) => std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| RecordId::from_file_name(&e.unwrap().file_name().to_string_lossy()))
-            .find(|id| !old.contains_key(id)),
+        Err(_) => {
+            std::fs::read_dir(dir).unwrap().filter_map(|e| RecordId::from_file_name(&e.unwrap().file_name().to_string_lossy())).find(|id| !old.contains_key(id))
+        }
     };
     if let Some(id) = id {
         new.insert(id, r);
@@ -106,10 +99,7 @@ fn import_case(
     (result.map(|_| ()), old, new, p, None)
 }
 
-fn delete_case(
-    dir: &Path,
-    fs: Arc<FaultFs>,
-) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn delete_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("k");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();
@@ -120,10 +110,7 @@ fn delete_case(
     (result, old, new, p, None)
 }
 
-fn rotate_case(
-    dir: &Path,
-    fs: Arc<FaultFs>,
-) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
+fn rotate_case(dir: &Path, fs: Arc<FaultFs>) -> (Result<(), VaultError>, State, State, Arc<dyn KeyProvider>, Option<Arc<dyn KeyProvider>>) {
     let p = raw_provider("old");
     let old = setup(dir, &p);
     let (v, _) = Vault::open(dir, p.clone(), VaultOptions::default().with_fs(fs)).unwrap();

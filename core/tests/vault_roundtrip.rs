@@ -8,8 +8,7 @@ use std::sync::Arc;
 use vault_support::*;
 use zkiris::attest::{dev_device_id, dev_device_key, DeviceKey};
 use zkiris::vault::{
-    EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RawKeyProvider, RecordId, Vault, VaultError, VaultFile,
-    VaultOptions, INDEX_FILE, LOCK_FILE,
+    EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RawKeyProvider, RecordId, Vault, VaultError, VaultFile, VaultOptions, INDEX_FILE, LOCK_FILE,
 };
 
 fn passphrase(p: &[u8]) -> Arc<dyn KeyProvider> {
@@ -76,8 +75,7 @@ fn wrong_keys_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let key = [7u8; 32];
     Vault::create(dir.path(), Arc::new(RawKeyProvider::new("k", &key)), VaultOptions::default()).unwrap();
-    let e =
-        Vault::open(dir.path(), Arc::new(RawKeyProvider::new("k", &[8u8; 32])), VaultOptions::default()).unwrap_err();
+    let e = Vault::open(dir.path(), Arc::new(RawKeyProvider::new("k", &[8u8; 32])), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::WrongKey), "{e}");
     let e = Vault::open(dir.path(), Arc::new(RawKeyProvider::new("other", &key)), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::KeyIdMismatch { .. }), "{e}");
@@ -98,8 +96,7 @@ fn create_and_open_preconditions() {
     Vault::create(dir.path(), p.clone(), VaultOptions::default()).unwrap();
     let e = Vault::create(dir.path(), p.clone(), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::AlreadyExists { .. }), "{e}");
-    let e = Vault::create(dir.path().join("x"), Arc::new(RawKeyProvider::new("", &[0; 32])), VaultOptions::default())
-        .unwrap_err();
+    let e = Vault::create(dir.path().join("x"), Arc::new(RawKeyProvider::new("", &[0; 32])), VaultOptions::default()).unwrap_err();
     assert!(matches!(e, VaultError::InvalidKeyId { len: 0 }), "{e}");
     let info = Vault::inspect(dir.path()).unwrap();
     assert_eq!(info.key_id, "k");
@@ -142,8 +139,7 @@ fn rotate_kek_rewraps_without_reencrypting() {
     let (ra, rb) = (record(1), record(2));
     let a = v.import(ra.clone(), &[dev_device_id()]).unwrap();
     let b = v.import(rb.clone(), &[dev_device_id()]).unwrap();
-    let files_before: Vec<Vec<u8>> =
-        [a, b].iter().map(|id| std::fs::read(dir.path().join(id.file_name())).unwrap()).collect();
+    let files_before: Vec<Vec<u8>> = [a, b].iter().map(|id| std::fs::read(dir.path().join(id.file_name())).unwrap()).collect();
     let old_key_id = v.key_id();
 
     let new = passphrase(b"new");
@@ -152,8 +148,7 @@ fn rotate_kek_rewraps_without_reencrypting() {
     assert_ne!(v.key_id(), old_key_id);
     // The same handle keeps working, and record files were not touched.
     assert_eq!(v.get(&a).unwrap(), ra);
-    let files_after: Vec<Vec<u8>> =
-        [a, b].iter().map(|id| std::fs::read(dir.path().join(id.file_name())).unwrap()).collect();
+    let files_after: Vec<Vec<u8>> = [a, b].iter().map(|id| std::fs::read(dir.path().join(id.file_name())).unwrap()).collect();
     assert_eq!(files_before, files_after);
     // Rotating to the key already in force is refused.
     assert!(matches!(v.rotate_kek(new.clone()), Err(VaultError::KeyIdMismatch { .. })));
@@ -221,33 +216,15 @@ fn import_checks_the_capture_attestation() {
 
     // Signature by the dev device, but the record claims another device.
     let good = record(11);
-    let claims_rogue = EnrollmentRecord::new(
-        good.image().clone(),
-        good.mask().clone(),
-        good.salt().clone(),
-        *good.commitment(),
-        *good.signature(),
-        rogue.id(),
-    )
-    .unwrap();
+    let claims_rogue =
+        EnrollmentRecord::new(good.image().clone(), good.mask().clone(), good.salt().clone(), *good.commitment(), *good.signature(), rogue.id()).unwrap();
     let e = v.import(claims_rogue, &[dev_device_id(), rogue.id()]).unwrap_err();
-    assert!(
-        matches!(e, VaultError::DeviceMismatch { stated, signer } if stated == rogue.id() && signer == dev_device_id()),
-        "{e}"
-    );
+    assert!(matches!(e, VaultError::DeviceMismatch { stated, signer } if stated == rogue.id() && signer == dev_device_id()), "{e}");
 
     // A malformed signature.
     let mut sig = *good.signature();
     sig.0[64] = 30;
-    let bad_sig = EnrollmentRecord::new(
-        good.image().clone(),
-        good.mask().clone(),
-        good.salt().clone(),
-        *good.commitment(),
-        sig,
-        dev_device_id(),
-    )
-    .unwrap();
+    let bad_sig = EnrollmentRecord::new(good.image().clone(), good.mask().clone(), good.salt().clone(), *good.commitment(), sig, dev_device_id()).unwrap();
     assert!(matches!(v.import(bad_sig, &trusted), Err(VaultError::BadSignature { .. })));
 
     // A validly signed commitment that is not Commit(image, mask, salt) of the record's data:
@@ -262,10 +239,7 @@ fn import_checks_the_capture_attestation() {
     )
     .unwrap();
     let e = v.import(wrong_salt, &trusted).unwrap_err();
-    assert!(
-        matches!(e, VaultError::CommitmentMismatch { signed, computed } if signed == *good.commitment() && computed != signed),
-        "{e}"
-    );
+    assert!(matches!(e, VaultError::CommitmentMismatch { signed, computed } if signed == *good.commitment() && computed != signed), "{e}");
     // Same with one pixel changed.
     let mut px = good.image().pixels().to_vec();
     px[777] ^= 1;

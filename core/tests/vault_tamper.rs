@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use vault_support::*;
 use zkiris::attest::dev_device_id;
-use zkiris::vault::{
-    EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RecordId, Vault, VaultError, VaultFile, VaultOptions,
-    INDEX_FILE,
-};
+use zkiris::vault::{EnrollmentRecord, KdfCost, KeyProvider, PassphraseProvider, RecordId, Vault, VaultError, VaultFile, VaultOptions, INDEX_FILE};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -50,9 +47,7 @@ fn is_tampered(e: &VaultError, file: VaultFile) -> bool {
 
 #[test]
 fn every_flipped_index_byte_is_tampered() {
-    for provider in
-        [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::INSECURE_TEST).unwrap()) as _]
-    {
+    for provider in [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::INSECURE_TEST).unwrap()) as _] {
         let f = fixture(provider);
         let path = f.dir.path().join(INDEX_FILE);
         let good = std::fs::read(&path).unwrap();
@@ -126,8 +121,7 @@ fn tampering_that_fixes_the_checksums_is_still_caught() {
     });
     // A record moved into another vault under the same key and id does not decrypt either.
     let other = tempfile::tempdir().unwrap();
-    let v2 =
-        Vault::create(other.path(), f.provider.clone(), VaultOptions::default().with_fs(f.overlay.clone())).unwrap();
+    let v2 = Vault::create(other.path(), f.provider.clone(), VaultOptions::default().with_fs(f.overlay.clone())).unwrap();
     let id2 = v2.import(record(1), &[dev_device_id()]).unwrap();
     let mut moved = good.clone();
     moved[38..54].copy_from_slice(&id2.0); // claim the other vault's record id
@@ -172,10 +166,7 @@ fn truncated_and_empty_files_are_typed() {
         if cut == 0 {
             assert!(matches!(e, VaultError::Empty { file: VaultFile::Index }), "{e}");
         } else {
-            assert!(
-                matches!(e, VaultError::Truncated { file: VaultFile::Index, actual, .. } if actual == cut as u64),
-                "cut {cut}: {e}"
-            );
+            assert!(matches!(e, VaultError::Truncated { file: VaultFile::Index, actual, .. } if actual == cut as u64), "cut {cut}: {e}");
         }
     }
     let v = open(&f).unwrap();
@@ -214,9 +205,6 @@ fn future_versions_are_refused() {
     fix_checksums(&mut future);
     f.overlay.with(&rpath, &future, || {
         let e = v.get(&f.a.0).unwrap_err();
-        assert!(
-            matches!(e, VaultError::UnsupportedVersion { file: VaultFile::Record(r), found: 256, supported: 1 } if r == f.a.0),
-            "{e}"
-        );
+        assert!(matches!(e, VaultError::UnsupportedVersion { file: VaultFile::Record(r), found: 256, supported: 1 } if r == f.a.0), "{e}");
     });
 }

@@ -36,7 +36,8 @@ fn two_records_prove_concurrently() {
             let (setup, vault, id) = (setup.clone(), vault.clone(), *id);
             std::thread::spawn(move || {
                 let r = vault.get(&id).unwrap();
-                let b = setup.prove(r.image(), r.mask(), r.salt(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
+                let b =
+                    setup.prove(r.image(), r.mask(), r.salt(), None, &zkiris::prover::ProveOptions::default(), &NoProgress, &CancellationToken::new()).unwrap();
                 (*r.commitment(), b)
             })
         })

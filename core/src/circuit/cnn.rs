@@ -231,7 +231,13 @@ impl CnnPlan {
 
     /// Multiply-adds of the dense layers (weights that are not zero).
     pub fn dense_terms(&self) -> usize {
-        self.denses.iter().map(|d| d.outputs.iter().map(|o| o.terms.len()).sum::<usize>() + d.blocks.iter().map(|b| b.weights.iter().map(|w| w.iter().filter(|x| **x != 0).count()).sum::<usize>()).sum::<usize>()).sum()
+        self.denses
+            .iter()
+            .map(|d| {
+                d.outputs.iter().map(|o| o.terms.len()).sum::<usize>()
+                    + d.blocks.iter().map(|b| b.weights.iter().map(|w| w.iter().filter(|x| **x != 0).count()).sum::<usize>()).sum::<usize>()
+            })
+            .sum()
     }
 
     /// Distinct requantisation shapes.
@@ -266,7 +272,11 @@ impl Walk<'_> {
             Op::Input(_) => Ok(()),
             Op::Requant(_) => self.linear(node.inputs[0]),
             Op::Max => self.linear(variable_operand(self.graph, node)?.0),
-            other => Err(CircuitError::Unsupported(format!("node {} ({}) cannot be proven on the CNN path; supported nonlinear ops: Max with a constant (ReLU), Requant", node.name, other.name()))),
+            other => Err(CircuitError::Unsupported(format!(
+                "node {} ({}) cannot be proven on the CNN path; supported nonlinear ops: Max with a constant (ReLU), Requant",
+                node.name,
+                other.name()
+            ))),
         }
     }
 
@@ -297,7 +307,16 @@ fn bits_of(v: i128) -> u32 {
 /// Dense layers use the batched layout ([`super::dense_batch`]) with blocks of `dense_width`
 /// outputs when `dense_width > 1`, else the direct one ([`super::dense`]).
 #[allow(clippy::too_many_arguments)]
-pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], convs: &mut Vec<ConvRegion>, floor: &mut Floor, limb_bits: u32, dense_width: usize, targets: &[TensorId]) -> Result<(CnnPlan, HashMap<TensorId, Vec<ValueRef>>), CircuitError> {
+pub fn plan(
+    graph: &Graph,
+    la: &LinearAnalysis,
+    inputs: &mut [InputRegion],
+    convs: &mut Vec<ConvRegion>,
+    floor: &mut Floor,
+    limb_bits: u32,
+    dense_width: usize,
+    targets: &[TensorId],
+) -> Result<(CnnPlan, HashMap<TensorId, Vec<ValueRef>>), CircuitError> {
     let mut walk = Walk { graph, la, linear: BTreeSet::new(), materialized: BTreeSet::new() };
     for &t in targets {
         walk.linear(t)?;
@@ -381,7 +400,9 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
                         let mut region = ConvRegion { plan: p, source, target: t, seg_len, seg_first_row: 0, kernel_rows: vec![], acc_first_row: 0, apad };
                         region.seg_first_row = floor.place(&[Col::Q, Col::H], region.seg_rows());
                         let p = &region.plan;
-                        let v = (0..p.segments * p.outputs).map(|e| ValueRef { cell: region.output_cell(e / p.outputs, e % p.outputs), offset: p.constant[e] }).collect();
+                        let v = (0..p.segments * p.outputs)
+                            .map(|e| ValueRef { cell: region.output_cell(e / p.outputs, e % p.outputs), offset: p.constant[e] })
+                            .collect();
                         convs.push(region);
                         cnn.convs.push((convs.len() - 1, t));
                         v
@@ -401,7 +422,13 @@ pub fn plan(graph: &Graph, la: &LinearAnalysis, inputs: &mut [InputRegion], conv
                                 })
                                 .collect();
                             let constants = rows.iter().map(|&r| map.constant[r]).collect();
-                            let b = DenseBlock { first_row: total, inputs: union.iter().map(|&i| src_cells[i as usize]).collect(), weights, outputs: rows, constants };
+                            let b = DenseBlock {
+                                first_row: total,
+                                inputs: union.iter().map(|&i| src_cells[i as usize]).collect(),
+                                weights,
+                                outputs: rows,
+                                constants,
+                            };
                             total += b.rows(dense_width);
                             blocks.push(b);
                         }

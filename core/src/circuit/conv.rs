@@ -132,10 +132,8 @@ impl ConvConfig {
             let g = m.query_advice(cols.g, Rotation::cur());
             let g_prev = m.query_advice(cols.g, Rotation::prev());
             let term = m.query_advice(cols.g2, Rotation::cur()) * m.query_advice(cols.h, Rotation::cur());
-            let mut out = vec![
-                m.query_selector(s_acc_first) * (g.clone() - term.clone()),
-                m.query_selector(s_acc_next) * (g.clone() - g_prev.clone() - term.clone()),
-            ];
+            let mut out =
+                vec![m.query_selector(s_acc_first) * (g.clone() - term.clone()), m.query_selector(s_acc_next) * (g.clone() - g_prev.clone() - term.clone())];
             for (n, sel) in &s_acc_seg {
                 out.push(m.query_selector(*sel) * (g.clone() - g_prev.clone() * pow(&beta, *n as u64) - term.clone()));
             }

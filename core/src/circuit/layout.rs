@@ -28,7 +28,7 @@
 //! row at which all of them are free.
 
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Challenge, Column, ConstraintSystem, Fixed, FirstPhase, Instance, SecondPhase};
+use halo2_proofs::plonk::{Advice, Challenge, Column, ConstraintSystem, FirstPhase, Fixed, Instance, SecondPhase};
 
 /// The shared columns.
 #[derive(Clone, Copy, Debug)]

@@ -197,7 +197,13 @@ impl LinearAnalysis {
                             let pos = indices.data[gi] as usize;
                             let mut off = 0;
                             for k in 0..ish.len() {
-                                let i = if k < *axis { idx[k] } else if k == *axis { pos } else { idx[k - 1 + ir] };
+                                let i = if k < *axis {
+                                    idx[k]
+                                } else if k == *axis {
+                                    pos
+                                } else {
+                                    idx[k - 1 + ir]
+                                };
                                 off += i * st[k];
                             }
                             picks.push(Some(off));
@@ -361,7 +367,8 @@ impl LinearAnalysis {
                             }
                             _ => {
                                 let sign = if matches!(node.op, Op::Sub) { -1 } else { 1 };
-                                add_maps(&a, &b, &ra, &rb, sign).ok_or_else(|| CircuitError::Unsupported(format!("node {}: sum of values from different sources", node.name)))?
+                                add_maps(&a, &b, &ra, &rb, sign)
+                                    .ok_or_else(|| CircuitError::Unsupported(format!("node {}: sum of values from different sources", node.name)))?
                             }
                         }
                     }
@@ -384,7 +391,8 @@ impl LinearAnalysis {
             };
             maps[node.output.0] = Some(Arc::new(map));
         }
-        let maps = maps.into_iter().enumerate().map(|(i, m)| m.ok_or_else(|| CircuitError::Internal(format!("tensor {i} has no map")))).collect::<Result<_, _>>()?;
+        let maps =
+            maps.into_iter().enumerate().map(|(i, m)| m.ok_or_else(|| CircuitError::Internal(format!("tensor {i} has no map")))).collect::<Result<_, _>>()?;
         Ok(Self { maps })
     }
 
@@ -567,7 +575,16 @@ pub fn detect_conv(map: &SparseMap, source_shape: &[usize], target_shape: &[usiz
 }
 
 #[allow(clippy::too_many_arguments)]
-fn try_structure(map: &SparseMap, source: TensorId, chains: usize, width: usize, segments: usize, outputs: usize, stride: usize, boundary: Boundary) -> Option<ConvPlan> {
+fn try_structure(
+    map: &SparseMap,
+    source: TensorId,
+    chains: usize,
+    width: usize,
+    segments: usize,
+    outputs: usize,
+    stride: usize,
+    boundary: Boundary,
+) -> Option<ConvPlan> {
     // Offsets δ = position − stride·j (wrapped to (−width/2, width/2] when circular).
     let delta = |q: usize, j: usize| -> i64 {
         let d = q as i64 - (stride * j) as i64;
@@ -708,7 +725,9 @@ mod tests {
         let kernel = [3i64, -1, 2, 5, -4, 1];
         let src = SparseMap::identity(TensorId(0), 32);
         let rows: Vec<Vec<(usize, i64)>> = (0..8)
-            .map(|j| kernel.iter().enumerate().filter_map(|(u, &w)| usize::try_from(4 * j as i64 - 2 + u as i64).ok().filter(|&q| q < 32).map(|q| (q, w))).collect())
+            .map(|j| {
+                kernel.iter().enumerate().filter_map(|(u, &w)| usize::try_from(4 * j as i64 - 2 + u as i64).ok().filter(|&q| q < 32).map(|q| (q, w))).collect()
+            })
             .collect();
         let m = src.combine(&rows);
         let p = detect_conv(&m, &[32], &[8]).expect("structure");

@@ -362,7 +362,10 @@ impl RuleCompiler<'_> {
         if let Some(values) = self.cnn_values.get(&t) {
             let [rows, cols] = self.grid;
             let e = (channel * rows + i) * cols + j;
-            let v = values.get(e).filter(|_| values.len() % (rows * cols).max(1) == 0).ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} has no element ({channel}, {i}, {j}) on a {rows}x{cols} grid")))?;
+            let v = values
+                .get(e)
+                .filter(|_| values.len() % (rows * cols).max(1) == 0)
+                .ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} has no element ({channel}, {i}, {j}) on a {rows}x{cols} grid")))?;
             return Ok((*v, self.graph.info(t).bound.magnitude_bits()));
         }
         let (cell, bits) = self.output_cell(output, channel, i, j)?;
@@ -373,18 +376,17 @@ impl RuleCompiler<'_> {
     fn output_cell_exact(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(CellRef, u32), CircuitError> {
         match self.output_value(output, channel, i, j)? {
             (ValueRef { cell, offset: 0 }, bits) => Ok((cell, bits)),
-            _ => Err(CircuitError::Unsupported(format!("output {output:?} carries a constant (a bias) in the circuit; the non-zero and fragile rules read it without one"))),
+            _ => Err(CircuitError::Unsupported(format!(
+                "output {output:?} carries a constant (a bias) in the circuit; the non-zero and fragile rules read it without one"
+            ))),
         }
     }
 
     /// The cell of `output[channel, i, j]` in a convolution of an input, and its bound.
     fn output_cell(&self, output: &str, channel: usize, i: usize, j: usize) -> Result<(CellRef, u32), CircuitError> {
         let t = self.graph.output(output).ok_or_else(|| CircuitError::Unsupported(format!("rule reads unknown output {output:?}")))?;
-        let conv = self
-            .convs
-            .iter()
-            .find(|c| c.target == t)
-            .ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} is not proven by a convolution")))?;
+        let conv =
+            self.convs.iter().find(|c| c.target == t).ok_or_else(|| CircuitError::Unsupported(format!("output {output:?} is not proven by a convolution")))?;
         let p = &conv.plan;
         let grid_rows = p.segments * p.outputs / self.graph.info(t).shape.iter().product::<usize>().max(1);
         let _ = grid_rows;
@@ -453,7 +455,9 @@ impl RuleCompiler<'_> {
                 let sq_row = sq; // resolved to rows later
                 let (x2, y2) = (Arg::Cell(CellRef::Q(usize::MAX - sq_row, 2)), Arg::Cell(CellRef::Q(usize::MAX - sq_row, 3)));
                 let bits_of = |coeffs: [i128; 3]| -> u32 {
-                    let mag = coeffs[0].unsigned_abs() as f64 + coeffs[1].unsigned_abs() as f64 * 2f64.powi(2 * xb as i32) + coeffs[2].unsigned_abs() as f64 * 2f64.powi(2 * yb as i32);
+                    let mag = coeffs[0].unsigned_abs() as f64
+                        + coeffs[1].unsigned_abs() as f64 * 2f64.powi(2 * xb as i32)
+                        + coeffs[2].unsigned_abs() as f64 * 2f64.powi(2 * yb as i32);
                     mag.log2().ceil() as u32 + 1
                 };
                 let lo: Ratio = *radius_lo_sq;
@@ -540,7 +544,18 @@ impl StatementPlan {
             let group_rows = if is_mask { MASK_BITS_PER_ELEMENT / 4 } else { PIXELS_PER_ELEMENT / 4 };
             let zero_rows = (group_rows - data_rows % group_rows) % group_rows;
             let first_row = floor.place(&[Col::Q, Col::V, Col::H, Col::G], data_rows + zero_rows);
-            inputs.push(InputRegion { input: k, tensor: gi.tensor, is_mask, first_row, data_rows, zero_rows, chains: h, chain_rows: w / 4, group_rows, apad: vec![] });
+            inputs.push(InputRegion {
+                input: k,
+                tensor: gi.tensor,
+                is_mask,
+                first_row,
+                data_rows,
+                zero_rows,
+                chains: h,
+                chain_rows: w / 4,
+                group_rows,
+                apad: vec![],
+            });
         }
 
         // Convolutions for every output the rules read that is a sliding-window linear map of
@@ -582,7 +597,10 @@ impl StatementPlan {
         // The liveness score's CNN path.
         let limb_bits = limb_bits_for(model);
         let live = match &rules.liveness {
-            Some(rule) => Some((graph.output(&rule.output).ok_or_else(|| CircuitError::Unsupported(format!("liveness output {:?} is not a model output", rule.output)))?, rule)),
+            Some(rule) => Some((
+                graph.output(&rule.output).ok_or_else(|| CircuitError::Unsupported(format!("liveness output {:?} is not a model output", rule.output)))?,
+                rule,
+            )),
             None => None,
         };
         // The score after the rule outputs: shared layers are planned once, in graph order.
@@ -601,7 +619,11 @@ impl StatementPlan {
                 }
             }
         };
-        let (cnn, cnn_values) = if targets.is_empty() { (CnnPlan::default(), HashMap::new()) } else { super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, dense_width, &targets)? };
+        let (cnn, cnn_values) = if targets.is_empty() {
+            (CnnPlan::default(), HashMap::new())
+        } else {
+            super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, dense_width, &targets)?
+        };
         let score = match live {
             Some((t, rule)) => {
                 let score = match cnn_values.get(&t).map(Vec::as_slice) {
@@ -615,7 +637,8 @@ impl StatementPlan {
 
         // Rule atoms.
         let [grid_r, grid_c] = rules.encoder.grid;
-        let mut rc = RuleCompiler { graph, convs: &convs, cnn_values: &cnn_values, grid: rules.encoder.grid, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
+        let mut rc =
+            RuleCompiler { graph, convs: &convs, cnn_values: &cnn_values, grid: rules.encoder.grid, atoms: Vec::new(), memo: HashMap::new(), limb_bits };
         let planes_iris = rules.encoder.iris.len();
         let planes_mask = rules.encoder.mask.len();
         let mut iris_bits = vec![0usize; planes_iris * grid_r * grid_c];
@@ -637,11 +660,8 @@ impl StatementPlan {
         let liveness = match score {
             Some((v, bound, rule)) => {
                 let bits = bound.magnitude_bits().max(64 - rule.threshold.unsigned_abs().leading_zeros()) + 1;
-                let (y, f) = if rule.public {
-                    (Arg::Instance(2), [v.offset as i128, 1, -1])
-                } else {
-                    (Arg::Zero, [v.offset as i128 - rule.threshold as i128, 1, 0])
-                };
+                let (y, f) =
+                    if rule.public { (Arg::Instance(2), [v.offset as i128, 1, -1]) } else { (Arg::Zero, [v.offset as i128 - rule.threshold as i128, 1, 0]) };
                 let atom = rc.compare("liveness".into(), Arg::Cell(v.cell), y, f, bits);
                 Some(LivenessPlan { atom, threshold: rule.threshold, public: rule.public })
             }
@@ -781,7 +801,13 @@ impl StatementPlan {
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
         let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
-        let need = self.rows.max(self.commitment_rows()).max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs)).max(self.instances).max(shares) + 16;
+        let need = self
+            .rows
+            .max(self.commitment_rows())
+            .max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
+            .max(self.instances)
+            .max(shares)
+            + 16;
         need.next_power_of_two().trailing_zeros().max(4)
     }
 

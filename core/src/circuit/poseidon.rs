@@ -77,9 +77,7 @@ pub const FIXED_COLUMNS: usize = 4;
 #[non_exhaustive]
 pub enum PoseidonChipError {
     /// Too few columns were passed to [`PoseidonChip::configure`].
-    #[error(
-        "the Poseidon chip needs {ADVICE_COLUMNS} advice and {FIXED_COLUMNS} fixed columns, got {advice} and {fixed}"
-    )]
+    #[error("the Poseidon chip needs {ADVICE_COLUMNS} advice and {FIXED_COLUMNS} fixed columns, got {advice} and {fixed}")]
     Columns {
         /// Advice columns supplied.
         advice: usize,
@@ -116,8 +114,7 @@ pub(crate) struct ChipConstants {
     exit_c: Vec<Fr>,
 }
 
-static CONSTANTS: [OnceLock<Result<ChipConstants, PoseidonChipError>>; MAX_WIDTH - MIN_WIDTH + 1] =
-    [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
+static CONSTANTS: [OnceLock<Result<ChipConstants, PoseidonChipError>>; MAX_WIDTH - MIN_WIDTH + 1] = [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
 
 fn mat_vec(m: &[Vec<Fr>], v: &[Fr]) -> Vec<Fr> {
     m.iter().map(|row| row.iter().zip(v).fold(Fr::ZERO, |acc, (a, b)| acc + *a * b)).collect()
@@ -125,9 +122,7 @@ fn mat_vec(m: &[Vec<Fr>], v: &[Fr]) -> Vec<Fr> {
 
 fn mat_mul(a: &[Vec<Fr>], b: &[Vec<Fr>]) -> Vec<Vec<Fr>> {
     let n = b.first().map_or(0, Vec::len);
-    a.iter()
-        .map(|row| (0..n).map(|j| row.iter().zip(b).fold(Fr::ZERO, |acc, (x, brow)| acc + *x * brow[j])).collect())
-        .collect()
+    a.iter().map(|row| (0..n).map(|j| row.iter().zip(b).fold(Fr::ZERO, |acc, (x, brow)| acc + *x * brow[j])).collect()).collect()
 }
 
 /// Inverse of a square matrix by Gauss–Jordan elimination; `None` if singular.
@@ -203,8 +198,7 @@ impl ChipConstants {
         let step = |du: &[Vec<Fr>], k: usize| -> Vec<Vec<Fr>> {
             (0..t)
                 .map(|i| {
-                    let mut f: Vec<Fr> =
-                        (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, j| acc + m[i][j] * du[j][v])).collect();
+                    let mut f: Vec<Fr> = (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, j| acc + m[i][j] * du[j][v])).collect();
                     f[t + k] += m[i][0];
                     f
                 })
@@ -236,8 +230,7 @@ impl ChipConstants {
         let mut exit_z = Vec::with_capacity(t);
         for m_row in m {
             // s_j = Σ_i M[j][i]·(δu_{n−1} + e_0 z_{n−1})_i (+ exit_c[j]).
-            let mut f: Vec<Fr> =
-                (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, i| acc + m_row[i] * du_exit[i][v])).collect();
+            let mut f: Vec<Fr> = (0..vars).map(|v| (0..t).fold(Fr::ZERO, |acc, i| acc + m_row[i] * du_exit[i][v])).collect();
             f[vars - 1] += m_row[0];
             let (x, z) = solve(&f);
             exit_x.push(x);
@@ -440,12 +433,8 @@ pub trait PoseidonInstructions {
     /// are second-phase columns); the inputs may live in any earlier-or-same-phase column. The
     /// returned cell is halo2-axiom's `assign_advice` handle: use its `cell()` to constrain it.
     #[allow(clippy::type_complexity)]
-    fn hash<'v, I: InputCell>(
-        &self,
-        region: &mut Region<'_, Fr>,
-        start_row: usize,
-        inputs: &[I],
-    ) -> Result<(AssignedCell<&'v Assigned<Fr>, Fr>, usize), Error>;
+    fn hash<'v, I: InputCell>(&self, region: &mut Region<'_, Fr>, start_row: usize, inputs: &[I])
+        -> Result<(AssignedCell<&'v Assigned<Fr>, Fr>, usize), Error>;
 }
 
 /// An assigned cell that can be hashed: halo2-axiom's `assign_advice` returns
@@ -496,9 +485,7 @@ struct FixedLayout {
 /// The selector of `code` in a code column holding values `0..=max`: `Π_{u≠code} (q − u)`
 /// (nonzero exactly where the column holds `code`; degree `max`).
 fn code_selector(q: Expression<Fr>, code: u8, max: u8) -> Expression<Fr> {
-    (0..=max)
-        .filter(|&u| u != code)
-        .fold(Expression::Constant(Fr::ONE), |acc, u| acc * (q.clone() - Expression::Constant(Fr::from(u64::from(u)))))
+    (0..=max).filter(|&u| u != code).fold(Expression::Constant(Fr::ONE), |acc, u| acc * (q.clone() - Expression::Constant(Fr::from(u64::from(u)))))
 }
 
 fn lincomb(terms: impl IntoIterator<Item = (Fr, Expression<Fr>)>) -> Expression<Fr> {
@@ -517,11 +504,7 @@ impl PoseidonChip {
     }
 
     /// Configures the chip at [`DEFAULT_WIDTH`] on `advice[0..2]` and `fixed[0..4]`.
-    pub fn configure(
-        meta: &mut ConstraintSystem<Fr>,
-        advice: &[Column<Advice>],
-        fixed: &[Column<Fixed>],
-    ) -> Result<PoseidonConfig, PoseidonChipError> {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, advice: &[Column<Advice>], fixed: &[Column<Fixed>]) -> Result<PoseidonConfig, PoseidonChipError> {
         Self::configure_with_width(meta, advice, fixed, DEFAULT_WIDTH)
     }
 
@@ -679,8 +662,7 @@ impl PoseidonChip {
             (0..t)
                 .map(|mm| {
                     let out = m.query_advice(a, rot(t + mm));
-                    let e = lincomb(k.entry_y[mm].iter().copied().zip(ys.iter().cloned()))
-                        + lincomb(k.entry_z[mm].iter().copied().zip(zs.iter().cloned()));
+                    let e = lincomb(k.entry_y[mm].iter().copied().zip(ys.iter().cloned())) + lincomb(k.entry_z[mm].iter().copied().zip(zs.iter().cloned()));
                     (format!("dx[{mm}] from round 3"), s.clone() * (out - e))
                 })
                 .collect::<Vec<_>>()

@@ -54,11 +54,7 @@ impl ReluConfig {
                         limbs = limbs + m.query_advice(*col, Rotation(row as i32)) * c(two_pow(limb_bits * (4 * row as u32 + k as u32)));
                     }
                 }
-                vec![
-                    s.clone() * b.clone() * (one - b.clone()),
-                    s.clone() * (w - limbs),
-                    s * (y - konst - b * d),
-                ]
+                vec![s.clone() * b.clone() * (one - b.clone()), s.clone() * (w - limbs), s * (y - konst - b * d)]
             });
         }
         Self { s_relu, limb_bits }

@@ -187,7 +187,13 @@ impl SharesChip {
     /// # Side-effects
     /// `y` is equality-enabled (the Poseidon chip enables its own advice columns). The caller's
     /// constraint system must have a constant column (`meta.enable_constant`) for the headers.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, x: Column<Advice>, y: Column<Advice>, poseidon_advice: [Column<Advice>; 2], poseidon_fixed: [Column<Fixed>; 4]) -> SharesConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        x: Column<Advice>,
+        y: Column<Advice>,
+        poseidon_advice: [Column<Advice>; 2],
+        poseidon_fixed: [Column<Fixed>; 4],
+    ) -> SharesConfig {
         meta.enable_equality(y);
         let s_share = meta.selector();
         let (s_acc_start, s_acc_next, s_acc_cross) = (meta.selector(), meta.selector(), meta.selector());
@@ -238,7 +244,8 @@ impl SharesChip {
             ]
         });
         // The two-column, four-column shapes are the chip's documented requirement.
-        let poseidon = PoseidonChip::configure_with_width(meta, &poseidon_advice, &poseidon_fixed, SHARE_SPONGE_WIDTH).expect("Poseidon chip columns and width");
+        let poseidon =
+            PoseidonChip::configure_with_width(meta, &poseidon_advice, &poseidon_fixed, SHARE_SPONGE_WIDTH).expect("Poseidon chip columns and width");
         SharesConfig { x, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
     }
 
@@ -277,7 +284,13 @@ impl SharesChip {
     }
 
     /// [`Self::assign`] with the chunk rows' values given (tests forge them consistently).
-    fn assign_cells<'v>(&self, region: &mut Region<'_, Fr>, first_row: usize, input: &SharesInput<'_>, cells: Value<ChunkCells>) -> Result<SharesOutput<'v>, Error> {
+    fn assign_cells<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        first_row: usize,
+        input: &SharesInput<'_>,
+        cells: Value<ChunkCells>,
+    ) -> Result<SharesOutput<'v>, Error> {
         let cfg = &self.config;
         let bits = input.code.len();
         if bits == 0 || bits % 4 != 0 || input.mask.len() != bits {

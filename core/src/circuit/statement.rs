@@ -14,11 +14,9 @@ use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 
 use super::cnn::CnnStep;
 use super::compare::CompareConfig;
+use super::conv::ConvConfig;
 use super::dense::DenseConfig;
 use super::dense_batch::DenseBatchConfig;
-use super::relu::ReluConfig;
-use super::requant::RequantConfig;
-use super::conv::ConvConfig;
 use super::expr::fe;
 use super::horner::HornerConfig;
 use super::layout::{CnnColumns, Columns};
@@ -27,6 +25,8 @@ use super::pack::PackConfig;
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
 use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::range::RangeConfig;
+use super::relu::ReluConfig;
+use super::requant::RequantConfig;
 use super::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::witness::Witness;
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
@@ -213,11 +213,20 @@ impl Circuit<Fr> for IrisCircuit {
                     }
                 }
                 // The commitment: header, pixel elements, mask elements, salt.
-                let header = region.assign_advice_from_constant(|| "commitment header", cfg.cols.v, plan.misc_row + 1, super::expr::fe(plan.commitment_header() as i128))?;
-                let salt = region.assign_advice(cfg.cols.v, plan.misc_row + 2, match &wit {
-                    Some(w) => Value::known(w.salt),
-                    None => Value::unknown(),
-                });
+                let header = region.assign_advice_from_constant(
+                    || "commitment header",
+                    cfg.cols.v,
+                    plan.misc_row + 1,
+                    super::expr::fe(plan.commitment_header() as i128),
+                )?;
+                let salt = region.assign_advice(
+                    cfg.cols.v,
+                    plan.misc_row + 2,
+                    match &wit {
+                        Some(w) => Value::known(w.salt),
+                        None => Value::unknown(),
+                    },
+                );
                 let mut inputs = vec![Planned { cell: header.cell(), value: header.value().copied() }];
                 for inp in plan.commitment_order() {
                     for c in inp.element_cells() {
@@ -234,10 +243,14 @@ impl Circuit<Fr> for IrisCircuit {
                 let (c_out, _) = chip.hash(&mut region, 0, &inputs)?;
                 let c_cell = c_out.cell();
                 // The submission binding: a witness cell equal to public input 3.
-                let binding = region.assign_advice(cfg.cols.v, plan.misc_row + 3, match &wit {
-                    Some(w) => Value::known(w.binding),
-                    None => Value::unknown(),
-                });
+                let binding = region.assign_advice(
+                    cfg.cols.v,
+                    plan.misc_row + 3,
+                    match &wit {
+                        Some(w) => Value::known(w.binding),
+                        None => Value::unknown(),
+                    },
+                );
                 let mut share_cells = Vec::new();
                 if let (Some(sc), Some(_)) = (&cfg.shares, &plan.shares) {
                     let bit = |c: &CellRef| -> Result<BitCell, Error> {
@@ -308,7 +321,11 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
         for r in 0..inp.data_rows + inp.zero_rows {
             let row = inp.first_row + r;
             let sel = if r % inp.group_rows == 0 {
-                if inp.is_mask { cfg.pack.s_bit_start } else { cfg.pack.s_byte_start }
+                if inp.is_mask {
+                    cfg.pack.s_bit_start
+                } else {
+                    cfg.pack.s_byte_start
+                }
             } else if inp.is_mask {
                 cfg.pack.s_bit_next
             } else {
@@ -406,7 +423,13 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
 }
 
 /// Copy constraints; returns the cells bound to public inputs.
-fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, has_witness: bool, wit: Option<&Witness>) -> Result<Vec<(Cell, usize)>, Error> {
+fn bind_copies(
+    region: &mut Region<'_, Fr>,
+    cfg: &IrisConfig,
+    plan: &StatementPlan,
+    has_witness: bool,
+    wit: Option<&Witness>,
+) -> Result<Vec<(Cell, usize)>, Error> {
     let cols = &cfg.cols;
     let eq = |region: &mut Region<'_, Fr>, a: (Column<Any>, usize), b: (Column<Any>, usize)| region.constrain_equal(cell(a.0, a.1), cell(b.0, b.1));
     let mut bindings = Vec::new();

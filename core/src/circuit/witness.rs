@@ -16,12 +16,12 @@ use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 use super::cnn::CnnStep;
 use super::compare::sign_limbs;
-use super::relu::relu_cells;
-use super::requant::requant_cells;
 use super::conv::apad_value;
 use super::expr::{fe, fpow};
 use super::horner::horner_rows;
 use super::plan::{Arg, Atom, CellRef, StatementPlan};
+use super::relu::relu_cells;
+use super::requant::requant_cells;
 use super::CircuitError;
 
 /// Dense column values for the shared columns.
@@ -127,7 +127,15 @@ impl Witness {
 
     /// Builds the witness from the model's run on the enrollment (`enc`), the salt, the
     /// commitment, the submission binding and (mpc-shares models) the shares' slopes.
-    pub fn from_encoding(model: &Model, plan: &StatementPlan, enc: &Encoding, salt: Fr, commitment: Fr, binding: Fr, slopes: Option<&Slopes>) -> Result<Self, CircuitError> {
+    pub fn from_encoding(
+        model: &Model,
+        plan: &StatementPlan,
+        enc: &Encoding,
+        salt: Fr,
+        commitment: Fr,
+        binding: Fr,
+        slopes: Option<&Slopes>,
+    ) -> Result<Self, CircuitError> {
         let mut cols = Columns1::new(plan.rows);
         let mut inputs = Vec::new();
         // Inputs.

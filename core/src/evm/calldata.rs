@@ -27,10 +27,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use sha3::{Digest, Keccak256};
 
 use crate::attest::{DeviceId, EnrollmentSignature};
-use crate::public::{
-    self, Binding, PublicBody, PublicInputs, PublicLayout, Submission, CODE_BITS_PER_WORD, HEADER_ROWS, ROW_BINDING,
-    ROW_SHARE_COMMITMENTS,
-};
+use crate::public::{self, Binding, PublicBody, PublicInputs, PublicLayout, Submission, CODE_BITS_PER_WORD, HEADER_ROWS, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 pub use crate::public::fr_to_be;
 
@@ -317,10 +314,7 @@ fn instance_words(instances: &[Fr]) -> Vec<[u8; 32]> {
 /// model's layout-v2 column (138 values for public-code, 7 for mpc-shares), bound to the
 /// account that sends the transaction ([`with_binding`]).
 pub fn register_calldata(model_id: &[u8; 32], proof: &[u8], instances: &[Fr], signature: &EnrollmentSignature) -> Vec<u8> {
-    encode_call(
-        REGISTER_SIG,
-        &[Token::Word(*model_id), Token::Bytes(proof), Token::Words(instance_words(instances)), Token::Bytes(&signature.0)],
-    )
+    encode_call(REGISTER_SIG, &[Token::Word(*model_id), Token::Bytes(proof), Token::Words(instance_words(instances)), Token::Bytes(&signature.0)])
 }
 
 /// Calldata for `upgrade(newModelId, proof, publicInputs)` (layout v2, bound like
@@ -756,7 +750,8 @@ mod tests {
         assert!(matches!(code_hash(&inst[1..]), Err(CalldataError::InstanceCount { got: 137, expected: 138 })));
 
         let s = [Fr::from(11u64), Fr::from(12u64), -Fr::ONE];
-        let mpc = PublicInputs { commitment: Fr::ONE, min_valid_bits: 1, liveness_threshold: Fr::ZERO, binding: Fr::ONE, body: PublicBody::Shares(s) }.to_instances();
+        let mpc =
+            PublicInputs { commitment: Fr::ONE, min_valid_bits: 1, liveness_threshold: Fr::ZERO, binding: Fr::ONE, body: PublicBody::Shares(s) }.to_instances();
         let mut pre = Vec::new();
         s.iter().for_each(|x| pre.extend_from_slice(&fr_to_be(x)));
         let expect: [u8; 32] = Keccak256::digest(&pre).into();

@@ -40,8 +40,26 @@ pub const MAX_DEPTH: usize = 8;
 /// Builtins without side effects whose result depends only on their arguments, memory and
 /// calldata.
 const PURE: &[&str] = &[
-    "mulmod", "addmod", "mod", "add", "sub", "mul", "div", "mload", "calldataload", "lt", "gt", "eq", "iszero", "and", "or",
-    "xor", "not", "shl", "shr", "byte",
+    "mulmod",
+    "addmod",
+    "mod",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mload",
+    "calldataload",
+    "lt",
+    "gt",
+    "eq",
+    "iszero",
+    "and",
+    "or",
+    "xor",
+    "not",
+    "shl",
+    "shr",
+    "byte",
 ];
 
 /// Identifiers (other than builtins) an expression may use: declared before every statement.
@@ -222,14 +240,24 @@ mod tests {
 
     #[test]
     fn a_value_read_once_moves_into_its_load() {
-        let (out, n) = run(&["mstore(0x100, mulmod(mload(0xa0), mload(0xc0), f_q))", "mstore(0x120, addmod(mload(0x100), 1, f_q))", "mstore(0x140, mload(0x120))", "mstore(0x160, mload(0x140))", "mstore(0x180, mload(0x160))"]);
+        let (out, n) = run(&[
+            "mstore(0x100, mulmod(mload(0xa0), mload(0xc0), f_q))",
+            "mstore(0x120, addmod(mload(0x100), 1, f_q))",
+            "mstore(0x140, mload(0x120))",
+            "mstore(0x160, mload(0x140))",
+            "mstore(0x180, mload(0x160))",
+        ]);
         assert_eq!(n, 4);
         assert_eq!(out, ["mstore(0x180, addmod(mulmod(mload(0xa0), mload(0xc0), f_q), 1, f_q))"]);
     }
 
     #[test]
     fn two_values_loaded_by_one_statement_both_move() {
-        let (out, n) = run(&["mstore(0x100, mulmod(mload(0xa0), 2, f_q))", "mstore(0x120, addmod(mload(0xc0), 3, f_q))", "mstore(0x140, mulmod(mload(0x100), mload(0x120), f_q))"]);
+        let (out, n) = run(&[
+            "mstore(0x100, mulmod(mload(0xa0), 2, f_q))",
+            "mstore(0x120, addmod(mload(0xc0), 3, f_q))",
+            "mstore(0x140, mulmod(mload(0x100), mload(0x120), f_q))",
+        ]);
         assert_eq!(n, 2);
         assert_eq!(out, ["mstore(0x140, mulmod(mulmod(mload(0xa0), 2, f_q), addmod(mload(0xc0), 3, f_q), f_q))"]);
     }
@@ -257,7 +285,9 @@ mod tests {
 
     #[test]
     fn impure_or_local_expressions_stay() {
-        for def in ["mstore(0x100, x)", "mstore(0x100, keccak256(0x80, 0x40))", "mstore(0x100, staticcall(gas(), 0x7, 0x0, 0x0, 0x0, 0x0))", "mstore(0x100, gas())"] {
+        for def in
+            ["mstore(0x100, x)", "mstore(0x100, keccak256(0x80, 0x40))", "mstore(0x100, staticcall(gas(), 0x7, 0x0, 0x0, 0x0, 0x0))", "mstore(0x100, gas())"]
+        {
             let (_, n) = run(&[def, "mstore(0x120, mload(0x100))"]);
             assert_eq!(n, 0, "{def}");
         }

@@ -49,8 +49,24 @@ const FIRST_MOVABLE_WORD: usize = 4;
 
 /// Builtins that touch memory in ways this pass does not model: code using them is refused.
 const UNMODELLED: &[&str] = &[
-    "mcopy", "msize", "calldatacopy", "codecopy", "extcodecopy", "returndatacopy", "log0", "log1", "log2", "log3",
-    "log4", "call", "callcode", "delegatecall", "create", "create2", "return", "revert",
+    "mcopy",
+    "msize",
+    "calldatacopy",
+    "codecopy",
+    "extcodecopy",
+    "returndatacopy",
+    "log0",
+    "log1",
+    "log2",
+    "log3",
+    "log4",
+    "call",
+    "callcode",
+    "delegatecall",
+    "create",
+    "create2",
+    "return",
+    "revert",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,9 +232,7 @@ fn scan_statement(source: &str, start: usize, end: usize, idx: usize, out: &mut 
             "mstore8" => &[(0, None, Kind::Partial)],
             "keccak256" => &[(0, Some(1), Kind::Read)],
             "staticcall" => &[(2, Some(3), Kind::Read), (4, Some(5), Kind::Write)],
-            n if UNMODELLED.contains(&n) => {
-                return Err(VerifierError::UnexpectedShape("the runtime uses a memory builtin the compaction does not model"))
-            }
+            n if UNMODELLED.contains(&n) => return Err(VerifierError::UnexpectedShape("the runtime uses a memory builtin the compaction does not model")),
             _ => continue,
         };
         for &(at, len_at, kind) in specs {
@@ -259,7 +273,10 @@ mod tests {
             "mstore(0x3000, mload(0x2000))", // may reuse 0x1000's word
             "mstore(0x3020, mload(0x3000))",
         ]);
-        assert_eq!(c.source.lines().collect::<Vec<_>>(), ["mstore(0x80, 1)", "mstore(0xa0, mload(0x80))", "mstore(0x80, mload(0xa0))", "mstore(0xa0, mload(0x80))"]);
+        assert_eq!(
+            c.source.lines().collect::<Vec<_>>(),
+            ["mstore(0x80, 1)", "mstore(0xa0, mload(0x80))", "mstore(0x80, mload(0xa0))", "mstore(0xa0, mload(0x80))"]
+        );
         assert_eq!((c.memory_before, c.memory_after), (0x3040, 0xc0));
     }
 
@@ -299,7 +316,7 @@ mod tests {
         let c = run(&[
             "mstore(0x1000, 5)",
             "mstore(0x2000, mload(0x1000))", // 0x1000 dead after this
-            "mstore8(0x3000, 1)",             // partial write: the rest of the word must be zero
+            "mstore8(0x3000, 1)",            // partial write: the rest of the word must be zero
             "mstore(0x4000, keccak256(0x3000, 33))",
         ]);
         let lines: Vec<&str> = c.source.lines().collect();

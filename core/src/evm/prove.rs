@@ -46,40 +46,20 @@ pub fn prove_evm<C: Circuit<Fr>>(
     instances: &[Fr],
     rng: impl RngCore,
 ) -> Result<Vec<u8>, EvmProofError> {
-    let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
-        TranscriptWriterBuffer::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[instances]],
-        rng,
-        &mut transcript,
-    )
-    .map_err(|e| EvmProofError::Prove(format!("{e:?}")))?;
+    let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> = TranscriptWriterBuffer::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(params, pk, &[circuit], &[&[instances]], rng, &mut transcript)
+        .map_err(|e| EvmProofError::Prove(format!("{e:?}")))?;
     Ok(transcript.finalize())
 }
 
 /// Verifies an EVM-transcript proof natively, with the same rules as the on-chain verifier.
-pub fn verify_native_evm(
-    params: &ParamsKZG<Bn256>,
-    vk: &VerifyingKey<G1Affine>,
-    instances: &[Fr],
-    proof: &[u8],
-) -> Result<(), EvmProofError> {
+pub fn verify_native_evm(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> Result<(), EvmProofError> {
     let mut transcript: EvmTranscript<G1Affine, NativeLoader, &[u8], Vec<u8>> = TranscriptReadBuffer::init(proof);
-    verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        params.verifier_params(),
-        vk,
-        SingleStrategy::new(params),
-        &[&[instances]],
-        &mut transcript,
+    verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, _, _>(params.verifier_params(), vk, SingleStrategy::new(params), &[&[instances]], &mut transcript).map_err(
+        |e| match e {
+            PlonkError::Transcript(io) => EvmProofError::Malformed(io.to_string()),
+            PlonkError::InvalidInstances | PlonkError::InstanceTooLarge => EvmProofError::Malformed("the instances do not match the verifying key".into()),
+            _ => EvmProofError::Invalid,
+        },
     )
-    .map_err(|e| match e {
-        PlonkError::Transcript(io) => EvmProofError::Malformed(io.to_string()),
-        PlonkError::InvalidInstances | PlonkError::InstanceTooLarge => {
-            EvmProofError::Malformed("the instances do not match the verifying key".into())
-        }
-        _ => EvmProofError::Invalid,
-    })
 }

@@ -19,9 +19,8 @@ use halo2_proofs::{
 
 use super::{
     calldata::{
-        encode_verifier_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata,
-        set_model_calldata, set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES,
-        PUBLIC_CODE_INSTANCES,
+        encode_verifier_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata, set_model_calldata,
+        set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES,
     },
     revm::{CallOutcome, LocalEvm, RevmError},
     solc::{CompiledContract, Solc, SolcError},
@@ -214,15 +213,7 @@ impl LocalRegistry {
                 d.address
             })
         })?;
-        let entry = ModelEntry {
-            model_id,
-            verifier,
-            version: registry_version(version)?,
-            submission,
-            min_valid_bits,
-            liveness_threshold,
-            active: true,
-        };
+        let entry = ModelEntry { model_id, verifier, version: registry_version(version)?, submission, min_valid_bits, liveness_threshold, active: true };
         ok("setModel", self.evm.call(self.owner, self.address, set_model_calldata(&entry))?)?;
         Ok(PublishedModel {
             verifier,
@@ -258,10 +249,7 @@ impl LocalRegistry {
     /// `register(modelId, proof, publicInputs, deviceSignature)` from `from` (the bundle must
     /// be bound to [`Self::binding`]`(from)`).
     pub fn register(&mut self, from: [u8; 20], bundle: &ProofBundle) -> Result<Submitted, RegistryError> {
-        let att = bundle
-            .attestation
-            .as_ref()
-            .ok_or_else(|| RegistryError::Bundle("a first registration needs the enrollment device's signature".into()))?;
+        let att = bundle.attestation.as_ref().ok_or_else(|| RegistryError::Bundle("a first registration needs the enrollment device's signature".into()))?;
         let data = register_calldata(&bundle.model_id, &bundle.proof, &instances(bundle)?, &att.signature);
         let calldata_bytes = data.len();
         let out = ok("register", self.evm.call(from, self.address, data)?)?;

@@ -185,12 +185,8 @@ impl LocalEvm {
     /// Deploys `code` (creation code with constructor arguments) from `from`.
     pub fn deploy(&mut self, from: [u8; 20], code: Vec<u8>) -> Result<Deployment, RevmError> {
         match self.transact(from, TxKind::Create, code)? {
-            ExecutionResult::Success { output: Output::Create(_, Some(address)), gas_used, .. } => {
-                Ok(Deployment { address: address.into_array(), gas_used })
-            }
-            ExecutionResult::Success { gas_used, .. } => {
-                Err(RevmError::DeployFailed { gas_used, reason: "no address was created".into() })
-            }
+            ExecutionResult::Success { output: Output::Create(_, Some(address)), gas_used, .. } => Ok(Deployment { address: address.into_array(), gas_used }),
+            ExecutionResult::Success { gas_used, .. } => Err(RevmError::DeployFailed { gas_used, reason: "no address was created".into() }),
             ExecutionResult::Revert { gas_used, output } => {
                 Err(RevmError::DeployFailed { gas_used, reason: format!("reverted with 0x{}", hex::encode(output)) })
             }
@@ -207,17 +203,11 @@ impl LocalEvm {
                 output: output.into_data().to_vec(),
                 logs: logs
                     .into_iter()
-                    .map(|l| EvmLog {
-                        address: l.address.into_array(),
-                        topics: l.data.topics().iter().map(|t| t.0).collect(),
-                        data: l.data.data.to_vec(),
-                    })
+                    .map(|l| EvmLog { address: l.address.into_array(), topics: l.data.topics().iter().map(|t| t.0).collect(), data: l.data.data.to_vec() })
                     .collect(),
                 halt: None,
             },
-            ExecutionResult::Revert { gas_used, output } => {
-                CallOutcome { success: false, gas_used, output: output.to_vec(), logs: vec![], halt: None }
-            }
+            ExecutionResult::Revert { gas_used, output } => CallOutcome { success: false, gas_used, output: output.to_vec(), logs: vec![], halt: None },
             ExecutionResult::Halt { reason, gas_used } => {
                 CallOutcome { success: false, gas_used, output: vec![], logs: vec![], halt: Some(format!("{reason:?}")) }
             }

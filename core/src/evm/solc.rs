@@ -134,11 +134,7 @@ impl CompiledContract {
     /// Fails with [`SolcError::CodeTooLarge`] if the runtime code is over [`EIP170_MAX_RUNTIME_BYTES`].
     pub fn check_eip170(&self) -> Result<(), SolcError> {
         if self.runtime_code.len() > EIP170_MAX_RUNTIME_BYTES {
-            return Err(SolcError::CodeTooLarge {
-                contract: self.name.clone(),
-                size: self.runtime_code.len(),
-                limit: EIP170_MAX_RUNTIME_BYTES,
-            });
+            return Err(SolcError::CodeTooLarge { contract: self.name.clone(), size: self.runtime_code.len(), limit: EIP170_MAX_RUNTIME_BYTES });
         }
         Ok(())
     }
@@ -296,10 +292,7 @@ impl Solc {
 
     /// Compiles `sources` and returns the contract called `name`.
     pub fn compile_contract(&self, sources: &[(&str, &str)], name: &str) -> Result<CompiledContract, SolcError> {
-        self.compile(sources)?
-            .into_iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| SolcError::MissingContract { name: name.to_string() })
+        self.compile(sources)?.into_iter().find(|c| c.name == name).ok_or_else(|| SolcError::MissingContract { name: name.to_string() })
     }
 
     /// Compiles a verifier so that every contract fits EIP-170: as one contract if it fits,
@@ -343,27 +336,19 @@ impl Solc {
     /// [`CompiledContract::check_eip170`]). Useful to test the split chain on small verifiers.
     pub fn compile_verifier_parts(&self, source: &VerifierSource, parts: usize) -> Result<CompiledVerifier, SolcError> {
         let split = source.split(parts)?;
-        let files: Vec<(String, &str)> =
-            split.iter().map(|p| (format!("{}.sol", p.contract), p.solidity.as_str())).collect();
+        let files: Vec<(String, &str)> = split.iter().map(|p| (format!("{}.sol", p.contract), p.solidity.as_str())).collect();
         let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
         let compiled = self.compile(&refs)?;
         let parts = split
             .iter()
-            .map(|p| {
-                compiled
-                    .iter()
-                    .find(|c| c.name == p.contract)
-                    .cloned()
-                    .ok_or_else(|| SolcError::MissingContract { name: p.contract.clone() })
-            })
+            .map(|p| compiled.iter().find(|c| c.name == p.contract).cloned().ok_or_else(|| SolcError::MissingContract { name: p.contract.clone() }))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CompiledVerifier { parts, source: Some(source.clone()) })
     }
 }
 
 fn parse_output(raw: &str, sources: &[(&str, &str)]) -> Result<Vec<CompiledContract>, SolcError> {
-    let out: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| SolcError::BadOutput(format!("not JSON ({e}): {}", truncate(raw))))?;
+    let out: serde_json::Value = serde_json::from_str(raw).map_err(|e| SolcError::BadOutput(format!("not JSON ({e}): {}", truncate(raw))))?;
     let errors: Vec<String> = out["errors"]
         .as_array()
         .map(|errs| {
@@ -419,12 +404,7 @@ mod tests {
         let raw = r#"{"errors":[{"severity":"error","formattedMessage":"ParserError: Expected ';'"}]}"#;
         assert!(matches!(parse_output(raw, &[("a.sol", "")]), Err(SolcError::Compile(m)) if m.contains("ParserError")));
         assert!(matches!(parse_output("nope", &[]), Err(SolcError::BadOutput(_))));
-        let big = CompiledContract {
-            name: "Big".into(),
-            abi: "[]".into(),
-            creation_code: vec![],
-            runtime_code: vec![0; EIP170_MAX_RUNTIME_BYTES + 1],
-        };
+        let big = CompiledContract { name: "Big".into(), abi: "[]".into(), creation_code: vec![], runtime_code: vec![0; EIP170_MAX_RUNTIME_BYTES + 1] };
         assert!(matches!(big.check_eip170(), Err(SolcError::CodeTooLarge { size, .. }) if size == EIP170_MAX_RUNTIME_BYTES + 1));
         let ok = CompiledContract { runtime_code: vec![0; EIP170_MAX_RUNTIME_BYTES], ..big };
         assert!(ok.check_eip170().is_ok());

@@ -143,11 +143,7 @@ impl VerifierSource {
     /// values stored once and loaded once are forwarded into their load ([`super::inline`]), and
     /// the remaining memory words are reallocated by liveness ([`super::memory`]). For world-v3
     /// they cut 1,845 stores and loads and the memory from 95 KiB to about 24 KiB.
-    pub fn render(
-        params: &ParamsKZG<Bn256>,
-        vk: &VerifyingKey<G1Affine>,
-        num_instances: usize,
-    ) -> Result<Self, VerifierError> {
+    pub fn render(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<Self, VerifierError> {
         Self::render_generated(params, vk, num_instances)?.rewritten(super::inline::MAX_DEPTH)
     }
 
@@ -181,11 +177,7 @@ impl VerifierSource {
 
     /// Renders the verifier exactly as snark-verifier emits it, without the rewrites of
     /// [`Self::render`] (to compare against it, or to apply them with [`Self::rewritten`]).
-    pub fn render_generated(
-        params: &ParamsKZG<Bn256>,
-        vk: &VerifyingKey<G1Affine>,
-        num_instances: usize,
-    ) -> Result<Self, VerifierError> {
+    pub fn render_generated(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<Self, VerifierError> {
         let found = vk.cs().num_instance_columns();
         if found != 1 {
             return Err(VerifierError::InstanceColumns { found });
@@ -200,13 +192,10 @@ impl VerifierSource {
         let protocol = protocol.loaded(&loader);
         let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
         let instances = transcript.load_instances(vec![num_instances]);
-        let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut transcript)
-            .map_err(|e| VerifierError::Generate(format!("{e:?}")))?;
-        PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
-            .map_err(|e| VerifierError::Generate(format!("{e:?}")))?;
+        let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut transcript).map_err(|e| VerifierError::Generate(format!("{e:?}")))?;
+        PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof).map_err(|e| VerifierError::Generate(format!("{e:?}")))?;
         let solidity = loader.solidity_code();
-        let calldata_len = max_calldata_end(&solidity)
-            .ok_or(VerifierError::UnexpectedShape("the verifier reads no calldata"))?;
+        let calldata_len = max_calldata_end(&solidity).ok_or(VerifierError::UnexpectedShape("the verifier reads no calldata"))?;
         let memory = (0, 0);
         Ok(Self { solidity, num_instances, calldata_len, memory, forwarded: 0, generated: None })
     }
@@ -334,10 +323,7 @@ impl<'a> Layout<'a> {
             return Err(VerifierError::UnexpectedShape("unbalanced braces in the runtime"));
         }
         // Drop comment-only statements and check the fixed epilogue.
-        let mut statements: Vec<&str> = statements
-            .into_iter()
-            .filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.trim().starts_with("//")))
-            .collect();
+        let mut statements: Vec<&str> = statements.into_iter().filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.trim().starts_with("//"))).collect();
         let ret = statements.pop().map(str::trim);
         let epi = statements.pop().map(|s| s.lines().filter(|l| !l.trim().starts_with("//")).collect::<String>());
         if ret != Some(RETURN) || epi.as_deref().map(str::trim) != Some(EPILOGUE) {

@@ -51,37 +51,18 @@ pub struct MatcherParams {
 
 impl MatcherParams {
     /// open-iris `HammingDistanceMatcher()` defaults.
-    pub const OPENIRIS_DEFAULT: Self = Self {
-        rotation_shift: 15,
-        normalise: true,
-        norm_mean: 0.45,
-        norm_gradient: 0.00005,
-        separate_half_matching: true,
-    };
+    pub const OPENIRIS_DEFAULT: Self = Self { rotation_shift: 15, normalise: true, norm_mean: 0.45, norm_gradient: 0.00005, separate_half_matching: true };
 
     /// open-iris `SimpleHammingDistanceMatcher()` defaults (raw Hamming distance).
-    pub const OPENIRIS_SIMPLE_DEFAULT: Self = Self {
-        rotation_shift: 15,
-        normalise: false,
-        norm_mean: 0.45,
-        norm_gradient: 0.00005,
-        separate_half_matching: false,
-    };
+    pub const OPENIRIS_SIMPLE_DEFAULT: Self =
+        Self { rotation_shift: 15, normalise: false, norm_mean: 0.45, norm_gradient: 0.00005, separate_half_matching: false };
 
     fn validate(&self) -> Result<(), IrisCodeError> {
         if !(0.0..=1.0).contains(&self.norm_mean) {
-            return Err(IrisCodeError::MatcherParam {
-                name: "norm_mean",
-                value: self.norm_mean,
-                reason: "must be a number in [0, 1]",
-            });
+            return Err(IrisCodeError::MatcherParam { name: "norm_mean", value: self.norm_mean, reason: "must be a number in [0, 1]" });
         }
         if !self.norm_gradient.is_finite() {
-            return Err(IrisCodeError::MatcherParam {
-                name: "norm_gradient",
-                value: self.norm_gradient,
-                reason: "must be a finite number",
-            });
+            return Err(IrisCodeError::MatcherParam { name: "norm_gradient", value: self.norm_gradient, reason: "must be a finite number" });
         }
         Ok(())
     }
@@ -200,21 +181,11 @@ impl HammingDistanceMatcher {
     /// Not symmetric in general: the probe is the code that is rolled.
     pub fn run(&self, probe: &IrisCode, gallery: &IrisCode) -> MatchResult {
         let first = self.score_shift(probe, gallery, 0);
-        let mut best = MatchResult {
-            distance: 1.0,
-            shift: 0,
-            nonmatch_bits: first.nonmatch_total(),
-            common_mask_bits: first.common_mask_total(),
-        };
+        let mut best = MatchResult { distance: 1.0, shift: 0, nonmatch_bits: first.nonmatch_total(), common_mask_bits: first.common_mask_total() };
         for score in std::iter::once(first).chain(self.shifts().skip(1).map(|s| self.score_shift(probe, gallery, s))) {
             if let Some(d) = score.distance {
                 if d < best.distance {
-                    best = MatchResult {
-                        distance: d,
-                        shift: score.shift,
-                        nonmatch_bits: score.nonmatch_total(),
-                        common_mask_bits: score.common_mask_total(),
-                    };
+                    best = MatchResult { distance: d, shift: score.shift, nonmatch_bits: score.nonmatch_total(), common_mask_bits: score.common_mask_total() };
                 }
             }
         }
@@ -268,13 +239,7 @@ impl SimpleHammingDistanceMatcher {
     /// # Errors
     /// As [`HammingDistanceMatcher::new`].
     pub fn new(rotation_shift: u8, normalise: bool, norm_mean: f64, norm_gradient: f64) -> Result<Self, IrisCodeError> {
-        let inner = HammingDistanceMatcher::new(MatcherParams {
-            rotation_shift,
-            normalise,
-            norm_mean,
-            norm_gradient,
-            separate_half_matching: false,
-        })?;
+        let inner = HammingDistanceMatcher::new(MatcherParams { rotation_shift, normalise, norm_mean, norm_gradient, separate_half_matching: false })?;
         Ok(Self { inner })
     }
 
@@ -408,8 +373,7 @@ mod tests {
         assert_eq!(s.len(), 31);
         assert_eq!(&s[..5], &[0, -1, 1, -2, 2]);
         assert_eq!(&s[29..], &[-15, 15]);
-        let none =
-            HammingDistanceMatcher::new(MatcherParams { rotation_shift: 0, ..MatcherParams::default() }).unwrap();
+        let none = HammingDistanceMatcher::new(MatcherParams { rotation_shift: 0, ..MatcherParams::default() }).unwrap();
         assert_eq!(none.shifts().collect::<Vec<_>>(), vec![0]);
     }
 
@@ -427,10 +391,7 @@ mod tests {
     fn empty_common_mask_scores_one_at_shift_zero() {
         let a = IrisCode::new(pattern(1), CodeBits::zeros());
         let b = IrisCode::new(pattern(2), CodeBits::ones());
-        for m in [
-            HammingDistanceMatcher::default(),
-            HammingDistanceMatcher::new(MatcherParams::OPENIRIS_SIMPLE_DEFAULT).unwrap(),
-        ] {
+        for m in [HammingDistanceMatcher::default(), HammingDistanceMatcher::new(MatcherParams::OPENIRIS_SIMPLE_DEFAULT).unwrap()] {
             let r = m.run(&a, &b);
             assert_eq!(r, MatchResult { distance: 1.0, shift: 0, nonmatch_bits: 0, common_mask_bits: 0 });
             assert!(m.trace(&a, &b).iter().all(|s| s.distance.is_none() && s.normalised.is_none()));

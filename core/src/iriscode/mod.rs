@@ -39,9 +39,7 @@ pub mod matcher;
 pub mod serialize;
 pub mod template;
 
-pub use matcher::{
-    HammingDistanceMatcher, MatchResult, MatcherParams, NormalisedTerms, ShiftScore, SimpleHammingDistanceMatcher,
-};
+pub use matcher::{HammingDistanceMatcher, MatchResult, MatcherParams, NormalisedTerms, ShiftScore, SimpleHammingDistanceMatcher};
 pub use template::IrisTemplate;
 
 /// Errors building, parsing or matching iris codes.
@@ -189,8 +187,7 @@ impl BitPos {
 
     /// Index in the canonical in-memory layout `[filter][row][col][component]`.
     pub fn canonical_index(self) -> usize {
-        ((self.filter() * CodeBits::ROWS + self.row()) * CodeBits::COLS + self.col()) * CodeBits::COMPONENTS
-            + self.component()
+        ((self.filter() * CodeBits::ROWS + self.row()) * CodeBits::COLS + self.col()) * CodeBits::COMPONENTS + self.component()
     }
 
     /// Index in the plane-major layout `[plane][row][col]` (= world-v3 `f*4096 + i*256 + j`).
@@ -424,10 +421,7 @@ mod tests {
         let bools: Vec<bool> = bits.iter().map(|&b| b == 1).collect();
         assert_eq!(CodeBits::from_plane_major(&bools).unwrap(), c);
 
-        assert!(matches!(
-            CodeBits::from_plane_major(&bits[1..]),
-            Err(IrisCodeError::BitCount { expected: 16384, actual: 16383 })
-        ));
+        assert!(matches!(CodeBits::from_plane_major(&bits[1..]), Err(IrisCodeError::BitCount { expected: 16384, actual: 16383 })));
         let mut bad = bits.clone();
         bad[77] = 2;
         assert!(matches!(CodeBits::from_plane_major(&bad), Err(IrisCodeError::NonBinary { index: 77, value: 2 })));

@@ -27,10 +27,7 @@ impl BitPos {
     /// Index of this bit in the flat (pre-packbits) array of `layout`.
     pub fn layout_index(self, layout: CodeLayout) -> usize {
         match layout {
-            CodeLayout::Openiris => {
-                ((self.row() * CodeBits::COLS + self.col()) * CodeBits::FILTERS + self.filter()) * CodeBits::COMPONENTS
-                    + self.component()
-            }
+            CodeLayout::Openiris => ((self.row() * CodeBits::COLS + self.col()) * CodeBits::FILTERS + self.filter()) * CodeBits::COMPONENTS + self.component(),
             CodeLayout::WorldV3 => self.plane_major_index(),
         }
     }
@@ -174,21 +171,12 @@ mod tests {
         let mut bad = good.clone().into_bytes();
         bad[10] = b'!';
         let bad = String::from_utf8(bad).unwrap();
-        assert!(matches!(
-            CodeBits::from_base64(&bad, CodeLayout::Openiris),
-            Err(IrisCodeError::Base64 { source: base64::DecodeError::InvalidByte(10, b'!') })
-        ));
+        assert!(matches!(CodeBits::from_base64(&bad, CodeLayout::Openiris), Err(IrisCodeError::Base64 { source: base64::DecodeError::InvalidByte(10, b'!') })));
         // Right length, but "==" padding decodes to 2047 bytes.
         let short = STANDARD.encode([0u8; 2047]);
         assert_eq!(short.len(), BASE64_LEN);
-        assert!(matches!(
-            CodeBits::from_base64(&short, CodeLayout::WorldV3),
-            Err(IrisCodeError::ByteLength { expected: 2048, actual: 2047 })
-        ));
-        assert!(matches!(
-            CodeBits::from_packed(&[0u8; 2049], CodeLayout::WorldV3),
-            Err(IrisCodeError::ByteLength { expected: 2048, actual: 2049 })
-        ));
+        assert!(matches!(CodeBits::from_base64(&short, CodeLayout::WorldV3), Err(IrisCodeError::ByteLength { expected: 2048, actual: 2047 })));
+        assert!(matches!(CodeBits::from_packed(&[0u8; 2049], CodeLayout::WorldV3), Err(IrisCodeError::ByteLength { expected: 2048, actual: 2049 })));
         // Field attribution.
         let e = IrisCode::from_base64(&good, &bad, CodeLayout::Openiris).unwrap_err();
         assert!(matches!(e, IrisCodeError::Field { field: "mask_codes", .. }));

@@ -88,8 +88,7 @@ mod hex_id {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(d)?;
         let mut out = [0u8; 32];
-        hex::decode_to_slice(&text, &mut out)
-            .map_err(|e| D::Error::custom(format!("model_id must be 64 hex characters (32 bytes): {e}")))?;
+        hex::decode_to_slice(&text, &mut out).map_err(|e| D::Error::custom(format!("model_id must be 64 hex characters (32 bytes): {e}")))?;
         Ok(out)
     }
 }
@@ -99,10 +98,7 @@ mod tests {
     use super::*;
 
     fn code() -> IrisCode {
-        IrisCode::new(
-            CodeBits::from_fn(|p| (p.row() * 7 + p.col() * 3 + p.plane()) % 5 < 2),
-            CodeBits::from_fn(|p| p.col() % 9 != 0),
-        )
+        IrisCode::new(CodeBits::from_fn(|p| (p.row() * 7 + p.col() * 3 + p.plane()) % 5 < 2), CodeBits::from_fn(|p| p.col() % 9 != 0))
     }
 
     #[test]
@@ -117,8 +113,7 @@ mod tests {
             assert_eq!(back, t);
             assert_eq!(back.decode().unwrap(), c);
         }
-        let v: serde_json::Value =
-            serde_json::from_str(&IrisTemplate::new([1; 32], &c, CodeLayout::WorldV3).to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&IrisTemplate::new([1; 32], &c, CodeLayout::WorldV3).to_json()).unwrap();
         assert_eq!(v["code_layout"], "world-v3");
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), 5);

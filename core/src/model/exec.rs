@@ -48,21 +48,12 @@ pub fn run(graph: &Graph, inputs: &[IntTensor]) -> Result<Trace, ModelError> {
         })?;
         let expected = &graph.info(node.output).shape;
         if &out.shape != expected {
-            return Err(ModelError::Internal(format!(
-                "node {} ({}) produced shape {:?}, IR says {:?}",
-                node.name,
-                node.op.name(),
-                out.shape,
-                expected
-            )));
+            return Err(ModelError::Internal(format!("node {} ({}) produced shape {:?}, IR says {:?}", node.name, node.op.name(), out.shape, expected)));
         }
         values[node.output.0] = Some(out);
     }
-    let values = values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| v.ok_or_else(|| ModelError::Internal(format!("tensor {i} never computed"))))
-        .collect::<Result<_, _>>()?;
+    let values =
+        values.into_iter().enumerate().map(|(i, v)| v.ok_or_else(|| ModelError::Internal(format!("tensor {i} never computed")))).collect::<Result<_, _>>()?;
     Ok(Trace { values })
 }
 

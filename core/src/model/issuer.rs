@@ -52,9 +52,7 @@ impl IssuerSigningKey {
 
     /// Parses a hex 32-byte secret.
     pub fn from_hex(s: &str) -> Result<Self, ModelError> {
-        let raw = zeroize::Zeroizing::new(
-            hex::decode(s.trim()).map_err(|_| ModelError::BadIssuerKey("secret key is not hex".into()))?,
-        );
+        let raw = zeroize::Zeroizing::new(hex::decode(s.trim()).map_err(|_| ModelError::BadIssuerKey("secret key is not hex".into()))?);
         SigningKey::from_slice(&raw).map(Self).map_err(|_| ModelError::BadIssuerKey("secret key is not a valid scalar".into()))
     }
 

@@ -54,10 +54,7 @@ struct Lowerer<'a> {
 
 fn shape_of(model: &TypedGraph, outlet: OutletId, node: &str) -> Result<Vec<usize>, ModelError> {
     let fact = model.outlet_fact(outlet).map_err(|e| ModelError::OnnxParse(e.to_string()))?;
-    fact.shape
-        .as_concrete()
-        .map(|s| s.to_vec())
-        .ok_or_else(|| ModelError::ManifestMismatch(format!("node {node:?} has a symbolic shape; pin the inputs")))
+    fact.shape.as_concrete().map(|s| s.to_vec()).ok_or_else(|| ModelError::ManifestMismatch(format!("node {node:?} has a symbolic shape; pin the inputs")))
 }
 
 fn tensor_to_int(t: &Tensor, node: &str) -> Result<IntTensor, ModelError> {
@@ -132,10 +129,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn input_val(&self, node: &TypedNode, i: usize) -> Result<Val, ModelError> {
-        self.vals
-            .get(&node.inputs[i])
-            .cloned()
-            .ok_or_else(|| ModelError::Internal(format!("node {} input {i} not lowered", node.name)))
+        self.vals.get(&node.inputs[i]).cloned().ok_or_else(|| ModelError::Internal(format!("node {} input {i} not lowered", node.name)))
     }
 
     fn lower_node(&mut self, id: usize, bindings: &[InputBinding]) -> Result<(), ModelError> {
@@ -165,9 +159,7 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .position(|o| o.node == id)
                 .ok_or_else(|| ModelError::Internal(format!("source {name} is not an input")))?;
-            let b = bindings
-                .get(pos)
-                .ok_or_else(|| ModelError::ManifestMismatch(format!("no binding for ONNX input {name:?}")))?;
+            let b = bindings.get(pos).ok_or_else(|| ModelError::ManifestMismatch(format!("no binding for ONNX input {name:?}")))?;
             if b.name != name {
                 return Err(ModelError::ManifestMismatch(format!("ONNX input {pos} is {name:?}, expected {:?}", b.name)));
             }
@@ -202,7 +194,13 @@ impl<'a> Lowerer<'a> {
             // Align scales: the largest wins, others are multiplied up (exact).
             let ints: Vec<TensorId> = ins.iter().map(|v| self.int_at(v, self.quant.act_bits, name)).collect();
             let s = ints.iter().map(|t| self.scale(*t)).max().unwrap_or(0);
-            let aligned: Vec<TensorId> = ints.iter().map(|&t| { let d = s - self.scale(t); self.upscale(t, d, name) }).collect();
+            let aligned: Vec<TensorId> = ints
+                .iter()
+                .map(|&t| {
+                    let d = s - self.scale(t);
+                    self.upscale(t, d, name)
+                })
+                .collect();
             self.push(name, Op::Concat { axis: c.axis }, aligned, out_shape, s)
         } else if let Some(gth) = op.downcast_ref::<Gather>() {
             let data = self.int_at(&ins[0], self.quant.act_bits, name);
@@ -341,7 +339,12 @@ impl<'a> Lowerer<'a> {
         }
         let batchless = c.pool_spec.data_format == DataFormat::CHW;
         if c.kernel_fmt != KernelFormat::OIHW || !(batchless || c.pool_spec.data_format == DataFormat::NCHW) || c.pool_spec.kernel_shape.len() != 2 {
-            let found = format!("Conv other than 2-D NCHW/CHW with OIHW weights (found kernel {:?}, data {:?}, {}-D)", c.kernel_fmt, c.pool_spec.data_format, c.pool_spec.kernel_shape.len());
+            let found = format!(
+                "Conv other than 2-D NCHW/CHW with OIHW weights (found kernel {:?}, data {:?}, {}-D)",
+                c.kernel_fmt,
+                c.pool_spec.data_format,
+                c.pool_spec.kernel_shape.len()
+            );
             return Err(unsupported(name, found));
         }
         let x = match &ins[0] {
@@ -433,13 +436,14 @@ pub fn lower(model: &TypedGraph, bindings: &[InputBinding], outputs: &[String], 
         l.lower_node(id, bindings)?;
     }
     let outlets = model.output_outlets().map_err(|e| ModelError::OnnxParse(e.to_string()))?;
-    let labels: Vec<String> = outlets
-        .iter()
-        .map(|o| model.outlet_label(*o).map(|s| s.to_string()).unwrap_or_else(|| model.node(o.node).name.clone()))
-        .collect();
+    let labels: Vec<String> =
+        outlets.iter().map(|o| model.outlet_label(*o).map(|s| s.to_string()).unwrap_or_else(|| model.node(o.node).name.clone())).collect();
     let wanted: Vec<String> = if outputs.is_empty() { labels.clone() } else { outputs.to_vec() };
     for name in &wanted {
-        let k = labels.iter().position(|l| l == name).ok_or_else(|| ModelError::ManifestMismatch(format!("ONNX has no output named {name:?} (it has {labels:?})")))?;
+        let k = labels
+            .iter()
+            .position(|l| l == name)
+            .ok_or_else(|| ModelError::ManifestMismatch(format!("ONNX has no output named {name:?} (it has {labels:?})")))?;
         let t = match l.vals.get(&outlets[k]) {
             Some(Val::Int(t)) => *t,
             _ => return Err(ModelError::ManifestMismatch(format!("output {name:?} is a constant"))),

@@ -35,9 +35,7 @@ pub fn load(onnx: &[u8], inputs: &[InputSpec]) -> Result<TypedGraph, ModelError>
         }
         let fact = model.input_fact(i).map_err(tract_err)?.clone();
         let dt = fact.datum_type.concretize().unwrap_or(u8::datum_type());
-        model
-            .set_input_fact(i, InferenceFact::dt_shape(dt, spec.shape.iter().map(|&d| d as i64).collect::<Vec<_>>()))
-            .map_err(tract_err)?;
+        model.set_input_fact(i, InferenceFact::dt_shape(dt, spec.shape.iter().map(|&d| d as i64).collect::<Vec<_>>())).map_err(tract_err)?;
     }
     let typed = model.into_typed().map_err(tract_err)?;
     typed.into_decluttered().map_err(tract_err)

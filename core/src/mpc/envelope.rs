@@ -184,7 +184,9 @@ pub enum EnvelopeError {
         max: u32,
     },
     /// Two parties would get the same key: that key's holder could reconstruct the code.
-    #[error("parties {first} and {second} have the same public key: its holder could combine two shares and recover the iris code; give each party its own key")]
+    #[error(
+        "parties {first} and {second} have the same public key: its holder could combine two shares and recover the iris code; give each party its own key"
+    )]
     DuplicateRecipient {
         /// First party.
         first: Party,
@@ -276,7 +278,8 @@ fn seal_one(share: &Share, recipient: &PartyPublicKey, statement: &StatementId, 
     let n = share.elements().len();
     let party = share.party();
     let chunks = u32::try_from(n).ok().filter(|c| (1..=MAX_CHUNKS).contains(c)).ok_or(EnvelopeError::ShareChunks { party, found: n, max: MAX_CHUNKS })?;
-    let (encapped, mut ctx) = hpke::setup_sender::<ChaCha20Poly1305, HkdfSha256, XWing>(&OpModeS::Base, recipient.hpke(), DOMAIN).map_err(|e| EnvelopeError::Seal(e.to_string()))?;
+    let (encapped, mut ctx) =
+        hpke::setup_sender::<ChaCha20Poly1305, HkdfSha256, XWing>(&OpModeS::Base, recipient.hpke(), DOMAIN).map_err(|e| EnvelopeError::Seal(e.to_string()))?;
     let pt_len = BYTES_PER_CHUNK * n;
     // Plaintext, encrypted in place; sized once so no copy of it is left behind, and zeroized
     // if sealing fails half-way.
@@ -371,7 +374,8 @@ impl ShareEnvelope {
         }
         // One error for every failure below: which check failed must not be observable.
         let encapped = <XWing as Kem>::EncappedKey::from_bytes(&self.encapped_key).map_err(|_| EnvelopeError::Decryption)?;
-        let mut ctx = hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, XWing>(&OpModeR::Base, sk.hpke(), &encapped, DOMAIN).map_err(|_| EnvelopeError::Decryption)?;
+        let mut ctx =
+            hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, XWing>(&OpModeR::Base, sk.hpke(), &encapped, DOMAIN).map_err(|_| EnvelopeError::Decryption)?;
         let pt_len = self.sealed.len().checked_sub(TAG_LEN).ok_or(EnvelopeError::Decryption)?;
         let tag = AeadTag::<ChaCha20Poly1305>::from_bytes(&self.sealed[pt_len..]).map_err(|_| EnvelopeError::Decryption)?;
         let mut buf = Zeroizing::new(self.sealed[..pt_len].to_vec());
@@ -478,7 +482,11 @@ mod tests {
         let f = fixture(2);
         let bytes = f.envelopes[1].to_bytes();
         // Every byte of the ciphertext and tag, and a sample of the encapsulated key's.
-        let positions: Vec<usize> = (HEADER_LEN..HEADER_LEN + ENCAPPED_KEY_LEN).step_by(37).chain([HEADER_LEN + 1088, HEADER_LEN + ENCAPPED_KEY_LEN - 1]).chain(HEADER_LEN + ENCAPPED_KEY_LEN..bytes.len()).collect();
+        let positions: Vec<usize> = (HEADER_LEN..HEADER_LEN + ENCAPPED_KEY_LEN)
+            .step_by(37)
+            .chain([HEADER_LEN + 1088, HEADER_LEN + ENCAPPED_KEY_LEN - 1])
+            .chain(HEADER_LEN + ENCAPPED_KEY_LEN..bytes.len())
+            .collect();
         for i in positions {
             let mut t = bytes.clone();
             t[i] ^= 0x01;
@@ -511,7 +519,19 @@ mod tests {
         relabelled[16] = 1;
         let r = ShareEnvelope::from_bytes(&relabelled).unwrap().open(&f.sks[2], Party::ALL[0], &st, s);
         assert_eq!(r, Err(EnvelopeError::Decryption));
-        assert_eq!(StatementId::of([7u8; 32], &PublicInputs { commitment: st.commitment, min_valid_bits: 1, liveness_threshold: Fr::from(0), binding: st.binding, body: crate::public::PublicBody::Shares([s; 3]) }), st);
+        assert_eq!(
+            StatementId::of(
+                [7u8; 32],
+                &PublicInputs {
+                    commitment: st.commitment,
+                    min_valid_bits: 1,
+                    liveness_threshold: Fr::from(0),
+                    binding: st.binding,
+                    body: crate::public::PublicBody::Shares([s; 3])
+                }
+            ),
+            st
+        );
     }
 
     #[test]
@@ -584,11 +604,17 @@ mod tests {
     fn sealing_refuses_misordered_shares_and_shared_keys() {
         let f = fixture(2);
         let [a, b, c] = f.shares.clone();
-        assert_eq!(seal_shares(&[b.clone(), a.clone(), c.clone()], &f.pks, &f.statement).unwrap_err(), EnvelopeError::ShareOrder { position: 0, found: Party::ALL[1] });
+        assert_eq!(
+            seal_shares(&[b.clone(), a.clone(), c.clone()], &f.pks, &f.statement).unwrap_err(),
+            EnvelopeError::ShareOrder { position: 0, found: Party::ALL[1] }
+        );
         let pks = [f.pks[0].clone(), f.pks[1].clone(), f.pks[0].clone()];
         assert_eq!(seal_shares(&f.shares, &pks, &f.statement).unwrap_err(), EnvelopeError::DuplicateRecipient { first: Party::ALL[0], second: Party::ALL[2] });
         let short = Share::new(Party::ALL[1], b.elements()[..1].to_vec());
-        assert_eq!(seal_shares(&[a.clone(), short, c.clone()], &f.pks, &f.statement).unwrap_err(), EnvelopeError::ShareChunks { party: Party::ALL[1], found: 1, max: MAX_CHUNKS });
+        assert_eq!(
+            seal_shares(&[a.clone(), short, c.clone()], &f.pks, &f.statement).unwrap_err(),
+            EnvelopeError::ShareChunks { party: Party::ALL[1], found: 1, max: MAX_CHUNKS }
+        );
         let empty = [Share::new(Party::ALL[0], vec![]), Share::new(Party::ALL[1], vec![]), Share::new(Party::ALL[2], vec![])];
         assert!(matches!(seal_shares(&empty, &f.pks, &f.statement), Err(EnvelopeError::ShareChunks { found: 0, .. })));
     }

@@ -146,7 +146,11 @@ fn key_bytes(bytes: &[u8], kind: KeyKind) -> Result<&[u8], PartyKeyError> {
     };
     let head = &bytes[..bytes.len().min(8)];
     if head != &kind.magic()[..head.len()] {
-        return Err(if head == &other.magic()[..head.len()] && head.len() == 8 { PartyKeyError::WrongKind { expected: kind, found: other } } else { PartyKeyError::BadMagic { expected: kind } });
+        return Err(if head == &other.magic()[..head.len()] && head.len() == 8 {
+            PartyKeyError::WrongKind { expected: kind, found: other }
+        } else {
+            PartyKeyError::BadMagic { expected: kind }
+        });
     }
     if bytes.len() < KEY_HEADER_LEN {
         return Err(PartyKeyError::Length { kind, expected: kind.len(), found: bytes.len() });
@@ -215,7 +219,11 @@ impl PartySecretKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PartyKeyError> {
         let key = key_bytes(bytes, KeyKind::Secret)?;
         // Every 32-byte string is an X-Wing seed; the length was checked above.
-        let sk = <XWing as Kem>::PrivateKey::from_bytes(key).map_err(|_| PartyKeyError::Length { kind: KeyKind::Secret, expected: SECRET_KEY_LEN, found: bytes.len() })?;
+        let sk = <XWing as Kem>::PrivateKey::from_bytes(key).map_err(|_| PartyKeyError::Length {
+            kind: KeyKind::Secret,
+            expected: SECRET_KEY_LEN,
+            found: bytes.len(),
+        })?;
         Ok(Self { sk })
     }
 
@@ -328,11 +336,18 @@ mod tests {
         }
         let skb = sk.to_bytes();
         for cut in 0..skb.len() {
-            assert_eq!(PartySecretKey::from_bytes(&skb[..cut]).unwrap_err(), PartyKeyError::Length { kind: KeyKind::Secret, expected: SECRET_KEY_LEN, found: cut }, "cut at {cut}");
+            assert_eq!(
+                PartySecretKey::from_bytes(&skb[..cut]).unwrap_err(),
+                PartyKeyError::Length { kind: KeyKind::Secret, expected: SECRET_KEY_LEN, found: cut },
+                "cut at {cut}"
+            );
         }
         let mut long = pk.clone();
         long.push(0);
-        assert_eq!(PartyPublicKey::from_bytes(&long), Err(PartyKeyError::Length { kind: KeyKind::Public, expected: PUBLIC_KEY_LEN, found: PUBLIC_KEY_LEN + 1 }));
+        assert_eq!(
+            PartyPublicKey::from_bytes(&long),
+            Err(PartyKeyError::Length { kind: KeyKind::Public, expected: PUBLIC_KEY_LEN, found: PUBLIC_KEY_LEN + 1 })
+        );
         let mut long = skb.to_vec();
         long.push(0);
         assert!(matches!(PartySecretKey::from_bytes(&long), Err(PartyKeyError::Length { kind: KeyKind::Secret, .. })));

@@ -193,7 +193,12 @@ impl ShareFile {
         if raw.version.as_u64() != Some(SHARE_FILE_VERSION) {
             return Err(ShareFileError::UnsupportedVersion { found: raw.version.to_string() });
         }
-        let party = raw.party.as_u64().and_then(|p| u8::try_from(p).ok()).and_then(|p| Party::new(p).ok()).ok_or_else(|| ShareFileError::InvalidParty { found: raw.party.to_string() })?;
+        let party = raw
+            .party
+            .as_u64()
+            .and_then(|p| u8::try_from(p).ok())
+            .and_then(|p| Party::new(p).ok())
+            .ok_or_else(|| ShareFileError::InvalidParty { found: raw.party.to_string() })?;
         let model_id = lower_hex_32(&raw.model_id).ok_or(ShareFileError::ModelId)?;
         let commitment_bytes = raw.commitment.strip_prefix("0x").and_then(lower_hex_32).ok_or(ShareFileError::Commitment)?;
         let commitment = fr_from_be(&commitment_bytes).ok_or(ShareFileError::CommitmentNotCanonical)?;
@@ -441,12 +446,23 @@ mod tests {
         }
         let s = Share::new(Party::ALL[2], vec![GrElement([0, 1, 65535, 10]), GrElement([7, 8, 9, 100])]);
         let t = ShareFile::new(s, [1u8; 32], Fr::from(256)).to_json();
-        assert_eq!(&*t, &format!("{{\"version\":1,\"party\":3,\"model_id\":\"{}\",\"commitment\":\"0x{}0100\",\"elements\":[[0,1,65535,10],[7,8,9,100]]}}", "01".repeat(32), "00".repeat(30)));
+        assert_eq!(
+            &*t,
+            &format!(
+                "{{\"version\":1,\"party\":3,\"model_id\":\"{}\",\"commitment\":\"0x{}0100\",\"elements\":[[0,1,65535,10],[7,8,9,100]]}}",
+                "01".repeat(32),
+                "00".repeat(30)
+            )
+        );
         let parsed = ShareFile::from_json(&json(valid())).unwrap();
         assert_eq!((parsed.party(), parsed.model_id(), parsed.commitment()), (Party::ALL[1], MODEL, Fr::from(5)));
         assert_eq!(parsed.share().elements(), &[GrElement([1, 2, 3, 65535]), GrElement([0; 4])]);
         // Key order and whitespace do not matter.
-        let reordered = format!("{{ \"elements\" : [[1,2,3,65535],[0,0,0,0]], \"commitment\": \"0x{}05\", \"model_id\": \"{}\", \"party\": 2, \"version\": 1 }}\n", "00".repeat(31), hex::encode(MODEL));
+        let reordered = format!(
+            "{{ \"elements\" : [[1,2,3,65535],[0,0,0,0]], \"commitment\": \"0x{}05\", \"model_id\": \"{}\", \"party\": 2, \"version\": 1 }}\n",
+            "00".repeat(31),
+            hex::encode(MODEL)
+        );
         assert_eq!(ShareFile::from_json(reordered.as_bytes()).unwrap(), parsed);
     }
 
@@ -484,12 +500,24 @@ mod tests {
 
     #[test]
     fn version_and_party_are_checked() {
-        for (v, found) in [(serde_json::json!(2), "2"), (serde_json::json!(0), "0"), (serde_json::json!("1"), "\"1\""), (serde_json::json!(1.0), "1.0"), (serde_json::json!(null), "null")] {
+        for (v, found) in [
+            (serde_json::json!(2), "2"),
+            (serde_json::json!(0), "0"),
+            (serde_json::json!("1"), "\"1\""),
+            (serde_json::json!(1.0), "1.0"),
+            (serde_json::json!(null), "null"),
+        ] {
             let mut j = valid();
             j["version"] = v;
             assert_eq!(ShareFile::from_json(&json(j)), Err(ShareFileError::UnsupportedVersion { found: found.into() }));
         }
-        for (p, found) in [(serde_json::json!(0), "0"), (serde_json::json!(4), "4"), (serde_json::json!(257), "257"), (serde_json::json!(-1), "-1"), (serde_json::json!("2"), "\"2\"")] {
+        for (p, found) in [
+            (serde_json::json!(0), "0"),
+            (serde_json::json!(4), "4"),
+            (serde_json::json!(257), "257"),
+            (serde_json::json!(-1), "-1"),
+            (serde_json::json!("2"), "\"2\""),
+        ] {
             let mut j = valid();
             j["party"] = p;
             assert_eq!(ShareFile::from_json(&json(j)), Err(ShareFileError::InvalidParty { found: found.into() }));
@@ -529,7 +557,10 @@ mod tests {
             (serde_json::json!([[1, 2, 3, null]]), ShareFileError::ElementValue { chunk: 0, index: 3, value: "null".into() }),
             (serde_json::json!([[1, 2, [3], 4]]), ShareFileError::ElementValue { chunk: 0, index: 2, value: "an array".into() }),
             (serde_json::json!([[1, 2, 3, {"a": 1}]]), ShareFileError::ElementValue { chunk: 0, index: 3, value: "an object".into() }),
-            (serde_json::json!([[1, 2, 3, 18446744073709551615u64]]), ShareFileError::ElementValue { chunk: 0, index: 3, value: "18446744073709551615".into() }),
+            (
+                serde_json::json!([[1, 2, 3, 18446744073709551615u64]]),
+                ShareFileError::ElementValue { chunk: 0, index: 3, value: "18446744073709551615".into() },
+            ),
         ];
         for (elements, err) in cases {
             let mut j = valid();

@@ -21,8 +21,7 @@ pub const MIN_WIDTH: usize = 2;
 pub const MAX_WIDTH: usize = 17;
 
 /// Partial rounds `R_P` for widths `2..=17`, as in circomlib (`poseidon_constants`).
-const PARTIAL_ROUNDS: [usize; MAX_WIDTH - MIN_WIDTH + 1] =
-    [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
+const PARTIAL_ROUNDS: [usize; MAX_WIDTH - MIN_WIDTH + 1] = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
 
 /// The partial rounds `R_P` for a width, or `None` if the width is unsupported.
 pub const fn partial_rounds(width: usize) -> Option<usize> {
@@ -44,14 +43,11 @@ pub struct PoseidonParams {
     mds: Vec<Vec<Fr>>,
 }
 
-static CACHE: [OnceLock<PoseidonParams>; MAX_WIDTH - MIN_WIDTH + 1] =
-    [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
+static CACHE: [OnceLock<PoseidonParams>; MAX_WIDTH - MIN_WIDTH + 1] = [const { OnceLock::new() }; MAX_WIDTH - MIN_WIDTH + 1];
 
 /// A 254-bit big-endian integer as a field element, reduced modulo `p` (exact: `2^254 < 2p`).
 fn reduce(be: &[u8; 32]) -> Fr {
-    be.iter().fold(Fr::ZERO, |acc, byte| {
-        (0..8).rev().fold(acc, |acc, i| acc.double() + Fr::from(u64::from((byte >> i) & 1)))
-    })
+    be.iter().fold(Fr::ZERO, |acc, byte| (0..8).rev().fold(acc, |acc, i| acc.double() + Fr::from(u64::from((byte >> i) & 1))))
 }
 
 impl PoseidonParams {
@@ -94,8 +90,7 @@ impl PoseidonParams {
                 continue;
             }
             let (xs, ys) = draws.split_at(width);
-            let inverses: Option<Vec<Vec<Fr>>> =
-                xs.iter().map(|x| ys.iter().map(|y| Option::from((*x + y).invert())).collect()).collect();
+            let inverses: Option<Vec<Vec<Fr>>> = xs.iter().map(|x| ys.iter().map(|y| Option::from((*x + y).invert())).collect()).collect();
             if let Some(m) = inverses {
                 break m;
             }

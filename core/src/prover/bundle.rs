@@ -121,11 +121,7 @@ impl ProofBundle {
         }
         let opts = bincode::DefaultOptions::new();
         use bincode::Options;
-        let b: ProofBundle = opts
-            .with_fixint_encoding()
-            .with_limit(64 << 20)
-            .deserialize(&bytes[10..])
-            .map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        let b: ProofBundle = opts.with_fixint_encoding().with_limit(64 << 20).deserialize(&bytes[10..]).map_err(|e| BundleError::Corrupt(e.to_string()))?;
         Ok(b)
     }
 

@@ -72,6 +72,11 @@ impl Estimate {
 pub fn proof_bytes(vk: &VerifyingKey<G1Affine>) -> usize {
     let cs = vk.cs();
     let commitments = cs.num_advice_columns() + 3 * cs.lookups().len() + cs.permutation().get_columns().len() / 3 + 1 + cs.degree() + 2;
-    let evaluations = cs.advice_queries().len() + cs.fixed_queries().len() + cs.instance_queries().len() + 5 * cs.lookups().len() + 3 * (cs.permutation().get_columns().len() / 3 + 1) + cs.permutation().get_columns().len();
+    let evaluations = cs.advice_queries().len()
+        + cs.fixed_queries().len()
+        + cs.instance_queries().len()
+        + 5 * cs.lookups().len()
+        + 3 * (cs.permutation().get_columns().len() / 3 + 1)
+        + cs.permutation().get_columns().len();
     64 * commitments + 32 * evaluations
 }

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, Circuit, ConstraintSystem, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
@@ -124,8 +124,10 @@ pub fn prune_stale(dir: &Path, model_id: &[u8; 32], keep: &Path) -> usize {
     for e in entries.flatten() {
         let path = e.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let legacy = name.len() == "pk-.bin".len() + 32 && name.starts_with("pk-") && name.ends_with(".bin") && name[3..35].bytes().all(|b| b.is_ascii_hexdigit());
-        let stale = ((name.starts_with(&same_model) || name.starts_with(&same_model_vk) || name.starts_with(&same_model_shape)) && name.ends_with(".bin")) || legacy;
+        let legacy =
+            name.len() == "pk-.bin".len() + 32 && name.starts_with("pk-") && name.ends_with(".bin") && name[3..35].bytes().all(|b| b.is_ascii_hexdigit());
+        let stale =
+            ((name.starts_with(&same_model) || name.starts_with(&same_model_vk) || name.starts_with(&same_model_shape)) && name.ends_with(".bin")) || legacy;
         if stale && path != keep && Some(&path) != keep_vk.as_ref() && path != keep_shape && std::fs::remove_file(&path).is_ok() {
             removed += 1;
         }
@@ -199,8 +201,10 @@ pub fn cached_vk(srs: &Srs, shape: &CircuitShape, model_id: &[u8; 32], dir: &Pat
 /// malformed body is an `InvalidData` error, never a panic).
 fn read_vk(path: &Path, shape: &CircuitShape) -> std::io::Result<VerifyingKey<G1Affine>> {
     let parse = |mut r: &mut dyn std::io::Read| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, shape.clone())))
-            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            VerifyingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, shape.clone())
+        }))
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed verifying key")))
     };
     cachefile::read_with(path, cachefile::Kind::VerifyingKey, parse)
 }
@@ -298,7 +302,12 @@ pub fn keygen_with(srs: &Srs, plan: &Arc<StatementPlan>, progress: &KeygenProgre
 /// process (`zkiris verify`, a phone's `Verifier`) pays the derivation once per model and SRS.
 /// The file is named like the proving key (model, SRS, `k`, code version, constraint-system and
 /// circuit-source digests) and checksummed; a corrupt or stale file is derived again.
-pub fn load_or_derive_vk(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>) -> Result<(VerifyingKey<G1Affine>, KeySource), KeyError> {
+pub fn load_or_derive_vk(
+    srs: &Srs,
+    plan: &Arc<StatementPlan>,
+    model_id: &[u8; 32],
+    cache_dir: Option<&Path>,
+) -> Result<(VerifyingKey<G1Affine>, KeySource), KeyError> {
     let Some(dir) = cache_dir else {
         return verifying_key(srs.params().as_ref(), plan).map(|vk| (vk, KeySource::Generated));
     };
@@ -319,14 +328,25 @@ fn store_vk(dir: &Path, model_id: &[u8; 32], srs: &Srs, plan: &StatementPlan, vk
 }
 
 /// Loads the proving key from `cache_dir`, or generates and caches it.
-pub fn load_or_generate(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
+pub fn load_or_generate(
+    srs: &Srs,
+    plan: &Arc<StatementPlan>,
+    model_id: &[u8; 32],
+    cache_dir: Option<&Path>,
+) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
     load_or_generate_with(srs, plan, model_id, cache_dir, &KeygenProgress::none())
 }
 
 /// [`load_or_generate`] with progress events and cancellation checkpoints
 /// ([`keygen_with`]). A cancellation seen before the key is written returns
 /// [`KeyError::Cancelled`] and writes nothing; once the key is in the cache the call completes.
-pub fn load_or_generate_with(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u8; 32], cache_dir: Option<&Path>, progress: &KeygenProgress) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
+pub fn load_or_generate_with(
+    srs: &Srs,
+    plan: &Arc<StatementPlan>,
+    model_id: &[u8; 32],
+    cache_dir: Option<&Path>,
+    progress: &KeygenProgress,
+) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
     progress.step(0.0)?;
     let k = srs.k();
     let Some(dir) = cache_dir else {
@@ -340,8 +360,10 @@ pub fn load_or_generate_with(srs: &Srs, plan: &Arc<StatementPlan>, model_id: &[u
     let parse = |mut r: &mut dyn std::io::Read| {
         // halo2 panics on some malformed inputs; the checksum has already matched, but a panic
         // must still never escape (it may cross an FFI).
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ProvingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, plan.shape.clone())))
-            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed proving key")))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ProvingKey::<G1Affine>::read::<_, IrisCircuit>(&mut r, SerdeFormat::RawBytes, plan.shape.clone())
+        }))
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed proving key")))
     };
     match cachefile::read_with(&path, cachefile::Kind::ProvingKey, parse) {
         Ok(pk) => {

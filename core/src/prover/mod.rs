@@ -211,7 +211,13 @@ fn cancelled(cancel: &CancellationToken) -> Result<(), ProveError> {
 
 impl ProvingSetup {
     /// Plans the circuit, obtains the SRS and loads or generates the proving key.
-    pub fn prepare(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<Self, ProveError> {
+    pub fn prepare(
+        model: Arc<Model>,
+        srs_source: &SrsSource,
+        cache_dir: Option<&Path>,
+        progress: &dyn ProgressListener,
+        cancel: &CancellationToken,
+    ) -> Result<Self, ProveError> {
         progress.on_progress(Phase::Plan, 0.0);
         let plan = Arc::new(StatementPlan::new(&model)?);
         cancelled(cancel)?;
@@ -269,7 +275,14 @@ impl ProvingSetup {
 
     /// A verifier for this setup's model.
     pub fn verifier(&self) -> Verifier {
-        Verifier { model: self.model.clone(), params: self.srs.params().clone(), vk: Arc::new(self.pk.get_vk().clone()), vk_fingerprint: self.vk_fingerprint, srs_fingerprint: self.srs.fingerprint(), key_source: self.key_source }
+        Verifier {
+            model: self.model.clone(),
+            params: self.srs.params().clone(),
+            vk: Arc::new(self.pk.get_vk().clone()),
+            vk_fingerprint: self.vk_fingerprint,
+            srs_fingerprint: self.srs.fingerprint(),
+            key_source: self.key_source,
+        }
     }
 
     /// Proves that `image`/`mask`/`salt` encode to the model's code and match their commitment.
@@ -278,7 +291,16 @@ impl ProvingSetup {
     /// are secret-shared with fresh random slopes, and each share is encrypted to its party
     /// (`options.party_keys`); the bundle then holds the three envelopes and no code.
     #[allow(clippy::too_many_arguments)]
-    pub fn prove(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, attestation: Option<Attestation>, options: &ProveOptions, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<ProofBundle, ProveError> {
+    pub fn prove(
+        &self,
+        image: &IrisImage,
+        mask: &IrisMask,
+        salt: &Salt,
+        attestation: Option<Attestation>,
+        options: &ProveOptions,
+        progress: &dyn ProgressListener,
+        cancel: &CancellationToken,
+    ) -> Result<ProofBundle, ProveError> {
         progress.on_progress(Phase::Witness, 0.0);
         let manifest = self.model.manifest();
         let rules = &manifest.rules;

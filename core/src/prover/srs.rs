@@ -187,7 +187,10 @@ impl Srs {
     pub fn write_processed(&self, path: &Path) -> Result<(), SrsError> {
         let f = fs::File::create(path).map_err(|source| SrsError::Cache { path: path.display().to_string(), source })?;
         let mut w = BufWriter::new(f);
-        self.params.write_custom(&mut w, SerdeFormat::Processed).and_then(|_| w.flush()).map_err(|source| SrsError::Cache { path: path.display().to_string(), source })
+        self.params
+            .write_custom(&mut w, SerdeFormat::Processed)
+            .and_then(|_| w.flush())
+            .map_err(|source| SrsError::Cache { path: path.display().to_string(), source })
     }
 
     /// The parameters.

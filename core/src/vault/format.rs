@@ -289,18 +289,11 @@ pub(crate) fn check_wrapped_len(len: usize) -> Result<(), VaultError> {
 }
 
 fn entries_len(entries: &[IndexEntry]) -> usize {
-    4 + entries
-        .iter()
-        .map(|e| ID_LEN + ID_LEN + 2 + e.wrapped_dek.len() + 32 + 20 + 8 + 4 + 4 + metadata_len(&e.summary.metadata))
-        .sum::<usize>()
+    4 + entries.iter().map(|e| ID_LEN + ID_LEN + 2 + e.wrapped_dek.len() + 32 + 20 + 8 + 4 + 4 + metadata_len(&e.summary.metadata)).sum::<usize>()
 }
 
 /// Encodes and encrypts the index file. `entries` must be sorted by record id.
-pub(crate) fn encode_index(
-    header: &IndexHeader,
-    entries: &[IndexEntry],
-    dek: &[u8; KEY_LEN],
-) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+pub(crate) fn encode_index(header: &IndexHeader, entries: &[IndexEntry], dek: &[u8; KEY_LEN]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     check_key_id(&header.key_id)?;
     check_wrapped_len(header.wrapped_dek.len())?;
     let aad_len = header.aad_len();
@@ -386,16 +379,11 @@ pub(crate) fn parse_index(bytes: &[u8]) -> Result<ParsedIndex<'_>, VaultError> {
     if kl == 0 {
         return Err(tampered("empty key id"));
     }
-    let key_id =
-        std::str::from_utf8(r.take(kl).ok_or_else(short)?).map_err(|_| tampered("key id is not UTF-8"))?.to_string();
+    let key_id = std::str::from_utf8(r.take(kl).ok_or_else(short)?).map_err(|_| tampered("key id is not UTF-8"))?.to_string();
     let kdf = match r.u8().ok_or_else(short)? {
         KDF_NONE => None,
         KDF_ARGON2ID => {
-            let cost = KdfCost {
-                m_cost_kib: r.u32().ok_or_else(short)?,
-                t_cost: r.u32().ok_or_else(short)?,
-                p_cost: r.u32().ok_or_else(short)?,
-            };
+            let cost = KdfCost { m_cost_kib: r.u32().ok_or_else(short)?, t_cost: r.u32().ok_or_else(short)?, p_cost: r.u32().ok_or_else(short)? };
             cost.validate().map_err(|_| tampered("key-derivation cost out of range"))?;
             Some(KdfParams { cost, salt: r.array().ok_or_else(short)? })
         }
@@ -429,8 +417,7 @@ pub(crate) fn parse_index(bytes: &[u8]) -> Result<ParsedIndex<'_>, VaultError> {
 /// Decrypts the entry list of a parsed index with the index data key.
 pub(crate) fn decrypt_index(p: &ParsedIndex<'_>, dek: &[u8; KEY_LEN]) -> Result<Vec<IndexEntry>, VaultError> {
     let mut plain = Zeroizing::new(p.ciphertext.to_vec());
-    keys::open_in_place(dek, &p.nonce, p.aad, &mut plain, &p.tag)
-        .map_err(|_| tampered("authentication tag does not verify"))?;
+    keys::open_in_place(dek, &p.nonce, p.aad, &mut plain, &p.tag).map_err(|_| tampered("authentication tag does not verify"))?;
     decode_entries(&plain).map_err(tampered)
 }
 
@@ -458,11 +445,7 @@ pub(crate) fn decode_entries(plain: &[u8]) -> Result<Vec<IndexEntry>, &'static s
         let height = r.u32().ok_or(SHORT)?;
         let width = r.u32().ok_or(SHORT)?;
         let metadata = get_metadata(&mut r)?;
-        out.push(IndexEntry {
-            summary: RecordSummary { id, commitment, device, created_unix, height, width, metadata },
-            dek_id,
-            wrapped_dek,
-        });
+        out.push(IndexEntry { summary: RecordSummary { id, commitment, device, created_unix, height, width, metadata }, dek_id, wrapped_dek });
     }
     if r.remaining() != 0 {
         return Err("trailing bytes after the record list");
@@ -496,14 +479,7 @@ mod tests {
     }
 
     fn header(kdf: Option<KdfParams>) -> IndexHeader {
-        IndexHeader {
-            vault_id: VaultId([9; ID_LEN]),
-            generation: 42,
-            created_unix: 1_700_000_000,
-            key_id: "test-key".into(),
-            kdf,
-            wrapped_dek: vec![5; 73],
-        }
+        IndexHeader { vault_id: VaultId([9; ID_LEN]), generation: 42, created_unix: 1_700_000_000, key_id: "test-key".into(), kdf, wrapped_dek: vec![5; 73] }
     }
 
     #[test]
@@ -548,10 +524,7 @@ mod tests {
         let check = prefix_check(&f[..18]);
         f[18..22].copy_from_slice(&check);
         frame_finish(&mut f);
-        assert!(matches!(
-            parse_index(&f),
-            Err(VaultError::UnsupportedVersion { found: 2, supported: 1, file: VaultFile::Index })
-        ));
+        assert!(matches!(parse_index(&f), Err(VaultError::UnsupportedVersion { found: 2, supported: 1, file: VaultFile::Index })));
     }
 
     #[test]

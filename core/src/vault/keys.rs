@@ -95,12 +95,7 @@ pub(crate) fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>, KeyError> {
 }
 
 /// Encrypts `buf` in place with XChaCha20-Poly1305 and returns the tag.
-pub(crate) fn seal_in_place(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buf: &mut [u8],
-) -> Result<[u8; TAG_LEN], KeyError> {
+pub(crate) fn seal_in_place(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN], KeyError> {
     let cipher = XChaCha20Poly1305::new(key.into());
     let tag = cipher
         .encrypt_inout_detached(&XNonce::from(*nonce), aad, buf.into())
@@ -112,13 +107,7 @@ pub(crate) fn seal_in_place(
 }
 
 /// Verifies the tag and decrypts `buf` in place. On failure `buf` is left as ciphertext.
-pub(crate) fn open_in_place(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    buf: &mut [u8],
-    tag: &[u8; TAG_LEN],
-) -> Result<(), ()> {
+pub(crate) fn open_in_place(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), ()> {
     let cipher = XChaCha20Poly1305::new(key.into());
     cipher.decrypt_inout_detached(&XNonce::from(*nonce), aad, buf.into(), &Tag::from(*tag)).map_err(|_| ())
 }
@@ -304,9 +293,7 @@ impl PassphraseProvider {
             .map_err(|e| KeyError::InvalidParams(e.to_string()))?;
         let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        argon
-            .hash_password_into(passphrase, &params.salt, key.as_mut_slice())
-            .map_err(|e| KeyError::InvalidParams(e.to_string()))?;
+        argon.hash_password_into(passphrase, &params.salt, key.as_mut_slice()).map_err(|e| KeyError::InvalidParams(e.to_string()))?;
         let key_id = format!("argon2id:{}", hex::encode(params.salt));
         Ok(Self { kek: AeadKek { key, key_id }, params })
     }

@@ -299,20 +299,13 @@ struct WriterLock {
 impl WriterLock {
     fn acquire(dir: &Path) -> Result<Self, VaultError> {
         let path = dir.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| VaultError::io(&path, e))?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| VaultError::io(&path, e))?;
         let mut lock = fd_lock::RwLock::new(file);
         match lock.try_write() {
             // The guard only unlocks on drop; closing the file releases the flock as well, so
             // keep the lock (and its file) alive and forget the guard.
             Ok(guard) => std::mem::forget(guard),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(VaultError::Locked { dir: dir.to_path_buf() })
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(VaultError::Locked { dir: dir.to_path_buf() }),
             Err(e) => return Err(VaultError::io(&path, e)),
         }
         Ok(Self { _lock: lock })
@@ -334,11 +327,7 @@ fn wrap_key(provider: &dyn KeyProvider, dek: &[u8; KEY_LEN]) -> Result<Vec<u8>, 
 
 impl Vault {
     /// Creates an empty vault in `dir` (created if missing), locked by `provider`'s KEK.
-    pub fn create(
-        dir: impl AsRef<Path>,
-        provider: Arc<dyn KeyProvider>,
-        opts: VaultOptions,
-    ) -> Result<Vault, VaultError> {
+    pub fn create(dir: impl AsRef<Path>, provider: Arc<dyn KeyProvider>, opts: VaultOptions) -> Result<Vault, VaultError> {
         let dir = dir.as_ref().to_path_buf();
         let fs = opts.fs;
         fs.create_dir_all(&dir).map_err(|e| VaultError::io(&dir, e))?;
@@ -365,11 +354,7 @@ impl Vault {
 
     /// Opens the vault in `dir` with `provider`, first cleaning up after any interrupted write
     /// (see [`RecoveryReport`]).
-    pub fn open(
-        dir: impl AsRef<Path>,
-        provider: Arc<dyn KeyProvider>,
-        opts: VaultOptions,
-    ) -> Result<(Vault, RecoveryReport), VaultError> {
+    pub fn open(dir: impl AsRef<Path>, provider: Arc<dyn KeyProvider>, opts: VaultOptions) -> Result<(Vault, RecoveryReport), VaultError> {
         let dir = dir.as_ref().to_path_buf();
         let fs = opts.fs;
         if !Self::list_dir(&*fs, &dir)?.iter().any(|n| n == INDEX_FILE) {
@@ -398,15 +383,9 @@ impl Vault {
 
     /// Opens a passphrase-locked vault: reads the Argon2id parameters from the header, derives
     /// the KEK and opens.
-    pub fn open_with_passphrase(
-        dir: impl AsRef<Path>,
-        passphrase: &[u8],
-        opts: VaultOptions,
-    ) -> Result<(Vault, RecoveryReport), VaultError> {
+    pub fn open_with_passphrase(dir: impl AsRef<Path>, passphrase: &[u8], opts: VaultOptions) -> Result<(Vault, RecoveryReport), VaultError> {
         let info = Self::inspect_with(dir.as_ref(), &*opts.fs)?;
-        let params = info
-            .kdf
-            .ok_or_else(|| VaultError::KeyIdMismatch { vault: info.key_id.clone(), provider: "a passphrase".into() })?;
+        let params = info.kdf.ok_or_else(|| VaultError::KeyIdMismatch { vault: info.key_id.clone(), provider: "a passphrase".into() })?;
         let provider = Arc::new(PassphraseProvider::new(passphrase, params)?);
         Self::open(dir, provider, opts)
     }
@@ -419,13 +398,7 @@ impl Vault {
     fn inspect_with(dir: &Path, fs: &dyn Fs) -> Result<VaultInfo, VaultError> {
         let bytes = Self::read_index_file(fs, dir)?;
         let h = format::parse_index(&bytes)?.header;
-        Ok(VaultInfo {
-            vault_id: h.vault_id,
-            generation: h.generation,
-            created_unix: h.created_unix,
-            key_id: h.key_id,
-            kdf: h.kdf,
-        })
+        Ok(VaultInfo { vault_id: h.vault_id, generation: h.generation, created_unix: h.created_unix, key_id: h.key_id, kdf: h.kdf })
     }
 
     /// Checks `record` ([`EnrollmentRecord::verify`]: device signature against
@@ -488,9 +461,7 @@ impl Vault {
         };
         let parsed = record::parse_record_file(&bytes, file)?;
         let dek = unwrap_key(&*provider, &entry.wrapped_dek).map_err(|e| match e {
-            KeyError::WrongKey | KeyError::Malformed(_) => {
-                VaultError::Tampered { file, detail: "its wrapped data key does not authenticate" }
-            }
+            KeyError::WrongKey | KeyError::Malformed(_) => VaultError::Tampered { file, detail: "its wrapped data key does not authenticate" },
             other => other.into(),
         })?;
         let expected = RecordBinding { vault_id, record_id: *id, dek_id: entry.dek_id };
@@ -545,10 +516,9 @@ impl Vault {
         let mut next = Self::clone_state(&state);
         for (id, entry) in next.entries.iter_mut() {
             let dek = unwrap_key(&*state.provider, &entry.wrapped_dek).map_err(|e| match e {
-                KeyError::WrongKey | KeyError::Malformed(_) => VaultError::Tampered {
-                    file: VaultFile::Record(*id),
-                    detail: "its wrapped data key does not authenticate",
-                },
+                KeyError::WrongKey | KeyError::Malformed(_) => {
+                    VaultError::Tampered { file: VaultFile::Record(*id), detail: "its wrapped data key does not authenticate" }
+                }
                 other => other.into(),
             })?;
             entry.wrapped_dek = wrap_key(&*new_provider, &dek)?;
@@ -602,13 +572,7 @@ impl Vault {
     }
 
     fn clone_state(s: &State) -> State {
-        State {
-            header: s.header.clone(),
-            provider: s.provider.clone(),
-            index_dek: s.index_dek.clone(),
-            entries: s.entries.clone(),
-            checksum: s.checksum,
-        }
+        State { header: s.header.clone(), provider: s.provider.clone(), index_dek: s.index_dek.clone(), entries: s.entries.clone(), checksum: s.checksum }
     }
 
     fn list_dir(fs: &dyn Fs, dir: &Path) -> Result<Vec<String>, VaultError> {
@@ -640,13 +604,7 @@ impl Vault {
             other => other.into(),
         })?;
         let entries = format::decrypt_index(&parsed, &index_dek)?;
-        Ok(State {
-            header: parsed.header,
-            provider,
-            index_dek,
-            entries: entries.into_iter().map(|e| (e.summary.id, e)).collect(),
-            checksum: parsed.checksum,
-        })
+        Ok(State { header: parsed.header, provider, index_dek, entries: entries.into_iter().map(|e| (e.summary.id, e)).collect(), checksum: parsed.checksum })
     }
 
     /// Re-reads the index if another handle committed since this one last looked.
@@ -661,11 +619,8 @@ impl Vault {
 
     /// Writes `state` as the next index generation (the commit point).
     fn commit_index(fs: &dyn Fs, dir: &Path, state: &mut State) -> Result<(), VaultError> {
-        state.header.generation = state
-            .header
-            .generation
-            .checked_add(1)
-            .ok_or(VaultError::Tampered { file: VaultFile::Index, detail: "generation counter exhausted" })?;
+        state.header.generation =
+            state.header.generation.checked_add(1).ok_or(VaultError::Tampered { file: VaultFile::Index, detail: "generation counter exhausted" })?;
         let entries: Vec<IndexEntry> = state.entries.values().cloned().collect();
         let bytes = format::encode_index(&state.header, &entries, &state.index_dek)?;
         let mut checksum = [0u8; 32];

@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use super::error::{VaultError, VaultFile};
 use super::format::{
-    check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader, VaultId,
-    ID_LEN, MAGIC_RECORD, PREFIX_LEN, TRAILER_LEN,
+    check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader, VaultId, ID_LEN, MAGIC_RECORD, PREFIX_LEN,
+    TRAILER_LEN,
 };
 use super::keys::{self, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::attest::{AttestError, DeviceId, EnrollmentSignature};
@@ -139,20 +139,9 @@ impl EnrollmentRecord {
         mask.check_matches(&image).map_err(|e| VaultError::InvalidRecord { reason: e.to_string() })?;
         let pixels = image.height() as u64 * image.width() as u64;
         if pixels == 0 || pixels > MAX_PIXELS {
-            return Err(VaultError::InvalidRecord {
-                reason: format!("image has {pixels} pixels; 1 to {MAX_PIXELS} allowed"),
-            });
+            return Err(VaultError::InvalidRecord { reason: format!("image has {pixels} pixels; 1 to {MAX_PIXELS} allowed") });
         }
-        Ok(Self {
-            image,
-            mask,
-            salt,
-            commitment,
-            signature,
-            device,
-            created_unix: now_unix(),
-            metadata: BTreeMap::new(),
-        })
+        Ok(Self { image, mask, salt, commitment, signature, device, created_unix: now_unix(), metadata: BTreeMap::new() })
     }
 
     /// Sets the creation time (seconds since the Unix epoch).
@@ -304,11 +293,7 @@ pub(crate) struct RecordBinding {
 
 /// Encrypts a record into its file bytes. The plaintext exists only inside the returned
 /// buffer's allocation while it is being encrypted in place.
-pub(crate) fn encode_record_file(
-    record: &EnrollmentRecord,
-    binding: &RecordBinding,
-    dek: &[u8; KEY_LEN],
-) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+pub(crate) fn encode_record_file(record: &EnrollmentRecord, binding: &RecordBinding, dek: &[u8; KEY_LEN]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     let body_len = record.plaintext_len();
     let total = RECORD_AAD_LEN + body_len + TAG_LEN + TRAILER_LEN;
     let mut nonce = [0u8; NONCE_LEN];
@@ -353,21 +338,11 @@ pub(crate) fn parse_record_file(bytes: &[u8], file: VaultFile) -> Result<ParsedR
     }
     let ciphertext = r.take(r.remaining() - TAG_LEN).ok_or_else(short)?;
     let tag = r.array().ok_or_else(short)?;
-    Ok(ParsedRecord {
-        binding: RecordBinding { vault_id, record_id, dek_id },
-        nonce,
-        aad: &bytes[..RECORD_AAD_LEN],
-        ciphertext,
-        tag,
-    })
+    Ok(ParsedRecord { binding: RecordBinding { vault_id, record_id, dek_id }, nonce, aad: &bytes[..RECORD_AAD_LEN], ciphertext, tag })
 }
 
 /// Checks that a parsed record belongs where it was found, then decrypts and decodes it.
-pub(crate) fn decrypt_record(
-    p: &ParsedRecord<'_>,
-    expected: &RecordBinding,
-    dek: &[u8; KEY_LEN],
-) -> Result<EnrollmentRecord, VaultError> {
+pub(crate) fn decrypt_record(p: &ParsedRecord<'_>, expected: &RecordBinding, dek: &[u8; KEY_LEN]) -> Result<EnrollmentRecord, VaultError> {
     let file = VaultFile::Record(expected.record_id);
     let tampered = |detail| VaultError::Tampered { file, detail };
     if p.binding.vault_id != expected.vault_id {
@@ -380,8 +355,7 @@ pub(crate) fn decrypt_record(
         return Err(tampered("the file was encrypted under another data key"));
     }
     let mut plain = Zeroizing::new(p.ciphertext.to_vec());
-    keys::open_in_place(dek, &p.nonce, p.aad, &mut plain, &p.tag)
-        .map_err(|_| tampered("authentication tag does not verify"))?;
+    keys::open_in_place(dek, &p.nonce, p.aad, &mut plain, &p.tag).map_err(|_| tampered("authentication tag does not verify"))?;
     EnrollmentRecord::decode_plaintext(&plain).map_err(tampered)
 }
 
@@ -426,11 +400,9 @@ pub(crate) mod tests {
         let file = VaultFile::Record(b.record_id);
         let p = parse_record_file(&bytes, file).unwrap();
         assert_eq!(decrypt_record(&p, &b, &dek).unwrap(), rec);
-        for other in [
-            RecordBinding { vault_id: VaultId([9; 16]), ..b },
-            RecordBinding { record_id: RecordId([9; 16]), ..b },
-            RecordBinding { dek_id: [9; 16], ..b },
-        ] {
+        for other in
+            [RecordBinding { vault_id: VaultId([9; 16]), ..b }, RecordBinding { record_id: RecordId([9; 16]), ..b }, RecordBinding { dek_id: [9; 16], ..b }]
+        {
             assert!(matches!(decrypt_record(&p, &other, &dek), Err(VaultError::Tampered { .. })));
         }
         assert!(matches!(decrypt_record(&p, &b, &[5u8; KEY_LEN]), Err(VaultError::Tampered { .. })));
@@ -478,14 +450,7 @@ pub(crate) mod tests {
     #[test]
     fn rejects_shape_mismatch() {
         let r = sample_record(1);
-        let e = EnrollmentRecord::new(
-            r.image().clone(),
-            IrisMask::all_valid(2, 2),
-            r.salt().clone(),
-            *r.commitment(),
-            *r.signature(),
-            r.device(),
-        );
+        let e = EnrollmentRecord::new(r.image().clone(), IrisMask::all_valid(2, 2), r.salt().clone(), *r.commitment(), *r.signature(), r.device());
         assert!(matches!(e, Err(VaultError::InvalidRecord { .. })));
     }
 }

@@ -25,8 +25,7 @@ fn valid_index() -> Vec<u8> {
         wrapped_dek: vec![3; 73],
     };
     let rec = sample_record(1);
-    let entries =
-        vec![format::IndexEntry { summary: rec.summary(RecordId([4; 16])), dek_id: [5; 16], wrapped_dek: vec![6; 73] }];
+    let entries = vec![format::IndexEntry { summary: rec.summary(RecordId([4; 16])), dek_id: [5; 16], wrapped_dek: vec![6; 73] }];
     format::encode_index(&header, &entries, &[7; 32]).unwrap().to_vec()
 }
 

@@ -9,9 +9,7 @@ use zkiris::model::{IssuerKeys, Model};
 /// The conformance vectors vendored in `tests/conformance/` (or `$ZKIRIS_CONFORMANCE`).
 /// Fails loudly if absent: conformance tests must never silently skip.
 pub fn conformance_dir() -> PathBuf {
-    let d = std::env::var_os("ZKIRIS_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
+    let d = std::env::var_os("ZKIRIS_CONFORMANCE").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance"));
     assert!(d.join("openiris").exists() && d.join("world-v3").exists(), "conformance vectors not found in {}", d.display());
     d
 }

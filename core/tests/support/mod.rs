@@ -144,9 +144,9 @@ fn model(solc: &Solc, params: &ParamsKZG<Bn256>, tag: u64, submission: Submissio
 pub fn statement(model: &Model, c: Fr, seed: u64, bind: Option<Binding>) -> Vec<Fr> {
     let binding = bind.map_or(Fr::from(0u64), |b| b.to_field());
     match model.submission {
-        Submission::PublicCode => public_code_inputs(c, model.min_valid_bits, model.liveness, binding, &code(seed), &code(seed + 1000))
-            .expect("instances")
-            .to_instances(),
+        Submission::PublicCode => {
+            public_code_inputs(c, model.min_valid_bits, model.liveness, binding, &code(seed), &code(seed + 1000)).expect("instances").to_instances()
+        }
         Submission::MpcShares => PublicInputs {
             commitment: c,
             min_valid_bits: model.min_valid_bits,
@@ -179,11 +179,9 @@ pub fn fixture() -> &'static Fixture {
         let model_a = model(&solc, &params, 1, Submission::PublicCode, 1, 9000, Fr::from(0u64));
         let model_b = model(&solc, &params, 2, Submission::PublicCode, 2, 9500, fr_from_i64(-3));
         let model_m = model(&solc, &params, 3, Submission::MpcShares, 3, 9000, fr_from_i64(-3));
-        let registry_src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/IrisCodeRegistry.sol"))
-            .expect("contracts/IrisCodeRegistry.sol");
-        let registry = solc
-            .compile_contract(&[("IrisCodeRegistry.sol", &registry_src)], "IrisCodeRegistry")
-            .expect("compile registry");
+        let registry_src =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/IrisCodeRegistry.sol")).expect("contracts/IrisCodeRegistry.sol");
+        let registry = solc.compile_contract(&[("IrisCodeRegistry.sol", &registry_src)], "IrisCodeRegistry").expect("compile registry");
         let a_c1 = prove(&params, &model_a, commitment(1), 1);
         let b_c1 = prove(&params, &model_b, commitment(1), 2);
         let a_c2_same_code = prove(&params, &model_a, commitment(2), 1);

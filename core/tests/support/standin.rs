@@ -117,10 +117,7 @@ impl Circuit<Fr> for StandInCircuit {
             let cur = m.query_advice(acc, Rotation::cur());
             let next = m.query_advice(acc, Rotation::next());
             let b = m.query_advice(byte, Rotation::cur());
-            vec![
-                q * (next - cur.clone() * Fr::from(256u64) - b),
-                first * cur,
-            ]
+            vec![q * (next - cur.clone() * Fr::from(256u64) - b), first * cur]
         });
         meta.lookup("byte range", |m| {
             let q = m.query_selector(q_dec);

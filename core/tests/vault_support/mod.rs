@@ -54,10 +54,7 @@ pub fn commitment_for(image: &IrisImage, mask: &IrisMask, salt: &Salt) -> Commit
 pub fn signed_record(image: IrisImage, mask: IrisMask, key: &DeviceKey) -> EnrollmentRecord {
     let salt = Salt::random();
     let c = commitment_for(&image, &mask, &salt);
-    EnrollmentRecord::new(image, mask, salt, c, key.sign_commitment(&c.0), key.id())
-        .unwrap()
-        .with_created_unix(1_700_000_000)
-        .with_metadata("eye", "left")
+    EnrollmentRecord::new(image, mask, salt, c, key.sign_commitment(&c.0), key.id()).unwrap().with_created_unix(1_700_000_000).with_metadata("eye", "left")
 }
 
 /// A synthetic record signed by the dev device, deterministic per seed (salt included) and
@@ -317,8 +314,7 @@ pub fn fix_checksums(bytes: &mut [u8]) {
 
 /// Sorted names of the files in `dir`.
 pub fn file_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }

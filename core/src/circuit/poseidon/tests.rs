@@ -93,12 +93,7 @@ impl Circuit<Fr> for HashCircuit {
         layouter.assign_region(
             || "poseidon",
             |mut region| {
-                let cells: Vec<_> = self
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| region.assign_advice(config.input, i, Value::known(*x)))
-                    .collect();
+                let cells: Vec<_> = self.inputs.iter().enumerate().map(|(i, x)| region.assign_advice(config.input, i, Value::known(*x))).collect();
                 let mut row = self.start_row;
                 for _ in 0..self.copies.max(1) {
                     let (out, used) = chip.hash(&mut region, row, &cells)?;
@@ -203,10 +198,7 @@ fn derived_constants_exist_for_all_widths() {
         let (_, _, out) = k.trace(&inputs);
         assert_eq!(out, sponge_hash(width, &inputs).unwrap(), "width {width}");
     }
-    assert_eq!(
-        ChipConstants::get(1).unwrap_err(),
-        PoseidonChipError::Width(PoseidonError::UnsupportedWidth { width: 1 })
-    );
+    assert_eq!(ChipConstants::get(1).unwrap_err(), PoseidonChipError::Width(PoseidonError::UnsupportedWidth { width: 1 }));
 }
 
 #[test]
@@ -364,10 +356,7 @@ fn configure_rejects_bad_arguments() {
     let mut meta = ConstraintSystem::<Fr>::default();
     let advice = [meta.advice_column()];
     let fixed = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
-    assert_eq!(
-        PoseidonChip::configure(&mut meta, &advice, &fixed).unwrap_err(),
-        PoseidonChipError::Columns { advice: 1, fixed: 4 }
-    );
+    assert_eq!(PoseidonChip::configure(&mut meta, &advice, &fixed).unwrap_err(), PoseidonChipError::Columns { advice: 1, fixed: 4 });
     let advice = [meta.advice_column(), meta.advice_column()];
     assert_eq!(
         PoseidonChip::configure_with_width(&mut meta, &advice, &fixed, 18).unwrap_err(),
@@ -413,9 +402,7 @@ fn real_proof(second_phase: bool) {
     use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
     use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
     use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-    use halo2_proofs::transcript::{
-        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-    };
+    use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer};
 
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let inputs = random_inputs(13, 3);
@@ -429,15 +416,8 @@ fn real_proof(second_phase: bool) {
     let pk = keygen_pk(&params, vk, &c.without_witnesses()).unwrap();
     let prove = |public: Fr, rng: &mut ChaCha20Rng| {
         let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(
-            &params,
-            &pk,
-            std::slice::from_ref(&c),
-            &[&[&[public]]],
-            rng,
-            &mut transcript,
-        )
-        .unwrap();
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(&params, &pk, std::slice::from_ref(&c), &[&[&[public]]], rng, &mut transcript)
+            .unwrap();
         transcript.finalize()
     };
     let verify = |proof: &[u8], public: Fr| {

@@ -68,7 +68,10 @@ impl Circuit<Fr> for SharesCircuit {
             || "shares",
             |mut region| {
                 let n = self.code.len();
-                let mut assign = |row: usize, v: u8| BitCell { cell: region.assign_advice(config.bits, row, Value::known(Fr::from(v as u64))).cell(), value: Value::known(Fr::from(v as u64)) };
+                let mut assign = |row: usize, v: u8| BitCell {
+                    cell: region.assign_advice(config.bits, row, Value::known(Fr::from(v as u64))).cell(),
+                    value: Value::known(Fr::from(v as u64)),
+                };
                 let code: Vec<BitCell> = self.code.iter().enumerate().map(|(i, &b)| assign(i, b)).collect();
                 let mask: Vec<BitCell> = self.mask.iter().enumerate().map(|(i, &b)| assign(n + i, b)).collect();
                 let input = SharesInput { code: &code, mask: &mask, slopes: Value::known(&self.slopes) };
@@ -115,7 +118,8 @@ impl SharesCircuit {
 fn vectors() -> (Vec<u8>, Vec<u8>, Vec<GrElement>, [Vec<GrElement>; 3]) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/world-mpc/vectors.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("vectors.json")).expect("json");
-    let quads = |v: &serde_json::Value| -> Vec<[u16; 4]> { v.as_array().unwrap().iter().map(|q| std::array::from_fn(|j| q[j].as_u64().unwrap() as u16)).collect() };
+    let quads =
+        |v: &serde_json::Value| -> Vec<[u16; 4]> { v.as_array().unwrap().iter().map(|q| std::array::from_fn(|j| q[j].as_u64().unwrap() as u16)).collect() };
     let masked = quads(&v["masked_codes"]);
     let (mut code, mut mask) = (Vec::new(), Vec::new());
     for m in masked.iter().flatten() {
@@ -188,7 +192,9 @@ fn published_vectors_prove_and_match_the_published_shares() {
         }
     }
     // The native sharing of the same masked code with the same slopes commits to the same S_p.
-    let masked = MaskedCode::from_chunks(c.code.chunks(4).zip(c.mask.chunks(4)).map(|(cb, mb)| std::array::from_fn(|j| crate::mpc::shares::masked_value(cb[j], mb[j]))).collect());
+    let masked = MaskedCode::from_chunks(
+        c.code.chunks(4).zip(c.mask.chunks(4)).map(|(cb, mb)| std::array::from_fn(|j| crate::mpc::shares::masked_value(cb[j], mb[j]))).collect(),
+    );
     let native = share(&masked, &Slopes::from_elements(c.slopes.clone())).unwrap();
     assert_eq!(native.iter().map(|s| s.commitment()).collect::<Vec<_>>(), public);
 }
