@@ -184,7 +184,7 @@ pub fn match_templates(a: MatchArgs) -> Result<ExitCode> {
     use zkiris::iriscode::{HammingDistanceMatcher, IrisTemplate};
     let load = |p: &PathBuf| -> Result<IrisTemplate> {
         let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        Ok(IrisTemplate::from_json(&text).with_context(|| format!("parsing {}", p.display()))?)
+        IrisTemplate::from_json(&text).with_context(|| format!("parsing {}", p.display()))
     };
     let (ta, tb) = (load(&a.a)?, load(&a.b)?);
     if ta.code_layout != tb.code_layout {

@@ -105,8 +105,8 @@ fn kernels(spec: &TinySpec) -> Vec<Vec<i64>> {
             let mut k: Vec<i64> = (0..spec.k_rows * spec.k_cols)
                 .map(|t| {
                     let (r, c) = ((t / spec.k_cols) as i64, (t % spec.k_cols) as i64);
-                    let x = (r * 31 + c * 17 + f as i64 * 53 + r * c * 7) % 81 - 40;
-                    x
+
+                    (r * 31 + c * 17 + f as i64 * 53 + r * c * 7) % 81 - 40
                 })
                 .collect();
             let mean = k.iter().sum::<i64>() / k.len() as i64;

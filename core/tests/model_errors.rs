@@ -112,7 +112,7 @@ fn unary_model(op: &str) -> Vec<u8> {
             }),
         })),
     };
-    let vi = |n: &str| pb::ValueInfoProto { name: n.into(), r#type: Some(dims(&[1, 4])), doc_string: String::new(), ..Default::default() };
+    let vi = |n: &str| pb::ValueInfoProto { name: n.into(), r#type: Some(dims(&[1, 4])), doc_string: String::new() };
     let node = pb::NodeProto { input: vec!["x".into()], output: vec!["y".into()], name: "the_bad_node".into(), op_type: op.into(), ..Default::default() };
     let graph = pb::GraphProto { node: vec![node], name: "g".into(), input: vec![vi("x")], output: vec![vi("y")], ..Default::default() };
     let model = pb::ModelProto {

@@ -741,7 +741,7 @@ impl StatementPlan {
         let shares = match rules.submission {
             Submission::PublicCode => None,
             Submission::MpcShares => {
-                if iris_bits.len() != mask_bits.len() || iris_bits.len() % 4 != 0 {
+                if iris_bits.len() != mask_bits.len() || !iris_bits.len().is_multiple_of(4) {
                     return Err(CircuitError::Unsupported(format!(
                         "mpc-shares needs iris and mask codes of the same length, a multiple of 4 bits (got {} and {})",
                         iris_bits.len(),

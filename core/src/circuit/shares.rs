@@ -223,6 +223,7 @@ impl SharesChip {
             let slope: Vec<Expression<Fr>> = (0..4).map(|j| xs(m, SLOPE_OFF + j)).collect();
             let mut out = Vec::with_capacity(12);
             for p in 1..=3 {
+                #[allow(clippy::needless_range_loop)] // j indexes the matrix row and the coefficient
                 for j in 0..4 {
                     let e = (0..=j).fold(c(Fr::zero()), |acc, i| acc + a[i].clone() * c(Fr::from(ENCODING_MATRIX[j][i] as u64)));
                     let l = slope_terms(p, j).iter().fold(c(Fr::zero()), |acc, &i| acc + slope[i].clone());
@@ -293,7 +294,7 @@ impl SharesChip {
     ) -> Result<SharesOutput<'v>, Error> {
         let cfg = &self.config;
         let bits = input.code.len();
-        if bits == 0 || bits % 4 != 0 || input.mask.len() != bits {
+        if bits == 0 || !bits.is_multiple_of(4) || input.mask.len() != bits {
             return Err(Error::Synthesis);
         }
         let chunks = bits / 4;

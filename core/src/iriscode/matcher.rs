@@ -321,7 +321,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            x % 5 != 0
+            !x.is_multiple_of(5)
         })
     }
 

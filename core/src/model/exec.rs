@@ -450,6 +450,7 @@ impl EinsumSpec {
                     }
                 }
                 _ => {
+                    #[allow(clippy::needless_range_loop)] // s indexes every operand's offset table
                     for s in 0..n_sum {
                         let mut p = 1i64;
                         for (k, a) in args.iter().enumerate() {

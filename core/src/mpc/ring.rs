@@ -122,6 +122,7 @@ mod tests {
 
     #[test]
     fn differences_of_evaluation_points_are_units() {
+        #[allow(clippy::needless_range_loop)] // all ordered pairs (i, j), i != j
         for i in 0..3 {
             for j in 0..3 {
                 if i != j {

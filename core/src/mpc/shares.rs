@@ -116,7 +116,7 @@ impl MaskedCode {
     /// The masked code of serialized `code` and `mask` bytes holding `bits` bits each (MSB
     /// first); `bits` must be a positive multiple of 4 and both slices `⌈bits/8⌉` bytes.
     pub fn new(code: &[u8], mask: &[u8], bits: usize) -> Result<Self, MpcError> {
-        if bits == 0 || bits % 4 != 0 {
+        if bits == 0 || !bits.is_multiple_of(4) {
             return Err(MpcError::CodeLength { bits });
         }
         let bytes = bits.div_ceil(8);

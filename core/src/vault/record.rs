@@ -373,7 +373,7 @@ pub(crate) mod tests {
     pub(crate) fn sample_record(seed: u8) -> EnrollmentRecord {
         let (h, w) = (4u32, 8u32);
         let px: Vec<u8> = (0..h * w).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed)).collect();
-        let bits: Vec<u8> = (0..h * w).map(|i| ((i + seed as u32) % 3 != 0) as u8).collect();
+        let bits: Vec<u8> = (0..h * w).map(|i| !(i + seed as u32).is_multiple_of(3) as u8).collect();
         let key = dev_device_key();
         let mut c = [0u8; 32];
         c[31] = seed;

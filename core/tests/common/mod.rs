@@ -44,9 +44,9 @@ pub fn npz_array<T: npyz::Deserialize>(path: &Path, key: &str) -> (Vec<u64>, Vec
     let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
     let mut src: Vec<Option<T>> = data.into_iter().map(Some).collect();
     let mut idx = vec![0usize; dims.len()];
-    for k in 0..n {
+    for slot in out.iter_mut() {
         let off: usize = idx.iter().zip(&col_strides).map(|(i, s)| i * s).sum();
-        out[k] = src[off].take();
+        *slot = src[off].take();
         for ax in (0..dims.len()).rev() {
             idx[ax] += 1;
             if idx[ax] < dims[ax] {

@@ -311,5 +311,5 @@ fn layout_arithmetic() {
     // 16,384 coefficients per party: 1,093 packed elements and a header.
     assert_eq!(SharesChip::poseidon_rows(4096), 3 * super::super::poseidon::rows_needed_at(SHARE_SPONGE_WIDTH, 1094).unwrap());
     assert_eq!(CROSS_ROTATION, -25);
-    assert_eq!(r_off(1, 3) + ROWS_PER_CHUNK as usize - r_off(1, 0), 28 + 3);
+    assert_eq!(r_off(1, 3) + ROWS_PER_CHUNK - r_off(1, 0), 28 + 3);
 }
