@@ -654,6 +654,12 @@ impl StatementPlan {
             }
         }
         // popcount(mask) ≥ min_valid (public row 1); the count cell is patched in below.
+        if mask_bits.is_empty() && rules.min_valid_bits > 0 {
+            return Err(CircuitError::Unsupported(format!(
+                "the model demands {} valid mask bits but has no mask rules; add mask rules or set min_valid_bits to 0",
+                rules.min_valid_bits
+            )));
+        }
         let count_bits = 64 - (mask_bits.len() as u64).leading_zeros();
         let popcount_atom = rc.compare("popcount".into(), Arg::Zero, Arg::Instance(1), [0, 1, -1], count_bits + 1);
         // score ≥ τ: d = offset + score − τ, with τ public (row 2) or a constant.
@@ -707,8 +713,13 @@ impl StatementPlan {
         if rules.submission == Submission::PublicCode {
             iris_pack.first_row = floor.place(&[Col::Q, Col::V], iris_pack.rows());
         }
-        if let Atom::Compare { x, .. } = &mut atoms[popcount_atom] {
-            *x = Arg::Cell(CellRef::H(mask_pack.first_row + mask_pack.rows() - 1));
+        // The comparator reads the packer's last running count. A model without mask rules has
+        // no packer: its comparator keeps `x = 0` and proves `0 ≥ min_valid_bits`, which the
+        // check above makes true only for `min_valid_bits = 0`.
+        if !mask_pack.bits.is_empty() {
+            if let Atom::Compare { x, .. } = &mut atoms[popcount_atom] {
+                *x = Arg::Cell(CellRef::H(mask_pack.first_row + mask_pack.rows() - 1));
+            }
         }
 
         // Kernel polynomials and block accumulators (g, g2, h).

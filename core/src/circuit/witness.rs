@@ -214,8 +214,6 @@ impl Witness {
         let tau = plan.liveness.as_ref().filter(|l| l.public).map(|l| l.threshold as i128).unwrap_or(0);
         // Rule atoms (in order: later atoms may read earlier ones).
         let mut atom_values = vec![0i128; plan.atoms.len()];
-        let mask_bits_count: i128 = plan.mask_pack.bits.iter().map(|_| 0).sum();
-        let _ = mask_bits_count;
         for (idx, atom) in plan.atoms.iter().enumerate() {
             let row = plan.atom_rows[idx];
             match atom {
