@@ -668,13 +668,68 @@ fn try_structure(
         blocks: block_list,
         constant: map.constant.clone(),
     };
-    // Exact check on the structure: the plan's own evaluation on a probe vector must equal the
-    // map's (the probe is injective enough: distinct large weights per source element).
-    let probe: Vec<i64> = (0..chains * width).map(|i| ((i as i64 * 7919) % 65521) + 1).collect();
-    if plan.eval(&probe) != map.eval(&probe) {
-        return None;
+    // Exact check on the structure: every target element's (source index, weight) entries,
+    // as the plan computes it, equal the map's, entry by entry. (A comparison on one probe
+    // vector could let two differences cancel; this cannot.)
+    plan.matches(map).then_some(plan)
+}
+
+/// `entries` sorted by source index, duplicates summed, zero weights dropped.
+fn canonical(entries: &mut Vec<(u32, i64)>) {
+    entries.sort_unstable_by_key(|e| e.0);
+    let mut out = 0;
+    for k in 0..entries.len() {
+        let e = entries[k];
+        if out > 0 && entries[out - 1].0 == e.0 {
+            entries[out - 1].1 += e.1;
+        } else {
+            entries[out] = e;
+            out += 1;
+        }
     }
-    Some(plan)
+    entries.truncate(out);
+    entries.retain(|e| e.1 != 0);
+}
+
+impl ConvPlan {
+    /// The `(source flat index, weight)` entries of target element `s·outputs + j` that the
+    /// plan proves, in canonical form (sorted, merged, no zero weights); zero-padding taps
+    /// read nothing.
+    pub fn row_entries(&self, s: usize, j: usize, out: &mut Vec<(u32, i64)>) {
+        out.clear();
+        let first = self.blocks.partition_point(|b| b.0 < s);
+        for &(_, c, k) in self.blocks[first..].iter().take_while(|b| b.0 == s) {
+            let base = (self.stride * j + self.offset) as i64 - self.pad_lo as i64;
+            for (u, &w) in self.kernels[k].iter().enumerate() {
+                let q = base + u as i64;
+                let q = match self.boundary {
+                    Boundary::Circular => q.rem_euclid(self.width as i64),
+                    Boundary::Zero if q < 0 || q >= self.width as i64 => continue,
+                    Boundary::Zero => q,
+                };
+                out.push(((c * self.width) as u32 + q as u32, w));
+            }
+        }
+        canonical(out);
+    }
+
+    /// Whether the plan is exactly `map`: the same source, constants and, for every target
+    /// element, the same entries.
+    pub fn matches(&self, map: &SparseMap) -> bool {
+        if map.source != Some(self.source) || map.constant != self.constant || map.rows() != self.segments * self.outputs {
+            return false;
+        }
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        (0..self.segments).all(|s| {
+            (0..self.outputs).all(|j| {
+                self.row_entries(s, j, &mut ours);
+                theirs.clear();
+                theirs.extend_from_slice(map.row(s * self.outputs + j));
+                canonical(&mut theirs);
+                ours == theirs
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -698,6 +753,38 @@ mod tests {
             })
             .collect();
         src.combine(&rows)
+    }
+
+    /// `map` with row `r` given two extra entries `(a, wa)` and `(b, wb)`.
+    fn with_extra(map: &SparseMap, r: usize, extra: [(u32, i64); 2]) -> SparseMap {
+        let rows: Vec<Vec<(u32, i64)>> =
+            (0..map.rows()).map(|i| map.row(i).iter().copied().chain(if i == r { extra.to_vec() } else { vec![] }).collect()).collect();
+        let mut ptr = vec![0];
+        let mut entries = Vec::new();
+        for row in rows {
+            entries.extend(row);
+            ptr.push(entries.len());
+        }
+        SparseMap { source: map.source, ptr, entries, constant: map.constant.clone() }
+    }
+
+    #[test]
+    fn a_plan_is_compared_with_its_map_entry_by_entry() {
+        let m = conv_map(32, 4, 8, &[1, -2, 3, 5, -7], true);
+        let p = detect_conv(&m, &[32], &[8]).expect("structure");
+        assert!(p.matches(&m));
+        // Two extra taps on row 3 that cancel on the probe vector the planner once used
+        // (x_i = 7919·i mod 65521 + 1): a probe comparison accepts the wrong plan, the
+        // entry-by-entry comparison does not.
+        let probe: Vec<i64> = (0..32).map(|i| ((i as i64 * 7919) % 65521) + 1).collect();
+        let (a, b) = (20u32, 27u32);
+        let forged = with_extra(&m, 3, [(a, probe[b as usize]), (b, -probe[a as usize])]);
+        assert_eq!(p.eval(&probe), forged.eval(&probe), "the forged map agrees on the probe");
+        assert!(!p.matches(&forged), "a map with two extra taps matched the plan");
+        assert!(detect_conv(&forged, &[32], &[8]).is_none_or(|q| q.matches(&forged) && q != p));
+        // A zero-weight extra entry and a split weight are the same map.
+        let same = with_extra(&m, 3, [(a, 0), (b, 0)]);
+        assert!(p.matches(&same));
     }
 
     #[test]
