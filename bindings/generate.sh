@@ -5,8 +5,16 @@
 #
 #   android/zkiris/src/main/kotlin/dev/zkiris/ffi/zkiris_ffi.kt   Kotlin (Android and JVM)
 #   ios/Sources/ZkirisFFI/ZkirisFFI.swift                         Swift
-#   ios/Headers/zkiris_ffiFFI.h, ios/Headers/module.modulemap     C header and module map
-#                                                                 (packed into the XCFramework)
+#   ios/Headers/zkiris_ffiFFI/{zkiris_ffiFFI.h,module.modulemap}  C header and module map
+#                                                                 (packed into the XCFramework's
+#                                                                 Headers/; see below)
+#
+# The module map sits in Headers/zkiris_ffiFFI/, a directory named after the C module, not at
+# the root of Headers/: Xcode copies the Headers/ of every static-library XCFramework an app
+# links into one include directory, so two of them with a root module.modulemap collide
+# ("Multiple commands produce .../include/module.modulemap"). Clang also looks for a module map
+# in a subdirectory named after the module it imports, so `import zkiris_ffiFFI` still resolves
+# from -I Headers.
 #
 # Usage:
 #   bindings/generate.sh           regenerate in place
@@ -55,11 +63,13 @@ trap 'rm -rf "$out"' EXIT
 
 kotlin_dir=android/zkiris/src/main/kotlin/dev/zkiris/ffi
 swift_dir=ios/Sources/ZkirisFFI
+# The whole of ios/Headers is generated: exactly zkiris_ffiFFI/{zkiris_ffiFFI.h,module.modulemap}
+# (--check fails on anything else in it, such as a module map left at its root).
 header_dir=ios/Headers
-mkdir -p "$out/expected/kotlin" "$out/expected/swift" "$out/expected/headers"
+mkdir -p "$out/expected/kotlin" "$out/expected/swift" "$out/expected/headers/zkiris_ffiFFI"
 cp "$out/kotlin/dev/zkiris/ffi/zkiris_ffi.kt" "$out/expected/kotlin/"
 cp "$out/swift/"*.swift "$out/expected/swift/"
-cp "$out/swift/zkiris_ffiFFI.h" "$out/swift/module.modulemap" "$out/expected/headers/"
+cp "$out/swift/zkiris_ffiFFI.h" "$out/swift/module.modulemap" "$out/expected/headers/zkiris_ffiFFI/"
 
 if $check; then
   status=0
@@ -76,7 +86,7 @@ else
     dest="${pair#*:}"
     rm -rf "$dest"
     mkdir -p "$dest"
-    cp "$out/expected/${pair%%:*}/"* "$dest/"
+    cp -R "$out/expected/${pair%%:*}/." "$dest/"
   done
   echo "regenerated: $kotlin_dir $swift_dir $header_dir"
 fi

@@ -4,7 +4,7 @@
 #
 #   android/zkiris/src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libzkiris_ffi.so
 #
-# Then `cd android && gradle :zkiris:assembleRelease` packages the AAR
+# Then `cd android && ./gradlew :zkiris:assembleRelease` packages the AAR
 # (zkiris/build/outputs/aar/zkiris-release.aar). The Kotlin bindings do not depend on the
 # target; they are committed and regenerated with bindings/generate.sh.
 #
@@ -34,7 +34,9 @@ DEST=android/zkiris/src/main/jniLibs
 die() { echo "build-android.sh: $*" >&2; exit 1; }
 
 command -v cargo-ndk >/dev/null || die "cargo-ndk not found; install it with: cargo install cargo-ndk"
-[ -n "${ANDROID_NDK_HOME:-}" ] && [ -d "$ANDROID_NDK_HOME" ] || die "set ANDROID_NDK_HOME to the Android NDK directory"
+if [ -z "${ANDROID_NDK_HOME:-}" ] || [ ! -d "$ANDROID_NDK_HOME" ]; then
+  die "set ANDROID_NDK_HOME to the Android NDK directory"
+fi
 installed="$(rustup target list --installed)"
 for t in "${TRIPLES[@]}"; do
   grep -qx "$t" <<<"$installed" || die "Rust target $t missing; run: rustup target add ${TRIPLES[*]}"
@@ -43,6 +45,7 @@ done
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 # Link flags of the final library only (after `--`): 16 KB page alignment (required on Android
 # 15+ devices with 16 KB pages) and packed relocations.
+# shellcheck disable=SC2054  # the commas belong to -Wl,..., they do not separate array elements
 LINK_ARGS=(-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,--pack-dyn-relocs=android)
 
 # Build into a temporary directory, then replace jniLibs in one step: a failed build never
@@ -67,4 +70,4 @@ echo "==> Android libraries:"
 for abi in "${ABIS[@]}"; do
   printf '  %-12s %s bytes\n' "$abi" "$(wc -c <"$DEST/$abi/libzkiris_ffi.so")"
 done
-echo "==> next: cd android && gradle :zkiris:assembleRelease"
+echo "==> next: cd android && ./gradlew :zkiris:assembleRelease (or :zkiris:publishToMavenLocal)"

@@ -6,10 +6,14 @@
 #     ios-arm64/                    libzkiris_ffi.a  (aarch64-apple-ios: devices)
 #     ios-arm64_x86_64-simulator/   libzkiris_ffi.a  (lipo of aarch64-apple-ios-sim + x86_64-apple-ios)
 #     [macos-arm64_x86_64/          libzkiris_ffi.a  (WITH_MACOS=1: for `swift test` on a Mac)]
-#   each with Headers/ = ios/Headers (zkiris_ffiFFI.h + module.modulemap, module `zkiris_ffiFFI`)
+#   each with Headers/ = ios/Headers, i.e. Headers/zkiris_ffiFFI/{zkiris_ffiFFI.h,module.modulemap}
+#   (C module `zkiris_ffiFFI`; the module map is in a subdirectory named after the module so it
+#   cannot collide with another XCFramework's, see bindings/generate.sh)
 #
 # Then `cd ios && xcodebuild test -scheme Zkiris -destination 'platform=iOS Simulator,name=iPhone 16'`
-# (or `swift test` with WITH_MACOS=1) runs the XCTests.
+# (or `swift test` with WITH_MACOS=1) runs the XCTests through ios/Package.swift, the
+# local-development manifest that points at this XCFramework; ios/scripts/release-xcframework.sh
+# zips it for the root Package.swift, which apps use.
 #
 # Requirements (macOS only; none exist on the CI machine, so CI does not run this script):
 #   - Xcode with its command-line tools (xcodebuild, lipo);
@@ -47,7 +51,10 @@ installed="$(rustup target list --installed)"
 for t in "${triples[@]}"; do
   grep -qx "$t" <<<"$installed" || die "Rust target $t missing; run: rustup target add ${triples[*]}"
 done
-[ -f ios/Headers/$NAME.h ] && [ -f ios/Headers/module.modulemap ] || die "ios/Headers is incomplete; run bindings/generate.sh"
+headers="ios/Headers/$NAME"
+if [ ! -f "$headers/$NAME.h" ] || [ ! -f "$headers/module.modulemap" ]; then
+  die "$headers is incomplete; run bindings/generate.sh"
+fi
 
 for t in "${triples[@]}"; do
   cargo rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --target "$t" --crate-type staticlib
@@ -58,7 +65,10 @@ lib() { echo "$TARGET_DIR/$1/$PROFILE/libzkiris_ffi.a"; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/sim" "$work/headers"
-cp ios/Headers/$NAME.h ios/Headers/module.modulemap "$work/headers/"
+# Headers/zkiris_ffiFFI/{zkiris_ffiFFI.h,module.modulemap} in every slice.
+cp -R ios/Headers/. "$work/headers/"
+[ -f "$work/headers/$NAME/module.modulemap" ] || die "the module map is not at Headers/$NAME/module.modulemap"
+[ ! -e "$work/headers/module.modulemap" ] || die "a module map at the root of Headers/ would collide with other XCFrameworks'"
 # One fat library per platform: the two simulator architectures are joined with lipo.
 lipo -create "$(lib aarch64-apple-ios-sim)" "$(lib x86_64-apple-ios)" -output "$work/sim/libzkiris_ffi.a"
 args=(-library "$(lib aarch64-apple-ios)" -headers "$work/headers"
