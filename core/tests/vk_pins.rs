@@ -47,8 +47,8 @@ fn current() -> BTreeMap<String, String> {
     let mut srs: BTreeMap<u32, Srs> = BTreeMap::new();
     for (_, plan) in &models {
         let k = plan.min_k();
-        if !srs.contains_key(&k) {
-            srs.insert(k, Srs::development(k, &cache).expect("development SRS"));
+        if let std::collections::btree_map::Entry::Vacant(e) = srs.entry(k) {
+            e.insert(Srs::development(k, &cache).expect("development SRS"));
         }
     }
     // Key derivation is mostly single-threaded synthesis: derive the keys side by side.
