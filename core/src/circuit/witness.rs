@@ -73,6 +73,61 @@ pub struct Witness {
     pub slopes: Option<Vec<GrElement>>,
 }
 
+/// Overwrites field elements with zero so that the compiler keeps the stores (the crate
+/// forbids `unsafe`, so no volatile writes: `black_box` makes the zeroed memory observable).
+fn wipe_fr(v: &mut [Fr]) {
+    v.iter_mut().for_each(|x| *x = Fr::ZERO);
+    std::hint::black_box(v);
+}
+
+impl Columns1 {
+    fn wipe(&mut self) {
+        self.q.iter_mut().for_each(|c| wipe_fr(c));
+        wipe_fr(&mut self.v);
+        wipe_fr(&mut self.b);
+        wipe_fr(&mut self.u);
+    }
+}
+
+impl Drop for Columns1 {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl Drop for Columns2 {
+    fn drop(&mut self) {
+        wipe_fr(&mut self.h);
+        wipe_fr(&mut self.g);
+        wipe_fr(&mut self.g2);
+    }
+}
+
+impl Witness {
+    /// Zeroes every private value (pixels, mask bits, salt, intermediate values, slopes):
+    /// what [`Drop`] does, so a witness leaves no biometric data in freed memory.
+    pub(crate) fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.cols.wipe();
+        self.atom_values.iter_mut().for_each(|v| *v = 0);
+        std::hint::black_box(&mut self.atom_values[..]);
+        self.salt = Fr::ZERO;
+        std::hint::black_box(&mut self.salt);
+        self.coefficients.iter_mut().for_each(|c| c.zeroize());
+        self.inputs.iter_mut().for_each(|c| c.zeroize());
+        self.phase2_overrides.clear();
+        if let Some(s) = &mut self.slopes {
+            s.iter_mut().for_each(|e| e.0.zeroize());
+        }
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 impl std::fmt::Debug for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Witness([REDACTED], {} public inputs)", self.instances.len())
@@ -503,4 +558,25 @@ fn fill_cnn(plan: &StatementPlan, trace: &crate::model::exec::Trace, cols: &mut 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
+
+    #[test]
+    fn wipe_zeroes_every_private_value() {
+        let spec = TinySpec::default_for(TinyRules::World);
+        let model = tiny_model(&spec);
+        let plan = StatementPlan::new(&model).expect("plan");
+        let (image, mask) = tiny_sample(&spec, 3);
+        let mut w = Witness::new(&model, &plan, &image, &mask, Fr::from(77), Fr::from(1)).expect("witness");
+        assert!(w.cols.q[0].iter().any(|x| *x != Fr::ZERO) && w.inputs.iter().flatten().any(|x| *x != 0));
+        w.wipe();
+        let cols = &w.cols;
+        assert!(cols.q.iter().chain([&cols.v, &cols.b, &cols.u]).flatten().all(|x| *x == Fr::ZERO));
+        assert!(w.inputs.iter().flatten().all(|x| *x == 0) && w.coefficients.iter().flatten().all(|x| *x == 0));
+        assert!(w.atom_values.iter().all(|x| *x == 0) && w.salt == Fr::ZERO);
+    }
 }

@@ -15,6 +15,15 @@ pub struct Trace {
     pub values: Vec<IntTensor>,
 }
 
+impl Drop for Trace {
+    /// Zeroes every value of the run: the trace holds the image, the mask and every
+    /// intermediate value derived from them.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.values.iter_mut().for_each(|t| t.data.zeroize());
+    }
+}
+
 impl Trace {
     /// Value of a tensor.
     pub fn get(&self, t: TensorId) -> &IntTensor {
