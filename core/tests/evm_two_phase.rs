@@ -7,10 +7,11 @@
 //! verifier agrees.
 //!
 //! The suite runs on the tiny world-style model: the same chips and the same two-phase
-//! structure as world-v3 (β drawn after the phase-0 commitments, `h`, `g`, `g2` in phase 1),
-//! at k = 12 instead of 17, so keygen, two proofs and solc take seconds rather than minutes.
-//! `world_v3_real_proofs_on_chain` runs the same suite on the bundled world-v3 model
-//! (`--ignored`; several minutes on two cores).
+//! structure as world-v3 (β drawn after the phase-0 commitments, `h`, `g`, `g2` in phase 1, the
+//! same 8 phase-0 advice columns), at k = 11 instead of 17, so keygen, two proofs and solc take
+//! about 6 s. `world_v3_real_proofs_on_chain` runs the same suite on the bundled world-v3 model
+//! and the conformance image (138 public inputs, a split verifier); it is `--ignored` because it
+//! takes about 2.5 minutes on two cores (measured 155 s with the tiny one, 777,115 gas to verify).
 //!
 //! `cargo test -p zkiris --features evm-test --test evm_two_phase` (solc: `npm ci --prefix contracts`).
 
@@ -87,7 +88,13 @@ fn suite(model: Model, a: (IrisImage, IrisMask), b: (IrisImage, IrisMask)) {
     // Honest proofs pass.
     let honest = call(&ia, &pa.proof);
     assert!(honest.success, "honest proof reverted: 0x{} {:?}", hex::encode(&honest.output), honest.halt);
-    println!("honest verify: {} gas, proof {} bytes, {} public inputs, {phase0} phase-0 advice columns", honest.gas_used, pa.proof.len(), ia.len());
+    println!(
+        "k = {}: honest verify {} gas, proof {} bytes, {} public inputs, {phase0} phase-0 advice columns",
+        setup.srs().k(),
+        honest.gas_used,
+        pa.proof.len(),
+        ia.len()
+    );
     assert!(call(&ib, &pb.proof).success, "honest proof B reverted");
 
     // One flipped proof byte: the first phase-0 commitment, the first phase-1 commitment
@@ -125,7 +132,7 @@ fn tiny_two_phase_proofs_on_chain() {
 }
 
 #[test]
-#[ignore = "world-v3 size: keygen, two proofs and a split verifier take several minutes"]
+#[ignore = "world-v3 size: keygen, two proofs and a split verifier take about 2.5 minutes"]
 fn world_v3_real_proofs_on_chain() {
     let (image, mask) = common::world_v3_test_inputs();
     // Statement B: the same enrollment shifted by one column (another image, mask and code).
