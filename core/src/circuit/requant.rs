@@ -147,6 +147,138 @@ pub fn requant_cells(x: i128, ylo: i128, shape: &RequantShape, limb_bits: u32) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::circuit::range::RangeConfig;
+    use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+    use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
+    use halo2_proofs::plonk::{Circuit, Error};
+
+    const L: u32 = 4;
+    const SHAPE: RequantShape = RequantShape { shift: 6, hi_limbs: 2 };
+
+    #[derive(Clone, Debug)]
+    struct TestConfig {
+        cols: Columns,
+        cnn: CnnColumns,
+        range: RangeConfig,
+        requant: RequantConfig,
+    }
+
+    /// One requantisation of `x` (lower bound `ylo`) at row 0, as the statement lays it out
+    /// (selector, offset and `y_lo` constants, limbs range-checked on every row), with the
+    /// output `y` and the cells given.
+    #[derive(Clone, Debug)]
+    struct RequantCircuit {
+        x: i128,
+        ylo: i128,
+        y: Fr,
+        cells: Vec<Fr>,
+        range_checked: bool,
+    }
+
+    impl RequantCircuit {
+        fn honest(x: i128, ylo: i128) -> Self {
+            let (y, cells) = requant_cells(x, ylo, &SHAPE, L);
+            Self { x, ylo, y: fe(y), cells: cells.into_iter().map(Fr::from).collect(), range_checked: true }
+        }
+    }
+
+    fn fe(v: i128) -> Fr {
+        super::super::expr::fe(v)
+    }
+
+    impl Circuit<Fr> for RequantCircuit {
+        type Config = TestConfig;
+        type FloorPlanner = SimpleFloorPlanner;
+        type Params = ();
+
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+
+        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+            let cols = Columns::configure(meta);
+            let cnn = CnnColumns::configure(meta);
+            let range = RangeConfig::configure(meta, &cols, L, false);
+            let requant = RequantConfig::configure(meta, &cols, &cnn, L, &[SHAPE]);
+            TestConfig { cols, cnn, range, requant }
+        }
+
+        fn synthesize(&self, cfg: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+            cfg.range.load(&mut layouter)?;
+            layouter.assign_region(
+                || "requant",
+                |mut region| {
+                    cfg.requant.selector(&SHAPE).ok_or(Error::Synthesis)?.enable(&mut region, 0)?;
+                    region.assign_fixed(cfg.cnn.c[0], 0, Fr::from(0));
+                    region.assign_fixed(cfg.cnn.c[1], 0, fe(self.ylo));
+                    region.assign_advice(cfg.cols.v, 0, Value::known(fe(self.x)));
+                    region.assign_advice(cfg.cnn.u, 0, Value::known(self.y));
+                    for r in 0..SHAPE.rows(L) {
+                        if self.range_checked {
+                            cfg.range.s_limbs.enable(&mut region, r)?;
+                        }
+                        for k in 0..4 {
+                            region.assign_advice(cfg.cols.q[k], r, Value::known(self.cells[4 * r + k]));
+                        }
+                    }
+                    Ok(())
+                },
+            )
+        }
+    }
+
+    /// `(gate or lookup name, constraint or lookup index, row)` of each failure.
+    fn run(c: &RequantCircuit) -> Vec<(String, usize, usize)> {
+        let row = |l: &FailureLocation| match l {
+            FailureLocation::InRegion { offset, .. } => *offset,
+            FailureLocation::OutsideRegion { row } => *row,
+        };
+        match MockProver::run(7, c, vec![vec![]]).unwrap().verify() {
+            Ok(()) => vec![],
+            Err(e) => e
+                .iter()
+                .map(|f| match f {
+                    VerifyFailure::ConstraintNotSatisfied { constraint, location, .. } => (constraint.to_string(), 0, row(location)),
+                    VerifyFailure::Lookup { name, lookup_index, location } => (name.clone(), *lookup_index, row(location)),
+                    other => panic!("unexpected failure kind: {other}"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn honest_requantisations_are_accepted() {
+        for (x, ylo) in [(1000, -10), (-200, -10), (-33, -10), (31, 0)] {
+            assert_eq!(run(&RequantCircuit::honest(x, ylo)), vec![], "x = {x}");
+        }
+    }
+
+    /// Pins the range check of the output limbs (`y − y_lo` in `H` limbs, each looked up in the
+    /// limb table): a forged remainder `r + 1` (still in range) forces `y' = y − 2^(−s)` in the
+    /// field, far outside `[y_lo, y_lo + 2^(H·L))`; with the first output limb chosen so the gate
+    /// holds, only that limb's lookup fails — and without the range check the forgery passes.
+    #[test]
+    fn output_outside_its_range_is_rejected_by_the_limb_lookup() {
+        let honest = RequantCircuit::honest(1000, -10);
+        let (x, ylo) = (1000i128, -10i128);
+        let (y, _) = requant_cells(x, ylo, &SHAPE, L);
+        let r = x + 32 - 64 * y;
+        assert_eq!((y, r), (16, 8));
+        let inv = Fr::from(64).invert().unwrap();
+        let mut forged = honest.clone();
+        forged.y = fe(y) - inv;
+        // Remainder r + 1 = 9: full limb 9, partial limb 0 (and its shifted copy 0).
+        forged.cells[0] = Fr::from(9);
+        assert_eq!((forged.cells[1], forged.cells[2]), (Fr::from(0), Fr::from(0)));
+        // Output limbs (cells 3, 4): keep the high limb, put the rest in the low one.
+        let base = SHAPE.hi_base(L);
+        assert_eq!(base, 3);
+        forged.cells[base] = forged.y - fe(ylo) - forged.cells[base + 1] * Fr::from(16);
+        // Cell 3 is q3 on row 0: the fourth single-limb lookup.
+        assert_eq!(run(&forged), vec![("limb".to_string(), 3, 0)]);
+        forged.range_checked = false;
+        assert_eq!(run(&forged), vec![], "without the range check the gate alone accepts the forged output");
+    }
 
     #[test]
     fn native_twin_matches_the_executor_rounding() {

@@ -227,7 +227,16 @@ impl Circuit<Fr> for IrisCircuit {
                         None => Value::unknown(),
                     },
                 );
-                let mut inputs = vec![Planned { cell: header.cell(), value: header.value().copied() }];
+                // Test hook (never set in a real proof): the header cell holds another value and
+                // the sponge hashes that value, so only the cell's copy of the constant can object.
+                let header_value = match wit.as_ref().and_then(|w| w.header_override) {
+                    Some(x) => {
+                        region.assign_advice(cfg.cols.v, plan.misc_row + 1, Value::known(x));
+                        Value::known(x)
+                    }
+                    None => header.value().copied(),
+                };
+                let mut inputs = vec![Planned { cell: header.cell(), value: header_value }];
                 for inp in plan.commitment_order() {
                     for c in inp.element_cells() {
                         let CellRef::V(r) = c else { return Err(Error::Synthesis) };

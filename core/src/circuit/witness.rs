@@ -67,6 +67,10 @@ pub struct Witness {
     /// with column 0 = h, 1 = g, 2 = g2). Empty in every real proof.
     #[doc(hidden)]
     pub phase2_overrides: Vec<(u8, usize, Fr)>,
+    /// Test hook: a value for the commitment header cell (and for the sponge's first input)
+    /// instead of the circuit's constant. `None` in every real proof.
+    #[doc(hidden)]
+    pub header_override: Option<Fr>,
     /// The submission binding (public input 3).
     pub binding: Fr,
     /// The shares' slope per chunk (mpc-shares models).
@@ -371,7 +375,7 @@ impl Witness {
                 Some(slopes.elements().to_vec())
             }
         };
-        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new(), binding, slopes })
+        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new(), header_override: None, binding, slopes })
     }
 
     /// Computes the phase-2 columns for challenge `beta`.
