@@ -560,7 +560,7 @@ impl Verifier {
                 share_commitments = Some(s.map(|x| fr_to_be(&x)));
             }
         }
-        let commitment = Commitment::from_bytes(bundle.public_inputs[0]).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let commitment = Commitment::from_bytes(bundle.public_inputs[crate::public::ROW_COMMITMENT]).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         let mut transcript = EvmTranscript::<G1Affine, _, _, _>::init(bundle.proof.as_slice());
         verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
             self.params.verifier_params(),
