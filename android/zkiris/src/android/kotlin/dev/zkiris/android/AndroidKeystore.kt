@@ -19,7 +19,12 @@ object AndroidKeystore {
      * [userAuthenticationSeconds] > 0 the key only works that many seconds after the user
      * authenticated (biometric or device credential); wrapping fails with
      * `KeyProviderException.Unavailable` otherwise, which zkiris reports as
-     * `ZkirisException.KeyUnavailable`.
+     * `ZkirisException.KeyUnavailable` (retry after authenticating). Such a key is invalidated
+     * by Android when a new biometric is enrolled or the screen lock is removed
+     * (`KeyPermanentlyInvalidatedException`): [keyProvider] reports that as
+     * `KeyProviderException.Invalidated`, and the vault as `ZkirisException.KeyInvalidated`:
+     * the records locked by it are lost; delete the vault and the key ([deleteKey]) and
+     * re-enroll.
      */
     fun getOrCreateKey(alias: String, userAuthenticationSeconds: Int = 0): SecretKey {
         val keyStore = KeyStore.getInstance(PROVIDER).apply { load(null) }
