@@ -32,8 +32,8 @@ final class MpcSharesTests: XCTestCase {
         super.setUp()
         do {
             try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-            mpcModel = try blocking { try await Model.load(onnx: file(mpcDir, "model.onnx"), manifest: file(mpcDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(mpcDir)]) }
-            publicModel = try blocking { try await Model.load(onnx: file(publicDir, "model.onnx"), manifest: file(publicDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(publicDir)]) }
+            mpcModel = try blocking { try await Model.load(onnx: Self.file(Self.mpcDir, "model.onnx"), manifest: Self.file(Self.mpcDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(Self.mpcDir)]) }
+            publicModel = try blocking { try await Model.load(onnx: Self.file(Self.publicDir, "model.onnx"), manifest: Self.file(Self.publicDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(Self.publicDir)]) }
             precondition(mpcModel.submission() == .mpcShares && publicModel.submission() == .publicCode)
             prover = try Prover(config: ProverConfig(cacheDir: tmp.appendingPathComponent("cache").path))
             _ = try prover.prepare(model: mpcModel, srs: .development, listener: nil, cancel: nil)

@@ -37,14 +37,15 @@ func registerIris(vaultDir: String, keys: KeyProvider, model: Model, srs: SrsSou
 
 /// Runs an async call to completion from synchronous code (class-level test setup only).
 func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    final class Box: @unchecked Sendable { var result: Result<T, Error>? }
+    let box = Box()
     let done = DispatchSemaphore(value: 0)
-    var result: Result<T, Error>!
     Task {
-        do { result = .success(try await body()) } catch { result = .failure(error) }
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
         done.signal()
     }
     done.wait()
-    return try result.get()
+    return try box.result!.get()
 }
 
 /// The INSECURE development issuer and enrollment device, read from the test model's directory
@@ -89,7 +90,7 @@ final class ZkirisTests: XCTestCase {
         super.setUp()
         do {
             try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-            model = try blocking { try await Model.load(onnx: file("model.onnx"), manifest: file("manifest.json"), trustedIssuers: [DevKeys.issuer(modelDir)]) }
+            model = try blocking { try await Model.load(onnx: Self.file("model.onnx"), manifest: Self.file("manifest.json"), trustedIssuers: [DevKeys.issuer(Self.modelDir)]) }
             prover = try Prover(config: ProverConfig(cacheDir: tmp.appendingPathComponent("cache").path))
             let prepared = try prover.prepare(model: model, srs: .development, listener: nil, cancel: nil)
             precondition(prepared.modelId == model.id() && prepared.insecureSrs)
@@ -167,7 +168,8 @@ final class ZkirisTests: XCTestCase {
 
     func testTheEstimateIsCalibratedByThisProversOwnProofs() async throws {
         let fresh = try Prover(config: ProverConfig(cacheDir: Self.tmp.appendingPathComponent("cache").path))
-        XCTAssertEqual(try await fresh.prepare(model: model, srs: .development).keySource, .cache)
+        let cachedSource = try await fresh.prepare(model: model, srs: .development).keySource
+        XCTAssertEqual(cachedSource, .cache)
         let before = try await fresh.estimate(for: model)
         XCTAssertFalse(before.calibrated)
         XCTAssertEqual(before.deviceFactor, 1.0)
@@ -275,7 +277,8 @@ final class ZkirisTests: XCTestCase {
         XCTAssertThrowsError(try fresh.verifier(model: model)) { error in
             guard case ZkirisError.NotPrepared = error else { return XCTFail("\(error)") }
         }
-        XCTAssertEqual(try await fresh.prepare(model: model, srs: .development).keySource, .generated)
+        let generatedSource = try await fresh.prepare(model: model, srs: .development).keySource
+        XCTAssertEqual(generatedSource, .generated)
     }
 
     func testATamperedRecordIsATypedError() async throws {
@@ -470,10 +473,12 @@ final class ZkirisTests: XCTestCase {
         let bundle = try await prover.prove(vault: vault, recordId: try await enrollSample(vault), model: model)
         let cached = try await Verifier.load(model: model, srs: .development, cacheDir: Self.tmp.appendingPathComponent("cache").path)
         let statement = try await cached.verify(bundle: bundle)
-        XCTAssertEqual(statement, try await prover.verifier(model: model).verify(bundle: bundle))
+        let fromProver = try await prover.verifier(model: model).verify(bundle: bundle)
+        XCTAssertEqual(statement, fromProver)
         let empty = Self.tmp.appendingPathComponent("verifier-cache-\(UUID().uuidString)").path
         let verifier = try await Verifier.load(model: model, srs: .development, cacheDir: empty)
-        XCTAssertEqual(try await verifier.verify(bundle: bundle), statement)
+        let fromEmptyCache = try await verifier.verify(bundle: bundle)
+        XCTAssertEqual(fromEmptyCache, statement)
         let bytes = bundle.toBytes()
         let proof = bundle.proof()
         var flipped = bytes
@@ -523,7 +528,8 @@ final class ZkirisTests: XCTestCase {
         do { _ = try await single.prove(vault: vault, recordId: id, model: model); XCTFail("ran two at once") } catch ZkirisError.Busy {}
         do { _ = try await single.prepare(model: model, srs: .development); XCTFail("ran two at once") } catch ZkirisError.Busy {}
         gate.release.signal()
-        XCTAssertFalse(try await first.value.proof().isEmpty)
+        let proofIsEmpty = try await first.value.proof().isEmpty
+        XCTAssertFalse(proofIsEmpty)
         XCTAssertEqual(gate.names, ["zkiris-prover-0"])
         _ = try await single.prove(vault: vault, recordId: id, model: model)
     }
@@ -532,12 +538,13 @@ final class ZkirisTests: XCTestCase {
     func testVaultCallsRunOffTheCallingThread() async throws {
         // On the main actor: while Vault.createWithPassphrase derives its key (Argon2id, 64
         // MiB) the main thread must stay free.
-        var ticks = 0
-        let ticker = Task { @MainActor in while !Task.isCancelled { ticks += 1; try? await Task.sleep(nanoseconds: 5_000_000) } }
+        final class Ticks: @unchecked Sendable { var count = 0 }
+        let ticks = Ticks()
+        let ticker = Task { @MainActor in while !Task.isCancelled { ticks.count += 1; try? await Task.sleep(nanoseconds: 5_000_000) } }
         var pass = Array("pw".utf8)
         _ = try await Vault.createWithPassphrase(dir: Self.tmp.appendingPathComponent("offthread-\(UUID().uuidString)").path, passphrase: &pass)
         ticker.cancel()
-        XCTAssertGreaterThanOrEqual(ticks, 3, "the main thread was blocked")
+        XCTAssertGreaterThanOrEqual(ticks.count, 3, "the main thread was blocked")
         let m = try await Model.load(onnx: Self.file("model.onnx"), manifest: Self.file("manifest.json"), trustedIssuers: [DevKeys.issuer(Self.modelDir)])
         let e = try await m.estimate()
         XCTAssertTrue(e.keygenPeakMemoryMib > 0 && e.peakMemoryMib > 0)
@@ -555,7 +562,8 @@ final class ZkirisTests: XCTestCase {
             XCTAssertEqual(availableMib, required - 1)
         }
         let enough = try Prover(config: ProverConfig(cacheDir: Self.tmp.appendingPathComponent("cache").path, memoryBudgetMib: required))
-        XCTAssertEqual(try await enough.prepare(model: model, srs: .development).keySource, .cache)
+        let enoughSource = try await enough.prepare(model: model, srs: .development).keySource
+        XCTAssertEqual(enoughSource, .cache)
     }
 
     func testProofsDoNotGrowResidentMemory() async throws {
@@ -613,7 +621,8 @@ final class ZkirisTests: XCTestCase {
         XCTAssertTrue(envelopes2.isEmpty)
         let vault = try await Vault.open(dir: vaultDir, keyProvider: keys)
         XCTAssertEqual(Set(vault.list().map(\.commitment)), [enrollment.commitment, again.commitment])
-        XCTAssertEqual(try await vault.check().intact.count, 2)
+        let intactCount = try await vault.check().intact.count
+        XCTAssertEqual(intactCount, 2)
     }
 
     /// The resident size of this process (Mach task info).
