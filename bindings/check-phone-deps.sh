@@ -6,6 +6,7 @@
 #   - no host-only crates: revm and its C libraries (blst, c-kzg, secp256k1-sys), compression
 #     libraries in C (zstd-sys, bzip2-sys), the UniFFI generators;
 #   - no x86_64 assembly feature (`asm`) on halo2 / halo2curves;
+#   - no INSECURE development keys (zkiris feature `dev-keys`);
 #   - the only crate that runs a C toolchain (`cc`) is tract-linalg, for its own hand-written
 #     assembly kernels (built with the NDK's / Xcode's clang).
 set -euo pipefail
@@ -22,6 +23,9 @@ for t in "${targets[@]}"; do
   if bad="$(grep -E '^halo2(-axiom|curves-axiom) .*[[,]asm[],]' <<<"$tree")"; then
     echo "phone build for $t enables x86_64 assembly:"; echo "$bad"; status=1
   fi
+  if bad="$(grep -E '^zkiris .*[[,]dev-keys[],]' <<<"$tree")"; then
+    echo "phone build for $t has the INSECURE development keys (zkiris feature dev-keys):"; echo "$bad"; status=1
+  fi
   users="$(cargo tree -p zkiris-ffi --no-default-features --target "$t" -e normal,build -i cc --depth 1 --prefix none -f '{p}' 2>/dev/null | sed 's/ (\*)$//' | grep -v '^cc ' | grep -v '^\[' | sort -u || true)"
   if [ -n "$users" ] && [ "$(awk '{print $1}' <<<"$users" | sort -u)" != "tract-linalg" ]; then
     echo "phone build for $t compiles C through cc for: $users"; status=1
@@ -30,5 +34,8 @@ done
 # The check must be able to fail: the host build (default features) does enable asm.
 host="$(cargo tree -p zkiris-ffi --target x86_64-unknown-linux-gnu -e normal --prefix none -f '{p} [{f}]')"
 grep -qE '^halo2-axiom .*[[,]asm[],]' <<<"$host" || { echo "check-phone-deps.sh: the asm probe no longer matches the host build; fix the pattern"; status=1; }
+# ... and so must the dev-keys check: the CLI does enable it.
+cli="$(cargo tree -p zkiris-cli -e normal --prefix none -f '{p} [{f}]')"
+grep -qE '^zkiris .*[[,]dev-keys[],]' <<<"$cli" || { echo "check-phone-deps.sh: the dev-keys probe no longer matches the CLI build; fix the pattern"; status=1; }
 [ "$status" -eq 0 ] && echo "phone dependency graphs are clean for: ${targets[*]}"
 exit "$status"

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use zkiris::prover as core;
 use zkiris::public::HEADER_ROWS;
 
+use crate::blocking::off_thread;
 use crate::error::{guard, ZkirisError};
 use crate::model::Model;
 use crate::prover::SrsSource;
@@ -192,22 +193,25 @@ impl Verifier {
 impl Verifier {
     /// A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
     /// (a fraction of a second), or, the first time for a model on this device, plans the
-    /// circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
-    /// cheaper for a prepared model.
+    /// circuit and derives the key (seconds) and caches both. Runs on a worker thread (Kotlin
+    /// `suspend`, Swift `async`). `Prover.verifier(model)` is cheaper for a prepared model.
     #[uniffi::constructor]
-    pub fn new(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Self>, ZkirisError> {
-        guard(|| {
+    pub async fn load(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Self>, ZkirisError> {
+        off_thread("verifier-load", move || {
             let inner = core::Verifier::new(model.core().clone(), &srs.into(), Some(std::path::Path::new(&cache_dir)))?;
             Ok(Arc::new(Self { inner }))
         })
+        .await
     }
 
     /// Checks `bundle`: its model, the consistency of its codes (or, for `MpcShares`, the
     /// presence and form of its three envelopes) with the public inputs, and the proof. Returns
     /// what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
     /// an envelope opens to the share `S_p` commits to only its party can check.)
-    pub fn verify(&self, bundle: Arc<ProofBundle>) -> Result<VerifiedStatement, ZkirisError> {
-        guard(|| {
+    ///
+    /// Runs on a worker thread (Kotlin `suspend`, Swift `async`): tens of milliseconds.
+    pub async fn verify(self: Arc<Self>, bundle: Arc<ProofBundle>) -> Result<VerifiedStatement, ZkirisError> {
+        off_thread("verify", move || {
             let s = self.inner.verify(bundle.core())?;
             Ok(VerifiedStatement {
                 model_id: hex::encode(s.model_id),
@@ -220,5 +224,6 @@ impl Verifier {
                 share_commitments: s.share_commitments.map(|c| c.iter().map(|x| x.to_vec()).collect()).unwrap_or_default(),
             })
         })
+        .await
     }
 }

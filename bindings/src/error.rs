@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zkiris::model::ModelError;
 use zkiris::prover::{BundleError, ProveError, SrsError, VerifyError};
-use zkiris::vault::{KeyError, VaultError};
+use zkiris::vault::{KdfCost, KeyError, VaultError};
 
 /// Everything that can fail across the binding boundary.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
@@ -42,6 +42,36 @@ pub enum ZkirisError {
         /// The provider's reason.
         detail: String,
     },
+    /// The platform key is permanently gone: Android invalidated it
+    /// (`KeyPermanentlyInvalidatedException`: a new fingerprint or face was enrolled, or the
+    /// screen lock was removed, for a key bound to user authentication) or the iOS Keychain item
+    /// was deleted. Retrying cannot help: the records locked by this key cannot be decrypted
+    /// again. Delete the vault, create a new key and vault, and re-enroll (or restore the vault
+    /// from a backup locked by a key that still exists).
+    #[error("the vault's key was permanently invalidated: {detail}; re-enroll (or restore the vault from a backup)")]
+    KeyInvalidated {
+        /// The provider's reason.
+        detail: String,
+    },
+    /// A new passphrase key was asked for with an Argon2id cost below the floor
+    /// (`min_memory_kib` KiB and `min_passes` passes, OWASP's minimum). Nothing was written.
+    /// Use `kdfCostMobile()` or a stronger cost.
+    #[error("Argon2id cost {memory_kib} KiB x {passes} passes is below the floor of {min_memory_kib} KiB x {min_passes} passes; use kdfCostMobile()")]
+    KdfTooWeak {
+        /// Memory asked for, KiB.
+        memory_kib: u32,
+        /// Passes asked for.
+        passes: u32,
+        /// The floor's memory, KiB.
+        min_memory_kib: u32,
+        /// The floor's passes.
+        min_passes: u32,
+    },
+    /// This `Prover` is already running a `prepare` or `prove` (one at a time: a second would
+    /// double the peak memory). Nothing was started; retry when the first returns, or queue
+    /// the calls (the Kotlin and Swift layers' `prepare`/`prove` do not queue).
+    #[error("the prover is busy with another prepare or prove; one operation at a time per Prover")]
+    Busy,
     /// The vault cannot be used in its current state: no vault in the directory, one already
     /// exists, another writer holds its lock, or it was written by a newer SDK.
     #[error("vault unavailable: {detail}")]
@@ -189,8 +219,8 @@ impl ZkirisError {
 
 /// Errors a foreign [`crate::KeyProvider`] reports from `wrap` and `unwrap`.
 ///
-/// Kotlin: `KeyProviderException.WrongKey()` / `KeyProviderException.Unavailable(reason)`;
-/// Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)`.
+/// Kotlin: `KeyProviderException.WrongKey()` / `.Unavailable(reason)` / `.Invalidated(reason)`;
+/// Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)` / `.Invalidated(reason:)`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum KeyProviderError {
     /// The wrapped key does not authenticate under this provider's key (AES-GCM tag
@@ -201,6 +231,15 @@ pub enum KeyProviderError {
     /// required, key deleted, hardware error).
     #[error("key unavailable: {reason}")]
     Unavailable {
+        /// The platform's reason.
+        reason: String,
+    },
+    /// The key is permanently gone and will never work again: Android
+    /// `KeyPermanentlyInvalidatedException`, a deleted iOS Keychain item or Secure Enclave key.
+    /// The vault reports `ZkirisError.KeyInvalidated` (re-enroll), not a retryable
+    /// `KeyUnavailable`.
+    #[error("key permanently invalidated: {reason}")]
+    Invalidated {
         /// The platform's reason.
         reason: String,
     },
@@ -218,6 +257,10 @@ impl From<KeyError> for ZkirisError {
         match e {
             KeyError::WrongKey => ZkirisError::WrongKey { detail: e.to_string() },
             KeyError::InvalidParams(_) => ZkirisError::InvalidInput { detail: e.to_string() },
+            KeyError::Invalidated(detail) => ZkirisError::KeyInvalidated { detail },
+            KeyError::KdfTooWeak { memory_kib, passes } => {
+                ZkirisError::KdfTooWeak { memory_kib, passes, min_memory_kib: KdfCost::MINIMUM.m_cost_kib, min_passes: KdfCost::MINIMUM.t_cost }
+            }
             _ => ZkirisError::KeyUnavailable { detail: e.to_string() },
         }
     }
@@ -356,6 +399,8 @@ mod tests {
             (VaultError::Tampered { file: zkiris::vault::VaultFile::Record(id), detail: "x" }.into(), "Tampered"),
             (VaultError::NotFound { record: id }.into(), "NotFound"),
             (VaultError::KeyProvider(KeyError::Unavailable("locked".into())).into(), "KeyUnavailable"),
+            (VaultError::KeyProvider(KeyError::Invalidated("new fingerprint".into())).into(), "KeyInvalidated"),
+            (VaultError::KeyProvider(KeyError::KdfTooWeak { memory_kib: 8, passes: 1 }).into(), "KdfTooWeak"),
             (VaultError::Duplicate { existing: id }.into(), "EnrollmentRejected"),
             (VaultError::Locked { dir: "/v".into() }.into(), "VaultUnavailable"),
             (ProveError::Cancelled.into(), "Cancelled"),

@@ -15,12 +15,16 @@
 //! | [`Submission`], [`ProveOptions`], [`SubmissionBinding`] | public-code or MPC-share submission, the submitter binding, the MPC parties' public keys |
 //! | [`ZkirisError`] | one error type, a variant per failure class |
 //!
-//! Every call blocks its thread (no runtime, no threads of our own besides the prover's
-//! worker pool); the Kotlin and Swift layers make them `suspend` / `async`. No panic crosses
-//! the boundary: every fallible export runs inside a `catch_unwind` guard and reports a panic
-//! as [`ZkirisError::Internal`].
+//! Off the caller's thread: the vault's, model's and verifier's slow calls are UniFFI `async`
+//! functions (Kotlin `suspend`, Swift `async`) that run their work on a thread of their own
+//! (no runtime); `Prover.prepare`/`prove` block their thread, and the Kotlin and Swift layers
+//! run them on a background dispatcher / detached task with progress and cancellation. The
+//! development (INSECURE) issuer and device keys are not part of these bindings. No panic
+//! crosses the boundary: every fallible export runs inside a `catch_unwind` guard and reports
+//! a panic as [`ZkirisError::Internal`].
 #![warn(missing_docs)]
 
+mod blocking;
 mod bundle;
 mod error;
 mod model;
@@ -30,12 +34,12 @@ mod vault;
 
 pub use bundle::{ProofBundle, VerifiedStatement, Verifier};
 pub use error::{KeyProviderError, ZkirisError};
-pub use model::{development_issuer, Model, ProvingEstimate, TrustedIssuer};
+pub use model::{Model, ProvingEstimate, TrustedIssuer};
 pub use prover::{CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource};
 pub use submission::{party_public_key_fingerprint, submission_binding_value, ProveOptions, Submission, SubmissionBinding};
 pub use vault::{
-    development_device_id, iris_image_from_png, iris_mask_from_png, kdf_cost_mobile, Enrollment, EnrollmentDevice, IrisImageData, KdfCost, KeyProvider,
-    RecordSummary, RecoveryReport, Vault,
+    iris_image_from_png, iris_mask_from_png, kdf_cost_minimum, kdf_cost_mobile, DamagedRecord, Enrollment, EnrollmentDevice, IrisImageData, KdfCost,
+    KeyProvider, RecordSummary, RecoveryReport, Vault, VaultCheckReport,
 };
 
 uniffi::setup_scaffolding!();

@@ -7,7 +7,8 @@ use zkiris::model::manifest::Manifest;
 use zkiris::model::{IssuerKeys, VerifiedModelFiles};
 use zkiris::prover::Estimate;
 
-use crate::error::{guard, ZkirisError};
+use crate::blocking::off_thread;
+use crate::error::ZkirisError;
 
 /// An issuer public key the app trusts to sign models.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -16,13 +17,6 @@ pub struct TrustedIssuer {
     pub key_id: String,
     /// The SEC1 compressed secp256k1 public key, hex (66 digits).
     pub public_key: String,
-}
-
-/// The development issuer. **INSECURE: its secret key is public**; trust it only in tests
-/// and demos.
-#[uniffi::export]
-pub fn development_issuer() -> TrustedIssuer {
-    TrustedIssuer { key_id: zkiris::model::DEV_ISSUER_KEY_ID.to_string(), public_key: zkiris::model::dev_issuer_key().public_key_hex() }
 }
 
 /// Expected cost of proving one enrollment with a model.
@@ -36,8 +30,11 @@ pub struct ProvingEstimate {
     pub prove_seconds: f64,
     /// Expected one-time keygen time (the key is cached afterwards), seconds.
     pub keygen_seconds: f64,
-    /// Expected peak resident memory while proving, MiB.
+    /// Expected peak resident memory while proving, MiB (with a 10 % margin).
     pub peak_memory_mib: f64,
+    /// Expected peak resident memory while generating the keys, MiB (first `prepare` on a
+    /// device only; with a 10 % margin). `prepare` checks the larger of the two peaks.
+    pub keygen_peak_memory_mib: f64,
     /// Size of the cached proving key, MiB.
     pub proving_key_mib: f64,
     /// How much slower than the reference machine the times assume (1.0 = reference).
@@ -56,6 +53,7 @@ impl ProvingEstimate {
             prove_seconds: s.prove_seconds,
             keygen_seconds: s.keygen_seconds,
             peak_memory_mib: s.peak_memory_mib,
+            keygen_peak_memory_mib: s.keygen_peak_memory_mib,
             proving_key_mib: s.proving_key_mib,
             device_factor: factor,
             calibrated,
@@ -96,10 +94,12 @@ impl Model {
 #[uniffi::export]
 impl Model {
     /// Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
-    /// downloaded). `trusted_issuers` are the only keys accepted as signers.
+    /// downloaded). `trusted_issuers` are the only keys accepted as signers. `async` (Kotlin
+    /// `suspend`, Swift `async`): hashing, signature checks and lowering the ONNX graph run on
+    /// a worker thread.
     #[uniffi::constructor]
-    pub fn new(onnx: Vec<u8>, manifest: Vec<u8>, trusted_issuers: Vec<TrustedIssuer>) -> Result<Arc<Self>, ZkirisError> {
-        guard(|| {
+    pub async fn load(onnx: Vec<u8>, manifest: Vec<u8>, trusted_issuers: Vec<TrustedIssuer>) -> Result<Arc<Self>, ZkirisError> {
+        off_thread("model-load", move || {
             let mut keys = IssuerKeys::new();
             for issuer in &trusted_issuers {
                 keys.add_hex(&issuer.key_id, &issuer.public_key)?;
@@ -109,6 +109,7 @@ impl Model {
             let inner = zkiris::model::Model::from_verified(files)?;
             Ok(Arc::new(Self { inner: Arc::new(inner), estimate: OnceLock::new() }))
         })
+        .await
     }
 
     /// The model id (64 hex digits): sha256 of the ONNX bytes and the rules.
@@ -139,8 +140,9 @@ impl Model {
     }
 
     /// The estimated proving cost on the reference machine (see `Prover.estimate` for this
-    /// device).
-    pub fn estimate(&self) -> Result<ProvingEstimate, ZkirisError> {
-        guard(|| Ok(ProvingEstimate::from_core(&self.core_estimate()?, 1.0, false)))
+    /// device). The first call plans the circuit (up to a second for full-size models), so
+    /// it runs on a worker thread.
+    pub async fn estimate(self: Arc<Self>) -> Result<ProvingEstimate, ZkirisError> {
+        off_thread("model-estimate", move || Ok(ProvingEstimate::from_core(&self.core_estimate()?, 1.0, false))).await
     }
 }

@@ -1,11 +1,14 @@
 //! Preparing models, proving enrollments, progress and cancellation.
 //!
-//! Every call here blocks the calling thread until it is done (Rust starts no runtime). The
-//! Kotlin and Swift layers run them off the main thread and turn them into `suspend` /
-//! `async` functions; a [`CancellationToken`] stops a running call at its next checkpoint.
+//! `prepare` and `prove` block the calling thread until they are done (Rust starts no
+//! runtime; the work runs on the prover's worker pool). The Kotlin and Swift layers run them
+//! off the main thread and turn them into `suspend` / `async` functions; a
+//! [`CancellationToken`] stops a running call at its next checkpoint. One operation at a time
+//! per [`Prover`] (`Busy`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -144,9 +147,16 @@ pub struct ProverConfig {
     /// can be regenerated, and proving keys are 290 MB to 1.2 GB for the full-size models).
     pub cache_dir: String,
     /// Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:
-    /// the memory the OS reports available (Linux and Android; no check elsewhere).
+    /// the memory the OS says this process can still get: `MemAvailable` on Android and Linux,
+    /// `os_proc_available_memory()` on iOS (the app's remaining jetsam allowance, which is
+    /// what gets an app killed); no check on other systems.
     #[uniffi(default = None)]
     pub memory_budget_mib: Option<u64>,
+    /// Worker threads for key generation and proving (`None`: one per core). Fewer threads
+    /// leave cores to the UI and use less memory per thread, at the cost of time. 0 is
+    /// `InvalidInput`.
+    #[uniffi(default = None)]
+    pub threads: Option<u32>,
 }
 
 /// Where a proving key came from.
@@ -189,13 +199,30 @@ pub struct PreparedModel {
 
 /// Proves enrollments. Holds the prepared models (proving keys in memory) and what it has
 /// measured about this device's speed. Thread-safe; create one per app and share it.
+///
+/// **One operation at a time.** `prepare` and `prove` each use all the prover's threads and
+/// up to the estimated peak memory; a second one started while one runs fails at once with
+/// `ZkirisError.Busy` and starts nothing (two at once would double the peak memory). Queue
+/// them in the app. `estimate`, `verifier` and `release` never wait.
 #[derive(uniffi::Object)]
 pub struct Prover {
     cache_dir: PathBuf,
     memory_budget_mib: Option<u64>,
+    /// The worker pool when `ProverConfig.threads` is set (else rayon's global pool).
+    pool: Option<rayon::ThreadPool>,
+    busy: AtomicBool,
     setups: Mutex<HashMap<[u8; 32], ProvingSetup>>,
     /// Measured time / reference-estimate ratio (exponential average), once measured.
     device_factor: Mutex<Option<f64>>,
+}
+
+/// Holds a [`Prover`]'s single-flight flag; clears it when dropped (also on error or panic).
+struct Running<'a>(&'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -203,8 +230,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// MiB of memory the OS reports available (`MemAvailable`), where it can be read.
-fn available_memory_mib() -> Option<u64> {
+#[cfg(target_os = "ios")]
+extern "C" {
+    /// `<os/proc.h>`, iOS 13+: bytes this process can still allocate before it reaches its
+    /// memory limit (jetsam); 0 when not applicable.
+    fn os_proc_available_memory() -> usize;
+}
+
+/// MiB of memory this process can still use, where the OS tells: `MemAvailable` on Linux and
+/// Android, `os_proc_available_memory()` on iOS.
+pub(crate) fn available_memory_mib() -> Option<u64> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -212,7 +247,14 @@ fn available_memory_mib() -> Option<u64> {
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(target_os = "ios")]
+    {
+        // SAFETY: a plain C function without arguments or preconditions (iOS 13+, the
+        // package's minimum).
+        let bytes = unsafe { os_proc_available_memory() };
+        (bytes > 0).then(|| bytes as u64 / (1024 * 1024))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "ios")))]
     {
         None
     }
@@ -232,6 +274,20 @@ impl Prover {
                 Err(ZkirisError::OutOfMemoryEstimate { required_mib: required_mib.ceil() as u64, available_mib })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Claims the single-flight flag, or `Busy`.
+    fn start(&self) -> Result<Running<'_>, ZkirisError> {
+        self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).map_err(|_| ZkirisError::Busy)?;
+        Ok(Running(&self.busy))
+    }
+
+    /// Runs `f` on the prover's worker pool (its own if `threads` was set).
+    fn on_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
         }
     }
 
@@ -258,16 +314,39 @@ impl Prover {
     #[uniffi::constructor]
     pub fn new(config: ProverConfig) -> Result<Arc<Self>, ZkirisError> {
         guard(|| {
+            let pool = match config.threads {
+                None => None,
+                Some(0) => return Err(ZkirisError::invalid("ProverConfig.threads must be at least 1 (or null for one per core)")),
+                Some(n) => Some(
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(n as usize)
+                        .thread_name(|i| format!("zkiris-prover-{i}"))
+                        .build()
+                        .map_err(|e| ZkirisError::Internal { detail: format!("cannot start {n} prover threads: {e}") })?,
+                ),
+            };
             let cache_dir = PathBuf::from(&config.cache_dir);
             std::fs::create_dir_all(&cache_dir)
                 .map_err(|e| ZkirisError::Storage { detail: format!("cannot create the cache directory {}: {e}", cache_dir.display()) })?;
-            Ok(Arc::new(Self { cache_dir, memory_budget_mib: config.memory_budget_mib, setups: Mutex::new(HashMap::new()), device_factor: Mutex::new(None) }))
+            Ok(Arc::new(Self {
+                cache_dir,
+                memory_budget_mib: config.memory_budget_mib,
+                pool,
+                busy: AtomicBool::new(false),
+                setups: Mutex::new(HashMap::new()),
+                device_factor: Mutex::new(None),
+            }))
         })
     }
 
     /// Prepares `model` for proving: plans the circuit, obtains the SRS, and loads the proving
     /// key from the cache or generates it (slow the first time: see `estimate`). Reports
-    /// progress and can be cancelled.
+    /// progress and can be cancelled. Blocks its thread (the Kotlin and Swift layers run it in
+    /// the background).
+    ///
+    /// Fails with `Busy` if this prover is already preparing or proving, and with
+    /// `OutOfMemoryEstimate` before allocating anything if the larger of the estimated
+    /// key-generation and proving peaks exceeds the memory available (see `ProverConfig`).
     pub fn prepare(
         &self,
         model: Arc<Model>,
@@ -276,10 +355,12 @@ impl Prover {
         cancel: Option<Arc<CancellationToken>>,
     ) -> Result<PreparedModel, ZkirisError> {
         guard(|| {
+            let _running = self.start()?;
             let estimate = model.core_estimate()?;
-            self.check_memory(estimate.peak_memory_mib)?;
+            self.check_memory(estimate.peak_memory_mib.max(estimate.keygen_peak_memory_mib))?;
             let t0 = Instant::now();
-            let setup = ProvingSetup::prepare(model.core().clone(), &srs.into(), Some(&self.cache_dir), &Forward::new(listener), &token(cancel))?;
+            let (srs, listener, cancel) = (srs.into(), Forward::new(listener), token(cancel));
+            let setup = self.on_pool(|| ProvingSetup::prepare(model.core().clone(), &srs, Some(&self.cache_dir), &listener, &cancel))?;
             let seconds = t0.elapsed().as_secs_f64();
             if setup.key_source() != core::KeySource::Cache {
                 self.calibrate(seconds, estimate.keygen_seconds);
@@ -324,6 +405,8 @@ impl Prover {
     /// `SubmissionBinding`). The options are checked before anything is proven
     /// (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
     /// until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+    /// `Busy` if this prover is already preparing or proving; `OutOfMemoryEstimate` before
+    /// anything is allocated if the proving peak exceeds the memory available.
     pub fn prove_with_options(
         &self,
         vault: Arc<Vault>,
@@ -334,6 +417,7 @@ impl Prover {
         cancel: Option<Arc<CancellationToken>>,
     ) -> Result<Arc<ProofBundle>, ZkirisError> {
         guard(|| {
+            let _running = self.start()?;
             let id = parse_record_id(&record_id)?;
             let options = core_options(&options, model.core().manifest().rules.submission, &model.id())?;
             let setup = self.setup(&model)?;
@@ -346,7 +430,8 @@ impl Prover {
             let record = vault.core().get(&id)?;
             let attestation = Attestation { device: record.device(), signature: *record.signature() };
             let t0 = Instant::now();
-            let bundle = setup.prove(record.image(), record.mask(), record.salt(), Some(attestation), &options, &Forward::new(listener), &cancel)?;
+            let listener = Forward::new(listener);
+            let bundle = self.on_pool(|| setup.prove(record.image(), record.mask(), record.salt(), Some(attestation), &options, &listener, &cancel))?;
             drop(record);
             self.calibrate(t0.elapsed().as_secs_f64(), estimate.prove_seconds);
             Ok(Arc::new(ProofBundle::new(bundle)?))

@@ -9,6 +9,7 @@ use zkiris::commitment::{Commitment, Salt};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::vault as core;
 
+use crate::blocking::off_thread;
 use crate::error::{guard, KeyProviderError, ZkirisError};
 
 /// Wraps and unwraps the vault's data keys under a key-encryption key the app holds: Android
@@ -22,12 +23,23 @@ use crate::error::{guard, KeyProviderError, ZkirisError};
 /// - `key_id` is stable, not secret, 1 to 255 bytes of UTF-8 (for example the keystore alias).
 ///   The vault stores it and refuses a provider whose id differs.
 ///
-/// Calls come from the thread running the vault operation and must be thread-safe.
+/// Errors: `KeyProviderError.WrongKey` for bytes this key did not wrap; `.Unavailable(reason)`
+/// when the key cannot be used *now* (locked keystore, authentication needed or cancelled:
+/// the app may retry); `.Invalidated(reason)` when it is gone for good (Android
+/// `KeyPermanentlyInvalidatedException`, a deleted Keychain item): the vault then fails with
+/// `ZkirisError.KeyInvalidated` and the app must re-enroll.
+///
+/// Secrets: `wrap` receives a data key in the clear as a byte array the implementation owns;
+/// scrub it (`fill(0)` / `resetBytes`) once it is sealed, as the bundled providers do. The
+/// Rust side keeps its own copies in zeroizing buffers.
+///
+/// Calls come from a worker thread running the vault operation (never the caller's thread)
+/// and must be thread-safe.
 #[uniffi::export(with_foreign)]
 pub trait KeyProvider: Send + Sync {
     /// A stable, non-secret identifier of the key-encryption key.
     fn key_id(&self) -> String;
-    /// Encrypts and authenticates a 32-byte data key.
+    /// Encrypts and authenticates a 32-byte data key (scrub `data_key` afterwards).
     fn wrap(&self, data_key: Vec<u8>) -> Result<Vec<u8>, KeyProviderError>;
     /// Decrypts a wrapped data key produced by `wrap`.
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyProviderError>;
@@ -40,6 +52,7 @@ fn key_error(e: KeyProviderError) -> core::KeyError {
     match e {
         KeyProviderError::WrongKey => core::KeyError::WrongKey,
         KeyProviderError::Unavailable { reason } => core::KeyError::Unavailable(reason),
+        KeyProviderError::Invalidated { reason } => core::KeyError::Invalidated(reason),
     }
 }
 
@@ -61,12 +74,14 @@ fn foreign(provider: Arc<dyn KeyProvider>) -> Arc<dyn core::KeyProvider> {
     Arc::new(ForeignKeyProvider(provider))
 }
 
-/// Argon2id work factors of a passphrase-derived key.
+/// Argon2id work factors of a passphrase-derived key. A new key needs at least 19 MiB and 2
+/// passes (OWASP's floor, `kdfCostMinimum()`); below it creating or rotating fails with
+/// `ZkirisError.KdfTooWeak`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct KdfCost {
-    /// Memory in KiB (8 × lanes to 1 GiB).
+    /// Memory in KiB (19,456 to 1 GiB).
     pub memory_kib: u32,
-    /// Passes over memory (1 to 64).
+    /// Passes over memory (2 to 64).
     pub passes: u32,
     /// Lanes (1 to 16).
     pub lanes: u32,
@@ -85,9 +100,17 @@ pub fn kdf_cost_mobile() -> KdfCost {
     KdfCost { memory_kib: c.m_cost_kib, passes: c.t_cost, lanes: c.p_cost }
 }
 
-fn passphrase_provider(passphrase: &Zeroizing<String>, kdf: Option<KdfCost>) -> Result<Arc<dyn core::KeyProvider>, ZkirisError> {
+/// The weakest Argon2id cost a new passphrase key may use: 19 MiB, 2 passes, 1 lane (OWASP's
+/// minimum; about 40 ms on a desktop core). For tests; apps use [`kdf_cost_mobile`].
+#[uniffi::export]
+pub fn kdf_cost_minimum() -> KdfCost {
+    let c = core::KdfCost::MINIMUM;
+    KdfCost { memory_kib: c.m_cost_kib, passes: c.t_cost, lanes: c.p_cost }
+}
+
+fn passphrase_provider(passphrase: &Zeroizing<Vec<u8>>, kdf: Option<KdfCost>) -> Result<Arc<dyn core::KeyProvider>, ZkirisError> {
     let cost: core::KdfCost = kdf.map(Into::into).unwrap_or(core::KdfCost::MOBILE);
-    Ok(Arc::new(core::PassphraseProvider::generate(passphrase.as_bytes(), cost)?))
+    Ok(Arc::new(core::PassphraseProvider::generate(passphrase, cost)?))
 }
 
 /// A grayscale raster: a normalized iris image (pixels 0–255) or a validity mask (0 or 1),
@@ -203,13 +226,6 @@ pub struct EnrollmentDevice {
 
 #[uniffi::export]
 impl EnrollmentDevice {
-    /// The development device. **INSECURE: its secret key is public.** Never trust its id in
-    /// production.
-    #[uniffi::constructor]
-    pub fn development() -> Arc<Self> {
-        Arc::new(Self { key: zkiris::attest::dev_device_key() })
-    }
-
     /// A device from its 32-byte secp256k1 secret key.
     #[uniffi::constructor]
     pub fn from_secret_key(secret_key: Vec<u8>) -> Result<Arc<Self>, ZkirisError> {
@@ -246,12 +262,6 @@ impl EnrollmentDevice {
             })
         })
     }
-}
-
-/// The id of the development enrollment device (trust it only in tests and demos).
-#[uniffi::export]
-pub fn development_device_id() -> String {
-    zkiris::attest::dev_device_id().to_string()
 }
 
 /// What the vault lists about a record: no biometric secrets.
@@ -312,10 +322,35 @@ pub(crate) fn parse_record_id(s: &str) -> Result<core::RecordId, ZkirisError> {
     s.parse().map_err(|e: core::RecordIdParseError| ZkirisError::invalid(e.to_string()))
 }
 
-/// An open encrypted vault of enrollments (a directory in the app's private storage).
+/// A record [`Vault::check`] found damaged.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct DamagedRecord {
+    /// Record id (32 hex digits).
+    pub record_id: String,
+    /// What failed (which check, or that the file is missing or truncated).
+    pub detail: String,
+}
+
+/// What [`Vault::check`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
+pub struct VaultCheckReport {
+    /// Records that read, authenticate, decrypt and match their index entry.
+    pub intact: Vec<String>,
+    /// Records that failed, by id: restore their files from a backup, or `delete` them and
+    /// re-enroll. They stay listed until then.
+    pub damaged: Vec<DamagedRecord>,
+}
+
+/// An open encrypted vault of enrollments (a directory in the app's private storage,
+/// excluded from backups: see bindings/README.md).
 ///
 /// Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
 /// which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
+///
+/// Every call that derives a key, touches the files or calls the key provider is `async`
+/// (Kotlin `suspend`, Swift `async`) and runs on a worker thread, never the caller's: opening
+/// (Argon2id), creating, `enroll`, `delete`, `rotate`, `check`. `list`, `id`, `keyId`,
+/// `generation` and `recoveryReport` read memory only.
 #[derive(Debug, uniffi::Object)]
 pub struct Vault {
     inner: core::Vault,
@@ -333,77 +368,101 @@ impl Vault {
 impl Vault {
     /// Creates an empty vault in `dir` (created if missing), locked by `key_provider`.
     #[uniffi::constructor]
-    pub fn create(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
-        guard(|| {
+    pub async fn create(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
+        off_thread("vault-create", move || {
             let inner = core::Vault::create(&dir, foreign(key_provider), core::VaultOptions::default())?;
             Ok(Arc::new(Self { inner, recovery: RecoveryReport::default() }))
         })
+        .await
     }
 
     /// Opens the vault in `dir` with `key_provider`, cleaning up after interrupted writes
     /// (see [`Vault::recovery_report`]).
     #[uniffi::constructor]
-    pub fn open(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
-        guard(|| {
+    pub async fn open(dir: String, key_provider: Arc<dyn KeyProvider>) -> Result<Arc<Self>, ZkirisError> {
+        off_thread("vault-open", move || {
             let (inner, report) = core::Vault::open(&dir, foreign(key_provider), core::VaultOptions::default())?;
             Ok(Arc::new(Self { inner, recovery: report.into() }))
         })
+        .await
     }
 
     /// Creates an empty vault locked by a passphrase (the built-in provider: Argon2id, cost
-    /// `kdf`, default [`kdf_cost_mobile`]).
+    /// `kdf`, default [`kdf_cost_mobile`]; below [`kdf_cost_minimum`] it fails with
+    /// `KdfTooWeak` and writes nothing). `passphrase` is bytes (UTF-8 of what the user typed)
+    /// so that the caller can scrub its copy: the Kotlin and Swift layers' `CharArray` /
+    /// `[UInt8]` overloads do; Rust zeroizes its own.
     #[uniffi::constructor(default(kdf = None))]
-    pub fn create_with_passphrase(dir: String, passphrase: String, kdf: Option<KdfCost>) -> Result<Arc<Self>, ZkirisError> {
+    pub async fn create_with_passphrase(dir: String, passphrase: Vec<u8>, kdf: Option<KdfCost>) -> Result<Arc<Self>, ZkirisError> {
         let passphrase = Zeroizing::new(passphrase);
-        guard(|| {
+        off_thread("vault-create", move || {
             let provider = passphrase_provider(&passphrase, kdf)?;
             let inner = core::Vault::create(&dir, provider, core::VaultOptions::default())?;
             Ok(Arc::new(Self { inner, recovery: RecoveryReport::default() }))
         })
+        .await
     }
 
-    /// Opens a passphrase-locked vault.
+    /// Opens a passphrase-locked vault (`passphrase`: bytes, see `createWithPassphrase`).
     #[uniffi::constructor]
-    pub fn open_with_passphrase(dir: String, passphrase: String) -> Result<Arc<Self>, ZkirisError> {
+    pub async fn open_with_passphrase(dir: String, passphrase: Vec<u8>) -> Result<Arc<Self>, ZkirisError> {
         let passphrase = Zeroizing::new(passphrase);
-        guard(|| {
-            let (inner, report) = core::Vault::open_with_passphrase(&dir, passphrase.as_bytes(), core::VaultOptions::default())?;
+        off_thread("vault-open", move || {
+            let (inner, report) = core::Vault::open_with_passphrase(&dir, &passphrase, core::VaultOptions::default())?;
             Ok(Arc::new(Self { inner, recovery: report.into() }))
         })
+        .await
     }
 
     /// Checks an enrollment (the device signature against `trusted_devices`, and the
     /// commitment recomputed from image, mask and salt) and stores it encrypted. Returns the
     /// new record id.
-    pub fn enroll(&self, enrollment: Enrollment, trusted_devices: Vec<String>) -> Result<String, ZkirisError> {
-        guard(|| {
+    pub async fn enroll(self: Arc<Self>, enrollment: Enrollment, trusted_devices: Vec<String>) -> Result<String, ZkirisError> {
+        off_thread("vault-enroll", move || {
             let trusted: Vec<DeviceId> = trusted_devices.iter().map(|d| parse_device(d)).collect::<Result<_, _>>()?;
             let record = enrollment.into_record()?;
             Ok(self.inner.import(record, &trusted)?.to_string())
         })
+        .await
     }
 
-    /// The records, oldest first (no secrets).
+    /// The records, oldest first (no secrets; from the index in memory: a damaged record
+    /// file shows only in [`Vault::check`] or when the record is used).
     pub fn list(&self) -> Vec<RecordSummary> {
         self.inner.list().into_iter().map(Into::into).collect()
     }
 
+    /// Reads, authenticates and decrypts every record and reports the damaged ones by id.
+    /// Changes nothing. Fails (instead of blaming the records) when the key provider is
+    /// unavailable or invalidated, or on an I/O error other than a missing file.
+    pub async fn check(self: Arc<Self>) -> Result<VaultCheckReport, ZkirisError> {
+        off_thread("vault-check", move || {
+            let report = self.inner.check()?;
+            Ok(VaultCheckReport {
+                intact: report.intact.iter().map(ToString::to_string).collect(),
+                damaged: report.damaged.iter().map(|(id, e)| DamagedRecord { record_id: id.to_string(), detail: e.to_string() }).collect(),
+            })
+        })
+        .await
+    }
+
     /// Deletes a record: its data key is destroyed first (crypto-shredding), then its file.
-    pub fn delete(&self, record_id: String) -> Result<(), ZkirisError> {
-        guard(|| Ok(self.inner.delete(&parse_record_id(&record_id)?)?))
+    pub async fn delete(self: Arc<Self>, record_id: String) -> Result<(), ZkirisError> {
+        off_thread("vault-delete", move || Ok(self.inner.delete(&parse_record_id(&record_id)?)?)).await
     }
 
     /// Re-wraps every data key under `new_key_provider` in one atomic commit (images are not
     /// re-encrypted). Delete the old platform key only after this returns.
-    pub fn rotate(&self, new_key_provider: Arc<dyn KeyProvider>) -> Result<(), ZkirisError> {
-        guard(|| Ok(self.inner.rotate_kek(foreign(new_key_provider))?))
+    pub async fn rotate(self: Arc<Self>, new_key_provider: Arc<dyn KeyProvider>) -> Result<(), ZkirisError> {
+        off_thread("vault-rotate", move || Ok(self.inner.rotate_kek(foreign(new_key_provider))?)).await
     }
 
-    /// Re-locks the vault with a new passphrase.
+    /// Re-locks the vault with a new passphrase (bytes, see `createWithPassphrase`; cost at
+    /// least [`kdf_cost_minimum`], or `KdfTooWeak` and nothing changes).
     #[uniffi::method(default(kdf = None))]
-    pub fn rotate_to_passphrase(&self, passphrase: String, kdf: Option<KdfCost>) -> Result<(), ZkirisError> {
+    pub async fn rotate_to_passphrase(self: Arc<Self>, passphrase: Vec<u8>, kdf: Option<KdfCost>) -> Result<(), ZkirisError> {
         let passphrase = Zeroizing::new(passphrase);
-        guard(|| Ok(self.inner.rotate_kek(passphrase_provider(&passphrase, kdf)?)?))
+        off_thread("vault-rotate", move || Ok(self.inner.rotate_kek(passphrase_provider(&passphrase, kdf)?)?)).await
     }
 
     /// The vault id (32 hex digits).

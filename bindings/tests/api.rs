@@ -8,6 +8,99 @@ use std::sync::{Arc, Mutex, OnceLock};
 use zkiris::vault::KeyProvider as _;
 use zkiris_ffi::*;
 
+// ---- sync adapters over the async exports (Kotlin and Swift await them; here a minimal
+// executor parks the test thread until the worker thread wakes it) and the INSECURE
+// development keys, which the bindings do not export (this crate's tests enable `dev-keys`).
+
+struct Unpark(std::thread::Thread);
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+fn development_issuer() -> TrustedIssuer {
+    TrustedIssuer { key_id: zkiris::model::DEV_ISSUER_KEY_ID.into(), public_key: zkiris::model::dev_issuer_key().public_key_hex() }
+}
+
+fn development_device_id() -> String {
+    zkiris::attest::dev_device_id().to_string()
+}
+
+fn development_device() -> Arc<EnrollmentDevice> {
+    EnrollmentDevice::from_secret_key(zkiris::attest::dev_device_key().to_bytes().to_vec()).unwrap()
+}
+
+fn model_new(onnx: Vec<u8>, manifest: Vec<u8>, issuers: Vec<TrustedIssuer>) -> Result<Arc<Model>, ZkirisError> {
+    block_on(Model::load(onnx, manifest, issuers))
+}
+
+fn vault_create(dir: String, keys: Arc<dyn KeyProvider>) -> Result<Arc<Vault>, ZkirisError> {
+    block_on(Vault::create(dir, keys))
+}
+
+fn vault_open(dir: String, keys: Arc<dyn KeyProvider>) -> Result<Arc<Vault>, ZkirisError> {
+    block_on(Vault::open(dir, keys))
+}
+
+fn vault_create_with_passphrase(dir: String, passphrase: Vec<u8>, kdf: Option<KdfCost>) -> Result<Arc<Vault>, ZkirisError> {
+    block_on(Vault::create_with_passphrase(dir, passphrase, kdf))
+}
+
+fn vault_open_with_passphrase(dir: String, passphrase: Vec<u8>) -> Result<Arc<Vault>, ZkirisError> {
+    block_on(Vault::open_with_passphrase(dir, passphrase))
+}
+
+fn verifier_new(model: Arc<Model>, srs: SrsSource, cache_dir: String) -> Result<Arc<Verifier>, ZkirisError> {
+    block_on(Verifier::load(model, srs, cache_dir))
+}
+
+trait Now {
+    fn enroll_now(&self, e: Enrollment, trusted: Vec<String>) -> Result<String, ZkirisError>;
+    fn delete_now(&self, id: String) -> Result<(), ZkirisError>;
+    fn rotate_now(&self, keys: Arc<dyn KeyProvider>) -> Result<(), ZkirisError>;
+    fn rotate_to_passphrase_now(&self, passphrase: Vec<u8>, kdf: Option<KdfCost>) -> Result<(), ZkirisError>;
+    fn check_now(&self) -> Result<VaultCheckReport, ZkirisError>;
+}
+
+impl Now for Arc<Vault> {
+    fn enroll_now(&self, e: Enrollment, trusted: Vec<String>) -> Result<String, ZkirisError> {
+        block_on(self.clone().enroll(e, trusted))
+    }
+    fn delete_now(&self, id: String) -> Result<(), ZkirisError> {
+        block_on(self.clone().delete(id))
+    }
+    fn rotate_now(&self, keys: Arc<dyn KeyProvider>) -> Result<(), ZkirisError> {
+        block_on(self.clone().rotate(keys))
+    }
+    fn rotate_to_passphrase_now(&self, passphrase: Vec<u8>, kdf: Option<KdfCost>) -> Result<(), ZkirisError> {
+        block_on(self.clone().rotate_to_passphrase(passphrase, kdf))
+    }
+    fn check_now(&self) -> Result<VaultCheckReport, ZkirisError> {
+        block_on(self.clone().check())
+    }
+}
+
+fn verify_now(verifier: &Arc<Verifier>, bundle: Arc<ProofBundle>) -> Result<VerifiedStatement, ZkirisError> {
+    block_on(verifier.clone().verify(bundle))
+}
+
+fn estimate_now(model: &Arc<Model>) -> Result<ProvingEstimate, ZkirisError> {
+    block_on(model.clone().estimate())
+}
+
 fn model_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/test-tiny")
 }
@@ -18,7 +111,7 @@ fn read(name: &str) -> Vec<u8> {
 
 fn model() -> Arc<Model> {
     static M: OnceLock<Arc<Model>> = OnceLock::new();
-    M.get_or_init(|| Model::new(read("model.onnx"), read("manifest.json"), vec![development_issuer()]).unwrap()).clone()
+    M.get_or_init(|| model_new(read("model.onnx"), read("manifest.json"), vec![development_issuer()]).unwrap()).clone()
 }
 
 fn cache() -> &'static tempfile::TempDir {
@@ -26,15 +119,70 @@ fn cache() -> &'static tempfile::TempDir {
     DIR.get_or_init(|| tempfile::tempdir().unwrap())
 }
 
+/// The prover the tests share, as an app shares one: a `Prover` runs one operation at a time
+/// (`Busy` otherwise), so, like an app, the tests queue their calls (here: retry on `Busy`).
+struct Shared(Arc<Prover>);
+
+fn retry_busy<T>(f: impl Fn() -> Result<T, ZkirisError>) -> Result<T, ZkirisError> {
+    loop {
+        match f() {
+            Err(ZkirisError::Busy) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            other => return other,
+        }
+    }
+}
+
+impl Shared {
+    fn prepare(
+        &self,
+        m: Arc<Model>,
+        srs: SrsSource,
+        l: Option<Arc<dyn ProgressListener>>,
+        c: Option<Arc<CancellationToken>>,
+    ) -> Result<PreparedModel, ZkirisError> {
+        retry_busy(|| self.0.prepare(m.clone(), srs.clone(), l.clone(), c.clone()))
+    }
+    fn prove(
+        &self,
+        v: Arc<Vault>,
+        id: String,
+        m: Arc<Model>,
+        l: Option<Arc<dyn ProgressListener>>,
+        c: Option<Arc<CancellationToken>>,
+    ) -> Result<Arc<ProofBundle>, ZkirisError> {
+        retry_busy(|| self.0.prove(v.clone(), id.clone(), m.clone(), l.clone(), c.clone()))
+    }
+    fn prove_with_options(
+        &self,
+        v: Arc<Vault>,
+        id: String,
+        m: Arc<Model>,
+        o: ProveOptions,
+        l: Option<Arc<dyn ProgressListener>>,
+        c: Option<Arc<CancellationToken>>,
+    ) -> Result<Arc<ProofBundle>, ZkirisError> {
+        retry_busy(|| self.0.prove_with_options(v.clone(), id.clone(), m.clone(), o.clone(), l.clone(), c.clone()))
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Prover;
+    fn deref(&self) -> &Prover {
+        &self.0
+    }
+}
+
 /// One prover with the test model prepared.
-fn prover() -> Arc<Prover> {
+fn prover() -> Shared {
     static P: OnceLock<Arc<Prover>> = OnceLock::new();
-    P.get_or_init(|| {
-        let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
-        p.prepare(model(), SrsSource::Development, None, None).unwrap();
-        p
-    })
-    .clone()
+    Shared(
+        P.get_or_init(|| {
+            let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
+            p.prepare(model(), SrsSource::Development, None, None).unwrap();
+            p
+        })
+        .clone(),
+    )
 }
 
 /// An app-side key provider (what a platform keystore does), backed by the core's AEAD.
@@ -69,10 +217,10 @@ fn sample() -> (IrisImageData, IrisImageData) {
 /// A vault in a fresh directory holding one enrollment of the sample.
 fn enrolled_vault() -> (tempfile::TempDir, Arc<Vault>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::create(dir.path().display().to_string(), TestKeys::new("test-key", 1)).unwrap();
+    let vault = vault_create(dir.path().display().to_string(), TestKeys::new("test-key", 1)).unwrap();
     let (image, mask) = sample();
-    let enrollment = EnrollmentDevice::development().enroll(image, mask).unwrap();
-    let id = vault.enroll(enrollment, vec![development_device_id()]).unwrap();
+    let enrollment = development_device().enroll(image, mask).unwrap();
+    let id = vault.enroll_now(enrollment, vec![development_device_id()]).unwrap();
     (dir, vault, id)
 }
 
@@ -101,7 +249,7 @@ fn enroll_prove_verify_through_the_exported_api() {
     assert_eq!(ev.last().map(|e| e.1), Some(1.0));
     assert!(ev.len() <= 110, "throttled to about one event per percent, got {}", ev.len());
 
-    let statement = prover().verifier(model()).unwrap().verify(bundle.clone()).unwrap();
+    let statement = verify_now(&prover().verifier(model()).unwrap(), bundle.clone()).unwrap();
     assert_eq!(statement.commitment, listed[0].commitment);
     assert_eq!(statement.iris_code, bundle.iris_code());
     assert_eq!(statement.model_id, model().id());
@@ -118,8 +266,8 @@ fn enroll_prove_verify_through_the_exported_api() {
 
     // The bundle survives a byte round trip and verifies with an independently built verifier.
     let again = ProofBundle::from_bytes(bundle.to_bytes()).unwrap();
-    let verifier = Verifier::new(model(), SrsSource::Development, cache().path().display().to_string()).unwrap();
-    assert_eq!(verifier.verify(again.clone()).unwrap(), statement);
+    let verifier = verifier_new(model(), SrsSource::Development, cache().path().display().to_string()).unwrap();
+    assert_eq!(verify_now(&verifier, again.clone()).unwrap(), statement);
 
     // EVM calldata: the verifier's is every public input as a word, then the proof.
     let calldata = again.verifier_calldata().unwrap();
@@ -133,7 +281,7 @@ fn enroll_prove_verify_through_the_exported_api() {
     // The estimate is calibrated by the measured keygen and proof.
     let e = prover().estimate(model()).unwrap();
     assert!(e.calibrated && e.device_factor > 0.0 && e.k > 0, "{e:?}");
-    assert!(!model().estimate().unwrap().calibrated);
+    assert!(!estimate_now(&model()).unwrap().calibrated);
 }
 
 #[test]
@@ -142,9 +290,9 @@ fn vault_errors_are_typed() {
     let path = dir.path().display().to_string();
     drop(vault);
     // Same key id, another key: WrongKey.
-    assert!(matches!(Vault::open(path.clone(), TestKeys::new("test-key", 2)), Err(ZkirisError::WrongKey { .. })));
+    assert!(matches!(vault_open(path.clone(), TestKeys::new("test-key", 2)), Err(ZkirisError::WrongKey { .. })));
     // Another key id: WrongKey too (the vault names its key).
-    assert!(matches!(Vault::open(path.clone(), TestKeys::new("other", 1)), Err(ZkirisError::WrongKey { .. })));
+    assert!(matches!(vault_open(path.clone(), TestKeys::new("other", 1)), Err(ZkirisError::WrongKey { .. })));
     // A provider that reports its key unavailable.
     struct Locked;
     impl KeyProvider for Locked {
@@ -158,10 +306,10 @@ fn vault_errors_are_typed() {
             Err(KeyProviderError::Unavailable { reason: "user cancelled".into() })
         }
     }
-    assert!(matches!(Vault::open(path.clone(), Arc::new(Locked)), Err(ZkirisError::KeyUnavailable { detail }) if detail.contains("user cancelled")));
+    assert!(matches!(vault_open(path.clone(), Arc::new(Locked)), Err(ZkirisError::KeyUnavailable { detail }) if detail.contains("user cancelled")));
 
     // A flipped byte in the record file: Tampered when proving from it.
-    let vault = Vault::open(path.clone(), TestKeys::new("test-key", 1)).unwrap();
+    let vault = vault_open(path.clone(), TestKeys::new("test-key", 1)).unwrap();
     let rec = dir.path().join(format!("{id}.rec"));
     let mut bytes = std::fs::read(&rec).unwrap();
     let n = bytes.len();
@@ -173,43 +321,43 @@ fn vault_errors_are_typed() {
     assert!(matches!(prover().prove(vault.clone(), "not-an-id".into(), model(), None, None), Err(ZkirisError::InvalidInput { .. })));
     let missing = "00".repeat(16);
     assert!(matches!(prover().prove(vault.clone(), missing.clone(), model(), None, None), Err(ZkirisError::NotFound { record_id }) if record_id == missing));
-    assert!(matches!(vault.delete(id.clone()), Ok(())));
+    assert!(matches!(vault.delete_now(id.clone()), Ok(())));
     assert!(vault.list().is_empty());
 
     // Enrollments from untrusted devices or with a forged commitment are refused.
     let (image, mask) = sample();
-    let enrollment = EnrollmentDevice::development().enroll(image, mask).unwrap();
-    assert!(matches!(vault.enroll(enrollment.clone(), vec![]), Err(ZkirisError::EnrollmentRejected { .. })));
+    let enrollment = development_device().enroll(image, mask).unwrap();
+    assert!(matches!(vault.enroll_now(enrollment.clone(), vec![]), Err(ZkirisError::EnrollmentRejected { .. })));
     let mut forged = enrollment.clone();
     forged.image.pixels[0] ^= 1;
-    assert!(matches!(vault.enroll(forged, vec![development_device_id()]), Err(ZkirisError::EnrollmentRejected { .. })));
+    assert!(matches!(vault.enroll_now(forged, vec![development_device_id()]), Err(ZkirisError::EnrollmentRejected { .. })));
     let mut short = enrollment;
     short.salt.pop();
-    assert!(matches!(vault.enroll(short, vec![development_device_id()]), Err(ZkirisError::InvalidInput { .. })));
+    assert!(matches!(vault.enroll_now(short, vec![development_device_id()]), Err(ZkirisError::InvalidInput { .. })));
 }
 
 #[test]
 fn passphrase_vaults_rotate_to_a_platform_key_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display().to_string();
-    let cheap = Some(KdfCost { memory_kib: 8, passes: 1, lanes: 1 });
-    let vault = Vault::create_with_passphrase(path.clone(), "correct horse".into(), cheap).unwrap();
+    let cheap = Some(kdf_cost_minimum());
+    let vault = vault_create_with_passphrase(path.clone(), "correct horse".into(), cheap).unwrap();
     let (image, mask) = sample();
-    let id = vault.enroll(EnrollmentDevice::development().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
+    let id = vault.enroll_now(development_device().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
     drop(vault);
-    assert!(matches!(Vault::open_with_passphrase(path.clone(), "wrong horse".into()), Err(ZkirisError::WrongKey { .. })));
-    let vault = Vault::open_with_passphrase(path.clone(), "correct horse".into()).unwrap();
+    assert!(matches!(vault_open_with_passphrase(path.clone(), "wrong horse".into()), Err(ZkirisError::WrongKey { .. })));
+    let vault = vault_open_with_passphrase(path.clone(), "correct horse".into()).unwrap();
     let generation = vault.generation();
-    vault.rotate(TestKeys::new("platform", 9)).unwrap();
+    vault.rotate_now(TestKeys::new("platform", 9)).unwrap();
     assert!(vault.generation() > generation);
     assert_eq!(vault.key_id(), "platform");
     drop(vault);
-    assert!(Vault::open_with_passphrase(path.clone(), "correct horse".into()).is_err());
-    let vault = Vault::open(path.clone(), TestKeys::new("platform", 9)).unwrap();
+    assert!(vault_open_with_passphrase(path.clone(), "correct horse".into()).is_err());
+    let vault = vault_open(path.clone(), TestKeys::new("platform", 9)).unwrap();
     assert_eq!(vault.list()[0].id, id);
-    vault.rotate_to_passphrase("new horse".into(), cheap).unwrap();
+    vault.rotate_to_passphrase_now("new horse".into(), cheap).unwrap();
     drop(vault);
-    assert_eq!(Vault::open_with_passphrase(path, "new horse".into()).unwrap().list().len(), 1);
+    assert_eq!(vault_open_with_passphrase(path, "new horse".into()).unwrap().list().len(), 1);
 }
 
 #[test]
@@ -217,16 +365,16 @@ fn model_errors_are_typed() {
     let onnx = read("model.onnx");
     let manifest = read("manifest.json");
     // Nobody trusted.
-    assert!(matches!(Model::new(onnx.clone(), manifest.clone(), vec![]), Err(ZkirisError::UntrustedModel { .. })));
+    assert!(matches!(model_new(onnx.clone(), manifest.clone(), vec![]), Err(ZkirisError::UntrustedModel { .. })));
     // Altered ONNX bytes.
     let mut altered = onnx.clone();
     let last = altered.len() - 1;
     altered[last] ^= 1;
-    assert!(matches!(Model::new(altered, manifest.clone(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
+    assert!(matches!(model_new(altered, manifest.clone(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
     // Garbage manifest, bad issuer key.
-    assert!(matches!(Model::new(onnx.clone(), b"{".to_vec(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
+    assert!(matches!(model_new(onnx.clone(), b"{".to_vec(), vec![development_issuer()]), Err(ZkirisError::UntrustedModel { .. })));
     let bad = TrustedIssuer { key_id: "x".into(), public_key: "zz".into() };
-    assert!(matches!(Model::new(onnx, manifest, vec![bad]), Err(ZkirisError::InvalidInput { .. })));
+    assert!(matches!(model_new(onnx, manifest, vec![bad]), Err(ZkirisError::InvalidInput { .. })));
     assert!(matches!(ProofBundle::from_bytes(b"garbage".to_vec()), Err(ZkirisError::MalformedBundle { .. })));
 }
 
@@ -234,11 +382,11 @@ fn model_errors_are_typed() {
 fn prover_refusals_are_typed() {
     let (_dir, vault, id) = enrolled_vault();
     // Not prepared.
-    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
+    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
     assert!(matches!(fresh.prove(vault.clone(), id.clone(), model(), None, None), Err(ZkirisError::NotPrepared { .. })));
     assert!(matches!(fresh.verifier(model()), Err(ZkirisError::NotPrepared { .. })));
     // A memory budget below the estimate refuses before any work.
-    let small = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: Some(1) }).unwrap();
+    let small = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: Some(1), threads: None }).unwrap();
     match small.prepare(model(), SrsSource::Development, None, None) {
         Err(ZkirisError::OutOfMemoryEstimate { required_mib, available_mib: 1 }) => assert!(required_mib > 1),
         other => panic!("expected OutOfMemoryEstimate, got {other:?}"),
@@ -253,7 +401,7 @@ fn prover_refusals_are_typed() {
     // An enrollment with no valid mask bits: typed threshold failure, before proving.
     let (image, mask) = sample();
     let empty = IrisImageData { pixels: vec![0; mask.pixels.len()], ..mask };
-    let weak = vault.enroll(EnrollmentDevice::development().enroll(image, empty).unwrap(), vec![development_device_id()]).unwrap();
+    let weak = vault.enroll_now(development_device().enroll(image, empty).unwrap(), vec![development_device_id()]).unwrap();
     let r = prover().prove(vault, weak, model(), None, None);
     assert!(matches!(r, Err(ZkirisError::InsufficientValidBits { valid: 0, required }) if required == model().min_valid_bits()), "{r:?}");
 }
@@ -311,7 +459,7 @@ impl KeyProvider for PanickingKeys {
 #[test]
 fn panics_are_stopped_at_the_boundary() {
     // A panic inside prepare (outside halo2) and inside proving both come back as Internal.
-    let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
+    let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
     let listener = Arc::new(PanickingListener(AtomicBool::new(false)));
     let r = p.prepare(model(), SrsSource::Development, Some(listener.clone()), None);
     assert!(listener.0.load(Ordering::SeqCst));
@@ -322,7 +470,7 @@ fn panics_are_stopped_at_the_boundary() {
     assert!(matches!(&r, Err(ZkirisError::Internal { .. })), "{r:?}");
 
     let dir = tempfile::tempdir().unwrap();
-    let r = Vault::create(dir.path().display().to_string(), Arc::new(PanickingKeys));
+    let r = vault_create(dir.path().display().to_string(), Arc::new(PanickingKeys));
     assert!(matches!(&r, Err(ZkirisError::Internal { detail }) if detail.contains("key provider bug")), "{:?}", r.err());
 
     // Everything still works afterwards.
@@ -340,7 +488,7 @@ fn mpc_read(name: &str) -> Vec<u8> {
 fn mpc_model() -> Arc<Model> {
     static M: OnceLock<Arc<Model>> = OnceLock::new();
     M.get_or_init(|| {
-        let m = Model::new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
+        let m = model_new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
         assert_eq!(m.submission(), Submission::MpcShares);
         prover().prepare(m.clone(), SrsSource::Development, None, None).unwrap();
         m
@@ -387,7 +535,7 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     // Verification through the exported Verifier, after a byte round trip.
     let again = ProofBundle::from_bytes(bundle.to_bytes()).unwrap();
     let verifier = prover().verifier(mpc_model()).unwrap();
-    let statement = verifier.verify(again).unwrap();
+    let statement = verify_now(&verifier, again).unwrap();
     assert_eq!(statement.submission, Submission::MpcShares);
     assert_eq!(statement.binding, expected_binding);
     assert_eq!(statement.share_commitments, s);
@@ -397,11 +545,11 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     // A bundle that lost an envelope, or that carries a code, is refused as malformed.
     let mut core = zkiris::prover::ProofBundle::from_bytes(&bundle.to_bytes()).unwrap();
     core.envelopes.pop();
-    let r = verifier.verify(ProofBundle::from_bytes(core.to_bytes()).unwrap());
+    let r = verify_now(&verifier, ProofBundle::from_bytes(core.to_bytes()).unwrap());
     assert!(matches!(r, Err(ZkirisError::MalformedBundle { .. })), "{r:?}");
     let mut core = zkiris::prover::ProofBundle::from_bytes(&bundle.to_bytes()).unwrap();
     core.valid_bits = Some(1);
-    let r = verifier.verify(ProofBundle::from_bytes(core.to_bytes()).unwrap());
+    let r = verify_now(&verifier, ProofBundle::from_bytes(core.to_bytes()).unwrap());
     assert!(matches!(r, Err(ZkirisError::MalformedBundle { .. })), "{r:?}");
 
     // Each party opens its envelope with its secret key against the verified statement and
@@ -433,7 +581,7 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     assert_eq!(public.submission(), Submission::PublicCode);
     assert!(public.envelopes().is_empty() && public.share_commitments().is_empty());
     assert_eq!(public.binding(), expected_binding);
-    let public_statement = prover().verifier(model()).unwrap().verify(public.clone()).unwrap();
+    let public_statement = verify_now(&prover().verifier(model()).unwrap(), public.clone()).unwrap();
     assert_eq!(public_statement.binding, expected_binding);
     assert!(public_statement.share_commitments.is_empty());
     let masked: Vec<u8> = public.iris_code().iter().zip(public.mask_code()).map(|(c, m)| c & m).collect();
@@ -457,8 +605,8 @@ fn party_key_errors_are_typed() {
     let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
     // A prover without the mpc model prepared: every refusal below comes before any work
     // (otherwise it would say NotPrepared).
-    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None }).unwrap();
-    let mpc = Model::new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
+    let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
+    let mpc = model_new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
     let prove = |model: &Arc<Model>, keys: Vec<Vec<u8>>| {
         fresh.prove_with_options(vault.clone(), id.clone(), model.clone(), ProveOptions { binding: Some(binding()), party_keys: keys }, None, None)
     };
@@ -517,4 +665,158 @@ fn party_key_errors_are_typed() {
     // The fingerprint helper checks a key on its own.
     assert_eq!(party_public_key_fingerprint(pks[0].clone()).unwrap(), sks[0].public_key().fingerprint().to_vec());
     assert!(matches!(party_public_key_fingerprint(b"garbage".to_vec()), Err(ZkirisError::InvalidPartyKey { party: None, .. })));
+}
+
+// ---- issue 17: check, invalidated keys, KDF floor, single flight, threads, off-thread ----
+
+#[test]
+fn vault_check_reports_damaged_records_by_id() {
+    let (dir, vault, id) = enrolled_vault();
+    let (image, mask) = sample();
+    let mut other = development_device().enroll(image, mask).unwrap();
+    other.metadata.insert("eye".into(), "right".into());
+    let second = vault.enroll_now(other, vec![development_device_id()]).unwrap();
+    let report = vault.check_now().unwrap();
+    assert!(report.damaged.is_empty());
+    assert_eq!(report.intact.len(), 2);
+    let rec = dir.path().join(format!("{second}.rec"));
+    let mut bytes = std::fs::read(&rec).unwrap();
+    let n = bytes.len();
+    bytes[n - 40] ^= 0x01;
+    std::fs::write(&rec, bytes).unwrap();
+    let report = vault.check_now().unwrap();
+    assert_eq!(report.intact, vec![id]);
+    assert_eq!(report.damaged.len(), 1);
+    assert_eq!(report.damaged[0].record_id, second);
+    assert!(report.damaged[0].detail.contains("tampered"), "{}", report.damaged[0].detail);
+    // Listing still shows both (it reads the index only).
+    assert_eq!(vault.list().len(), 2);
+}
+
+#[test]
+fn a_permanently_invalidated_key_is_key_invalidated_not_retryable() {
+    let (dir, vault, _) = enrolled_vault();
+    drop(vault);
+    struct Gone;
+    impl KeyProvider for Gone {
+        fn key_id(&self) -> String {
+            "test-key".into()
+        }
+        fn wrap(&self, _: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
+            Err(KeyProviderError::Invalidated { reason: "KeyPermanentlyInvalidatedException".into() })
+        }
+        fn unwrap(&self, _: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
+            Err(KeyProviderError::Invalidated { reason: "KeyPermanentlyInvalidatedException".into() })
+        }
+    }
+    match vault_open(dir.path().display().to_string(), Arc::new(Gone)) {
+        Err(ZkirisError::KeyInvalidated { detail }) => assert!(detail.contains("KeyPermanentlyInvalidatedException"), "{detail}"),
+        other => panic!("expected KeyInvalidated, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn kdf_costs_below_the_floor_are_refused_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v").display().to_string();
+    for weak in [
+        KdfCost { memory_kib: 8, passes: 1, lanes: 1 },
+        KdfCost { memory_kib: 19 * 1024, passes: 1, lanes: 1 },
+        KdfCost { memory_kib: 16 * 1024, passes: 3, lanes: 1 },
+    ] {
+        match vault_create_with_passphrase(path.clone(), b"pw".to_vec(), Some(weak)) {
+            Err(ZkirisError::KdfTooWeak { memory_kib, passes, min_memory_kib: 19456, min_passes: 2 }) => {
+                assert_eq!((memory_kib, passes), (weak.memory_kib, weak.passes))
+            }
+            other => panic!("{weak:?}: expected KdfTooWeak, got {:?}", other.err()),
+        }
+        assert!(!std::path::Path::new(&path).join("vault.idx").exists());
+    }
+    let vault = vault_create_with_passphrase(path.clone(), b"pw".to_vec(), Some(kdf_cost_minimum())).unwrap();
+    let generation = vault.generation();
+    assert!(matches!(
+        vault.rotate_to_passphrase_now(b"pw2".to_vec(), Some(KdfCost { memory_kib: 8, passes: 1, lanes: 1 })),
+        Err(ZkirisError::KdfTooWeak { .. })
+    ));
+    assert_eq!(vault.generation(), generation);
+    drop(vault);
+    assert!(vault_open_with_passphrase(path, b"pw".to_vec()).is_ok());
+    assert_eq!(kdf_cost_mobile(), KdfCost { memory_kib: 64 * 1024, passes: 3, lanes: 1 });
+}
+
+/// Calls back into the prover from inside a running operation (the listener runs on the
+/// working thread) and records what the second call got, and on which thread it ran.
+struct Reentrant {
+    prover: Arc<Prover>,
+    vault: Arc<Vault>,
+    id: String,
+    second: Mutex<Vec<Result<(), ZkirisError>>>,
+    threads: Mutex<Vec<String>>,
+}
+
+impl ProgressListener for Reentrant {
+    fn on_progress(&self, _: Phase, _: f64) {
+        self.threads.lock().unwrap().push(std::thread::current().name().unwrap_or("").to_string());
+        let mut second = self.second.lock().unwrap();
+        if second.is_empty() {
+            second.push(self.prover.prove(self.vault.clone(), self.id.clone(), model(), None, None).map(|_| ()));
+            second.push(self.prover.prepare(model(), SrsSource::Development, None, None).map(|_| ()));
+        }
+    }
+}
+
+#[test]
+fn one_operation_at_a_time_per_prover_on_its_own_threads() {
+    let (_dir, vault, id) = enrolled_vault();
+    assert!(matches!(
+        Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: Some(0) }),
+        Err(ZkirisError::InvalidInput { .. })
+    ));
+    let p = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: Some(1) }).unwrap();
+    retry_busy(|| p.prepare(model(), SrsSource::Development, None, None)).unwrap();
+    let listener = Arc::new(Reentrant { prover: p.clone(), vault: vault.clone(), id: id.clone(), second: Mutex::new(vec![]), threads: Mutex::new(vec![]) });
+    let bundle = p.prove(vault.clone(), id.clone(), model(), Some(listener.clone()), None).unwrap();
+    assert!(!bundle.proof().is_empty());
+    // Both calls made while the proof ran were refused at once, and the proof still finished.
+    assert_eq!(*listener.second.lock().unwrap(), vec![Err(ZkirisError::Busy), Err(ZkirisError::Busy)]);
+    // The work ran on the prover's own single worker thread.
+    let threads = listener.threads.lock().unwrap().clone();
+    assert!(!threads.is_empty() && threads.iter().all(|t| t == "zkiris-prover-0"), "{threads:?}");
+    // Free again afterwards, also after an error.
+    assert!(matches!(p.prove(vault.clone(), "bad".into(), model(), None, None), Err(ZkirisError::InvalidInput { .. })));
+    assert!(p.prove(vault, id, model(), None, None).is_ok());
+}
+
+#[test]
+fn vault_calls_run_off_the_callers_thread() {
+    struct Where(TestKeys, Mutex<Vec<String>>);
+    impl KeyProvider for Where {
+        fn key_id(&self) -> String {
+            self.0.key_id()
+        }
+        fn wrap(&self, k: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
+            self.1.lock().unwrap().push(std::thread::current().name().unwrap_or("").to_string());
+            self.0.wrap(k)
+        }
+        fn unwrap(&self, w: Vec<u8>) -> Result<Vec<u8>, KeyProviderError> {
+            self.1.lock().unwrap().push(std::thread::current().name().unwrap_or("").to_string());
+            self.0.unwrap(w)
+        }
+    }
+    let keys = Arc::new(Where(TestKeys(zkiris::vault::RawKeyProvider::new("k", &[3; 32])), Mutex::new(vec![])));
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault_create(dir.path().display().to_string(), keys.clone()).unwrap();
+    let (image, mask) = sample();
+    vault.enroll_now(development_device().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
+    drop(vault);
+    let vault = vault_open(dir.path().display().to_string(), keys.clone()).unwrap();
+    vault.check_now().unwrap();
+    let seen = keys.1.lock().unwrap().clone();
+    assert_eq!(seen.iter().filter(|t| *t == "zkiris-vault-create").count(), 1, "{seen:?}");
+    assert!(
+        seen.iter().any(|t| t == "zkiris-vault-enroll") && seen.iter().any(|t| t == "zkiris-vault-open") && seen.iter().any(|t| t == "zkiris-vault-check"),
+        "{seen:?}"
+    );
+    let me = std::thread::current().name().unwrap_or("").to_string();
+    assert!(!seen.contains(&me), "{me} in {seen:?}");
 }

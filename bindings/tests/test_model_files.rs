@@ -16,6 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
+use zkiris::attest::dev_device_key;
 use zkiris::model::manifest::ModelSpec;
 use zkiris::model::{dev_issuer_key, DEV_ISSUER_KEY_ID};
 use zkiris::mpc::keys::{KEM_ID, KEY_FORMAT_VERSION, SECRET_KEY_MAGIC};
@@ -64,6 +65,12 @@ fn generate(spec: &TinySpec) -> Vec<(String, Vec<u8>)> {
         ("manifest.json".to_string(), format!("{}\n", manifest.to_json_pretty()).into_bytes()),
         ("sample.png".to_string(), image.to_png_bytes()),
         ("sample_mask.png".to_string(), mask.to_png_bytes()),
+        // The bindings do not export the development keys (never in a phone build): the
+        // Kotlin and Swift tests read them from here. `<key id> <SEC1 public key hex>`.
+        ("INSECURE-dev-issuer.txt".to_string(), format!("{DEV_ISSUER_KEY_ID} {}\n", dev_issuer_key().public_key_hex()).into_bytes()),
+        // The development enrollment device's secret key, hex (`EnrollmentDevice.fromSecretKey`;
+        // also what `zkiris vault enroll --device-key FILE` reads).
+        ("INSECURE-dev-device.key".to_string(), format!("{}\n", hex::encode(*dev_device_key().to_bytes())).into_bytes()),
     ];
     if spec.submission == Submission::MpcShares {
         for p in 1..=3 {
@@ -94,13 +101,37 @@ fn committed_test_model_files_are_current() {
     }
 }
 
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
 #[test]
 fn generation_is_deterministic_and_loads_as_the_testkit_model() {
     for (_, spec) in specs() {
         let files = generate(&spec);
         assert_eq!(files, generate(&spec));
         let get = |n: &str| files.iter().find(|(name, _)| name == n).map(|(_, b)| b.clone()).unwrap();
-        let model = zkiris_ffi::Model::new(get("model.onnx"), get("manifest.json"), vec![zkiris_ffi::development_issuer()]).unwrap();
+        let issuer_line = String::from_utf8(get("INSECURE-dev-issuer.txt")).unwrap();
+        let (key_id, public_key) = issuer_line.trim().split_once(' ').unwrap();
+        let issuer = zkiris_ffi::TrustedIssuer { key_id: key_id.into(), public_key: public_key.into() };
+        let model = block_on(zkiris_ffi::Model::load(get("model.onnx"), get("manifest.json"), vec![issuer])).unwrap();
+        let device =
+            zkiris_ffi::EnrollmentDevice::from_secret_key(hex::decode(String::from_utf8(get("INSECURE-dev-device.key")).unwrap().trim()).unwrap()).unwrap();
+        assert_eq!(device.device_id(), zkiris::attest::dev_device_id().to_string());
         let reference = zkiris::testkit::tiny_model(&spec);
         assert_eq!(model.id(), reference.id_hex());
         assert_eq!(model.name(), reference.manifest().name);

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         Command::Model(c) => model_cmd::model(c),
         Command::Encode(a) => model_cmd::encode(a),
         Command::Match(a) => model_cmd::match_templates(a),
-        Command::Vault(c) => vault_cmd::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Vault(c) => vault_cmd::run(c),
         Command::Party(c) => party_cmd::run(c),
     };
     match result {

@@ -1,5 +1,5 @@
-//! `zkiris vault init|enroll|list|delete|rotate`: the encrypted enrollment vault from the
-//! command line.
+//! `zkiris vault init|enroll|list|check|delete|rotate`: the encrypted enrollment vault from
+//! the command line.
 //!
 //! Passphrases are read from the terminal without echo, or for scripts from
 //! `ZKIRIS_VAULT_PASSPHRASE` (and `ZKIRIS_VAULT_NEW_PASSPHRASE` for the new passphrase of
@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -86,6 +87,17 @@ pub enum VaultCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read, authenticate and decrypt every record and report the damaged ones by id (`list`
+    /// reads only the index). Changes nothing. Exit status 0 if every record is intact, 1 if
+    /// any is damaged, 2 if the check could not run (wrong passphrase, no vault, ...).
+    Check {
+        /// Vault directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a record: its data key is destroyed first, then its ciphertext.
     Delete {
         /// Vault directory.
@@ -106,14 +118,16 @@ pub enum VaultCommand {
     },
 }
 
-/// Runs a vault subcommand.
-pub fn run(cmd: VaultCommand) -> Result<()> {
+/// Runs a vault subcommand: exit status 0, or 1 when `check` found damaged records.
+pub fn run(cmd: VaultCommand) -> Result<ExitCode> {
+    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cmd {
-        VaultCommand::Init { dir, kdf } => init(&dir, kdf.cost()),
-        VaultCommand::Enroll { dir, image, mask, device_key, salt, meta } => enroll(&dir, &image, &mask, &device_key, salt.as_deref(), &meta),
-        VaultCommand::List { dir, json } => list(&dir, json),
-        VaultCommand::Delete { dir, record } => delete(&dir, &record),
-        VaultCommand::Rotate { dir, kdf } => rotate(&dir, kdf.cost()),
+        VaultCommand::Init { dir, kdf } => done(init(&dir, kdf.cost())),
+        VaultCommand::Enroll { dir, image, mask, device_key, salt, meta } => done(enroll(&dir, &image, &mask, &device_key, salt.as_deref(), &meta)),
+        VaultCommand::List { dir, json } => done(list(&dir, json)),
+        VaultCommand::Check { dir, json } => check(&dir, json),
+        VaultCommand::Delete { dir, record } => done(delete(&dir, &record)),
+        VaultCommand::Rotate { dir, kdf } => done(rotate(&dir, kdf.cost())),
     }
 }
 
@@ -236,6 +250,22 @@ fn list(dir: &Path, as_json: bool) -> Result<()> {
         println!("{}  {}x{}  created {}  device {}  commitment {}  {}", s.id, s.height, s.width, s.created_unix, s.device, s.commitment, meta.join(" "));
     }
     Ok(())
+}
+
+fn check(dir: &Path, as_json: bool) -> Result<ExitCode> {
+    let vault = open(dir)?;
+    let report = vault.check().with_context(|| format!("checking the vault in {}", dir.display()))?;
+    if as_json {
+        let damaged: Vec<_> = report.damaged.iter().map(|(id, e)| json!({ "id": id.to_string(), "error": e.to_string() })).collect();
+        let intact: Vec<String> = report.intact.iter().map(ToString::to_string).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({ "vault": vault.id().to_string(), "intact": intact, "damaged": damaged }))?);
+    } else {
+        for (id, e) in &report.damaged {
+            println!("DAMAGED  {id}  {e}");
+        }
+        println!("{} record(s) intact, {} damaged", report.intact.len(), report.damaged.len());
+    }
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn delete(dir: &Path, record: &str) -> Result<()> {

@@ -8,8 +8,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use zkiris_ffi::{
-    development_device_id, development_issuer, iris_image_from_png, iris_mask_from_png, EnrollmentDevice, Model, ProofBundle, Prover, ProverConfig, SrsSource,
-    Vault, Verifier,
+    iris_image_from_png, iris_mask_from_png, EnrollmentDevice, Model, ProofBundle, Prover, ProverConfig, SrsSource, TrustedIssuer, Vault, Verifier,
 };
 
 fn model_dir() -> PathBuf {
@@ -28,8 +27,29 @@ fn text(o: &Output) -> String {
     format!("status {:?}\nstdout: {}\nstderr: {}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// Runs one of the bindings' async calls to completion (they run on a thread of their own).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut f = std::pin::pin!(f);
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
 fn model() -> Arc<Model> {
-    Model::new(read("model.onnx"), read("manifest.json"), vec![development_issuer()]).unwrap()
+    // The bindings export no development keys: the issuer's public key, as the Kotlin and Swift tests read it.
+    let issuer = TrustedIssuer { key_id: zkiris::model::DEV_ISSUER_KEY_ID.into(), public_key: zkiris::model::dev_issuer_key().public_key_hex() };
+    block_on(Model::load(read("model.onnx"), read("manifest.json"), vec![issuer])).unwrap()
 }
 
 #[test]
@@ -62,8 +82,8 @@ fn cli_proofs_verify_in_the_bindings_and_binding_proofs_verify_in_the_cli() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let bundle = ProofBundle::from_bytes(std::fs::read(&cli_proof).unwrap()).unwrap();
-    let verifier = Verifier::new(model(), SrsSource::Development, cache.display().to_string()).unwrap();
-    let statement = verifier.verify(bundle.clone()).unwrap();
+    let verifier = block_on(Verifier::load(model(), SrsSource::Development, cache.display().to_string())).unwrap();
+    let statement = block_on(verifier.clone().verify(bundle.clone())).unwrap();
     assert_eq!(statement.iris_code, bundle.iris_code());
     assert_eq!(statement.model_id, model().id());
     // …and the bindings refuse the CLI's proof once a code bit is flipped in the file.
@@ -71,15 +91,15 @@ fn cli_proofs_verify_in_the_bindings_and_binding_proofs_verify_in_the_cli() {
     let code = bundle.iris_code();
     let at = bytes.windows(code.len()).position(|w| w == &code[..]).expect("the bundle carries the iris code");
     bytes[at] ^= 0x01;
-    assert!(verifier.verify(ProofBundle::from_bytes(bytes).unwrap()).is_err());
+    assert!(block_on(verifier.verify(ProofBundle::from_bytes(bytes).unwrap())).is_err());
 
     // Bindings → CLI: enroll into a vault, prove from the record, write the bundle bytes.
     let vault_dir = tmp.path().join("vault");
-    let vault = Vault::create_with_passphrase(vault_dir.display().to_string(), "interop passphrase".into(), None).unwrap();
-    let enrollment =
-        EnrollmentDevice::development().enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap()).unwrap();
-    let id = vault.enroll(enrollment, vec![development_device_id()]).unwrap();
-    let prover = Prover::new(ProverConfig { cache_dir: cache.display().to_string(), memory_budget_mib: None }).unwrap();
+    let vault = block_on(Vault::create_with_passphrase(vault_dir.display().to_string(), "interop passphrase".into(), None)).unwrap();
+    let device = EnrollmentDevice::from_secret_key(zkiris::attest::dev_device_key().to_bytes().to_vec()).unwrap();
+    let enrollment = device.enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap()).unwrap();
+    let id = block_on(vault.clone().enroll(enrollment, vec![device.device_id()])).unwrap();
+    let prover = Prover::new(ProverConfig { cache_dir: cache.display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
     prover.prepare(model(), SrsSource::Development, None, None).unwrap();
     let ffi_bundle = prover.prove(vault, id, model(), None, None).unwrap();
     let ffi_proof = tmp.path().join("ffi.zkp");

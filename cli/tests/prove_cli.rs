@@ -217,7 +217,7 @@ fn prove_from_a_vault_record() {
             .output()
             .unwrap()
     };
-    let o = run(&["vault", "init", "--dir", v, "--kdf-memory-kib", "8", "--kdf-passes", "1"]);
+    let o = run(&["vault", "init", "--dir", v, "--kdf-memory-kib", "19456", "--kdf-passes", "2"]);
     assert!(o.status.success(), "{}", text(&o));
     let (img, mask) = (f.dir.join("world/image.png"), f.dir.join("world/mask.png"));
     let o = run(&["vault", "enroll", "--dir", v, "--image", img.to_str().unwrap(), "--mask", mask.to_str().unwrap()]);

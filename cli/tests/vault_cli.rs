@@ -10,7 +10,8 @@ use zkiris::image::{IrisImage, IrisMask};
 
 const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/iris/test_image.bin");
 const MASK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/world-v3/constants/mask/test_image.bin");
-const FAST_KDF: [&str; 4] = ["--kdf-memory-kib", "8", "--kdf-passes", "1"];
+// The cheapest cost the vault accepts (KdfCost::MINIMUM).
+const FAST_KDF: [&str; 4] = ["--kdf-memory-kib", "19456", "--kdf-passes", "2"];
 
 fn zkiris(args: &[&str], pass: Option<&str>, new_pass: Option<&str>) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zkiris"));
@@ -105,6 +106,28 @@ fn vault_commands_end_to_end() {
     fails(zkiris(&["vault", "delete", "--dir", d, "--record", "xyz"], Some("pw2"), None), "32 hex digits");
     let text = ok(zkiris(&["vault", "list", "--dir", d], Some("pw2"), None));
     assert!(!text.contains(&id_a) && text.contains(&id_b), "{text}");
+
+    // Check: clean, then one damaged record reported by id with exit status 1, the other intact.
+    let out = ok(zkiris(&["vault", "check", "--dir", d], Some("pw2"), None));
+    assert!(out.contains("1 record(s) intact, 0 damaged"), "{out}");
+    let rec = vault.join(format!("{id_b}.rec"));
+    let saved = std::fs::read(&rec).unwrap();
+    let mut bad = saved.clone();
+    let n = bad.len();
+    bad[n - 40] ^= 1;
+    std::fs::write(&rec, &bad).unwrap();
+    let o = zkiris(&["vault", "check", "--dir", d], Some("pw2"), None);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains(&format!("DAMAGED  {id_b}")) && out.contains("0 record(s) intact, 1 damaged"), "{out}");
+    let o = zkiris(&["vault", "check", "--dir", d, "--json"], Some("pw2"), None);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["damaged"][0]["id"], id_b.as_str(), "{report}");
+    assert!(report["damaged"][0]["error"].as_str().unwrap().contains("damaged or was tampered with"), "{report}");
+    std::fs::write(&rec, &saved).unwrap();
+    fails(zkiris(&["vault", "check", "--dir", d], Some("pw"), None), "wrong key");
+    let o = zkiris(&["vault", "check", "--dir", d], Some("pw"), None);
+    assert_eq!(o.status.code(), Some(2));
 
     // Bad inputs.
     fails(zkiris(&["vault", "enroll", "--dir", d, "--image", img, "--mask", msk, "--meta", "novalue"], Some("pw2"), None), "KEY=VALUE");

@@ -207,7 +207,9 @@ impl EnrollmentSignature {
 
 /// The development enrollment-device key shipped for tests and the demo.
 ///
-/// **INSECURE: its secret is public.** Never trust [`dev_device_id`] in production.
+/// **INSECURE: its secret is public.** Never trust [`dev_device_id`] in production. Only with
+/// the `dev-keys` feature (never in phone builds).
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn dev_device_key() -> DeviceKey {
     let mut seed = [0u8; 32];
     seed.copy_from_slice(&Keccak256::digest(b"zkiris DEVELOPMENT enrollment device key - INSECURE"));
@@ -215,6 +217,7 @@ pub fn dev_device_key() -> DeviceKey {
 }
 
 /// The id of [`dev_device_key`].
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn dev_device_id() -> DeviceId {
     dev_device_key().id()
 }

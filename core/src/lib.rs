@@ -35,5 +35,6 @@ pub mod poseidon;
 pub mod prover;
 pub mod public;
 #[doc(hidden)]
+#[cfg(any(test, feature = "dev-keys"))]
 pub mod testkit;
 pub mod vault;

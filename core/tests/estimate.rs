@@ -6,7 +6,7 @@
 mod common;
 
 use zkiris::circuit::StatementPlan;
-use zkiris::prover::estimate::REFERENCE_MEASUREMENTS;
+use zkiris::prover::estimate::{KEYGEN_MEASUREMENTS, REFERENCE_MEASUREMENTS};
 use zkiris::prover::Estimate;
 
 #[test]
@@ -25,4 +25,15 @@ fn estimates_track_the_reference_measurements() {
     // world-v3 fits the 1 GiB budget the README promises.
     let e = Estimate::for_plan(&StatementPlan::new(&common::bundled_model("world-v3")).unwrap());
     assert!(e.peak_memory_mib < 1024.0, "{e:?}");
+}
+
+/// `prepare` checks the key-generation peak before generating a key: the estimate must cover the
+/// measured peak, without refusing far more than needed.
+#[test]
+fn keygen_estimates_cover_the_measured_peaks() {
+    for &(name, peak_mib) in KEYGEN_MEASUREMENTS {
+        let e = Estimate::for_plan(&StatementPlan::new(&common::bundled_model(name)).unwrap());
+        println!("{name}: keygen estimate {:.0} MiB, measured {peak_mib} MiB", e.keygen_peak_memory_mib);
+        assert!(e.keygen_peak_memory_mib >= peak_mib && e.keygen_peak_memory_mib <= 1.25 * peak_mib, "{name}: keygen memory {e:?}");
+    }
 }

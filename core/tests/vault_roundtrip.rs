@@ -12,7 +12,7 @@ use zkiris::vault::{
 };
 
 fn passphrase(p: &[u8]) -> Arc<dyn KeyProvider> {
-    Arc::new(PassphraseProvider::generate(p, KdfCost::INSECURE_TEST).unwrap())
+    Arc::new(PassphraseProvider::generate(p, KdfCost::MINIMUM).unwrap())
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn is_tampered(e: &VaultError, file: VaultFile) -> bool {
 
 #[test]
 fn every_flipped_index_byte_is_tampered() {
-    for provider in [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::INSECURE_TEST).unwrap()) as _] {
+    for provider in [raw_provider("k"), Arc::new(PassphraseProvider::generate(b"pw", KdfCost::MINIMUM).unwrap()) as _] {
         let f = fixture(provider);
         let path = f.dir.path().join(INDEX_FILE);
         let good = std::fs::read(&path).unwrap();

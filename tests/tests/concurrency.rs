@@ -13,7 +13,7 @@ use zkiris::vault::{EnrollmentRecord, KdfCost, PassphraseProvider, Vault, VaultO
 fn two_records_prove_concurrently() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = TinySpec::default_for(TinyRules::World);
-    let provider = Arc::new(PassphraseProvider::generate(b"e2e", KdfCost::INSECURE_TEST).unwrap());
+    let provider = Arc::new(PassphraseProvider::generate(b"e2e", KdfCost::MINIMUM).unwrap());
     let vault = Arc::new(Vault::create(tmp.path().join("vault"), provider, VaultOptions::default()).unwrap());
     let device = dev_device_key();
     let ids: Vec<_> = [11u64, 12]

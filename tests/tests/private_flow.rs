@@ -72,7 +72,7 @@ fn enroll_prove_shares_register_upgrade_combine() {
     let c = commit(&image, &mask, &salt).unwrap();
     let device = dev_device_key();
     let record = EnrollmentRecord::new(image, mask, salt, c, device.sign_commitment(&c.0), device.id()).unwrap();
-    let provider = Arc::new(PassphraseProvider::generate(b"e2e", KdfCost::INSECURE_TEST).unwrap());
+    let provider = Arc::new(PassphraseProvider::generate(b"e2e", KdfCost::MINIMUM).unwrap());
     let vault = Vault::create(tmp.path().join("vault"), provider, VaultOptions::default()).unwrap();
     let id = vault.import(record, &[device.id()]).unwrap();
     let r = vault.get(&id).unwrap();

@@ -9,6 +9,7 @@ use std::fmt;
 
 use k256::ecdsa::signature::{Signer, Verifier};
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
+#[cfg(any(test, feature = "dev-keys"))]
 use sha3::Digest;
 
 use super::manifest::IssuerRef;
@@ -93,14 +94,17 @@ impl IssuerKeys {
         Ok(())
     }
 
-    /// A trust store holding only the development issuer (tests and the demo).
+    /// A trust store holding only the development issuer (tests and the demo; `dev-keys`
+    /// feature).
+    #[cfg(any(test, feature = "dev-keys"))]
     pub fn development() -> Self {
         let mut k = Self::new();
         k.add_hex(DEV_ISSUER_KEY_ID, &dev_issuer_key().public_key_hex()).expect("dev key is valid");
         k
     }
 
-    /// Whether the store trusts the development issuer.
+    /// Whether the store trusts the development issuer (`dev-keys` feature).
+    #[cfg(any(test, feature = "dev-keys"))]
     pub fn trusts_development_key(&self) -> bool {
         let dev = dev_issuer_key().public_key_hex();
         self.keys.iter().any(|(_, k)| hex::encode(k.to_encoded_point(true).as_bytes()) == dev)
@@ -116,7 +120,9 @@ impl IssuerKeys {
     }
 }
 
-/// The development issuer key. **Insecure: its secret is derived from a public string.**
+/// The development issuer key. **Insecure: its secret is derived from a public string.** Only
+/// with the `dev-keys` feature (never in phone builds).
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn dev_issuer_key() -> IssuerSigningKey {
     let seed = sha3::Keccak256::digest(b"zkiris DEVELOPMENT model issuer key - INSECURE");
     IssuerSigningKey(SigningKey::from_slice(&seed).expect("dev issuer seed is a valid scalar"))

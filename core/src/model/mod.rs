@@ -13,7 +13,9 @@ pub mod manifest;
 pub mod onnx;
 pub mod quant;
 
-pub use issuer::{dev_issuer_key, IssuerKeys, IssuerSigningKey, DEV_ISSUER_KEY_ID};
+#[cfg(any(test, feature = "dev-keys"))]
+pub use issuer::dev_issuer_key;
+pub use issuer::{IssuerKeys, IssuerSigningKey, DEV_ISSUER_KEY_ID};
 pub use manifest::{Manifest, ModelRules, VerifiedModelFiles};
 
 use std::path::Path;

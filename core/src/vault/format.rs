@@ -485,7 +485,7 @@ mod tests {
     #[test]
     fn index_round_trip() {
         let dek = [3u8; KEY_LEN];
-        for kdf in [None, Some(KdfParams { cost: KdfCost::INSECURE_TEST, salt: [4; KDF_SALT_LEN] })] {
+        for kdf in [None, Some(KdfParams { cost: KdfCost::MINIMUM, salt: [4; KDF_SALT_LEN] })] {
             let h = header(kdf);
             let entries = sample_entries();
             let bytes = encode_index(&h, &entries, &dek).unwrap();

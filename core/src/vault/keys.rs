@@ -50,6 +50,24 @@ pub enum KeyError {
     /// Platform providers report their failures here.
     #[error("key unavailable: {0}")]
     Unavailable(String),
+    /// The key is permanently gone: the platform invalidated it (Android
+    /// `KeyPermanentlyInvalidatedException` after a new biometric enrollment or a removed
+    /// screen lock) or deleted it (iOS Keychain item missing). Retrying cannot help: restore
+    /// the vault from a backup locked with another key, or delete it and re-enroll.
+    #[error("key permanently invalidated: {0}; restore the vault from a backup or re-enroll")]
+    Invalidated(String),
+    /// An Argon2id cost below the floor ([`KdfCost::MINIMUM`]) for a new passphrase key.
+    #[error(
+        "Argon2id cost {memory_kib} KiB x {passes} passes is below the floor of {} KiB x {} passes (OWASP's minimum); use KdfCost::MOBILE or more",
+        KdfCost::MINIMUM.m_cost_kib,
+        KdfCost::MINIMUM.t_cost
+    )]
+    KdfTooWeak {
+        /// The memory asked for, KiB.
+        memory_kib: u32,
+        /// The passes asked for.
+        passes: u32,
+    },
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Rng,
@@ -217,8 +235,9 @@ impl KdfCost {
     /// with one lane because the derivation runs on one thread). About 0.2 s on a desktop x86
     /// core; expect several times that on a phone.
     pub const MOBILE: KdfCost = KdfCost { m_cost_kib: 64 * 1024, t_cost: 3, p_cost: 1 };
-    /// **Insecure**, for tests only: 8 KiB, 1 pass.
-    pub const INSECURE_TEST: KdfCost = KdfCost { m_cost_kib: 8, t_cost: 1, p_cost: 1 };
+    /// The weakest cost accepted for a new passphrase key: 19 MiB, 2 passes, 1 lane (OWASP's
+    /// Argon2id minimum). Tests use it because it is the cheapest allowed.
+    pub const MINIMUM: KdfCost = KdfCost { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 };
     /// Largest memory cost accepted (1 GiB), so a forged header cannot exhaust memory.
     pub const MAX_M_COST_KIB: u32 = 1 << 20;
     /// Largest pass count accepted.
@@ -226,7 +245,20 @@ impl KdfCost {
     /// Largest lane count accepted.
     pub const MAX_P_COST: u32 = 16;
 
-    /// Checks the ranges above.
+    /// Checks that a cost for a *new* key is at least [`KdfCost::MINIMUM`] (memory and
+    /// passes) and within the ranges of [`KdfCost::validate`]; [`KeyError::KdfTooWeak`]
+    /// otherwise. [`KdfParams::random`] (so every new passphrase key: vault creation and
+    /// rotation) applies it. Opening an existing vault applies only `validate`, so a vault
+    /// written with a weaker cost by an older build still opens and can be rotated.
+    pub fn check_floor(&self) -> Result<(), KeyError> {
+        self.validate()?;
+        if self.m_cost_kib < Self::MINIMUM.m_cost_kib || self.t_cost < Self::MINIMUM.t_cost {
+            return Err(KeyError::KdfTooWeak { memory_kib: self.m_cost_kib, passes: self.t_cost });
+        }
+        Ok(())
+    }
+
+    /// Checks the ranges above (a header read from disk must pass this).
     pub fn validate(&self) -> Result<(), KeyError> {
         let KdfCost { m_cost_kib: m, t_cost: t, p_cost: p } = *self;
         if !(1..=Self::MAX_P_COST).contains(&p) {
@@ -261,9 +293,10 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// Parameters with a fresh random salt.
+    /// Parameters with a fresh random salt, for a new key: `cost` must pass
+    /// [`KdfCost::check_floor`].
     pub fn random(cost: KdfCost) -> Result<Self, KeyError> {
-        cost.validate()?;
+        cost.check_floor()?;
         let mut salt = [0u8; KDF_SALT_LEN];
         fill_random(&mut salt)?;
         Ok(Self { cost, salt })
@@ -354,7 +387,7 @@ mod tests {
 
     #[test]
     fn passphrase_is_deterministic_per_salt() {
-        let params = KdfParams::random(KdfCost::INSECURE_TEST).unwrap();
+        let params = KdfParams::random(KdfCost::MINIMUM).unwrap();
         let p1 = PassphraseProvider::new(b"correct horse", params).unwrap();
         let p2 = PassphraseProvider::new(b"correct horse", params).unwrap();
         let p3 = PassphraseProvider::new(b"wrong horse", params).unwrap();
@@ -368,7 +401,20 @@ mod tests {
     #[test]
     fn kdf_cost_bounds() {
         assert!(KdfCost::MOBILE.validate().is_ok());
-        assert!(KdfCost::INSECURE_TEST.validate().is_ok());
+        assert!(KdfCost::MINIMUM.check_floor().is_ok());
+        assert!(KdfCost::MOBILE.check_floor().is_ok());
+        // Below the floor: refused for new keys with a typed error, still in range for old headers.
+        for weak in [
+            KdfCost { m_cost_kib: 8, t_cost: 1, p_cost: 1 },
+            KdfCost { m_cost_kib: 19 * 1024 - 1, t_cost: 2, p_cost: 1 },
+            KdfCost { m_cost_kib: 64 * 1024, t_cost: 1, p_cost: 1 },
+        ] {
+            assert!(weak.validate().is_ok());
+            assert_eq!(weak.check_floor(), Err(KeyError::KdfTooWeak { memory_kib: weak.m_cost_kib, passes: weak.t_cost }));
+            assert!(matches!(KdfParams::random(weak), Err(KeyError::KdfTooWeak { .. })));
+            assert!(matches!(PassphraseProvider::generate(b"pw", weak), Err(KeyError::KdfTooWeak { .. })));
+        }
+        assert!(KeyError::KdfTooWeak { memory_kib: 8, passes: 1 }.to_string().contains("19456 KiB x 2 passes"));
         for bad in [
             KdfCost { m_cost_kib: 7, t_cost: 1, p_cost: 1 },
             KdfCost { m_cost_kib: 8, t_cost: 0, p_cost: 1 },

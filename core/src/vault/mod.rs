@@ -236,6 +236,26 @@ impl RecoveryReport {
     }
 }
 
+/// What [`Vault::check`] found: every record it read, authenticated and decrypted, and
+/// every one that failed, by id.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Records that read, authenticate, decrypt and match their index entry.
+    pub intact: Vec<RecordId>,
+    /// Records that failed an integrity check, with the error reading them gave
+    /// ([`VaultError::Tampered`], [`VaultError::Truncated`], [`VaultError::Empty`] or
+    /// [`VaultError::UnsupportedVersion`]). Restore their files from a backup, or delete them
+    /// and re-enroll.
+    pub damaged: Vec<(RecordId, VaultError)>,
+}
+
+impl CheckReport {
+    /// True if no record is damaged.
+    pub fn is_clean(&self) -> bool {
+        self.damaged.is_empty()
+    }
+}
+
 /// Public facts about a vault, readable without a key ([`Vault::inspect`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VaultInfo {
@@ -470,6 +490,33 @@ impl Vault {
             return Err(VaultError::Tampered { file, detail: "the record does not match its index entry" });
         }
         Ok(rec)
+    }
+
+    /// Reads, authenticates and decrypts every record the index lists, and reports the
+    /// damaged ones by id ([`CheckReport`]); [`Vault::list`] reads only the index, so without
+    /// this a damaged record shows only when it is used. Nothing is changed or removed.
+    ///
+    /// A damaged record does not stop the check. Failures that are not about one record's
+    /// integrity (the key provider unavailable, an I/O error other than a missing file) stop it
+    /// with that error: they say nothing about the records.
+    pub fn check(&self) -> Result<CheckReport, VaultError> {
+        let ids: Vec<RecordId> = self.read_state().entries.keys().copied().collect();
+        let mut report = CheckReport::default();
+        for id in ids {
+            match self.get(&id) {
+                Ok(record) => {
+                    drop(record);
+                    report.intact.push(id);
+                }
+                // Deleted by another handle since the list was taken: nothing to check.
+                Err(VaultError::NotFound { .. }) => {}
+                Err(e @ (VaultError::Tampered { .. } | VaultError::Truncated { .. } | VaultError::Empty { .. } | VaultError::UnsupportedVersion { .. })) => {
+                    report.damaged.push((id, e))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
     }
 
     /// The records in the vault (no secrets), oldest first.

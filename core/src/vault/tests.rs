@@ -21,7 +21,7 @@ fn valid_index() -> Vec<u8> {
         generation: 3,
         created_unix: 1_700_000_000,
         key_id: "k".into(),
-        kdf: Some(KdfParams { cost: KdfCost::INSECURE_TEST, salt: [2; 16] }),
+        kdf: Some(KdfParams { cost: KdfCost::MINIMUM, salt: [2; 16] }),
         wrapped_dek: vec![3; 73],
     };
     let rec = sample_record(1);

@@ -411,14 +411,14 @@ uint64_t uniffi_zkiris_ffi_fn_clone_verifier(uint64_t handle, RustCallStatus *_N
 void uniffi_zkiris_ffi_fn_free_verifier(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VERIFIER_NEW
-uint64_t uniffi_zkiris_ffi_fn_constructor_verifier_new(uint64_t model, RustBuffer srs, RustBuffer cache_dir, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VERIFIER_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VERIFIER_LOAD
+uint64_t uniffi_zkiris_ffi_fn_constructor_verifier_load(uint64_t model, RustBuffer srs, RustBuffer cache_dir
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VERIFIER_VERIFY
-RustBuffer uniffi_zkiris_ffi_fn_method_verifier_verify(uint64_t ptr, uint64_t bundle, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_verifier_verify(uint64_t ptr, uint64_t bundle
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CLONE_MODEL
@@ -431,14 +431,14 @@ uint64_t uniffi_zkiris_ffi_fn_clone_model(uint64_t handle, RustCallStatus *_Nonn
 void uniffi_zkiris_ffi_fn_free_model(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_MODEL_NEW
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_MODEL_NEW
-uint64_t uniffi_zkiris_ffi_fn_constructor_model_new(RustBuffer onnx, RustBuffer manifest, RustBuffer trusted_issuers, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_MODEL_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_MODEL_LOAD
+uint64_t uniffi_zkiris_ffi_fn_constructor_model_load(RustBuffer onnx, RustBuffer manifest, RustBuffer trusted_issuers
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_ESTIMATE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_ESTIMATE
-RustBuffer uniffi_zkiris_ffi_fn_method_model_estimate(uint64_t ptr, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_model_estimate(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_MODEL_ID
@@ -567,12 +567,6 @@ uint64_t uniffi_zkiris_ffi_fn_clone_enrollmentdevice(uint64_t handle, RustCallSt
 void uniffi_zkiris_ffi_fn_free_enrollmentdevice(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_ENROLLMENTDEVICE_DEVELOPMENT
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_ENROLLMENTDEVICE_DEVELOPMENT
-uint64_t uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_development(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_ENROLLMENTDEVICE_FROM_SECRET_KEY
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_ENROLLMENTDEVICE_FROM_SECRET_KEY
 uint64_t uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_from_secret_key(RustBuffer secret_key, RustCallStatus *_Nonnull out_status
@@ -630,32 +624,37 @@ void uniffi_zkiris_ffi_fn_free_vault(uint64_t handle, RustCallStatus *_Nonnull o
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_CREATE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_CREATE
-uint64_t uniffi_zkiris_ffi_fn_constructor_vault_create(RustBuffer dir, uint64_t key_provider, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_constructor_vault_create(RustBuffer dir, uint64_t key_provider
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_CREATE_WITH_PASSPHRASE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_CREATE_WITH_PASSPHRASE
-uint64_t uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(RustBuffer dir, RustBuffer passphrase, RustBuffer kdf, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(RustBuffer dir, RustBuffer passphrase, RustBuffer kdf
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_OPEN
-uint64_t uniffi_zkiris_ffi_fn_constructor_vault_open(RustBuffer dir, uint64_t key_provider, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_constructor_vault_open(RustBuffer dir, uint64_t key_provider
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_OPEN_WITH_PASSPHRASE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CONSTRUCTOR_VAULT_OPEN_WITH_PASSPHRASE
-uint64_t uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(RustBuffer dir, RustBuffer passphrase, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(RustBuffer dir, RustBuffer passphrase
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_CHECK
+uint64_t uniffi_zkiris_ffi_fn_method_vault_check(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_DELETE
-void uniffi_zkiris_ffi_fn_method_vault_delete(uint64_t ptr, RustBuffer record_id, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_vault_delete(uint64_t ptr, RustBuffer record_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ENROLL
-RustBuffer uniffi_zkiris_ffi_fn_method_vault_enroll(uint64_t ptr, RustBuffer enrollment, RustBuffer trusted_devices, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_vault_enroll(uint64_t ptr, RustBuffer enrollment, RustBuffer trusted_devices
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_GENERATION
@@ -685,18 +684,12 @@ RustBuffer uniffi_zkiris_ffi_fn_method_vault_recovery_report(uint64_t ptr, RustC
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ROTATE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ROTATE
-void uniffi_zkiris_ffi_fn_method_vault_rotate(uint64_t ptr, uint64_t new_key_provider, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_vault_rotate(uint64_t ptr, uint64_t new_key_provider
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ROTATE_TO_PASSPHRASE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_VAULT_ROTATE_TO_PASSPHRASE
-void uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(uint64_t ptr, RustBuffer passphrase, RustBuffer kdf, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_ISSUER
-RustBuffer uniffi_zkiris_ffi_fn_func_development_issuer(RustCallStatus *_Nonnull out_status
-    
+uint64_t uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(uint64_t ptr, RustBuffer passphrase, RustBuffer kdf
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
@@ -709,12 +702,6 @@ RustBuffer uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(RustBuffer pub
 RustBuffer uniffi_zkiris_ffi_fn_func_submission_binding_value(RustBuffer binding, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_DEVICE_ID
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_DEVELOPMENT_DEVICE_ID
-RustBuffer uniffi_zkiris_ffi_fn_func_development_device_id(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_IRIS_IMAGE_FROM_PNG
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_IRIS_IMAGE_FROM_PNG
 RustBuffer uniffi_zkiris_ffi_fn_func_iris_image_from_png(RustBuffer png, RustCallStatus *_Nonnull out_status
@@ -723,6 +710,12 @@ RustBuffer uniffi_zkiris_ffi_fn_func_iris_image_from_png(RustBuffer png, RustCal
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_IRIS_MASK_FROM_PNG
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_IRIS_MASK_FROM_PNG
 RustBuffer uniffi_zkiris_ffi_fn_func_iris_mask_from_png(RustBuffer png, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_KDF_COST_MINIMUM
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_KDF_COST_MINIMUM
+RustBuffer uniffi_zkiris_ffi_fn_func_kdf_cost_minimum(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_FUNC_KDF_COST_MOBILE
@@ -991,12 +984,6 @@ void ffi_zkiris_ffi_rust_future_free_void(uint64_t handle
 void ffi_zkiris_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_ISSUER
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_ISSUER
-uint16_t uniffi_zkiris_ffi_checksum_func_development_issuer(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_PARTY_PUBLIC_KEY_FINGERPRINT
 uint16_t uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint(void
@@ -1009,12 +996,6 @@ uint16_t uniffi_zkiris_ffi_checksum_func_submission_binding_value(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_DEVICE_ID
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_DEVELOPMENT_DEVICE_ID
-uint16_t uniffi_zkiris_ffi_checksum_func_development_device_id(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_IRIS_IMAGE_FROM_PNG
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_IRIS_IMAGE_FROM_PNG
 uint16_t uniffi_zkiris_ffi_checksum_func_iris_image_from_png(void
@@ -1024,6 +1005,12 @@ uint16_t uniffi_zkiris_ffi_checksum_func_iris_image_from_png(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_IRIS_MASK_FROM_PNG
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_IRIS_MASK_FROM_PNG
 uint16_t uniffi_zkiris_ffi_checksum_func_iris_mask_from_png(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_KDF_COST_MINIMUM
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_KDF_COST_MINIMUM
+uint16_t uniffi_zkiris_ffi_checksum_func_kdf_cost_minimum(void
     
 );
 #endif
@@ -1273,6 +1260,12 @@ uint16_t uniffi_zkiris_ffi_checksum_method_keyprovider_unwrap(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_VAULT_CHECK
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_VAULT_CHECK
+uint16_t uniffi_zkiris_ffi_checksum_method_vault_check(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_VAULT_DELETE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_VAULT_DELETE
 uint16_t uniffi_zkiris_ffi_checksum_method_vault_delete(void
@@ -1333,15 +1326,15 @@ uint16_t uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_NEW
-uint16_t uniffi_zkiris_ffi_checksum_constructor_verifier_new(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_VERIFIER_LOAD
+uint16_t uniffi_zkiris_ffi_checksum_constructor_verifier_load(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_MODEL_NEW
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_MODEL_NEW
-uint16_t uniffi_zkiris_ffi_checksum_constructor_model_new(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_MODEL_LOAD
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_MODEL_LOAD
+uint16_t uniffi_zkiris_ffi_checksum_constructor_model_load(void
     
 );
 #endif
@@ -1354,12 +1347,6 @@ uint16_t uniffi_zkiris_ffi_checksum_constructor_cancellationtoken_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_PROVER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_PROVER_NEW
 uint16_t uniffi_zkiris_ffi_checksum_constructor_prover_new(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_ENROLLMENTDEVICE_DEVELOPMENT
-#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_CONSTRUCTOR_ENROLLMENTDEVICE_DEVELOPMENT
-uint16_t uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_development(void
     
 );
 #endif

@@ -6,6 +6,16 @@ import Foundation
 import Security
 import ZkirisFFI
 
+/// Overwrites the bytes of a buffer the bindings handed over (a data key) with zeros before it
+/// is released. `Data` is a value type: this writes through its storage on purpose, as
+/// `memset_s` (which the compiler may not elide).
+func scrub(_ data: Data) {
+    data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        _ = memset_s(UnsafeMutableRawPointer(mutating: base), raw.count, 0, raw.count)
+    }
+}
+
 /// A `KeyProvider` that wraps the vault's data keys with AES-GCM under a CryptoKit
 /// `SymmetricKey` (for example one kept in the Keychain).
 ///
@@ -28,7 +38,9 @@ public final class AESGCMKeyProvider: KeyProvider, @unchecked Sendable {
 
     public func keyId() -> String { id }
 
+    /// Seals `dataKey`, then scrubs its bytes (the bindings hand over a buffer of its own).
     public func wrap(dataKey: Data) throws -> Data {
+        defer { scrub(dataKey) }
         do {
             let box = try AES.GCM.seal(dataKey, using: key, nonce: AES.GCM.Nonce(), authenticating: aad)
             let nonce = Data(box.nonce)
@@ -63,15 +75,23 @@ public final class AESGCMKeyProvider: KeyProvider, @unchecked Sendable {
 public final class SecureEnclaveKeyProvider: KeyProvider, @unchecked Sendable {
     private static let algorithm = SecKeyAlgorithm.eciesEncryptionCofactorVariableIVX963SHA256AESGCM
     private let tag: String
-    private let privateKey: SecKey
-    private let publicKey: SecKey
+    /// The key pair; `nil` when the Keychain item is gone (deleted, or erased with the device's
+    /// passcode): every call then throws `KeyProviderError.Invalidated`.
+    private let keys: (privateKey: SecKey, publicKey: SecKey)?
 
-    /// Loads the enclave key stored under `tag`, creating it on first use.
+    /// Loads the enclave key stored under `tag`, creating it if missing and `createIfMissing`.
+    ///
+    /// Pass `createIfMissing: false` to open an existing vault: if the key is gone, a new
+    /// key could never unwrap the vault's data keys, so wrap/unwrap throw
+    /// `KeyProviderError.Invalidated` and the vault reports `ZkirisError.KeyInvalidated`
+    /// (delete the vault and re-enroll) instead of a misleading `WrongKey`.
     ///
     /// - Parameter accessControl: who may use the key; default: this device only, while
     ///   unlocked. Add `.userPresence` to require Face ID / Touch ID / passcode per use (a
-    ///   cancelled prompt is reported as `ZkirisError.KeyUnavailable`).
-    public init(tag: String, accessControl: SecAccessControlCreateFlags = [.privateKeyUsage]) throws {
+    ///   cancelled prompt is reported as `ZkirisError.KeyUnavailable`). With
+    ///   `.biometryCurrentSet`, enrolling a new finger or face deletes the key's usability:
+    ///   also `KeyInvalidated`.
+    public init(tag: String, accessControl: SecAccessControlCreateFlags = [.privateKeyUsage], createIfMissing: Bool = true) throws {
         self.tag = tag
         let tagData = Data(tag.utf8)
         let query: [String: Any] = [
@@ -81,8 +101,13 @@ public final class SecureEnclaveKeyProvider: KeyProvider, @unchecked Sendable {
             kSecReturnRef as String: true,
         ]
         var item: CFTypeRef?
-        if SecItemCopyMatching(query as CFDictionary, &item) == errSecSuccess, let found = item {
+        let privateKey: SecKey
+        let status = SecItemCopyMatching(query as CFDictionary, &item)
+        if status == errSecSuccess, let found = item {
             privateKey = found as! SecKey // swiftlint:disable:this force_cast (kSecReturnRef of a key is a SecKey)
+        } else if status == errSecItemNotFound && !createIfMissing {
+            keys = nil
+            return
         } else {
             var error: Unmanaged<CFError>?
             guard let access = SecAccessControlCreateWithFlags(nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, accessControl, &error) else {
@@ -106,12 +131,22 @@ public final class SecureEnclaveKeyProvider: KeyProvider, @unchecked Sendable {
         guard let pub = SecKeyCopyPublicKey(privateKey) else {
             throw KeyProviderError.Unavailable(reason: "the Secure Enclave key has no public key")
         }
-        publicKey = pub
+        keys = (privateKey, pub)
     }
 
     public func keyId() -> String { tag }
 
+    private func present() throws -> (privateKey: SecKey, publicKey: SecKey) {
+        guard let keys else {
+            throw KeyProviderError.Invalidated(reason: "the Secure Enclave key \(tag) no longer exists (errSecItemNotFound)")
+        }
+        return keys
+    }
+
+    /// Wraps `dataKey` to the enclave key, then scrubs it.
     public func wrap(dataKey: Data) throws -> Data {
+        defer { scrub(dataKey) }
+        let (_, publicKey) = try present()
         var error: Unmanaged<CFError>?
         guard let out = SecKeyCreateEncryptedData(publicKey, Self.algorithm, dataKey as CFData, &error) else {
             throw KeyProviderError.Unavailable(reason: "ECIES wrap failed: \(String(describing: error?.takeRetainedValue()))")
@@ -120,10 +155,15 @@ public final class SecureEnclaveKeyProvider: KeyProvider, @unchecked Sendable {
     }
 
     public func unwrap(wrapped: Data) throws -> Data {
+        let (privateKey, _) = try present()
         var error: Unmanaged<CFError>?
         guard let out = SecKeyCreateDecryptedData(privateKey, Self.algorithm, wrapped as CFData, &error) else {
             let cfError = error?.takeRetainedValue()
             let code = cfError.map { CFErrorGetCode($0) } ?? 0
+            // The key was deleted or invalidated (biometry set changed) since it was loaded.
+            if code == Int(errSecItemNotFound) || code == Int(errSecInvalidKeyRef) {
+                throw KeyProviderError.Invalidated(reason: "Secure Enclave: \(String(describing: cfError))")
+            }
             // errSecUserCanceled / errSecAuthFailed / errSecInteractionNotAllowed: the key is
             // there but may not be used now. Anything else: these bytes do not decrypt.
             if code == Int(errSecUserCanceled) || code == Int(errSecAuthFailed) || code == Int(errSecInteractionNotAllowed) {

@@ -5,6 +5,13 @@
 // The generated types (Vault, Model, Prover, ProofBundle, Verifier, ProveOptions,
 // SubmissionBinding, records and enums) are used directly; this file only adds what Swift code
 // expects on top of them.
+//
+// What runs where: the generated vault, model and verifier calls that do real work
+// (Vault.create/open/createWithPassphrase/openWithPassphrase, enroll, delete, rotate, check,
+// Model.load, estimate, Verifier.load, verify) are already `async` (UniFFI async: the work runs
+// on a Rust worker thread, never the calling thread or the main actor). Prover.prepare/prove
+// block, so this file runs them on a global queue with progress and cancellation. A Prover
+// runs one operation at a time: a second concurrent prepare/prove throws `ZkirisError.Busy`.
 
 import Foundation
 @_exported import ZkirisFFI
@@ -62,7 +69,10 @@ extension Prover {
     /// task cancels the preparation.
     ///
     /// - Parameter progress: called on a background thread; must be quick.
-    /// - Throws: `ZkirisError`.
+    /// - Throws: `ZkirisError`: `.Busy` if this prover is already preparing or proving,
+    ///   `.OutOfMemoryEstimate` (before allocating) if the larger of the key-generation and
+    ///   proving peaks exceeds `os_proc_available_memory()`, `.Cancelled` when the task is
+    ///   cancelled.
     public func prepare(
         model: Model,
         srs: SrsSource,
@@ -86,8 +96,9 @@ extension Prover {
     ///
     /// - Parameter progress: called on a background thread with non-decreasing fractions.
     /// - Throws: `ZkirisError` for every failure class (tampered record, wrong key, liveness
-    ///   below threshold, too few valid bits, not prepared, out of memory estimate, missing,
-    ///   unexpected or invalid party keys, ...). The options are checked before any proving work.
+    ///   below threshold, too few valid bits, not prepared, out of memory estimate, busy,
+    ///   missing, unexpected or invalid party keys, ...). The options are checked before any
+    ///   proving work.
     public func prove(
         vault: Vault,
         recordId: String,
@@ -132,6 +143,37 @@ extension Prover {
     public func estimate(for model: Model) async throws -> ProvingEstimate {
         try await runCancellable { _ in try self.estimate(model: model) }
     }
+}
+
+extension Vault {
+    /// Creates a vault in `dir` locked by `passphrase` (UTF-8 bytes; Argon2id at `kdf`, default
+    /// `kdfCostMobile()`, at least `kdfCostMinimum()` or `ZkirisError.KdfTooWeak`).
+    /// **Zeroes `passphrase`** (and the copy handed to Rust) before returning. A `String`
+    /// cannot be scrubbed: collect the passphrase into a `[UInt8]`.
+    public static func createWithPassphrase(dir: String, passphrase: inout [UInt8], kdf: KdfCost? = nil) async throws -> Vault {
+        var data = Data(passphrase)
+        defer { zero(&passphrase, &data) }
+        return try await createWithPassphrase(dir: dir, passphrase: data, kdf: kdf)
+    }
+
+    /// Opens the passphrase-locked vault in `dir`. **Zeroes `passphrase`.**
+    public static func openWithPassphrase(dir: String, passphrase: inout [UInt8]) async throws -> Vault {
+        var data = Data(passphrase)
+        defer { zero(&passphrase, &data) }
+        return try await openWithPassphrase(dir: dir, passphrase: data)
+    }
+
+    /// Re-locks the vault with `passphrase` (cost `kdf`, as above). **Zeroes `passphrase`.**
+    public func rotateToPassphrase(passphrase: inout [UInt8], kdf: KdfCost? = nil) async throws {
+        var data = Data(passphrase)
+        defer { zero(&passphrase, &data) }
+        try await rotateToPassphrase(passphrase: data, kdf: kdf)
+    }
+}
+
+func zero(_ bytes: inout [UInt8], _ data: inout Data) {
+    for i in bytes.indices { bytes[i] = 0 }
+    data.resetBytes(in: 0..<data.count)
 }
 
 extension ProofBundle {

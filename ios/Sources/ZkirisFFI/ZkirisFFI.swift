@@ -870,18 +870,6 @@ open class EnrollmentDevice: EnrollmentDeviceProtocol, @unchecked Sendable {
 
     
     /**
-     * The development device. **INSECURE: its secret key is public.** Never trust its id in
-     * production.
-     */
-public static func development() -> EnrollmentDevice  {
-    return try!  FfiConverterTypeEnrollmentDevice_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_development(uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * A device from its 32-byte secp256k1 secret key.
      */
 public static func fromSecretKey(secretKey: Data)throws  -> EnrollmentDevice  {
@@ -983,7 +971,18 @@ public func FfiConverterTypeEnrollmentDevice_lower(_ value: EnrollmentDevice) ->
  * - `key_id` is stable, not secret, 1 to 255 bytes of UTF-8 (for example the keystore alias).
  * The vault stores it and refuses a provider whose id differs.
  *
- * Calls come from the thread running the vault operation and must be thread-safe.
+ * Errors: `KeyProviderError.WrongKey` for bytes this key did not wrap; `.Unavailable(reason)`
+ * when the key cannot be used *now* (locked keystore, authentication needed or cancelled:
+ * the app may retry); `.Invalidated(reason)` when it is gone for good (Android
+ * `KeyPermanentlyInvalidatedException`, a deleted Keychain item): the vault then fails with
+ * `ZkirisError.KeyInvalidated` and the app must re-enroll.
+ *
+ * Secrets: `wrap` receives a data key in the clear as a byte array the implementation owns;
+ * scrub it (`fill(0)` / `resetBytes`) once it is sealed, as the bundled providers do. The
+ * Rust side keeps its own copies in zeroizing buffers.
+ *
+ * Calls come from a worker thread running the vault operation (never the caller's thread)
+ * and must be thread-safe.
  */
 public protocol KeyProvider: AnyObject, Sendable {
     
@@ -993,7 +992,7 @@ public protocol KeyProvider: AnyObject, Sendable {
     func keyId()  -> String
     
     /**
-     * Encrypts and authenticates a 32-byte data key.
+     * Encrypts and authenticates a 32-byte data key (scrub `data_key` afterwards).
      */
     func wrap(dataKey: Data) throws  -> Data
     
@@ -1015,7 +1014,18 @@ public protocol KeyProvider: AnyObject, Sendable {
  * - `key_id` is stable, not secret, 1 to 255 bytes of UTF-8 (for example the keystore alias).
  * The vault stores it and refuses a provider whose id differs.
  *
- * Calls come from the thread running the vault operation and must be thread-safe.
+ * Errors: `KeyProviderError.WrongKey` for bytes this key did not wrap; `.Unavailable(reason)`
+ * when the key cannot be used *now* (locked keystore, authentication needed or cancelled:
+ * the app may retry); `.Invalidated(reason)` when it is gone for good (Android
+ * `KeyPermanentlyInvalidatedException`, a deleted Keychain item): the vault then fails with
+ * `ZkirisError.KeyInvalidated` and the app must re-enroll.
+ *
+ * Secrets: `wrap` receives a data key in the clear as a byte array the implementation owns;
+ * scrub it (`fill(0)` / `resetBytes`) once it is sealed, as the bundled providers do. The
+ * Rust side keeps its own copies in zeroizing buffers.
+ *
+ * Calls come from a worker thread running the vault operation (never the caller's thread)
+ * and must be thread-safe.
  */
 open class KeyProviderImpl: KeyProvider, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1083,7 +1093,7 @@ open func keyId() -> String  {
 }
     
     /**
-     * Encrypts and authenticates a 32-byte data key.
+     * Encrypts and authenticates a 32-byte data key (scrub `data_key` afterwards).
      */
 open func wrap(dataKey: Data)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKeyProviderError_lift) {
@@ -1295,9 +1305,10 @@ public protocol ModelProtocol: AnyObject, Sendable {
     
     /**
      * The estimated proving cost on the reference machine (see `Prover.estimate` for this
-     * device).
+     * device). The first call plans the circuit (up to a second for full-size models), so
+     * it runs on a worker thread.
      */
-    func estimate() throws  -> ProvingEstimate
+    func estimate() async throws  -> ProvingEstimate
     
     /**
      * The model id (64 hex digits): sha256 of the ONNX bytes and the rules.
@@ -1370,22 +1381,7 @@ open class Model: ModelProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_zkiris_ffi_fn_clone_model(self.handle, $0) }
     }
-    /**
-     * Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
-     * downloaded). `trusted_issuers` are the only keys accepted as signers.
-     */
-public convenience init(onnx: Data, manifest: Data, trustedIssuers: [TrustedIssuer])throws  {
-    let handle =
-        try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_model_new(
-        FfiConverterData.lower(onnx),
-        FfiConverterData.lower(manifest),
-        FfiConverterSequenceTypeTrustedIssuer.lower(trustedIssuers),uniffiCallStatus
-    )
-}
-    self.init(unsafeFromHandle: handle)
-}
+    // No primary constructor declared for this class.
 
     deinit {
         if handle == 0 {
@@ -1397,19 +1393,48 @@ public convenience init(onnx: Data, manifest: Data, trustedIssuers: [TrustedIssu
     }
 
     
+    /**
+     * Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
+     * downloaded). `trusted_issuers` are the only keys accepted as signers. `async` (Kotlin
+     * `suspend`, Swift `async`): hashing, signature checks and lowering the ONNX graph run on
+     * a worker thread.
+     */
+public static func load(onnx: Data, manifest: Data, trustedIssuers: [TrustedIssuer])async throws  -> Model  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_model_load(FfiConverterData.lower(onnx),FfiConverterData.lower(manifest),FfiConverterSequenceTypeTrustedIssuer.lower(trustedIssuers)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeModel_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
+}
+    
 
     
     /**
      * The estimated proving cost on the reference machine (see `Prover.estimate` for this
-     * device).
+     * device). The first call plans the circuit (up to a second for full-size models), so
+     * it runs on a worker thread.
      */
-open func estimate()throws  -> ProvingEstimate  {
-    return try  FfiConverterTypeProvingEstimate_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_model_estimate(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func estimate()async throws  -> ProvingEstimate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_model_estimate(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeProvingEstimate_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
@@ -2221,6 +2246,11 @@ public func FfiConverterTypeProofBundle_lower(_ value: ProofBundle) -> UInt64 {
 /**
  * Proves enrollments. Holds the prepared models (proving keys in memory) and what it has
  * measured about this device's speed. Thread-safe; create one per app and share it.
+ *
+ * **One operation at a time.** `prepare` and `prove` each use all the prover's threads and
+ * up to the estimated peak memory; a second one started while one runs fails at once with
+ * `ZkirisError.Busy` and starts nothing (two at once would double the peak memory). Queue
+ * them in the app. `estimate`, `verifier` and `release` never wait.
  */
 public protocol ProverProtocol: AnyObject, Sendable {
     
@@ -2234,7 +2264,12 @@ public protocol ProverProtocol: AnyObject, Sendable {
     /**
      * Prepares `model` for proving: plans the circuit, obtains the SRS, and loads the proving
      * key from the cache or generates it (slow the first time: see `estimate`). Reports
-     * progress and can be cancelled.
+     * progress and can be cancelled. Blocks its thread (the Kotlin and Swift layers run it in
+     * the background).
+     *
+     * Fails with `Busy` if this prover is already preparing or proving, and with
+     * `OutOfMemoryEstimate` before allocating anything if the larger of the estimated
+     * key-generation and proving peaks exceeds the memory available (see `ProverConfig`).
      */
     func prepare(model: Model, srs: SrsSource, listener: ProgressListener?, cancel: CancellationToken?) throws  -> PreparedModel
     
@@ -2259,6 +2294,8 @@ public protocol ProverProtocol: AnyObject, Sendable {
      * `SubmissionBinding`). The options are checked before anything is proven
      * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
      * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     * `Busy` if this prover is already preparing or proving; `OutOfMemoryEstimate` before
+     * anything is allocated if the proving peak exceeds the memory available.
      */
     func proveWithOptions(vault: Vault, recordId: String, model: Model, options: ProveOptions, listener: ProgressListener?, cancel: CancellationToken?) throws  -> ProofBundle
     
@@ -2276,6 +2313,11 @@ public protocol ProverProtocol: AnyObject, Sendable {
 /**
  * Proves enrollments. Holds the prepared models (proving keys in memory) and what it has
  * measured about this device's speed. Thread-safe; create one per app and share it.
+ *
+ * **One operation at a time.** `prepare` and `prove` each use all the prover's threads and
+ * up to the estimated peak memory; a second one started while one runs fails at once with
+ * `ZkirisError.Busy` and starts nothing (two at once would double the peak memory). Queue
+ * them in the app. `estimate`, `verifier` and `release` never wait.
  */
 open class Prover: ProverProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2360,7 +2402,12 @@ open func estimate(model: Model)throws  -> ProvingEstimate  {
     /**
      * Prepares `model` for proving: plans the circuit, obtains the SRS, and loads the proving
      * key from the cache or generates it (slow the first time: see `estimate`). Reports
-     * progress and can be cancelled.
+     * progress and can be cancelled. Blocks its thread (the Kotlin and Swift layers run it in
+     * the background).
+     *
+     * Fails with `Busy` if this prover is already preparing or proving, and with
+     * `OutOfMemoryEstimate` before allocating anything if the larger of the estimated
+     * key-generation and proving peaks exceeds the memory available (see `ProverConfig`).
      */
 open func prepare(model: Model, srs: SrsSource, listener: ProgressListener?, cancel: CancellationToken?)throws  -> PreparedModel  {
     return try  FfiConverterTypePreparedModel_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
@@ -2408,6 +2455,8 @@ open func prove(vault: Vault, recordId: String, model: Model, listener: Progress
      * `SubmissionBinding`). The options are checked before anything is proven
      * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
      * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     * `Busy` if this prover is already preparing or proving; `OutOfMemoryEstimate` before
+     * anything is allocated if the proving peak exceeds the memory available.
      */
 open func proveWithOptions(vault: Vault, recordId: String, model: Model, options: ProveOptions, listener: ProgressListener?, cancel: CancellationToken?)throws  -> ProofBundle  {
     return try  FfiConverterTypeProofBundle_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
@@ -2500,24 +2549,37 @@ public func FfiConverterTypeProver_lower(_ value: Prover) -> UInt64 {
 
 
 /**
- * An open encrypted vault of enrollments (a directory in the app's private storage).
+ * An open encrypted vault of enrollments (a directory in the app's private storage,
+ * excluded from backups: see bindings/README.md).
  *
  * Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
  * which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
+ *
+ * Every call that derives a key, touches the files or calls the key provider is `async`
+ * (Kotlin `suspend`, Swift `async`) and runs on a worker thread, never the caller's: opening
+ * (Argon2id), creating, `enroll`, `delete`, `rotate`, `check`. `list`, `id`, `keyId`,
+ * `generation` and `recoveryReport` read memory only.
  */
 public protocol VaultProtocol: AnyObject, Sendable {
     
     /**
+     * Reads, authenticates and decrypts every record and reports the damaged ones by id.
+     * Changes nothing. Fails (instead of blaming the records) when the key provider is
+     * unavailable or invalidated, or on an I/O error other than a missing file.
+     */
+    func check() async throws  -> VaultCheckReport
+    
+    /**
      * Deletes a record: its data key is destroyed first (crypto-shredding), then its file.
      */
-    func delete(recordId: String) throws 
+    func delete(recordId: String) async throws 
     
     /**
      * Checks an enrollment (the device signature against `trusted_devices`, and the
      * commitment recomputed from image, mask and salt) and stores it encrypted. Returns the
      * new record id.
      */
-    func enroll(enrollment: Enrollment, trustedDevices: [String]) throws  -> String
+    func enroll(enrollment: Enrollment, trustedDevices: [String]) async throws  -> String
     
     /**
      * The commit counter: it grows with every change. Keep the last value in
@@ -2536,7 +2598,8 @@ public protocol VaultProtocol: AnyObject, Sendable {
     func keyId()  -> String
     
     /**
-     * The records, oldest first (no secrets).
+     * The records, oldest first (no secrets; from the index in memory: a damaged record
+     * file shows only in [`Vault::check`] or when the record is used).
      */
     func list()  -> [RecordSummary]
     
@@ -2549,19 +2612,26 @@ public protocol VaultProtocol: AnyObject, Sendable {
      * Re-wraps every data key under `new_key_provider` in one atomic commit (images are not
      * re-encrypted). Delete the old platform key only after this returns.
      */
-    func rotate(newKeyProvider: KeyProvider) throws 
+    func rotate(newKeyProvider: KeyProvider) async throws 
     
     /**
-     * Re-locks the vault with a new passphrase.
+     * Re-locks the vault with a new passphrase (bytes, see `createWithPassphrase`; cost at
+     * least [`kdf_cost_minimum`], or `KdfTooWeak` and nothing changes).
      */
-    func rotateToPassphrase(passphrase: String, kdf: KdfCost?) throws 
+    func rotateToPassphrase(passphrase: Data, kdf: KdfCost?) async throws 
     
 }
 /**
- * An open encrypted vault of enrollments (a directory in the app's private storage).
+ * An open encrypted vault of enrollments (a directory in the app's private storage,
+ * excluded from backups: see bindings/README.md).
  *
  * Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
  * which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
+ *
+ * Every call that derives a key, touches the files or calls the key provider is `async`
+ * (Kotlin `suspend`, Swift `async`) and runs on a worker thread, never the caller's: opening
+ * (Argon2id), creating, `enroll`, `delete`, `rotate`, `check`. `list`, `id`, `keyId`,
+ * `generation` and `recoveryReport` read memory only.
  */
 open class Vault: VaultProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2617,70 +2687,120 @@ open class Vault: VaultProtocol, @unchecked Sendable {
     /**
      * Creates an empty vault in `dir` (created if missing), locked by `key_provider`.
      */
-public static func create(dir: String, keyProvider: KeyProvider)throws  -> Vault  {
-    return try  FfiConverterTypeVault_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_vault_create(
-        FfiConverterString.lower(dir),
-        FfiConverterTypeKeyProvider_lower(keyProvider),uniffiCallStatus
-    )
-})
+public static func create(dir: String, keyProvider: KeyProvider)async throws  -> Vault  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_vault_create(FfiConverterString.lower(dir),FfiConverterTypeKeyProvider_lower(keyProvider)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVault_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
      * Creates an empty vault locked by a passphrase (the built-in provider: Argon2id, cost
-     * `kdf`, default [`kdf_cost_mobile`]).
+     * `kdf`, default [`kdf_cost_mobile`]; below [`kdf_cost_minimum`] it fails with
+     * `KdfTooWeak` and writes nothing). `passphrase` is bytes (UTF-8 of what the user typed)
+     * so that the caller can scrub its copy: the Kotlin and Swift layers' `CharArray` /
+     * `[UInt8]` overloads do; Rust zeroizes its own.
      */
-public static func createWithPassphrase(dir: String, passphrase: String, kdf: KdfCost? = nil)throws  -> Vault  {
-    return try  FfiConverterTypeVault_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(
-        FfiConverterString.lower(dir),
-        FfiConverterString.lower(passphrase),
-        FfiConverterOptionTypeKdfCost.lower(kdf),uniffiCallStatus
-    )
-})
+public static func createWithPassphrase(dir: String, passphrase: Data, kdf: KdfCost? = nil)async throws  -> Vault  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(FfiConverterString.lower(dir),FfiConverterData.lower(passphrase),FfiConverterOptionTypeKdfCost.lower(kdf)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVault_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
      * Opens the vault in `dir` with `key_provider`, cleaning up after interrupted writes
      * (see [`Vault::recovery_report`]).
      */
-public static func `open`(dir: String, keyProvider: KeyProvider)throws  -> Vault  {
-    return try  FfiConverterTypeVault_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_vault_open(
-        FfiConverterString.lower(dir),
-        FfiConverterTypeKeyProvider_lower(keyProvider),uniffiCallStatus
-    )
-})
+public static func `open`(dir: String, keyProvider: KeyProvider)async throws  -> Vault  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_vault_open(FfiConverterString.lower(dir),FfiConverterTypeKeyProvider_lower(keyProvider)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVault_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
-     * Opens a passphrase-locked vault.
+     * Opens a passphrase-locked vault (`passphrase`: bytes, see `createWithPassphrase`).
      */
-public static func openWithPassphrase(dir: String, passphrase: String)throws  -> Vault  {
-    return try  FfiConverterTypeVault_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(
-        FfiConverterString.lower(dir),
-        FfiConverterString.lower(passphrase),uniffiCallStatus
-    )
-})
+public static func openWithPassphrase(dir: String, passphrase: Data)async throws  -> Vault  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(FfiConverterString.lower(dir),FfiConverterData.lower(passphrase)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVault_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
 
     
     /**
+     * Reads, authenticates and decrypts every record and reports the damaged ones by id.
+     * Changes nothing. Fails (instead of blaming the records) when the key provider is
+     * unavailable or invalidated, or on an I/O error other than a missing file.
+     */
+open func check()async throws  -> VaultCheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_vault_check(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVaultCheckReport_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
+}
+    
+    /**
      * Deletes a record: its data key is destroyed first (crypto-shredding), then its file.
      */
-open func delete(recordId: String)throws   {try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_vault_delete(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(recordId),uniffiCallStatus
-    )
-}
+open func delete(recordId: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_vault_delete(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(recordId)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_void,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_void,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
@@ -2688,15 +2808,20 @@ open func delete(recordId: String)throws   {try rustCallWithError(FfiConverterTy
      * commitment recomputed from image, mask and salt) and stores it encrypted. Returns the
      * new record id.
      */
-open func enroll(enrollment: Enrollment, trustedDevices: [String])throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_vault_enroll(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeEnrollment_lower(enrollment),
-        FfiConverterSequenceString.lower(trustedDevices),uniffiCallStatus
-    )
-})
+open func enroll(enrollment: Enrollment, trustedDevices: [String])async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_vault_enroll(
+                        self.uniffiCloneHandle(),FfiConverterTypeEnrollment_lower(enrollment),FfiConverterSequenceString.lower(trustedDevices)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
@@ -2737,7 +2862,8 @@ open func keyId() -> String  {
 }
     
     /**
-     * The records, oldest first (no secrets).
+     * The records, oldest first (no secrets; from the index in memory: a damaged record
+     * file shows only in [`Vault::check`] or when the record is used).
      */
 open func list() -> [RecordSummary]  {
     return try!  FfiConverterSequenceTypeRecordSummary.lift(try! rustCall() {
@@ -2764,26 +2890,40 @@ open func recoveryReport() -> RecoveryReport  {
      * Re-wraps every data key under `new_key_provider` in one atomic commit (images are not
      * re-encrypted). Delete the old platform key only after this returns.
      */
-open func rotate(newKeyProvider: KeyProvider)throws   {try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_vault_rotate(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeKeyProvider_lower(newKeyProvider),uniffiCallStatus
-    )
-}
+open func rotate(newKeyProvider: KeyProvider)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_vault_rotate(
+                        self.uniffiCloneHandle(),FfiConverterTypeKeyProvider_lower(newKeyProvider)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_void,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_void,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
     /**
-     * Re-locks the vault with a new passphrase.
+     * Re-locks the vault with a new passphrase (bytes, see `createWithPassphrase`; cost at
+     * least [`kdf_cost_minimum`], or `KdfTooWeak` and nothing changes).
      */
-open func rotateToPassphrase(passphrase: String, kdf: KdfCost? = nil)throws   {try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(passphrase),
-        FfiConverterOptionTypeKdfCost.lower(kdf),uniffiCallStatus
-    )
-}
+open func rotateToPassphrase(passphrase: Data, kdf: KdfCost? = nil)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(passphrase),FfiConverterOptionTypeKdfCost.lower(kdf)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_void,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_void,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
 
@@ -2846,8 +2986,10 @@ public protocol VerifierProtocol: AnyObject, Sendable {
      * presence and form of its three envelopes) with the public inputs, and the proof. Returns
      * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
      * an envelope opens to the share `S_p` commits to only its party can check.)
+     *
+     * Runs on a worker thread (Kotlin `suspend`, Swift `async`): tens of milliseconds.
      */
-    func verify(bundle: ProofBundle) throws  -> VerifiedStatement
+    func verify(bundle: ProofBundle) async throws  -> VerifiedStatement
     
 }
 /**
@@ -2892,24 +3034,7 @@ open class Verifier: VerifierProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_zkiris_ffi_fn_clone_verifier(self.handle, $0) }
     }
-    /**
-     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
-     * (a fraction of a second), or, the first time for a model on this device, plans the
-     * circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
-     * cheaper for a prepared model.
-     */
-public convenience init(model: Model, srs: SrsSource, cacheDir: String)throws  {
-    let handle =
-        try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_constructor_verifier_new(
-        FfiConverterTypeModel_lower(model),
-        FfiConverterTypeSrsSource_lower(srs),
-        FfiConverterString.lower(cacheDir),uniffiCallStatus
-    )
-}
-    self.init(unsafeFromHandle: handle)
-}
+    // No primary constructor declared for this class.
 
     deinit {
         if handle == 0 {
@@ -2921,6 +3046,27 @@ public convenience init(model: Model, srs: SrsSource, cacheDir: String)throws  {
     }
 
     
+    /**
+     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
+     * (a fraction of a second), or, the first time for a model on this device, plans the
+     * circuit and derives the key (seconds) and caches both. Runs on a worker thread (Kotlin
+     * `suspend`, Swift `async`). `Prover.verifier(model)` is cheaper for a prepared model.
+     */
+public static func load(model: Model, srs: SrsSource, cacheDir: String)async throws  -> Verifier  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_constructor_verifier_load(FfiConverterTypeModel_lower(model),FfiConverterTypeSrsSource_lower(srs),FfiConverterString.lower(cacheDir)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_u64,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_u64,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeVerifier_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
+}
+    
 
     
     /**
@@ -2928,15 +3074,23 @@ public convenience init(model: Model, srs: SrsSource, cacheDir: String)throws  {
      * presence and form of its three envelopes) with the public inputs, and the proof. Returns
      * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
      * an envelope opens to the share `S_p` commits to only its party can check.)
+     *
+     * Runs on a worker thread (Kotlin `suspend`, Swift `async`): tens of milliseconds.
      */
-open func verify(bundle: ProofBundle)throws  -> VerifiedStatement  {
-    return try  FfiConverterTypeVerifiedStatement_lift(try rustCallWithError(FfiConverterTypeZkirisError_lift) {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_method_verifier_verify(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeProofBundle_lower(bundle),uniffiCallStatus
-    )
-})
+open func verify(bundle: ProofBundle)async throws  -> VerifiedStatement  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_zkiris_ffi_fn_method_verifier_verify(
+                        self.uniffiCloneHandle(),FfiConverterTypeProofBundle_lower(bundle)
+                )
+            },
+            pollFunc: ffi_zkiris_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_zkiris_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_zkiris_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVerifiedStatement_lift,
+            errorHandler: FfiConverterTypeZkirisError_lift
+        )
 }
     
 
@@ -2985,6 +3139,75 @@ public func FfiConverterTypeVerifier_lower(_ value: Verifier) -> UInt64 {
 }
 
 
+
+
+/**
+ * A record [`Vault::check`] found damaged.
+ */
+public struct DamagedRecord: Equatable, Hashable {
+    /**
+     * Record id (32 hex digits).
+     */
+    public var recordId: String
+    /**
+     * What failed (which check, or that the file is missing or truncated).
+     */
+    public var detail: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Record id (32 hex digits).
+         */recordId: String, 
+        /**
+         * What failed (which check, or that the file is missing or truncated).
+         */detail: String) {
+        self.recordId = recordId
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DamagedRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDamagedRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DamagedRecord {
+        return
+            try DamagedRecord(
+                recordId: FfiConverterString.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DamagedRecord, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDamagedRecord_lift(_ buf: RustBuffer) throws -> DamagedRecord {
+    return try FfiConverterTypeDamagedRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDamagedRecord_lower(_ value: DamagedRecord) -> RustBuffer {
+    return FfiConverterTypeDamagedRecord.lower(value)
+}
 
 
 /**
@@ -3198,15 +3421,17 @@ public func FfiConverterTypeIrisImageData_lower(_ value: IrisImageData) -> RustB
 
 
 /**
- * Argon2id work factors of a passphrase-derived key.
+ * Argon2id work factors of a passphrase-derived key. A new key needs at least 19 MiB and 2
+ * passes (OWASP's floor, `kdfCostMinimum()`); below it creating or rotating fails with
+ * `ZkirisError.KdfTooWeak`.
  */
 public struct KdfCost: Equatable, Hashable {
     /**
-     * Memory in KiB (8 × lanes to 1 GiB).
+     * Memory in KiB (19,456 to 1 GiB).
      */
     public var memoryKib: UInt32
     /**
-     * Passes over memory (1 to 64).
+     * Passes over memory (2 to 64).
      */
     public var passes: UInt32
     /**
@@ -3218,10 +3443,10 @@ public struct KdfCost: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Memory in KiB (8 × lanes to 1 GiB).
+         * Memory in KiB (19,456 to 1 GiB).
          */memoryKib: UInt32, 
         /**
-         * Passes over memory (1 to 64).
+         * Passes over memory (2 to 64).
          */passes: UInt32, 
         /**
          * Lanes (1 to 16).
@@ -3471,9 +3696,17 @@ public struct ProverConfig: Equatable, Hashable {
     public var cacheDir: String
     /**
      * Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:
-     * the memory the OS reports available (Linux and Android; no check elsewhere).
+     * the memory the OS says this process can still get: `MemAvailable` on Android and Linux,
+     * `os_proc_available_memory()` on iOS (the app's remaining jetsam allowance, which is
+     * what gets an app killed); no check on other systems.
      */
     public var memoryBudgetMib: UInt64?
+    /**
+     * Worker threads for key generation and proving (`None`: one per core). Fewer threads
+     * leave cores to the UI and use less memory per thread, at the cost of time. 0 is
+     * `InvalidInput`.
+     */
+    public var threads: UInt32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3484,10 +3717,18 @@ public struct ProverConfig: Equatable, Hashable {
          */cacheDir: String, 
         /**
          * Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:
-         * the memory the OS reports available (Linux and Android; no check elsewhere).
-         */memoryBudgetMib: UInt64? = nil) {
+         * the memory the OS says this process can still get: `MemAvailable` on Android and Linux,
+         * `os_proc_available_memory()` on iOS (the app's remaining jetsam allowance, which is
+         * what gets an app killed); no check on other systems.
+         */memoryBudgetMib: UInt64? = nil, 
+        /**
+         * Worker threads for key generation and proving (`None`: one per core). Fewer threads
+         * leave cores to the UI and use less memory per thread, at the cost of time. 0 is
+         * `InvalidInput`.
+         */threads: UInt32? = nil) {
         self.cacheDir = cacheDir
         self.memoryBudgetMib = memoryBudgetMib
+        self.threads = threads
     }
 
     
@@ -3507,13 +3748,15 @@ public struct FfiConverterTypeProverConfig: FfiConverterRustBuffer {
         return
             try ProverConfig(
                 cacheDir: FfiConverterString.read(from: &buf), 
-                memoryBudgetMib: FfiConverterOptionUInt64.read(from: &buf)
+                memoryBudgetMib: FfiConverterOptionUInt64.read(from: &buf), 
+                threads: FfiConverterOptionUInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: ProverConfig, into buf: inout [UInt8]) {
         FfiConverterString.write(value.cacheDir, into: &buf)
         FfiConverterOptionUInt64.write(value.memoryBudgetMib, into: &buf)
+        FfiConverterOptionUInt32.write(value.threads, into: &buf)
     }
 }
 
@@ -3554,9 +3797,14 @@ public struct ProvingEstimate: Equatable, Hashable {
      */
     public var keygenSeconds: Double
     /**
-     * Expected peak resident memory while proving, MiB.
+     * Expected peak resident memory while proving, MiB (with a 10 % margin).
      */
     public var peakMemoryMib: Double
+    /**
+     * Expected peak resident memory while generating the keys, MiB (first `prepare` on a
+     * device only; with a 10 % margin). `prepare` checks the larger of the two peaks.
+     */
+    public var keygenPeakMemoryMib: Double
     /**
      * Size of the cached proving key, MiB.
      */
@@ -3587,8 +3835,12 @@ public struct ProvingEstimate: Equatable, Hashable {
          * Expected one-time keygen time (the key is cached afterwards), seconds.
          */keygenSeconds: Double, 
         /**
-         * Expected peak resident memory while proving, MiB.
+         * Expected peak resident memory while proving, MiB (with a 10 % margin).
          */peakMemoryMib: Double, 
+        /**
+         * Expected peak resident memory while generating the keys, MiB (first `prepare` on a
+         * device only; with a 10 % margin). `prepare` checks the larger of the two peaks.
+         */keygenPeakMemoryMib: Double, 
         /**
          * Size of the cached proving key, MiB.
          */provingKeyMib: Double, 
@@ -3604,6 +3856,7 @@ public struct ProvingEstimate: Equatable, Hashable {
         self.proveSeconds = proveSeconds
         self.keygenSeconds = keygenSeconds
         self.peakMemoryMib = peakMemoryMib
+        self.keygenPeakMemoryMib = keygenPeakMemoryMib
         self.provingKeyMib = provingKeyMib
         self.deviceFactor = deviceFactor
         self.calibrated = calibrated
@@ -3630,6 +3883,7 @@ public struct FfiConverterTypeProvingEstimate: FfiConverterRustBuffer {
                 proveSeconds: FfiConverterDouble.read(from: &buf), 
                 keygenSeconds: FfiConverterDouble.read(from: &buf), 
                 peakMemoryMib: FfiConverterDouble.read(from: &buf), 
+                keygenPeakMemoryMib: FfiConverterDouble.read(from: &buf), 
                 provingKeyMib: FfiConverterDouble.read(from: &buf), 
                 deviceFactor: FfiConverterDouble.read(from: &buf), 
                 calibrated: FfiConverterBool.read(from: &buf)
@@ -3642,6 +3896,7 @@ public struct FfiConverterTypeProvingEstimate: FfiConverterRustBuffer {
         FfiConverterDouble.write(value.proveSeconds, into: &buf)
         FfiConverterDouble.write(value.keygenSeconds, into: &buf)
         FfiConverterDouble.write(value.peakMemoryMib, into: &buf)
+        FfiConverterDouble.write(value.keygenPeakMemoryMib, into: &buf)
         FfiConverterDouble.write(value.provingKeyMib, into: &buf)
         FfiConverterDouble.write(value.deviceFactor, into: &buf)
         FfiConverterBool.write(value.calibrated, into: &buf)
@@ -4014,6 +4269,77 @@ public func FfiConverterTypeTrustedIssuer_lower(_ value: TrustedIssuer) -> RustB
 
 
 /**
+ * What [`Vault::check`] found.
+ */
+public struct VaultCheckReport: Equatable, Hashable {
+    /**
+     * Records that read, authenticate, decrypt and match their index entry.
+     */
+    public var intact: [String]
+    /**
+     * Records that failed, by id: restore their files from a backup, or `delete` them and
+     * re-enroll. They stay listed until then.
+     */
+    public var damaged: [DamagedRecord]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Records that read, authenticate, decrypt and match their index entry.
+         */intact: [String], 
+        /**
+         * Records that failed, by id: restore their files from a backup, or `delete` them and
+         * re-enroll. They stay listed until then.
+         */damaged: [DamagedRecord]) {
+        self.intact = intact
+        self.damaged = damaged
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VaultCheckReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVaultCheckReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VaultCheckReport {
+        return
+            try VaultCheckReport(
+                intact: FfiConverterSequenceString.read(from: &buf), 
+                damaged: FfiConverterSequenceTypeDamagedRecord.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VaultCheckReport, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.intact, into: &buf)
+        FfiConverterSequenceTypeDamagedRecord.write(value.damaged, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultCheckReport_lift(_ buf: RustBuffer) throws -> VaultCheckReport {
+    return try FfiConverterTypeVaultCheckReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVaultCheckReport_lower(_ value: VaultCheckReport) -> RustBuffer {
+    return FfiConverterTypeVaultCheckReport.lower(value)
+}
+
+
+/**
  * What a verified proof states.
  */
 public struct VerifiedStatement: Equatable, Hashable {
@@ -4147,8 +4473,8 @@ public func FfiConverterTypeVerifiedStatement_lower(_ value: VerifiedStatement) 
 /**
  * Errors a foreign [`crate::KeyProvider`] reports from `wrap` and `unwrap`.
  *
- * Kotlin: `KeyProviderException.WrongKey()` / `KeyProviderException.Unavailable(reason)`;
- * Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)`.
+ * Kotlin: `KeyProviderException.WrongKey()` / `.Unavailable(reason)` / `.Invalidated(reason)`;
+ * Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)` / `.Invalidated(reason:)`.
  */
 public 
 enum KeyProviderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -4165,6 +4491,17 @@ enum KeyProviderError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
      * required, key deleted, hardware error).
      */
     case Unavailable(
+        /**
+         * The platform's reason.
+         */reason: String
+    )
+    /**
+     * The key is permanently gone and will never work again: Android
+     * `KeyPermanentlyInvalidatedException`, a deleted iOS Keychain item or Secure Enclave key.
+     * The vault reports `ZkirisError.KeyInvalidated` (re-enroll), not a retryable
+     * `KeyUnavailable`.
+     */
+    case Invalidated(
         /**
          * The platform's reason.
          */reason: String
@@ -4202,6 +4539,9 @@ public struct FfiConverterTypeKeyProviderError: FfiConverterRustBuffer {
         case 2: return .Unavailable(
             reason: try FfiConverterString.read(from: &buf)
             )
+        case 3: return .Invalidated(
+            reason: try FfiConverterString.read(from: &buf)
+            )
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4220,6 +4560,11 @@ public struct FfiConverterTypeKeyProviderError: FfiConverterRustBuffer {
         
         case let .Unavailable(reason):
             writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Invalidated(reason):
+            writeInt(&buf, Int32(3))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4645,6 +4990,44 @@ enum ZkirisError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * The platform key is permanently gone: Android invalidated it
+     * (`KeyPermanentlyInvalidatedException`: a new fingerprint or face was enrolled, or the
+     * screen lock was removed, for a key bound to user authentication) or the iOS Keychain item
+     * was deleted. Retrying cannot help: the records locked by this key cannot be decrypted
+     * again. Delete the vault, create a new key and vault, and re-enroll (or restore the vault
+     * from a backup locked by a key that still exists).
+     */
+    case KeyInvalidated(
+        /**
+         * The provider's reason.
+         */detail: String
+    )
+    /**
+     * A new passphrase key was asked for with an Argon2id cost below the floor
+     * (`min_memory_kib` KiB and `min_passes` passes, OWASP's minimum). Nothing was written.
+     * Use `kdfCostMobile()` or a stronger cost.
+     */
+    case KdfTooWeak(
+        /**
+         * Memory asked for, KiB.
+         */memoryKib: UInt32, 
+        /**
+         * Passes asked for.
+         */passes: UInt32, 
+        /**
+         * The floor's memory, KiB.
+         */minMemoryKib: UInt32, 
+        /**
+         * The floor's passes.
+         */minPasses: UInt32
+    )
+    /**
+     * This `Prover` is already running a `prepare` or `prove` (one at a time: a second would
+     * double the peak memory). Nothing was started; retry when the first returns, or queue
+     * the calls (the Kotlin and Swift layers' `prepare`/`prove` do not queue).
+     */
+    case Busy
+    /**
      * The vault cannot be used in its current state: no vault in the directory, one already
      * exists, another writer holds its lock, or it was written by a newer SDK.
      */
@@ -4865,65 +5248,75 @@ public struct FfiConverterTypeZkirisError: FfiConverterRustBuffer {
         case 4: return .KeyUnavailable(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .VaultUnavailable(
+        case 5: return .KeyInvalidated(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .NotFound(
+        case 6: return .KdfTooWeak(
+            memoryKib: try FfiConverterUInt32.read(from: &buf), 
+            passes: try FfiConverterUInt32.read(from: &buf), 
+            minMemoryKib: try FfiConverterUInt32.read(from: &buf), 
+            minPasses: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 7: return .Busy
+        case 8: return .VaultUnavailable(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 9: return .NotFound(
             recordId: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .EnrollmentRejected(
+        case 10: return .EnrollmentRejected(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .UntrustedModel(
+        case 11: return .UntrustedModel(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .UnsupportedModel(
+        case 12: return .UnsupportedModel(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .NotPrepared(
+        case 13: return .NotPrepared(
             modelId: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .LivenessBelowThreshold(
+        case 14: return .LivenessBelowThreshold(
             score: try FfiConverterInt64.read(from: &buf), 
             threshold: try FfiConverterInt64.read(from: &buf)
             )
-        case 12: return .InsufficientValidBits(
+        case 15: return .InsufficientValidBits(
             valid: try FfiConverterUInt32.read(from: &buf), 
             required: try FfiConverterUInt32.read(from: &buf)
             )
-        case 13: return .Cancelled
-        case 14: return .OutOfMemoryEstimate(
+        case 16: return .Cancelled
+        case 17: return .OutOfMemoryEstimate(
             requiredMib: try FfiConverterUInt64.read(from: &buf), 
             availableMib: try FfiConverterUInt64.read(from: &buf)
             )
-        case 15: return .SrsUnavailable(
+        case 18: return .SrsUnavailable(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .MalformedBundle(
+        case 19: return .MalformedBundle(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .WrongModel(
+        case 20: return .WrongModel(
             found: try FfiConverterString.read(from: &buf), 
             expected: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .InvalidProof(
+        case 21: return .InvalidProof(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .MissingPartyKeys(
+        case 22: return .MissingPartyKeys(
             modelId: try FfiConverterString.read(from: &buf), 
             given: try FfiConverterUInt32.read(from: &buf)
             )
-        case 20: return .UnexpectedPartyKeys(
+        case 23: return .UnexpectedPartyKeys(
             modelId: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .InvalidPartyKey(
+        case 24: return .InvalidPartyKey(
             party: try FfiConverterOptionUInt8.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 22: return .Storage(
+        case 25: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 23: return .Internal(
+        case 26: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -4958,103 +5351,120 @@ public struct FfiConverterTypeZkirisError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .VaultUnavailable(detail):
+        case let .KeyInvalidated(detail):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .NotFound(recordId):
+        case let .KdfTooWeak(memoryKib,passes,minMemoryKib,minPasses):
             writeInt(&buf, Int32(6))
-            FfiConverterString.write(recordId, into: &buf)
+            FfiConverterUInt32.write(memoryKib, into: &buf)
+            FfiConverterUInt32.write(passes, into: &buf)
+            FfiConverterUInt32.write(minMemoryKib, into: &buf)
+            FfiConverterUInt32.write(minPasses, into: &buf)
             
         
-        case let .EnrollmentRejected(detail):
+        case .Busy:
             writeInt(&buf, Int32(7))
-            FfiConverterString.write(detail, into: &buf)
-            
         
-        case let .UntrustedModel(detail):
+        
+        case let .VaultUnavailable(detail):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .UnsupportedModel(detail):
+        case let .NotFound(recordId):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(recordId, into: &buf)
+            
+        
+        case let .EnrollmentRejected(detail):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .UntrustedModel(detail):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .UnsupportedModel(detail):
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .NotPrepared(modelId):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(modelId, into: &buf)
             
         
         case let .LivenessBelowThreshold(score,threshold):
-            writeInt(&buf, Int32(11))
+            writeInt(&buf, Int32(14))
             FfiConverterInt64.write(score, into: &buf)
             FfiConverterInt64.write(threshold, into: &buf)
             
         
         case let .InsufficientValidBits(valid,required):
-            writeInt(&buf, Int32(12))
+            writeInt(&buf, Int32(15))
             FfiConverterUInt32.write(valid, into: &buf)
             FfiConverterUInt32.write(required, into: &buf)
             
         
         case .Cancelled:
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(16))
         
         
         case let .OutOfMemoryEstimate(requiredMib,availableMib):
-            writeInt(&buf, Int32(14))
+            writeInt(&buf, Int32(17))
             FfiConverterUInt64.write(requiredMib, into: &buf)
             FfiConverterUInt64.write(availableMib, into: &buf)
             
         
         case let .SrsUnavailable(detail):
-            writeInt(&buf, Int32(15))
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .MalformedBundle(detail):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .WrongModel(found,expected):
-            writeInt(&buf, Int32(17))
+            writeInt(&buf, Int32(20))
             FfiConverterString.write(found, into: &buf)
             FfiConverterString.write(expected, into: &buf)
             
         
         case let .InvalidProof(detail):
-            writeInt(&buf, Int32(18))
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .MissingPartyKeys(modelId,given):
-            writeInt(&buf, Int32(19))
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(modelId, into: &buf)
             FfiConverterUInt32.write(given, into: &buf)
             
         
         case let .UnexpectedPartyKeys(modelId):
-            writeInt(&buf, Int32(20))
+            writeInt(&buf, Int32(23))
             FfiConverterString.write(modelId, into: &buf)
             
         
         case let .InvalidPartyKey(party,detail):
-            writeInt(&buf, Int32(21))
+            writeInt(&buf, Int32(24))
             FfiConverterOptionUInt8.write(party, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Storage(detail):
-            writeInt(&buf, Int32(22))
+            writeInt(&buf, Int32(25))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(23))
+            writeInt(&buf, Int32(26))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -5321,6 +5731,31 @@ fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDamagedRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [DamagedRecord]
+
+    public static func write(_ value: [DamagedRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDamagedRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DamagedRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DamagedRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDamagedRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRecordSummary: FfiConverterRustBuffer {
     typealias SwiftType = [RecordSummary]
 
@@ -5393,16 +5828,53 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
         return dict
     }
 }
-/**
- * The development issuer. **INSECURE: its secret key is public**; trust it only in tests
- * and demos.
- */
-public func developmentIssuer() -> TrustedIssuer  {
-    return try!  FfiConverterTypeTrustedIssuer_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_func_development_issuer(uniffiCallStatus
-    )
-})
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureZkirisFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
+    }
 }
 /**
  * Checks an MPC party's public key file (as `ProveOptions.partyKeys` takes it) and returns
@@ -5433,16 +5905,6 @@ public func submissionBindingValue(binding: SubmissionBinding)throws  -> Data  {
 })
 }
 /**
- * The id of the development enrollment device (trust it only in tests and demos).
- */
-public func developmentDeviceId() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_zkiris_ffi_fn_func_development_device_id(uniffiCallStatus
-    )
-})
-}
-/**
  * Decodes an 8-bit grayscale PNG into an image.
  */
 public func irisImageFromPng(png: Data)throws  -> IrisImageData  {
@@ -5461,6 +5923,17 @@ public func irisMaskFromPng(png: Data)throws  -> IrisImageData  {
         uniffiCallStatus in
     uniffi_zkiris_ffi_fn_func_iris_mask_from_png(
         FfiConverterData.lower(png),uniffiCallStatus
+    )
+})
+}
+/**
+ * The weakest Argon2id cost a new passphrase key may use: 19 MiB, 2 passes, 1 lane (OWASP's
+ * minimum; about 40 ms on a desktop core). For tests; apps use [`kdf_cost_mobile`].
+ */
+public func kdfCostMinimum() -> KdfCost  {
+    return try!  FfiConverterTypeKdfCost_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_func_kdf_cost_minimum(uniffiCallStatus
     )
 })
 }
@@ -5490,22 +5963,19 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_func_development_issuer() != 33847) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint() != 48163) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_func_submission_binding_value() != 52055) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_func_development_device_id() != 38357) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_zkiris_ffi_checksum_func_iris_image_from_png() != 33391) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_func_iris_mask_from_png() != 25625) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_func_kdf_cost_minimum() != 41386) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() != 23280) {
@@ -5568,10 +6038,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_verifier_calldata() != 22833) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_verifier_verify() != 51047) {
+    if (uniffi_zkiris_ffi_checksum_method_verifier_verify() != 36982) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_model_estimate() != 38382) {
+    if (uniffi_zkiris_ffi_checksum_method_model_estimate() != 24667) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_model_id() != 37158) {
@@ -5601,13 +6071,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_prover_estimate() != 56743) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_prover_prepare() != 51762) {
+    if (uniffi_zkiris_ffi_checksum_method_prover_prepare() != 41754) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_prover_prove() != 39386) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() != 52085) {
+    if (uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() != 49369) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_prover_release() != 21117) {
@@ -5625,16 +6095,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_keyprovider_key_id() != 41021) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_keyprovider_wrap() != 35489) {
+    if (uniffi_zkiris_ffi_checksum_method_keyprovider_wrap() != 30935) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_keyprovider_unwrap() != 13332) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_vault_delete() != 34531) {
+    if (uniffi_zkiris_ffi_checksum_method_vault_check() != 14948) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_vault_enroll() != 61454) {
+    if (uniffi_zkiris_ffi_checksum_method_vault_delete() != 64013) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_zkiris_ffi_checksum_method_vault_enroll() != 21956) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_vault_generation() != 28571) {
@@ -5646,25 +6119,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_vault_key_id() != 17666) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_vault_list() != 6040) {
+    if (uniffi_zkiris_ffi_checksum_method_vault_list() != 13376) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_vault_recovery_report() != 49628) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_vault_rotate() != 39187) {
+    if (uniffi_zkiris_ffi_checksum_method_vault_rotate() != 6944) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_vault_rotate_to_passphrase() != 9247) {
+    if (uniffi_zkiris_ffi_checksum_method_vault_rotate_to_passphrase() != 1226) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() != 40367) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_verifier_new() != 19691) {
+    if (uniffi_zkiris_ffi_checksum_constructor_verifier_load() != 9624) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_model_new() != 46442) {
+    if (uniffi_zkiris_ffi_checksum_constructor_model_load() != 44267) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_constructor_cancellationtoken_new() != 24187) {
@@ -5673,22 +6146,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_constructor_prover_new() != 5387) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_development() != 35509) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_from_secret_key() != 35220) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_vault_create() != 13904) {
+    if (uniffi_zkiris_ffi_checksum_constructor_vault_create() != 61820) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_vault_create_with_passphrase() != 14172) {
+    if (uniffi_zkiris_ffi_checksum_constructor_vault_create_with_passphrase() != 64787) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_vault_open() != 30106) {
+    if (uniffi_zkiris_ffi_checksum_constructor_vault_open() != 51420) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_vault_open_with_passphrase() != 52549) {
+    if (uniffi_zkiris_ffi_checksum_constructor_vault_open_with_passphrase() != 64013) {
         return InitializationResult.apiChecksumMismatch
     }
 

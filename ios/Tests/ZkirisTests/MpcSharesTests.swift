@@ -32,8 +32,8 @@ final class MpcSharesTests: XCTestCase {
         super.setUp()
         do {
             try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-            mpcModel = try Model(onnx: file(mpcDir, "model.onnx"), manifest: file(mpcDir, "manifest.json"), trustedIssuers: [developmentIssuer()])
-            publicModel = try Model(onnx: file(publicDir, "model.onnx"), manifest: file(publicDir, "manifest.json"), trustedIssuers: [developmentIssuer()])
+            mpcModel = try blocking { try await Model.load(onnx: Self.file(Self.mpcDir, "model.onnx"), manifest: Self.file(Self.mpcDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(Self.mpcDir)]) }
+            publicModel = try blocking { try await Model.load(onnx: Self.file(Self.publicDir, "model.onnx"), manifest: Self.file(Self.publicDir, "manifest.json"), trustedIssuers: [DevKeys.issuer(Self.publicDir)]) }
             precondition(mpcModel.submission() == .mpcShares && publicModel.submission() == .publicCode)
             prover = try Prover(config: ProverConfig(cacheDir: tmp.appendingPathComponent("cache").path))
             _ = try prover.prepare(model: mpcModel, srs: .development, listener: nil, cancel: nil)
@@ -55,17 +55,17 @@ final class MpcSharesTests: XCTestCase {
 
     let binding = SubmissionBinding(chainId: 31337, registry: Data(repeating: 0x11, count: 20), account: Data(repeating: 0x22, count: 20))
 
-    func enrolledVault() throws -> (Vault, String) {
+    func enrolledVault() async throws -> (Vault, String) {
         let dir = Self.tmp.appendingPathComponent("vault-\(UUID().uuidString)")
-        let vault = try Vault.create(dir: dir.path, keyProvider: AESGCMKeyProvider(keyId: "k", key: SymmetricKey(size: .bits256)))
-        let enrollment = try EnrollmentDevice.development().enroll(
+        let vault = try await Vault.create(dir: dir.path, keyProvider: AESGCMKeyProvider(keyId: "k", key: SymmetricKey(size: .bits256)))
+        let enrollment = try DevKeys.device(Self.mpcDir).enroll(
             image: irisImageFromPng(png: Self.file(Self.mpcDir, "sample.png")),
             mask: irisMaskFromPng(png: Self.file(Self.mpcDir, "sample_mask.png")))
-        return (vault, try vault.enroll(enrollment: enrollment, trustedDevices: [developmentDeviceId()]))
+        return (vault, try await vault.enroll(enrollment: enrollment, trustedDevices: [DevKeys.deviceId(Self.mpcDir)]))
     }
 
     func testAnMpcSharesProofCarriesThreeEnvelopesAndNoCode() async throws {
-        let (vault, id) = try enrolledVault()
+        let (vault, id) = try await enrolledVault()
         let bundle = try await Self.prover.prove(
             vault: vault, recordId: id, model: Self.mpcModel, options: ProveOptions(binding: binding, partyKeys: partyKeys()))
         XCTAssertEqual(bundle.submission(), .mpcShares)
@@ -86,7 +86,7 @@ final class MpcSharesTests: XCTestCase {
         XCTAssertFalse(try bundle.isBound(to: other))
 
         let again = try ProofBundle.fromBytes(bytes: bundle.toBytes())
-        let statement = try Self.prover.verifier(model: Self.mpcModel).verify(bundle: again)
+        let statement = try await Self.prover.verifier(model: Self.mpcModel).verify(bundle: again)
         XCTAssertEqual(statement.submission, .mpcShares)
         XCTAssertEqual(statement.binding, expected)
         XCTAssertEqual(statement.commitment, vault.list()[0].commitment)
@@ -103,7 +103,7 @@ final class MpcSharesTests: XCTestCase {
     }
 
     func testMissingUnexpectedAndInvalidPartyKeysAreTypedErrors() async throws {
-        let (vault, id) = try enrolledVault()
+        let (vault, id) = try await enrolledVault()
         let keys = try partyKeys()
         let secret = try Self.file(Self.mpcDir, "party1.key")
         func prove(_ model: Model, _ options: ProveOptions) async throws {

@@ -13,8 +13,6 @@ import dev.zkiris.ffi.Submission
 import dev.zkiris.ffi.SubmissionBinding
 import dev.zkiris.ffi.Vault
 import dev.zkiris.ffi.ZkirisException
-import dev.zkiris.ffi.developmentDeviceId
-import dev.zkiris.ffi.developmentIssuer
 import dev.zkiris.ffi.irisImageFromPng
 import dev.zkiris.ffi.irisMaskFromPng
 import dev.zkiris.ffi.partyPublicKeyFingerprint
@@ -100,8 +98,8 @@ class MpcSharesJvmTest {
 
     @BeforeAll
     fun prepare() = runBlocking {
-        mpcModel = Model(file(mpcDir, "model.onnx"), file(mpcDir, "manifest.json"), listOf(developmentIssuer()))
-        publicModel = Model(file(publicDir, "model.onnx"), file(publicDir, "manifest.json"), listOf(developmentIssuer()))
+        mpcModel = Model.load(file(mpcDir, "model.onnx"), file(mpcDir, "manifest.json"), listOf(DevKeys.issuer(mpcDir)))
+        publicModel = Model.load(file(publicDir, "model.onnx"), file(publicDir, "manifest.json"), listOf(DevKeys.issuer(publicDir)))
         assertEquals(Submission.MPC_SHARES, mpcModel.submission())
         assertEquals(Submission.PUBLIC_CODE, publicModel.submission())
         prover = Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString()))
@@ -118,13 +116,13 @@ class MpcSharesJvmTest {
         tmp.toFile().deleteRecursively()
     }
 
-    private fun enrolledVault(): Pair<Vault, String> {
+    private suspend fun enrolledVault(): Pair<Vault, String> {
         val key = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
         val vault = Vault.create(Files.createTempDirectory(tmp, "vault").toString(), AesGcmKeyProvider("k", key))
-        val enrollment = EnrollmentDevice.development().use {
+        val enrollment = DevKeys.device(mpcDir).use {
             it.enroll(irisImageFromPng(file(mpcDir, "sample.png")), irisMaskFromPng(file(mpcDir, "sample_mask.png")))
         }
-        return vault to vault.enroll(enrollment, listOf(developmentDeviceId()))
+        return vault to vault.enroll(enrollment, listOf(DevKeys.deviceId(mpcDir)))
     }
 
     /** Party [party] (1-based) opens [envelope]; returns share.json, or the negative status. */

@@ -1,7 +1,6 @@
 package dev.zkiris
 
 import dev.zkiris.ffi.Enrollment
-import dev.zkiris.ffi.EnrollmentDevice
 import dev.zkiris.ffi.KeyProvider
 import dev.zkiris.ffi.Model
 import dev.zkiris.ffi.ProveOptions
@@ -11,8 +10,7 @@ import dev.zkiris.ffi.SrsSource
 import dev.zkiris.ffi.Submission
 import dev.zkiris.ffi.SubmissionBinding
 import dev.zkiris.ffi.Vault
-import dev.zkiris.ffi.developmentDeviceId
-import dev.zkiris.ffi.developmentIssuer
+import dev.zkiris.ffi.Phase
 import dev.zkiris.ffi.irisImageFromPng
 import dev.zkiris.ffi.irisMaskFromPng
 import dev.zkiris.ffi.submissionBindingValue
@@ -21,6 +19,7 @@ import org.junit.jupiter.api.Test
 import java.io.File
 import java.nio.file.Files
 import javax.crypto.KeyGenerator
+import kotlin.test.assertEquals
 import kotlin.test.assertTrue
 
 // The Kotlin example of bindings/README.md is the code between the markers below, compiled and
@@ -55,43 +54,58 @@ class ReadmeExampleTest {
     @Test
     fun `the README example registers an enrollment`() = runBlocking {
         val repo = File(System.getProperty("zkiris.repo") ?: "../..")
-        val file = { name: String -> File(repo, "models/test-tiny/$name").readBytes() }
+        val dir = File(repo, "models/test-tiny")
+        val file = { name: String -> File(dir, name).readBytes() }
         val tmp = Files.createTempDirectory("zkiris-readme")
         try {
             val keys = AesGcmKeyProvider("app-key", KeyGenerator.getInstance("AES").apply { init(256) }.generateKey())
             val submitter = SubmissionBinding(chainId = 31337uL, registry = ByteArray(20) { 0x11 }, account = ByteArray(20) { 0x22 })
             // Used only for mpc-shares models (this one is public-code).
             val partyKeys = (1..3).map { File(repo, "models/test-tiny-mpc/party$it.key.pub").readBytes() }
-            val enrollment = EnrollmentDevice.development().use {
-                it.enroll(irisImageFromPng(file("sample.png")), irisMaskFromPng(file("sample_mask.png")))
+            val enroll = {
+                DevKeys.device(dir).use { it.enroll(irisImageFromPng(file("sample.png")), irisMaskFromPng(file("sample_mask.png"))) }
             }
+            val enrollment = enroll()
             val seen = mutableListOf<Progress>()
-            val (calldata, envelopes) = Model(file("model.onnx"), file("manifest.json"), listOf(developmentIssuer())).use { model ->
+            val vaultDir = tmp.resolve("vault").toString()
+            val model = Model.load(file("model.onnx"), file("manifest.json"), listOf(DevKeys.issuer(dir)))
+            val modelId = model.id()
+            val (calldata, envelopes) = model.use {
                 registerIris(
-                    tmp.resolve("vault").toString(), keys, model, SrsSource.Development, tmp.resolve("cache").toString(),
-                    enrollment, developmentDeviceId(), submitter, partyKeys, onProgress = { synchronized(seen) { seen.add(it) } },
+                    vaultDir, keys, model, SrsSource.Development, tmp.resolve("cache").toString(),
+                    enrollment, DevKeys.deviceId(dir), submitter, partyKeys, onProgress = { synchronized(seen) { seen.add(it) } },
                 )
             }
             // register(bytes32 modelId, bytes proof, uint256[] publicInputs, bytes signature):
-            // 4-byte selector, 4 head words, then the dynamic parts, the binding among the inputs.
+            // the selector, then the model id as the first head word; the commitment (public
+            // input 0), the binding and the device's signature are in the dynamic parts.
             assertTrue(calldata.size > 4 + 4 * 32 + 65, "calldata of ${calldata.size} bytes")
+            assertEquals(modelId, calldata.copyOfRange(4, 36).joinToString("") { "%02x".format(it) })
+            assertTrue(contains(calldata, enrollment.commitment), "the calldata carries the enrollment's commitment")
+            assertTrue(contains(calldata, enrollment.signature), "the calldata carries the device signature")
             assertTrue(contains(calldata, submissionBindingValue(submitter)), "the calldata carries the binding")
             assertTrue(envelopes.isEmpty(), "a public-code model has no envelopes")
-            assertTrue(seen.any { it.fraction == 1.0 }, "progress reached 1.0: $seen")
+            // Both operations reported: key generation (first run, empty cache) and the proof.
+            assertTrue(seen.any { it.phase == Phase.KEYGEN } && seen.any { it.phase == Phase.PROVE }, "phases: ${seen.map { it.phase }.distinct()}")
+            assertTrue(seen.filter { it.phase == Phase.PROVE }.maxOf { it.fraction } == 1.0, "the proof reached 1.0")
             // The vault persists: a second run opens it and proves again (a fresh enrollment).
             // (The mpc-shares branch, three envelopes and no code, is MpcSharesJvmTest's: an
             // mpc-shares keygen and proof take minutes with the dev-profile library.)
-            val again = EnrollmentDevice.development().use {
-                it.enroll(irisImageFromPng(file("sample.png")), irisMaskFromPng(file("sample_mask.png")))
-            }
-            val (calldata2, envelopes2) = Model(file("model.onnx"), file("manifest.json"), listOf(developmentIssuer())).use { model ->
+            val again = enroll()
+            val (calldata2, envelopes2) = Model.load(file("model.onnx"), file("manifest.json"), listOf(DevKeys.issuer(dir))).use { m ->
                 registerIris(
-                    tmp.resolve("vault").toString(), keys, model, SrsSource.Development, tmp.resolve("cache").toString(),
-                    again, developmentDeviceId(), submitter, partyKeys, onProgress = {},
+                    vaultDir, keys, m, SrsSource.Development, tmp.resolve("cache").toString(),
+                    again, DevKeys.deviceId(dir), submitter, partyKeys, onProgress = {},
                 )
             }
+            assertTrue(contains(calldata2, again.commitment) && !contains(calldata2, enrollment.commitment))
             assertTrue(contains(calldata2, submissionBindingValue(submitter)), "the calldata carries the binding")
             assertTrue(envelopes2.isEmpty())
+            // Both enrollments are in the one vault, intact.
+            Vault.open(vaultDir, keys).use { vault ->
+                assertEquals(setOf(enrollment.commitment.toList(), again.commitment.toList()), vault.list().map { it.commitment.toList() }.toSet())
+                assertEquals(2, vault.check().intact.size)
+            }
         } finally {
             tmp.toFile().deleteRecursively()
         }

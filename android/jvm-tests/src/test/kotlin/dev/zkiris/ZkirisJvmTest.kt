@@ -15,12 +15,17 @@ import dev.zkiris.ffi.SrsSource
 import dev.zkiris.ffi.Submission
 import dev.zkiris.ffi.Vault
 import dev.zkiris.ffi.ZkirisException
-import dev.zkiris.ffi.developmentDeviceId
-import dev.zkiris.ffi.developmentIssuer
+import dev.zkiris.ffi.KeyProviderException
+import dev.zkiris.ffi.Verifier
+import dev.zkiris.ffi.kdfCostMinimum
 import dev.zkiris.ffi.irisImageFromPng
 import dev.zkiris.ffi.irisMaskFromPng
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.asCoroutineDispatcher
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.isActive
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
@@ -35,11 +40,17 @@ import java.io.File
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.Executors
+import java.util.concurrent.atomic.AtomicInteger
+import kotlin.coroutines.cancellation.CancellationException
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertIs
+import kotlin.test.assertNotEquals
 import kotlin.test.assertTrue
 
 /**
@@ -63,7 +74,7 @@ class ZkirisJvmTest {
 
     @BeforeAll
     fun loadModelAndPrepare() = runBlocking {
-        model = Model(modelFile("model.onnx"), modelFile("manifest.json"), listOf(developmentIssuer()))
+        model = Model.load(modelFile("model.onnx"), modelFile("manifest.json"), listOf(DevKeys.issuer(modelDir)))
         prover = Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString()))
         val prepared = prover.prepare(model, SrsSource.Development)
         assertEquals(model.id(), prepared.modelId)
@@ -77,20 +88,26 @@ class ZkirisJvmTest {
         tmp.toFile().deleteRecursively()
     }
 
+    private val devDeviceId: String by lazy { DevKeys.deviceId(modelDir) }
+
     /** A new vault locked by a Kotlin KeyProvider (AES-GCM, as with an Android Keystore key). */
-    private fun newVault(keys: KeyProvider = AesGcmKeyProvider("test-key", aesKey())): Pair<Path, Vault> {
+    private suspend fun newVault(keys: KeyProvider = AesGcmKeyProvider("test-key", aesKey())): Pair<Path, Vault> {
         val dir = Files.createTempDirectory(tmp, "vault")
         return dir to Vault.create(dir.toString(), keys)
     }
 
-    /** Enrolls the sample image with the (insecure) development enrollment device. */
-    private fun enrollSample(vault: Vault, validMask: Boolean = true): String {
+    /** Enrolls the sample image (or [alter]ed) with the (insecure) development enrollment device. */
+    private suspend fun enrollSample(vault: Vault, validMask: Boolean = true, alter: (ByteArray) -> Unit = {}): String {
         val image = irisImageFromPng(modelFile("sample.png"))
+        alter(image.pixels)
         var mask = irisMaskFromPng(modelFile("sample_mask.png"))
         if (!validMask) mask = mask.copy(pixels = ByteArray(mask.pixels.size))
-        val enrollment = EnrollmentDevice.development().use { it.enroll(image, mask) }
-        return vault.enroll(enrollment, listOf(developmentDeviceId()))
+        val enrollment = DevKeys.device(modelDir).use { it.enroll(image, mask) }
+        return vault.enroll(enrollment, listOf(devDeviceId))
     }
+
+    /** Set bits of [bytes]. */
+    private fun popcount(bytes: ByteArray): Int = bytes.sumOf { Integer.bitCount(it.toInt() and 0xff) }
 
     @Test
     fun `enroll with a Kotlin KeyProvider, prove, verify`() = runBlocking {
@@ -99,19 +116,37 @@ class ZkirisJvmTest {
             val id = enrollSample(vault)
             val listed = vault.list()
             assertEquals(listOf(id), listed.map { it.id })
-            assertEquals(developmentDeviceId(), listed[0].deviceId)
+            assertEquals(devDeviceId, listed[0].deviceId)
 
             prover.prove(vault, id, model).use { bundle ->
                 val statement = prover.verifier(model).use { it.verify(bundle) }
                 assertEquals(model.id(), statement.modelId)
                 assertContentEquals(listed[0].commitment, statement.commitment)
-                assertContentEquals(bundle.irisCode(), statement.irisCode)
-                assertEquals(bundle.validBits(), statement.validBits)
+                // The mask code's set bits, counted here, are the valid bits the proof states.
+                assertTrue(statement.maskCode.isNotEmpty())
+                assertEquals(popcount(statement.maskCode), statement.validBits!!.toInt())
                 assertTrue(statement.validBits!! >= model.minValidBits())
                 // A public-code proof: the codes, no envelopes; without a binding, bound to nothing.
                 assertEquals(Submission.PUBLIC_CODE, statement.submission)
                 assertTrue(bundle.envelopes().isEmpty() && statement.shareCommitments.isEmpty())
                 assertContentEquals(ByteArray(32), statement.binding)
+
+                // The code is a function of the image and mask only: a second enrollment of the
+                // same capture (new salt, so another commitment) proves to the same code, and a
+                // changed image to another one.
+                val (_, other) = newVault()
+                other.use {
+                    val again = enrollSample(other)
+                    val changed = enrollSample(other) { px -> for (i in px.indices step 2) px[i] = (15 - (px[i].toInt() and 0x0f)).toByte() }  // 4-bit pixels
+                    prover.prove(other, again, model).use { b2 ->
+                        assertFalse(b2.commitment().contentEquals(bundle.commitment()))
+                        assertContentEquals(statement.irisCode, b2.irisCode())
+                        assertContentEquals(statement.maskCode, b2.maskCode())
+                    }
+                    prover.prove(other, changed, model).use { b3 ->
+                        assertFalse(b3.irisCode().contentEquals(statement.irisCode), "another image, another code")
+                    }
+                }
 
                 // Bytes round trip; EVM calldata = public inputs as words, then the proof.
                 ProofBundle.fromBytes(bundle.toBytes()).use { again ->
@@ -121,8 +156,26 @@ class ZkirisJvmTest {
                     assertTrue(again.registerCalldata().size > calldata.size)
                 }
             }
-            val estimate = prover.estimateFor(model)
-            assertTrue(estimate.calibrated && estimate.proveSeconds > 0.0, "$estimate")
+        }
+    }
+
+    @Test
+    fun `the estimate is calibrated by this prover's own proofs`() = runBlocking {
+        // A fresh prover on the warm cache: the key is loaded, not generated, so nothing was
+        // measured yet.
+        Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString())).use { fresh ->
+            assertEquals(KeySource.CACHE, fresh.prepare(model, SrsSource.Development).keySource)
+            val before = fresh.estimateFor(model)
+            assertFalse(before.calibrated, "$before")
+            assertEquals(1.0, before.deviceFactor)
+            val (_, vault) = newVault()
+            vault.use {
+                fresh.prove(vault, enrollSample(vault), model).close()
+                val after = fresh.estimateFor(model)
+                assertTrue(after.calibrated, "$after")
+                assertNotEquals(1.0, after.deviceFactor)
+                assertEquals(after.proveSeconds / after.deviceFactor, before.proveSeconds, 1e-9)
+            }
         }
     }
 
@@ -162,9 +215,12 @@ class ZkirisJvmTest {
             }
             withTimeout(60_000) { proving.await() }
             job.cancelAndJoin()
-            assertTrue(job.isCancelled)
-            // cancelAndJoin returns once the Rust call has returned: it stopped before the end.
+            // cancelAndJoin returns once the Rust call has returned: it stopped before the end,
+            // and the prover is free at once (a call still running in Rust would make the next
+            // one fail with Busy).
             assertTrue(fractions.max() < 1.0, "the proof ran to completion: $fractions")
+            assertFalse(fractions.isEmpty())
+            prover.prove(vault, id, model).close()
 
             // The token form: cancel from the listener, get the typed exception.
             val token = CancellationToken()
@@ -225,23 +281,74 @@ class ZkirisJvmTest {
     }
 
     @Test
-    fun `a wrong key is a typed exception`() {
+    fun `Vault check reads every record and reports the damaged ones by id`() = runBlocking {
+        val (dir, vault) = newVault()
+        vault.use {
+            val good = enrollSample(vault)
+            val bad = enrollSample(vault) { px -> px[0] = (px[0].toInt() xor 1).toByte() }
+            val clean = vault.check()
+            assertEquals(setOf(good, bad), clean.intact.toSet())
+            assertTrue(clean.damaged.isEmpty())
+            val record = dir.resolve("$bad.rec").toFile()
+            record.writeBytes(record.readBytes().copyOf(100))   // truncated
+            val report = vault.check()
+            assertEquals(listOf(good), report.intact)
+            assertEquals(listOf(bad), report.damaged.map { it.recordId })
+            assertTrue(report.damaged[0].detail.contains("truncated"), report.damaged[0].detail)
+            // list() reads only the index: it still shows both.
+            assertEquals(2, vault.list().size)
+            assertThrows<ZkirisException.Tampered> { runBlocking { prover.prove(vault, bad, model) } }
+            prover.prove(vault, good, model).close()
+        }
+    }
+
+    @Test
+    fun `a wrong key is a typed exception`() = runBlocking {
         val (dir, vault) = newVault(AesGcmKeyProvider("test-key", aesKey()))
         vault.use { enrollSample(it) }
         // Same key id, different key: the AES-GCM tag fails, the vault reports WrongKey.
-        assertThrows<ZkirisException.WrongKey> { Vault.open(dir.toString(), AesGcmKeyProvider("test-key", aesKey())) }
-        // Passphrase vaults too.
+        assertFailsWith<ZkirisException.WrongKey> { Vault.open(dir.toString(), AesGcmKeyProvider("test-key", aesKey())) }
+        // Passphrase vaults too (the CharArray overloads).
         val pdir = Files.createTempDirectory(tmp, "pvault").toString()
-        val cheap = KdfCost(memoryKib = 8u, passes = 1u, lanes = 1u)
-        Vault.createWithPassphrase(pdir, "correct horse", cheap).close()
-        assertThrows<ZkirisException.WrongKey> { Vault.openWithPassphrase(pdir, "wrong horse") }
-        Vault.openWithPassphrase(pdir, "correct horse").close()
+        Vault.createWithPassphrase(pdir, "correct horse".toCharArray(), kdfCostMinimum()).close()
+        assertFailsWith<ZkirisException.WrongKey> { Vault.openWithPassphrase(pdir, "wrong horse".toCharArray()) }
+        Vault.openWithPassphrase(pdir, "correct horse".toCharArray()).close()
+    }
+
+    @Test
+    fun `passphrases are scrubbed and weak KDF costs are refused`() = runBlocking {
+        val pdir = Files.createTempDirectory(tmp, "pvault").resolve("v").toString()
+        // Below OWASP's floor: typed, with the floor, and nothing written.
+        val weak = "correct horse".toCharArray()
+        val e = assertFailsWith<ZkirisException.KdfTooWeak> { Vault.createWithPassphrase(pdir, weak, KdfCost(memoryKib = 8u, passes = 1u, lanes = 1u)) }
+        assertEquals(19456u, e.minMemoryKib)
+        assertEquals(2u, e.minPasses)
+        assertEquals(8u, e.memoryKib)
+        assertFalse(File(pdir, "vault.idx").exists())
+        assertTrue(weak.all { it == '\u0000' }, "the passphrase is scrubbed on failure too")
+        assertFailsWith<ZkirisException.KdfTooWeak> { Vault.createWithPassphrase(pdir, "x".toCharArray(), KdfCost(memoryKib = 65536u, passes = 1u, lanes = 1u)) }
+
+        // Every CharArray overload zeroes the caller's array once the call returns.
+        val pass = "correct horse ✓".toCharArray()
+        Vault.createWithPassphrase(pdir, pass, kdfCostMinimum()).use { vault ->
+            assertTrue(pass.all { it == '\u0000' }, String(pass))
+            val next = "battery staple".toCharArray()
+            vault.rotateToPassphrase(next, kdfCostMinimum())
+            assertTrue(next.all { it == '\u0000' })
+        }
+        val again = "battery staple".toCharArray()
+        Vault.openWithPassphrase(pdir, again).close()
+        assertTrue(again.all { it == '\u0000' })
+        // The AES-GCM provider scrubs the data key it was handed.
+        val dataKey = ByteArray(32) { (it + 1).toByte() }
+        val wrapped = AesGcmKeyProvider("k", aesKey()).wrap(dataKey)
+        assertTrue(dataKey.all { it == 0.toByte() } && wrapped.size == 2 + 12 + 32 + 16)
     }
 
     @Test
     fun `other failures are typed too`() = runBlocking {
         // Untrusted model files.
-        assertThrows<ZkirisException.UntrustedModel> { Model(modelFile("model.onnx"), modelFile("manifest.json"), emptyList()) }
+        assertFailsWith<ZkirisException.UntrustedModel> { Model.load(modelFile("model.onnx"), modelFile("manifest.json"), emptyList()) }
         val (_, vault) = newVault()
         vault.use {
             // An enrollment with no valid mask bits: a threshold failure before proving.
@@ -281,25 +388,244 @@ class ZkirisJvmTest {
     }
 
     @Test
-    fun `ten proofs in a row do not grow resident memory`() = runBlocking {
+    fun `proofs do not grow resident memory (regression slope under 1 MB per proof)`() = runBlocking {
         val (_, vault) = newVault()
         vault.use {
             val id = enrollSample(vault)
             // Warm up: worker threads, allocator arenas, JIT.
-            repeat(2) { prover.prove(vault, id, model).close() }
+            repeat(3) { prover.prove(vault, id, model).close() }
             System.gc()
-            val before = residentKib()
             val samples = mutableListOf<Long>()
-            repeat(10) {
+            repeat(12) {
                 prover.prove(vault, id, model).use { bundle -> assertTrue(bundle.proof().isNotEmpty()) }
+                System.gc()
                 samples.add(residentKib())
             }
-            System.gc()
-            val after = residentKib()
-            println("resident memory over 10 proofs: before=$before KiB after=$after KiB samples=$samples")
-            assertTrue(after <= before * 1.10, "resident memory grew from $before KiB to $after KiB (> 10%): $samples")
+            // Least-squares slope of RSS over the proof index: the steady growth per proof,
+            // insensitive to one noisy sample.
+            val n = samples.size
+            val xMean = (n - 1) / 2.0
+            val yMean = samples.average()
+            val slope = samples.indices.sumOf { (it - xMean) * (samples[it] - yMean) } / samples.indices.sumOf { (it - xMean) * (it - xMean) }
+            println("resident memory over $n proofs: samples=$samples KiB, slope=${"%.1f".format(slope)} KiB/proof")
+            assertTrue(slope < 1024.0, "resident memory grows ${"%.0f".format(slope)} KiB per proof (>= 1 MB): $samples")
+            assertTrue(samples.last() - samples.first() < 16 * 1024, "grew ${samples.last() - samples.first()} KiB over $n proofs: $samples")
         }
     }
+
+    @Test
+    fun `a fresh Verifier verifies, and a changed proof or model id is refused`() = runBlocking {
+        val (_, vault) = newVault()
+        vault.use {
+            prover.prove(vault, enrollSample(vault), model).use { bundle ->
+                // Verifier.load reads the shape and verifying key from the cache prepare wrote.
+                val statement = Verifier.load(model, SrsSource.Development, tmp.resolve("cache").toString()).use { it.verify(bundle) }
+                assertEquals(prover.verifier(model).use { it.verify(bundle) }, statement)
+                // ... and derives them in an empty cache directory (a verifier-only device).
+                val empty = Files.createTempDirectory(tmp, "verifier-cache").toString()
+                Verifier.load(model, SrsSource.Development, empty).use { verifier ->
+                    assertEquals(statement, verifier.verify(bundle))
+                    val bytes = bundle.toBytes()
+                    // One flipped byte in the middle of the proof: InvalidProof.
+                    val proof = bundle.proof()
+                    val at = indexOf(bytes, proof) + proof.size / 2
+                    val flipped = bytes.copyOf().also { it[at] = (it[at].toInt() xor 0x01).toByte() }
+                    ProofBundle.fromBytes(flipped).use { bad -> assertFailsWith<ZkirisException.InvalidProof> { verifier.verify(bad) } }
+                    // Another model id: WrongModel, naming both.
+                    val id = model.id().chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+                    val other = bytes.copyOf().also { b -> val k = indexOf(b, id); for (x in 0 until 32) b[k + x] = 0x42 }
+                    ProofBundle.fromBytes(other).use { bad ->
+                        val e = assertFailsWith<ZkirisException.WrongModel> { verifier.verify(bad) }
+                        assertEquals("42".repeat(32), e.found)
+                        assertEquals(model.id(), e.expected)
+                    }
+                    assertFailsWith<ZkirisException.MalformedBundle> { ProofBundle.fromBytes(bytes.copyOf(bytes.size / 2)) }
+                }
+            }
+        }
+    }
+
+    @Test
+    fun `rotate moves the vault to a new key and delete shreds a record`() = runBlocking {
+        val oldKeys = AesGcmKeyProvider("old-key", aesKey())
+        val (dir, vault) = newVault(oldKeys)
+        val newKeys = AesGcmKeyProvider("new-key", aesKey())
+        val (a, b) = vault.use {
+            val a = enrollSample(vault)
+            val b = enrollSample(vault) { px -> px[1] = (px[1].toInt() xor 1).toByte() }
+            val generation = vault.generation()
+            vault.rotate(newKeys)
+            assertEquals("new-key", vault.keyId())
+            assertTrue(vault.generation() > generation)
+            // Rotating to the same key id is refused, and changes nothing.
+            assertFailsWith<ZkirisException.WrongKey> { vault.rotate(AesGcmKeyProvider("new-key", aesKey())) }
+            assertEquals("new-key", vault.keyId())
+            a to b
+        }
+        assertFailsWith<ZkirisException.WrongKey> { Vault.open(dir.toString(), oldKeys) }
+        Vault.open(dir.toString(), newKeys).use { reopened ->
+            assertEquals(setOf(a, b), reopened.list().map { it.id }.toSet())
+            prover.prove(reopened, a, model).close()
+            reopened.delete(a)
+            assertEquals(listOf(b), reopened.list().map { it.id })
+            assertFalse(dir.resolve("$a.rec").toFile().exists(), "the record file is gone")
+            assertFailsWith<ZkirisException.NotFound> { reopened.delete(a) }
+            val e = assertFailsWith<ZkirisException.NotFound> { prover.prove(reopened, a, model) }
+            assertEquals(a, e.recordId)
+            assertEquals(listOf(b), reopened.check().intact)
+        }
+        Vault.open(dir.toString(), newKeys).use { assertEquals(listOf(b), it.list().map { r -> r.id }) }
+    }
+
+    /** A provider over [inner] whose unwrap throws [failure] once armed. */
+    private class Failing(private val inner: AesGcmKeyProvider, var failure: Throwable? = null) : KeyProvider {
+        override fun keyId() = inner.keyId()
+        override fun wrap(dataKey: ByteArray) = inner.wrap(dataKey)
+        override fun unwrap(wrapped: ByteArray): ByteArray = failure?.let { throw it } ?: inner.unwrap(wrapped)
+    }
+
+    @Test
+    fun `a key provider that throws is a typed exception, and an invalidated key is KeyInvalidated`() = runBlocking {
+        val keys = Failing(AesGcmKeyProvider("k", aesKey()))
+        val (dir, vault) = newVault(keys)
+        val id = vault.use { enrollSample(it) }
+        // Locked keystore / authentication cancelled: retryable.
+        keys.failure = KeyProviderException.Unavailable("user cancelled authentication")
+        val unavailable = assertFailsWith<ZkirisException.KeyUnavailable> { Vault.open(dir.toString(), keys) }
+        assertTrue(unavailable.detail.contains("user cancelled"), unavailable.detail)
+        // Gone for good (new biometric enrollment): KeyInvalidated, not KeyUnavailable.
+        keys.failure = KeyProviderException.Invalidated("KeyPermanentlyInvalidatedException")
+        val gone = assertFailsWith<ZkirisException.KeyInvalidated> { Vault.open(dir.toString(), keys) }
+        assertTrue(gone.detail.contains("KeyPermanentlyInvalidatedException") && gone.message!!.contains("re-enroll"), gone.message)
+        // A provider throwing something else: KeyUnavailable naming it, no crash.
+        keys.failure = IllegalStateException("provider bug")
+        assertFailsWith<ZkirisException.KeyUnavailable> { Vault.open(dir.toString(), keys) }
+        // The same key, working again, opens the untouched vault; failing while proving too.
+        keys.failure = null
+        Vault.open(dir.toString(), keys).use { reopened ->
+            keys.failure = KeyProviderException.Invalidated("key deleted")
+            assertFailsWith<ZkirisException.KeyInvalidated> { prover.prove(reopened, id, model) }
+            assertFailsWith<ZkirisException.KeyInvalidated> { reopened.check() }
+            keys.failure = null
+            prover.prove(reopened, id, model).close()
+        }
+        // AesGcmKeyProvider classifies Android's KeyPermanentlyInvalidatedException (anywhere in
+        // the cause chain) as Invalidated and other keystore failures as Unavailable.
+        val invalidated = android.security.keystore.KeyPermanentlyInvalidatedException("new fingerprint")
+        assertIs<KeyProviderException.Invalidated>(keystoreFailure("unwrap", invalidated))
+        assertIs<KeyProviderException.Invalidated>(keystoreFailure("wrap", java.security.GeneralSecurityException("wrapped", invalidated)))
+        assertIs<KeyProviderException.Unavailable>(keystoreFailure("unwrap", java.security.InvalidKeyException("locked")))
+    }
+
+    @Test
+    fun `cancelling the coroutine cancels prepare inside key generation`() = runBlocking {
+        val cache = tmp.resolve("prepare-cancel")
+        Prover(ProverConfig(cacheDir = cache.toString())).use { fresh ->
+            val inKeygen = CompletableDeferred<Unit>()
+            val fractions = CopyOnWriteArrayList<Double>()
+            val job = launch {
+                fresh.prepare(model, SrsSource.Development) {
+                    fractions.add(it.fraction)
+                    if (it.phase == Phase.KEYGEN && it.fraction > 0.4) inKeygen.complete(Unit)
+                }
+            }
+            withTimeout(120_000) { inKeygen.await() }
+            job.cancelAndJoin()
+            assertTrue(fractions.max() < 1.0, "prepare ran to completion: $fractions")
+            val keys = cache.toFile().listFiles().orEmpty().filter { it.name.startsWith("pk-") }
+            assertTrue(keys.isEmpty(), "a cancelled prepare writes no proving key: $keys")
+            // Not busy, not prepared: the next prepare generates the key.
+            assertFailsWith<ZkirisException.NotPrepared> { fresh.verifier(model) }
+            assertEquals(KeySource.GENERATED, fresh.prepare(model, SrsSource.Development).keySource)
+        }
+    }
+
+    @Test
+    fun `one operation at a time per prover, on its own threads`() = runBlocking {
+        assertFailsWith<ZkirisException.InvalidInput> { Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString(), threads = 0u)) }
+        Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString(), threads = 1u)).use { single ->
+            single.prepare(model, SrsSource.Development)
+            val (_, vault) = newVault()
+            vault.use {
+                val id = enrollSample(vault)
+                val proving = CompletableDeferred<Unit>()
+                val release = CompletableDeferred<Unit>()
+                val threads = CopyOnWriteArrayList<String>()
+                val first = async {
+                    single.prove(vault, id, model) {
+                        // The native thread's name (JNA gives attached threads Java names of its own).
+                        threads.add(File("/proc/thread-self/comm").readText().trim())
+                        if (it.phase == Phase.PROVE && proving.complete(Unit)) runBlocking { release.await() }
+                    }
+                }
+                withTimeout(60_000) { proving.await() }
+                // While the first proof runs, a second proof and a prepare are refused at once.
+                assertFailsWith<ZkirisException.Busy> { single.prove(vault, id, model) }
+                assertFailsWith<ZkirisException.Busy> { single.prepare(model, SrsSource.Development) }
+                release.complete(Unit)
+                first.await().use { assertTrue(it.proof().isNotEmpty()) }
+                // ProverConfig.threads = 1: the work ran on the prover's one worker thread.
+                assertEquals(setOf("zkiris-prover-0"), threads.toSet())
+                // Free again.
+                single.prove(vault, id, model).close()
+            }
+        }
+    }
+
+    @Test
+    fun `vault calls run off the calling thread`() {
+        // One thread, like Android's main thread: while Vault.openWithPassphrase derives its
+        // key (Argon2id, 64 MiB) the thread must stay free to run other coroutines.
+        val main = Executors.newSingleThreadExecutor { Thread(it, "fake-main") }
+        try {
+            runBlocking(main.asCoroutineDispatcher()) {
+                val dir = Files.createTempDirectory(tmp, "offthread").resolve("v").toString()
+                val seen = CopyOnWriteArrayList<String>()
+                val keys = object : KeyProvider {
+                    val inner = AesGcmKeyProvider("k", aesKey())
+                    override fun keyId() = inner.keyId()
+                    override fun wrap(dataKey: ByteArray) = inner.wrap(dataKey).also { seen.add(Thread.currentThread().name) }
+                    override fun unwrap(wrapped: ByteArray) = inner.unwrap(wrapped).also { seen.add(Thread.currentThread().name) }
+                }
+                Vault.create(dir, keys).use { v -> enrollSample(v); v.check() }
+                Vault.open(dir, keys).close()
+                assertTrue(seen.isNotEmpty() && seen.none { it == "fake-main" }, "key provider called on $seen")
+                val ticks = AtomicInteger()
+                val ticker = launch { while (isActive) { ticks.incrementAndGet(); delay(5) } }
+                val pdir = Files.createTempDirectory(tmp, "offthread-p").resolve("v").toString()
+                val t0 = System.nanoTime()
+                Vault.createWithPassphrase(pdir, "pw".toCharArray()).close()   // default cost: 64 MiB, 3 passes
+                val ms = (System.nanoTime() - t0) / 1_000_000
+                ticker.cancel()
+                assertTrue(ticks.get() >= 3, "the calling thread was blocked: ${ticks.get()} ticks in $ms ms")
+                // Model.load, Model.estimate and Verifier.load are suspend too.
+                Model.load(modelFile("model.onnx"), modelFile("manifest.json"), listOf(DevKeys.issuer(modelDir))).use { m ->
+                    assertEquals(model.id(), m.id())
+                    val e = m.estimate()
+                    assertTrue(e.keygenPeakMemoryMib > 0 && e.peakMemoryMib > 0, "$e")
+                }
+            }
+        } finally {
+            main.shutdown()
+        }
+    }
+
+    @Test
+    fun `prepare checks the larger of the key generation and proving peaks`() = runBlocking {
+        val e = model.estimate()
+        val required = kotlin.math.ceil(maxOf(e.keygenPeakMemoryMib, e.peakMemoryMib)).toULong()
+        Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString(), memoryBudgetMib = required - 1uL)).use { small ->
+            val oom = assertFailsWith<ZkirisException.OutOfMemoryEstimate> { small.prepare(model, SrsSource.Development) }
+            assertEquals(required, oom.requiredMib)
+            assertEquals(required - 1uL, oom.availableMib)
+        }
+        Prover(ProverConfig(cacheDir = tmp.resolve("cache").toString(), memoryBudgetMib = required)).use { enough ->
+            assertEquals(KeySource.CACHE, enough.prepare(model, SrsSource.Development).keySource)
+        }
+    }
+
+    private fun indexOf(haystack: ByteArray, needle: ByteArray): Int =
+        (0..haystack.size - needle.size).first { i -> needle.indices.all { haystack[i + it] == needle[it] } }
 
     /** VmRSS of this process (Linux). */
     private fun residentKib(): Long =

@@ -26,6 +26,7 @@ class AesGcmKeyProvider(private val keyId: String, private val key: SecretKey) :
 
     override fun keyId(): String = keyId
 
+    /** Seals [dataKey] and then scrubs it (the array is ours: the bindings hand over a copy). */
     override fun wrap(dataKey: ByteArray): ByteArray {
         try {
             val cipher = Cipher.getInstance(TRANSFORMATION)
@@ -36,7 +37,9 @@ class AesGcmKeyProvider(private val keyId: String, private val key: SecretKey) :
             return byteArrayOf(FORMAT, iv.size.toByte()) + iv + sealed
         } catch (e: GeneralSecurityException) {
             // Locked keystore, user authentication required, invalidated key, ...
-            throw KeyProviderException.Unavailable("AES-GCM wrap failed: $e")
+            throw keystoreFailure("wrap", e)
+        } finally {
+            dataKey.fill(0)
         }
     }
 
@@ -53,7 +56,7 @@ class AesGcmKeyProvider(private val keyId: String, private val key: SecretKey) :
         } catch (e: AEADBadTagException) {
             throw KeyProviderException.WrongKey()
         } catch (e: GeneralSecurityException) {
-            throw KeyProviderException.Unavailable("AES-GCM unwrap failed: $e")
+            throw keystoreFailure("unwrap", e)
         }
     }
 
@@ -63,3 +66,23 @@ class AesGcmKeyProvider(private val keyId: String, private val key: SecretKey) :
         const val TAG_BYTES = 16
     }
 }
+
+/**
+ * Classifies a keystore failure: a key the platform invalidated for good (Android's
+ * `android.security.keystore.KeyPermanentlyInvalidatedException`: a new fingerprint or face was
+ * enrolled, or the screen lock removed, for a key bound to user authentication) is
+ * [KeyProviderException.Invalidated], which the vault reports as
+ * `ZkirisException.KeyInvalidated` (re-enroll); anything else (locked, authentication needed) is
+ * the retryable [KeyProviderException.Unavailable]. Matched by class name (anywhere in the cause
+ * chain) so that this file compiles without the Android SDK.
+ */
+internal fun keystoreFailure(operation: String, e: Throwable): KeyProviderException {
+    val invalidated = generateSequence(e) { it.cause }.any { it.javaClass.name == KEY_PERMANENTLY_INVALIDATED }
+    return if (invalidated) {
+        KeyProviderException.Invalidated("AES-GCM $operation: the key was permanently invalidated ($e)")
+    } else {
+        KeyProviderException.Unavailable("AES-GCM $operation failed: $e")
+    }
+}
+
+private const val KEY_PERMANENTLY_INVALIDATED = "android.security.keystore.KeyPermanentlyInvalidatedException"

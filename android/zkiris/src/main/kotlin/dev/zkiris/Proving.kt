@@ -4,6 +4,14 @@
 // SubmissionBinding, the sealed ZkirisException hierarchy) is used directly from
 // dev.zkiris.ffi; the objects are AutoCloseable: release them with `use { }` or `close()`.
 //
+// What runs where: the generated vault, model and verifier calls that do real work
+// (Vault.create/open/createWithPassphrase/openWithPassphrase, enroll, delete, rotate, check,
+// Model.load, Model.estimate, Verifier.load, verify) are already `suspend` (UniFFI async: the
+// work runs on a Rust worker thread and never blocks the calling thread, Main included).
+// Prover.prepare/prove block, so this file runs them on Dispatchers.IO with progress and
+// cancellation. A Prover runs one operation at a time: a second concurrent prepare/prove
+// throws ZkirisException.Busy at once (queue them, e.g. behind a kotlinx Mutex).
+//
 // This file compiles for Android (Gradle module android/zkiris) and for the JVM
 // (android/jvm-tests, Maven), so it uses no Android APIs.
 package dev.zkiris
@@ -106,7 +114,10 @@ private suspend fun <T> runCancellable(
  * [dispatcher]; cancelling the coroutine cancels the preparation.
  *
  * @param onProgress called on a background thread; must be quick.
- * @throws ZkirisException on failure.
+ * @throws ZkirisException on failure: `Busy` if this prover is already preparing or proving,
+ *   `OutOfMemoryEstimate` (before allocating) if the larger of the key-generation and proving
+ *   peaks exceeds the memory available, `Cancelled` only through the token (coroutine
+ *   cancellation throws CancellationException).
  */
 suspend fun Prover.prepare(
     model: Model,
@@ -132,8 +143,9 @@ suspend fun Prover.prepare(
  *
  * @param onProgress called on a background thread with non-decreasing fractions; must be quick.
  * @throws ZkirisException for every failure class (tampered record, wrong key, liveness below
- *   threshold, too few valid bits, not prepared, out of memory estimate, missing, unexpected or
- *   invalid party keys, ...). The options are checked before any proving work.
+ *   threshold, too few valid bits, not prepared, out of memory estimate, busy (another
+ *   prepare/prove of this prover is running), missing, unexpected or invalid party keys, ...).
+ *   The options are checked before any proving work.
  */
 suspend fun Prover.prove(
     vault: Vault,

@@ -6,6 +6,8 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import dev.zkiris.AesGcmKeyProvider
+import dev.zkiris.ffi.KeyProvider
+import dev.zkiris.ffi.KeyProviderException
 import java.security.KeyStore
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
@@ -19,7 +21,12 @@ object AndroidKeystore {
      * [userAuthenticationSeconds] > 0 the key only works that many seconds after the user
      * authenticated (biometric or device credential); wrapping fails with
      * `KeyProviderException.Unavailable` otherwise, which zkiris reports as
-     * `ZkirisException.KeyUnavailable`.
+     * `ZkirisException.KeyUnavailable` (retry after authenticating). Such a key is invalidated
+     * by Android when a new biometric is enrolled or the screen lock is removed
+     * (`KeyPermanentlyInvalidatedException`): [keyProvider] reports that as
+     * `KeyProviderException.Invalidated`, and the vault as `ZkirisException.KeyInvalidated`:
+     * the records locked by it are lost; delete the vault and the key ([deleteKey]) and
+     * re-enroll.
      */
     fun getOrCreateKey(alias: String, userAuthenticationSeconds: Int = 0): SecretKey {
         val keyStore = KeyStore.getInstance(PROVIDER).apply { load(null) }
@@ -49,9 +56,31 @@ object AndroidKeystore {
         }
     }
 
-    /** A vault [dev.zkiris.ffi.KeyProvider] backed by the Keystore key [alias]. */
-    fun keyProvider(alias: String, userAuthenticationSeconds: Int = 0): AesGcmKeyProvider =
-        AesGcmKeyProvider(alias, getOrCreateKey(alias, userAuthenticationSeconds))
+    /**
+     * A vault [KeyProvider] backed by the Keystore key [alias].
+     *
+     * Pass `createIfMissing = false` to open an existing vault: if the key is gone (Android
+     * deletes auth-bound keys when the screen lock is removed; an app-data wipe of the keystore),
+     * a fresh key could never unwrap the vault's data keys, so the provider throws
+     * `KeyProviderException.Invalidated` and the vault reports `ZkirisException.KeyInvalidated`
+     * (re-enroll) instead of a misleading `WrongKey`.
+     */
+    fun keyProvider(alias: String, userAuthenticationSeconds: Int = 0, createIfMissing: Boolean = true): KeyProvider {
+        val existing = KeyStore.getInstance(PROVIDER).apply { load(null) }.getKey(alias, null) as? SecretKey
+        if (existing == null && !createIfMissing) return MissingKey(alias)
+        return AesGcmKeyProvider(alias, existing ?: getOrCreateKey(alias, userAuthenticationSeconds))
+    }
+
+    /** The provider for a key that no longer exists: every use is [KeyProviderException.Invalidated]. */
+    private class MissingKey(private val alias: String) : KeyProvider {
+        override fun keyId(): String = alias
+        override fun wrap(dataKey: ByteArray): ByteArray {
+            dataKey.fill(0)
+            throw KeyProviderException.Invalidated("the Android Keystore key $alias no longer exists")
+        }
+        override fun unwrap(wrapped: ByteArray): ByteArray =
+            throw KeyProviderException.Invalidated("the Android Keystore key $alias no longer exists")
+    }
 
     /** Deletes the key [alias] (after `Vault.rotate` moved the vault to another key). */
     fun deleteKey(alias: String) {

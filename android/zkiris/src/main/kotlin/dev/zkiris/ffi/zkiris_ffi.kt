@@ -31,6 +31,13 @@ import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.coroutines.resume
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.GlobalScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.suspendCancellableCoroutine
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -731,17 +738,15 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_zkiris_ffi_checksum_func_development_issuer(
-    ): Int
     external fun uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_submission_binding_value(
     ): Int
-    external fun uniffi_zkiris_ffi_checksum_func_development_device_id(
-    ): Int
     external fun uniffi_zkiris_ffi_checksum_func_iris_image_from_png(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_iris_mask_from_png(
+    ): Int
+    external fun uniffi_zkiris_ffi_checksum_func_kdf_cost_minimum(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile(
     ): Int
@@ -825,6 +830,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_keyprovider_unwrap(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_vault_check(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_method_vault_delete(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_vault_enroll(
@@ -845,15 +852,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes(
     ): Int
-    external fun uniffi_zkiris_ffi_checksum_constructor_verifier_new(
+    external fun uniffi_zkiris_ffi_checksum_constructor_verifier_load(
     ): Int
-    external fun uniffi_zkiris_ffi_checksum_constructor_model_new(
+    external fun uniffi_zkiris_ffi_checksum_constructor_model_load(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_constructor_cancellationtoken_new(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_constructor_prover_new(
-    ): Int
-    external fun uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_development(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_from_secret_key(
     ): Int
@@ -935,18 +940,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_zkiris_ffi_fn_free_verifier(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_zkiris_ffi_fn_constructor_verifier_new(`model`: Long,`srs`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_verifier_load(`model`: Long,`srs`: RustBuffer.ByValue,`cacheDir`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_method_verifier_verify(`ptr`: Long,`bundle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_verifier_verify(`ptr`: Long,`bundle`: Long,
+    ): Long
     external fun uniffi_zkiris_ffi_fn_clone_model(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_zkiris_ffi_fn_free_model(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_zkiris_ffi_fn_constructor_model_new(`onnx`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`trustedIssuers`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_model_load(`onnx`: RustBuffer.ByValue,`manifest`: RustBuffer.ByValue,`trustedIssuers`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_method_model_estimate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_model_estimate(`ptr`: Long,
+    ): Long
     external fun uniffi_zkiris_ffi_fn_method_model_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_model_min_valid_bits(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -997,8 +1002,6 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_zkiris_ffi_fn_free_enrollmentdevice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_development(uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
     external fun uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_from_secret_key(`secretKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_zkiris_ffi_fn_method_enrollmentdevice_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1021,18 +1024,20 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_zkiris_ffi_fn_free_vault(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_zkiris_ffi_fn_constructor_vault_create(`dir`: RustBuffer.ByValue,`keyProvider`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_vault_create(`dir`: RustBuffer.ByValue,`keyProvider`: Long,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(`dir`: RustBuffer.ByValue,`passphrase`: RustBuffer.ByValue,`kdf`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(`dir`: RustBuffer.ByValue,`passphrase`: RustBuffer.ByValue,`kdf`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_constructor_vault_open(`dir`: RustBuffer.ByValue,`keyProvider`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_vault_open(`dir`: RustBuffer.ByValue,`keyProvider`: Long,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(`dir`: RustBuffer.ByValue,`passphrase`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(`dir`: RustBuffer.ByValue,`passphrase`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_zkiris_ffi_fn_method_vault_delete(`ptr`: Long,`recordId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_zkiris_ffi_fn_method_vault_enroll(`ptr`: Long,`enrollment`: RustBuffer.ByValue,`trustedDevices`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_vault_check(`ptr`: Long,
+    ): Long
+    external fun uniffi_zkiris_ffi_fn_method_vault_delete(`ptr`: Long,`recordId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_zkiris_ffi_fn_method_vault_enroll(`ptr`: Long,`enrollment`: RustBuffer.ByValue,`trustedDevices`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_zkiris_ffi_fn_method_vault_generation(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_zkiris_ffi_fn_method_vault_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1043,21 +1048,19 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_vault_recovery_report(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_zkiris_ffi_fn_method_vault_rotate(`ptr`: Long,`newKeyProvider`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(`ptr`: Long,`passphrase`: RustBuffer.ByValue,`kdf`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_zkiris_ffi_fn_func_development_issuer(uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_method_vault_rotate(`ptr`: Long,`newKeyProvider`: Long,
+    ): Long
+    external fun uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(`ptr`: Long,`passphrase`: RustBuffer.ByValue,`kdf`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_zkiris_ffi_fn_func_party_public_key_fingerprint(`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_func_submission_binding_value(`binding`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_zkiris_ffi_fn_func_development_device_id(uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_func_iris_image_from_png(`png`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_func_iris_mask_from_png(`png`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_zkiris_ffi_fn_func_kdf_cost_minimum(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_func_kdf_cost_mobile(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1180,22 +1183,19 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_zkiris_ffi_checksum_func_development_issuer() and 0xFFFF) != 33847) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_zkiris_ffi_checksum_func_party_public_key_fingerprint() and 0xFFFF) != 48163) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_func_submission_binding_value() and 0xFFFF) != 52055) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_func_development_device_id() and 0xFFFF) != 38357) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_zkiris_ffi_checksum_func_iris_image_from_png() and 0xFFFF) != 33391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_func_iris_mask_from_png() and 0xFFFF) != 25625) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_func_kdf_cost_minimum() and 0xFFFF) != 41386) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() and 0xFFFF) != 23280) {
@@ -1258,10 +1258,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_verifier_calldata() and 0xFFFF) != 22833) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_verifier_verify() and 0xFFFF) != 51047) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_verifier_verify() and 0xFFFF) != 36982) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_model_estimate() and 0xFFFF) != 38382) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_model_estimate() and 0xFFFF) != 24667) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_model_id() and 0xFFFF) != 37158) {
@@ -1291,13 +1291,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_estimate() and 0xFFFF) != 56743) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prepare() and 0xFFFF) != 51762) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prepare() and 0xFFFF) != 41754) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove() and 0xFFFF) != 39386) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() and 0xFFFF) != 52085) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove_with_options() and 0xFFFF) != 49369) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_release() and 0xFFFF) != 21117) {
@@ -1315,16 +1315,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_keyprovider_key_id() and 0xFFFF) != 41021) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_keyprovider_wrap() and 0xFFFF) != 35489) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_keyprovider_wrap() and 0xFFFF) != 30935) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_keyprovider_unwrap() and 0xFFFF) != 13332) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_delete() and 0xFFFF) != 34531) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_check() and 0xFFFF) != 14948) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_enroll() and 0xFFFF) != 61454) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_delete() and 0xFFFF) != 64013) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_enroll() and 0xFFFF) != 21956) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_vault_generation() and 0xFFFF) != 28571) {
@@ -1336,25 +1339,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_vault_key_id() and 0xFFFF) != 17666) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_list() and 0xFFFF) != 6040) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_list() and 0xFFFF) != 13376) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_vault_recovery_report() and 0xFFFF) != 49628) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_rotate() and 0xFFFF) != 39187) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_rotate() and 0xFFFF) != 6944) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_rotate_to_passphrase() and 0xFFFF) != 9247) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_vault_rotate_to_passphrase() and 0xFFFF) != 1226) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() and 0xFFFF) != 40367) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_new() and 0xFFFF) != 19691) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_load() and 0xFFFF) != 9624) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_model_new() and 0xFFFF) != 46442) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_model_load() and 0xFFFF) != 44267) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_cancellationtoken_new() and 0xFFFF) != 24187) {
@@ -1363,22 +1366,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_prover_new() and 0xFFFF) != 5387) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_development() and 0xFFFF) != 35509) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_enrollmentdevice_from_secret_key() and 0xFFFF) != 35220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_create() and 0xFFFF) != 13904) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_create() and 0xFFFF) != 61820) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_create_with_passphrase() and 0xFFFF) != 14172) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_create_with_passphrase() and 0xFFFF) != 64787) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_open() and 0xFFFF) != 30106) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_open() and 0xFFFF) != 51420) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_open_with_passphrase() and 0xFFFF) != 52549) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_vault_open_with_passphrase() and 0xFFFF) != 64013) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1394,6 +1394,46 @@ public fun uniffiEnsureInitialized() {
 }
 
 // Async support
+// Async return type handlers
+
+internal const val UNIFFI_RUST_FUTURE_POLL_READY = 0.toByte()
+internal const val UNIFFI_RUST_FUTURE_POLL_WAKE = 1.toByte()
+
+internal val uniffiContinuationHandleMap = UniffiHandleMap<CancellableContinuation<Byte>>()
+
+// FFI type for Rust future continuations
+internal object uniffiRustFutureContinuationCallbackImpl: UniffiRustFutureContinuationCallback {
+    override fun callback(data: Long, pollResult: Byte) {
+        uniffiContinuationHandleMap.remove(data).resume(pollResult)
+    }
+}
+
+internal suspend fun<T, F, E: kotlin.Exception> uniffiRustCallAsync(
+    rustFuture: Long,
+    pollFunc: (Long, UniffiRustFutureContinuationCallback, Long) -> Unit,
+    completeFunc: (Long, UniffiRustCallStatus) -> F,
+    freeFunc: (Long) -> Unit,
+    liftFunc: (F) -> T,
+    errorHandler: UniffiRustCallStatusErrorHandler<E>
+): T {
+    try {
+        do {
+            val pollResult = suspendCancellableCoroutine<Byte> { continuation ->
+                pollFunc(
+                    rustFuture,
+                    uniffiRustFutureContinuationCallbackImpl,
+                    uniffiContinuationHandleMap.insert(continuation)
+                )
+            }
+        } while (pollResult != UNIFFI_RUST_FUTURE_POLL_READY);
+
+        return liftFunc(
+            uniffiRustCallWithError(errorHandler, { status -> completeFunc(rustFuture, status) })
+        )
+    } finally {
+        freeFunc(rustFuture)
+    }
+}
 
 // Public interface members begin here.
 
@@ -2351,21 +2391,6 @@ open class EnrollmentDevice: Disposable, AutoCloseable, EnrollmentDeviceInterfac
     companion object {
         
     /**
-     * The development device. **INSECURE: its secret key is public.** Never trust its id in
-     * production.
-     */ fun `development`(): EnrollmentDevice {
-            return FfiConverterTypeEnrollmentDevice.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_enrollmentdevice_development(
-    
-        _status)
-}
-    )
-    }
-    
-
-        
-    /**
      * A device from its 32-byte secp256k1 secret key.
      */
     @Throws(ZkirisException::class) fun `fromSecretKey`(`secretKey`: kotlin.ByteArray): EnrollmentDevice {
@@ -2517,7 +2542,18 @@ public object FfiConverterTypeEnrollmentDevice: FfiConverter<EnrollmentDevice, L
  * - `key_id` is stable, not secret, 1 to 255 bytes of UTF-8 (for example the keystore alias).
  * The vault stores it and refuses a provider whose id differs.
  *
- * Calls come from the thread running the vault operation and must be thread-safe.
+ * Errors: `KeyProviderError.WrongKey` for bytes this key did not wrap; `.Unavailable(reason)`
+ * when the key cannot be used *now* (locked keystore, authentication needed or cancelled:
+ * the app may retry); `.Invalidated(reason)` when it is gone for good (Android
+ * `KeyPermanentlyInvalidatedException`, a deleted Keychain item): the vault then fails with
+ * `ZkirisError.KeyInvalidated` and the app must re-enroll.
+ *
+ * Secrets: `wrap` receives a data key in the clear as a byte array the implementation owns;
+ * scrub it (`fill(0)` / `resetBytes`) once it is sealed, as the bundled providers do. The
+ * Rust side keeps its own copies in zeroizing buffers.
+ *
+ * Calls come from a worker thread running the vault operation (never the caller's thread)
+ * and must be thread-safe.
  */
 public interface KeyProvider {
     
@@ -2527,7 +2563,7 @@ public interface KeyProvider {
     fun `keyId`(): kotlin.String
     
     /**
-     * Encrypts and authenticates a 32-byte data key.
+     * Encrypts and authenticates a 32-byte data key (scrub `data_key` afterwards).
      */
     fun `wrap`(`dataKey`: kotlin.ByteArray): kotlin.ByteArray
     
@@ -2551,7 +2587,18 @@ public interface KeyProvider {
  * - `key_id` is stable, not secret, 1 to 255 bytes of UTF-8 (for example the keystore alias).
  * The vault stores it and refuses a provider whose id differs.
  *
- * Calls come from the thread running the vault operation and must be thread-safe.
+ * Errors: `KeyProviderError.WrongKey` for bytes this key did not wrap; `.Unavailable(reason)`
+ * when the key cannot be used *now* (locked keystore, authentication needed or cancelled:
+ * the app may retry); `.Invalidated(reason)` when it is gone for good (Android
+ * `KeyPermanentlyInvalidatedException`, a deleted Keychain item): the vault then fails with
+ * `ZkirisError.KeyInvalidated` and the app must re-enroll.
+ *
+ * Secrets: `wrap` receives a data key in the clear as a byte array the implementation owns;
+ * scrub it (`fill(0)` / `resetBytes`) once it is sealed, as the bundled providers do. The
+ * Rust side keeps its own copies in zeroizing buffers.
+ *
+ * Calls come from a worker thread running the vault operation (never the caller's thread)
+ * and must be thread-safe.
  */
 open class KeyProviderImpl: Disposable, AutoCloseable, KeyProvider
 {
@@ -2672,7 +2719,7 @@ open class KeyProviderImpl: Disposable, AutoCloseable, KeyProvider
 
     
     /**
-     * Encrypts and authenticates a 32-byte data key.
+     * Encrypts and authenticates a 32-byte data key (scrub `data_key` afterwards).
      */
     @Throws(KeyProviderException::class)override fun `wrap`(`dataKey`: kotlin.ByteArray): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -2939,9 +2986,10 @@ public interface ModelInterface {
     
     /**
      * The estimated proving cost on the reference machine (see `Prover.estimate` for this
-     * device).
+     * device). The first call plans the circuit (up to a second for full-size models), so
+     * it runs on a worker thread.
      */
-    fun `estimate`(): ProvingEstimate
+    suspend fun `estimate`(): ProvingEstimate
     
     /**
      * The model id (64 hex digits): sha256 of the ONNX bytes and the rules.
@@ -3001,21 +3049,6 @@ open class Model: Disposable, AutoCloseable, ModelInterface
         this.handle = 0
         this.cleanable = null
     }
-    /**
-     * Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
-     * downloaded). `trusted_issuers` are the only keys accepted as signers.
-     */
-    constructor(`onnx`: kotlin.ByteArray, `manifest`: kotlin.ByteArray, `trustedIssuers`: List<TrustedIssuer>) :
-        this(UniffiWithHandle, 
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_model_new(
-    
-        
-        FfiConverterByteArray.lower(`onnx`),
-        FfiConverterByteArray.lower(`manifest`),
-        FfiConverterSequenceTypeTrustedIssuer.lower(`trustedIssuers`),_status)
-}
-    )
 
     protected val handle: Long
     protected val cleanable: UniffiCleaner.Cleanable?
@@ -3096,20 +3129,28 @@ open class Model: Disposable, AutoCloseable, ModelInterface
     
     /**
      * The estimated proving cost on the reference machine (see `Prover.estimate` for this
-     * device).
+     * device). The first call plans the circuit (up to a second for full-size models), so
+     * it runs on a worker thread.
      */
-    @Throws(ZkirisException::class)override fun `estimate`(): ProvingEstimate {
-            return FfiConverterTypeProvingEstimate.lift(
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_model_estimate(
-        it,
-        _status)
-}
-    }
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `estimate`() : ProvingEstimate {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_model_estimate(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeProvingEstimate.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
     
     /**
@@ -3199,11 +3240,34 @@ open class Model: Disposable, AutoCloseable, ModelInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * Verifies and loads a model from its ONNX bytes and `manifest.json` bytes (as
+     * downloaded). `trusted_issuers` are the only keys accepted as signers. `async` (Kotlin
+     * `suspend`, Swift `async`): hashing, signature checks and lowering the ONNX graph run on
+     * a worker thread.
      */
-    companion object
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `load`(`onnx`: kotlin.ByteArray, `manifest`: kotlin.ByteArray, `trustedIssuers`: List<TrustedIssuer>) : Model {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_model_load(
+        FfiConverterByteArray.lower(`onnx`),
+        FfiConverterByteArray.lower(`manifest`),
+        FfiConverterSequenceTypeTrustedIssuer.lower(`trustedIssuers`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeModel.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
+    }
+
+        
+    }
     
 }
 
@@ -4351,6 +4415,11 @@ public object FfiConverterTypeProofBundle: FfiConverter<ProofBundle, Long> {
 /**
  * Proves enrollments. Holds the prepared models (proving keys in memory) and what it has
  * measured about this device's speed. Thread-safe; create one per app and share it.
+ *
+ * **One operation at a time.** `prepare` and `prove` each use all the prover's threads and
+ * up to the estimated peak memory; a second one started while one runs fails at once with
+ * `ZkirisError.Busy` and starts nothing (two at once would double the peak memory). Queue
+ * them in the app. `estimate`, `verifier` and `release` never wait.
  */
 public interface ProverInterface {
     
@@ -4364,7 +4433,12 @@ public interface ProverInterface {
     /**
      * Prepares `model` for proving: plans the circuit, obtains the SRS, and loads the proving
      * key from the cache or generates it (slow the first time: see `estimate`). Reports
-     * progress and can be cancelled.
+     * progress and can be cancelled. Blocks its thread (the Kotlin and Swift layers run it in
+     * the background).
+     *
+     * Fails with `Busy` if this prover is already preparing or proving, and with
+     * `OutOfMemoryEstimate` before allocating anything if the larger of the estimated
+     * key-generation and proving peaks exceeds the memory available (see `ProverConfig`).
      */
     fun `prepare`(`model`: Model, `srs`: SrsSource, `listener`: ProgressListener?, `cancel`: CancellationToken?): PreparedModel
     
@@ -4389,6 +4463,8 @@ public interface ProverInterface {
      * `SubmissionBinding`). The options are checked before anything is proven
      * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
      * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     * `Busy` if this prover is already preparing or proving; `OutOfMemoryEstimate` before
+     * anything is allocated if the proving peak exceeds the memory available.
      */
     fun `proveWithOptions`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `options`: ProveOptions, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle
     
@@ -4408,6 +4484,11 @@ public interface ProverInterface {
 /**
  * Proves enrollments. Holds the prepared models (proving keys in memory) and what it has
  * measured about this device's speed. Thread-safe; create one per app and share it.
+ *
+ * **One operation at a time.** `prepare` and `prove` each use all the prover's threads and
+ * up to the estimated peak memory; a second one started while one runs fails at once with
+ * `ZkirisError.Busy` and starts nothing (two at once would double the peak memory). Queue
+ * them in the app. `estimate`, `verifier` and `release` never wait.
  */
 open class Prover: Disposable, AutoCloseable, ProverInterface
 {
@@ -4546,7 +4627,12 @@ open class Prover: Disposable, AutoCloseable, ProverInterface
     /**
      * Prepares `model` for proving: plans the circuit, obtains the SRS, and loads the proving
      * key from the cache or generates it (slow the first time: see `estimate`). Reports
-     * progress and can be cancelled.
+     * progress and can be cancelled. Blocks its thread (the Kotlin and Swift layers run it in
+     * the background).
+     *
+     * Fails with `Busy` if this prover is already preparing or proving, and with
+     * `OutOfMemoryEstimate` before allocating anything if the larger of the estimated
+     * key-generation and proving peaks exceeds the memory available (see `ProverConfig`).
      */
     @Throws(ZkirisException::class)override fun `prepare`(`model`: Model, `srs`: SrsSource, `listener`: ProgressListener?, `cancel`: CancellationToken?): PreparedModel {
             return FfiConverterTypePreparedModel.lift(
@@ -4604,6 +4690,8 @@ open class Prover: Disposable, AutoCloseable, ProverInterface
      * `SubmissionBinding`). The options are checked before anything is proven
      * (`MissingPartyKeys`, `UnexpectedPartyKeys`, `InvalidPartyKey`, `InvalidInput`). Blocks
      * until done, reporting progress to `listener`; `cancel` stops it with `Cancelled`.
+     * `Busy` if this prover is already preparing or proving; `OutOfMemoryEstimate` before
+     * anything is allocated if the proving peak exceeds the memory available.
      */
     @Throws(ZkirisException::class)override fun `proveWithOptions`(`vault`: Vault, `recordId`: kotlin.String, `model`: Model, `options`: ProveOptions, `listener`: ProgressListener?, `cancel`: CancellationToken?): ProofBundle {
             return FfiConverterTypeProofBundle.lift(
@@ -4793,24 +4881,37 @@ public object FfiConverterTypeProver: FfiConverter<Prover, Long> {
 
 
 /**
- * An open encrypted vault of enrollments (a directory in the app's private storage).
+ * An open encrypted vault of enrollments (a directory in the app's private storage,
+ * excluded from backups: see bindings/README.md).
  *
  * Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
  * which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
+ *
+ * Every call that derives a key, touches the files or calls the key provider is `async`
+ * (Kotlin `suspend`, Swift `async`) and runs on a worker thread, never the caller's: opening
+ * (Argon2id), creating, `enroll`, `delete`, `rotate`, `check`. `list`, `id`, `keyId`,
+ * `generation` and `recoveryReport` read memory only.
  */
 public interface VaultInterface {
     
     /**
+     * Reads, authenticates and decrypts every record and reports the damaged ones by id.
+     * Changes nothing. Fails (instead of blaming the records) when the key provider is
+     * unavailable or invalidated, or on an I/O error other than a missing file.
+     */
+    suspend fun `check`(): VaultCheckReport
+    
+    /**
      * Deletes a record: its data key is destroyed first (crypto-shredding), then its file.
      */
-    fun `delete`(`recordId`: kotlin.String)
+    suspend fun `delete`(`recordId`: kotlin.String)
     
     /**
      * Checks an enrollment (the device signature against `trusted_devices`, and the
      * commitment recomputed from image, mask and salt) and stores it encrypted. Returns the
      * new record id.
      */
-    fun `enroll`(`enrollment`: Enrollment, `trustedDevices`: List<kotlin.String>): kotlin.String
+    suspend fun `enroll`(`enrollment`: Enrollment, `trustedDevices`: List<kotlin.String>): kotlin.String
     
     /**
      * The commit counter: it grows with every change. Keep the last value in
@@ -4829,7 +4930,8 @@ public interface VaultInterface {
     fun `keyId`(): kotlin.String
     
     /**
-     * The records, oldest first (no secrets).
+     * The records, oldest first (no secrets; from the index in memory: a damaged record
+     * file shows only in [`Vault::check`] or when the record is used).
      */
     fun `list`(): List<RecordSummary>
     
@@ -4842,21 +4944,28 @@ public interface VaultInterface {
      * Re-wraps every data key under `new_key_provider` in one atomic commit (images are not
      * re-encrypted). Delete the old platform key only after this returns.
      */
-    fun `rotate`(`newKeyProvider`: KeyProvider)
+    suspend fun `rotate`(`newKeyProvider`: KeyProvider)
     
     /**
-     * Re-locks the vault with a new passphrase.
+     * Re-locks the vault with a new passphrase (bytes, see `createWithPassphrase`; cost at
+     * least [`kdf_cost_minimum`], or `KdfTooWeak` and nothing changes).
      */
-    fun `rotateToPassphrase`(`passphrase`: kotlin.String, `kdf`: KdfCost? = null)
+    suspend fun `rotateToPassphrase`(`passphrase`: kotlin.ByteArray, `kdf`: KdfCost? = null)
     
     companion object
 }
 
 /**
- * An open encrypted vault of enrollments (a directory in the app's private storage).
+ * An open encrypted vault of enrollments (a directory in the app's private storage,
+ * excluded from backups: see bindings/README.md).
  *
  * Thread-safe. Records are encrypted with XChaCha20-Poly1305 under per-record data keys,
  * which the [`KeyProvider`] wraps. Every change is an atomic file replacement.
+ *
+ * Every call that derives a key, touches the files or calls the key provider is `async`
+ * (Kotlin `suspend`, Swift `async`) and runs on a worker thread, never the caller's: opening
+ * (Argon2id), creating, `enroll`, `delete`, `rotate`, `check`. `list`, `id`, `keyId`,
+ * `generation` and `recoveryReport` read memory only.
  */
 open class Vault: Disposable, AutoCloseable, VaultInterface
 {
@@ -4961,20 +5070,55 @@ open class Vault: Disposable, AutoCloseable, VaultInterface
 
     
     /**
+     * Reads, authenticates and decrypts every record and reports the damaged ones by id.
+     * Changes nothing. Fails (instead of blaming the records) when the key provider is
+     * unavailable or invalidated, or on an I/O error other than a missing file.
+     */
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `check`() : VaultCheckReport {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_vault_check(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVaultCheckReport.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Deletes a record: its data key is destroyed first (crypto-shredding), then its file.
      */
-    @Throws(ZkirisException::class)override fun `delete`(`recordId`: kotlin.String)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_vault_delete(
-        it,
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `delete`(`recordId`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_vault_delete(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`recordId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
         
-        FfiConverterString.lower(`recordId`),_status)
-}
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
@@ -4982,20 +5126,27 @@ open class Vault: Disposable, AutoCloseable, VaultInterface
      * commitment recomputed from image, mask and salt) and stores it encrypted. Returns the
      * new record id.
      */
-    @Throws(ZkirisException::class)override fun `enroll`(`enrollment`: Enrollment, `trustedDevices`: List<kotlin.String>): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_vault_enroll(
-        it,
-        
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `enroll`(`enrollment`: Enrollment, `trustedDevices`: List<kotlin.String>) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_vault_enroll(
+                uniffiHandle,
+                
         FfiConverterTypeEnrollment.lower(`enrollment`),
-        FfiConverterSequenceString.lower(`trustedDevices`),_status)
-}
-    }
+        FfiConverterSequenceString.lower(`trustedDevices`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
     
     /**
@@ -5048,7 +5199,8 @@ open class Vault: Disposable, AutoCloseable, VaultInterface
 
     
     /**
-     * The records, oldest first (no secrets).
+     * The records, oldest first (no secrets; from the index in memory: a damaged record
+     * file shows only in [`Vault::check`] or when the record is used).
      */override fun `list`(): List<RecordSummary> {
             return FfiConverterSequenceTypeRecordSummary.lift(
     callWithHandle {
@@ -5083,36 +5235,55 @@ open class Vault: Disposable, AutoCloseable, VaultInterface
      * Re-wraps every data key under `new_key_provider` in one atomic commit (images are not
      * re-encrypted). Delete the old platform key only after this returns.
      */
-    @Throws(ZkirisException::class)override fun `rotate`(`newKeyProvider`: KeyProvider)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_vault_rotate(
-        it,
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `rotate`(`newKeyProvider`: KeyProvider) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_vault_rotate(
+                uniffiHandle,
+                
+        FfiConverterTypeKeyProvider.lower(`newKeyProvider`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
         
-        FfiConverterTypeKeyProvider.lower(`newKeyProvider`),_status)
-}
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
     }
-    
-    
 
     
     /**
-     * Re-locks the vault with a new passphrase.
+     * Re-locks the vault with a new passphrase (bytes, see `createWithPassphrase`; cost at
+     * least [`kdf_cost_minimum`], or `KdfTooWeak` and nothing changes).
      */
-    @Throws(ZkirisException::class)override fun `rotateToPassphrase`(`passphrase`: kotlin.String, `kdf`: KdfCost?)
-        = 
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(
-        it,
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `rotateToPassphrase`(`passphrase`: kotlin.ByteArray, `kdf`: KdfCost?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_vault_rotate_to_passphrase(
+                uniffiHandle,
+                
+        FfiConverterByteArray.lower(`passphrase`),
+        FfiConverterOptionalTypeKdfCost.lower(`kdf`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
         
-        FfiConverterString.lower(`passphrase`),
-        FfiConverterOptionalTypeKdfCost.lower(`kdf`),_status)
-}
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
     }
-    
-    
 
     
 
@@ -5125,72 +5296,91 @@ open class Vault: Disposable, AutoCloseable, VaultInterface
     /**
      * Creates an empty vault in `dir` (created if missing), locked by `key_provider`.
      */
-    @Throws(ZkirisException::class) fun `create`(`dir`: kotlin.String, `keyProvider`: KeyProvider): Vault {
-            return FfiConverterTypeVault.lift(
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_create(
-    
-        
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `create`(`dir`: kotlin.String, `keyProvider`: KeyProvider) : Vault {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_create(
         FfiConverterString.lower(`dir`),
-        FfiConverterTypeKeyProvider.lower(`keyProvider`),_status)
-}
+        FfiConverterTypeKeyProvider.lower(`keyProvider`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVault.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
         
     /**
      * Creates an empty vault locked by a passphrase (the built-in provider: Argon2id, cost
-     * `kdf`, default [`kdf_cost_mobile`]).
+     * `kdf`, default [`kdf_cost_mobile`]; below [`kdf_cost_minimum`] it fails with
+     * `KdfTooWeak` and writes nothing). `passphrase` is bytes (UTF-8 of what the user typed)
+     * so that the caller can scrub its copy: the Kotlin and Swift layers' `CharArray` /
+     * `[UInt8]` overloads do; Rust zeroizes its own.
      */
-    @Throws(ZkirisException::class) fun `createWithPassphrase`(`dir`: kotlin.String, `passphrase`: kotlin.String, `kdf`: KdfCost? = null): Vault {
-            return FfiConverterTypeVault.lift(
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(
-    
-        
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `createWithPassphrase`(`dir`: kotlin.String, `passphrase`: kotlin.ByteArray, `kdf`: KdfCost? = null) : Vault {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_create_with_passphrase(
         FfiConverterString.lower(`dir`),
-        FfiConverterString.lower(`passphrase`),
-        FfiConverterOptionalTypeKdfCost.lower(`kdf`),_status)
-}
+        FfiConverterByteArray.lower(`passphrase`),
+        FfiConverterOptionalTypeKdfCost.lower(`kdf`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVault.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
         
     /**
      * Opens the vault in `dir` with `key_provider`, cleaning up after interrupted writes
      * (see [`Vault::recovery_report`]).
      */
-    @Throws(ZkirisException::class) fun `open`(`dir`: kotlin.String, `keyProvider`: KeyProvider): Vault {
-            return FfiConverterTypeVault.lift(
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_open(
-    
-        
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `open`(`dir`: kotlin.String, `keyProvider`: KeyProvider) : Vault {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_open(
         FfiConverterString.lower(`dir`),
-        FfiConverterTypeKeyProvider.lower(`keyProvider`),_status)
-}
+        FfiConverterTypeKeyProvider.lower(`keyProvider`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVault.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
         
     /**
-     * Opens a passphrase-locked vault.
+     * Opens a passphrase-locked vault (`passphrase`: bytes, see `createWithPassphrase`).
      */
-    @Throws(ZkirisException::class) fun `openWithPassphrase`(`dir`: kotlin.String, `passphrase`: kotlin.String): Vault {
-            return FfiConverterTypeVault.lift(
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(
-    
-        
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `openWithPassphrase`(`dir`: kotlin.String, `passphrase`: kotlin.ByteArray) : Vault {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_vault_open_with_passphrase(
         FfiConverterString.lower(`dir`),
-        FfiConverterString.lower(`passphrase`),_status)
-}
+        FfiConverterByteArray.lower(`passphrase`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVault.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
         
     }
@@ -5327,8 +5517,10 @@ public interface VerifierInterface {
      * presence and form of its three envelopes) with the public inputs, and the proof. Returns
      * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
      * an envelope opens to the share `S_p` commits to only its party can check.)
+     *
+     * Runs on a worker thread (Kotlin `suspend`, Swift `async`): tens of milliseconds.
      */
-    fun `verify`(`bundle`: ProofBundle): VerifiedStatement
+    suspend fun `verify`(`bundle`: ProofBundle): VerifiedStatement
     
     companion object
 }
@@ -5360,23 +5552,6 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
         this.handle = 0
         this.cleanable = null
     }
-    /**
-     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
-     * (a fraction of a second), or, the first time for a model on this device, plans the
-     * circuit and derives the key (seconds) and caches both. `Prover.verifier(model)` is
-     * cheaper for a prepared model.
-     */
-    constructor(`model`: Model, `srs`: SrsSource, `cacheDir`: kotlin.String) :
-        this(UniffiWithHandle, 
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_constructor_verifier_new(
-    
-        
-        FfiConverterTypeModel.lower(`model`),
-        FfiConverterTypeSrsSource.lower(`srs`),
-        FfiConverterString.lower(`cacheDir`),_status)
-}
-    )
 
     protected val handle: Long
     protected val cleanable: UniffiCleaner.Cleanable?
@@ -5460,20 +5635,29 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
      * presence and form of its three envelopes) with the public inputs, and the proof. Returns
      * what it proves; fails with `WrongModel`, `MalformedBundle` or `InvalidProof`. (Whether
      * an envelope opens to the share `S_p` commits to only its party can check.)
+     *
+     * Runs on a worker thread (Kotlin `suspend`, Swift `async`): tens of milliseconds.
      */
-    @Throws(ZkirisException::class)override fun `verify`(`bundle`: ProofBundle): VerifiedStatement {
-            return FfiConverterTypeVerifiedStatement.lift(
-    callWithHandle {
-    uniffiRustCallWithError(ZkirisException) { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_method_verifier_verify(
-        it,
-        
-        FfiConverterTypeProofBundle.lower(`bundle`),_status)
-}
-    }
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `verify`(`bundle`: ProofBundle) : VerifiedStatement {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_zkiris_ffi_fn_method_verifier_verify(
+                uniffiHandle,
+                
+        FfiConverterTypeProofBundle.lower(`bundle`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeVerifiedStatement.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
     )
     }
-    
 
     
 
@@ -5481,11 +5665,34 @@ open class Verifier: Disposable, AutoCloseable, VerifierInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * A verifier for `model`: reads the circuit's shape and verifying key from `cache_dir`
+     * (a fraction of a second), or, the first time for a model on this device, plans the
+     * circuit and derives the key (seconds) and caches both. Runs on a worker thread (Kotlin
+     * `suspend`, Swift `async`). `Prover.verifier(model)` is cheaper for a prepared model.
      */
-    companion object
+    @Throws(ZkirisException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `load`(`model`: Model, `srs`: SrsSource, `cacheDir`: kotlin.String) : Verifier {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_zkiris_ffi_fn_constructor_verifier_load(
+        FfiConverterTypeModel.lower(`model`),
+        FfiConverterTypeSrsSource.lower(`srs`),
+        FfiConverterString.lower(`cacheDir`),),
+        { future, callback, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_zkiris_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_zkiris_ffi_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeVerifier.lift(it) },
+        // Error FFI converter
+        ZkirisException.ErrorHandler,
+    )
+    }
+
+        
+    }
     
 }
 
@@ -5510,6 +5717,53 @@ public object FfiConverterTypeVerifier: FfiConverter<Verifier, Long> {
 
     override fun write(value: Verifier, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * A record [`Vault::check`] found damaged.
+ */
+data class DamagedRecord (
+    /**
+     * Record id (32 hex digits).
+     */
+    var `recordId`: kotlin.String
+    , 
+    /**
+     * What failed (which check, or that the file is missing or truncated).
+     */
+    var `detail`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDamagedRecord: FfiConverterRustBuffer<DamagedRecord> {
+    override fun read(buf: ByteBuffer): DamagedRecord {
+        return DamagedRecord(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DamagedRecord) = (
+            FfiConverterString.allocationSize(value.`recordId`) +
+            FfiConverterString.allocationSize(value.`detail`)
+    )
+
+    override fun write(value: DamagedRecord, buf: ByteBuffer) {
+            FfiConverterString.write(value.`recordId`, buf)
+            FfiConverterString.write(value.`detail`, buf)
     }
 }
 
@@ -5668,16 +5922,18 @@ public object FfiConverterTypeIrisImageData: FfiConverterRustBuffer<IrisImageDat
 
 
 /**
- * Argon2id work factors of a passphrase-derived key.
+ * Argon2id work factors of a passphrase-derived key. A new key needs at least 19 MiB and 2
+ * passes (OWASP's floor, `kdfCostMinimum()`); below it creating or rotating fails with
+ * `ZkirisError.KdfTooWeak`.
  */
 data class KdfCost (
     /**
-     * Memory in KiB (8 × lanes to 1 GiB).
+     * Memory in KiB (19,456 to 1 GiB).
      */
     var `memoryKib`: kotlin.UInt
     , 
     /**
-     * Passes over memory (1 to 64).
+     * Passes over memory (2 to 64).
      */
     var `passes`: kotlin.UInt
     , 
@@ -5863,9 +6119,18 @@ data class ProverConfig (
     , 
     /**
      * Refuse to start an operation whose estimated peak memory exceeds this many MiB. `None`:
-     * the memory the OS reports available (Linux and Android; no check elsewhere).
+     * the memory the OS says this process can still get: `MemAvailable` on Android and Linux,
+     * `os_proc_available_memory()` on iOS (the app's remaining jetsam allowance, which is
+     * what gets an app killed); no check on other systems.
      */
     var `memoryBudgetMib`: kotlin.ULong? = null 
+    , 
+    /**
+     * Worker threads for key generation and proving (`None`: one per core). Fewer threads
+     * leave cores to the UI and use less memory per thread, at the cost of time. 0 is
+     * `InvalidInput`.
+     */
+    var `threads`: kotlin.UInt? = null 
     
 ){
     
@@ -5884,17 +6149,20 @@ public object FfiConverterTypeProverConfig: FfiConverterRustBuffer<ProverConfig>
         return ProverConfig(
             FfiConverterString.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalUInt.read(buf),
         )
     }
 
     override fun allocationSize(value: ProverConfig) = (
             FfiConverterString.allocationSize(value.`cacheDir`) +
-            FfiConverterOptionalULong.allocationSize(value.`memoryBudgetMib`)
+            FfiConverterOptionalULong.allocationSize(value.`memoryBudgetMib`) +
+            FfiConverterOptionalUInt.allocationSize(value.`threads`)
     )
 
     override fun write(value: ProverConfig, buf: ByteBuffer) {
             FfiConverterString.write(value.`cacheDir`, buf)
             FfiConverterOptionalULong.write(value.`memoryBudgetMib`, buf)
+            FfiConverterOptionalUInt.write(value.`threads`, buf)
     }
 }
 
@@ -5925,9 +6193,15 @@ data class ProvingEstimate (
     var `keygenSeconds`: kotlin.Double
     , 
     /**
-     * Expected peak resident memory while proving, MiB.
+     * Expected peak resident memory while proving, MiB (with a 10 % margin).
      */
     var `peakMemoryMib`: kotlin.Double
+    , 
+    /**
+     * Expected peak resident memory while generating the keys, MiB (first `prepare` on a
+     * device only; with a 10 % margin). `prepare` checks the larger of the two peaks.
+     */
+    var `keygenPeakMemoryMib`: kotlin.Double
     , 
     /**
      * Size of the cached proving key, MiB.
@@ -5967,6 +6241,7 @@ public object FfiConverterTypeProvingEstimate: FfiConverterRustBuffer<ProvingEst
             FfiConverterDouble.read(buf),
             FfiConverterDouble.read(buf),
             FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -5977,6 +6252,7 @@ public object FfiConverterTypeProvingEstimate: FfiConverterRustBuffer<ProvingEst
             FfiConverterDouble.allocationSize(value.`proveSeconds`) +
             FfiConverterDouble.allocationSize(value.`keygenSeconds`) +
             FfiConverterDouble.allocationSize(value.`peakMemoryMib`) +
+            FfiConverterDouble.allocationSize(value.`keygenPeakMemoryMib`) +
             FfiConverterDouble.allocationSize(value.`provingKeyMib`) +
             FfiConverterDouble.allocationSize(value.`deviceFactor`) +
             FfiConverterBoolean.allocationSize(value.`calibrated`)
@@ -5988,6 +6264,7 @@ public object FfiConverterTypeProvingEstimate: FfiConverterRustBuffer<ProvingEst
             FfiConverterDouble.write(value.`proveSeconds`, buf)
             FfiConverterDouble.write(value.`keygenSeconds`, buf)
             FfiConverterDouble.write(value.`peakMemoryMib`, buf)
+            FfiConverterDouble.write(value.`keygenPeakMemoryMib`, buf)
             FfiConverterDouble.write(value.`provingKeyMib`, buf)
             FfiConverterDouble.write(value.`deviceFactor`, buf)
             FfiConverterBoolean.write(value.`calibrated`, buf)
@@ -6244,6 +6521,54 @@ public object FfiConverterTypeTrustedIssuer: FfiConverterRustBuffer<TrustedIssue
 
 
 /**
+ * What [`Vault::check`] found.
+ */
+data class VaultCheckReport (
+    /**
+     * Records that read, authenticate, decrypt and match their index entry.
+     */
+    var `intact`: List<kotlin.String>
+    , 
+    /**
+     * Records that failed, by id: restore their files from a backup, or `delete` them and
+     * re-enroll. They stay listed until then.
+     */
+    var `damaged`: List<DamagedRecord>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVaultCheckReport: FfiConverterRustBuffer<VaultCheckReport> {
+    override fun read(buf: ByteBuffer): VaultCheckReport {
+        return VaultCheckReport(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceTypeDamagedRecord.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VaultCheckReport) = (
+            FfiConverterSequenceString.allocationSize(value.`intact`) +
+            FfiConverterSequenceTypeDamagedRecord.allocationSize(value.`damaged`)
+    )
+
+    override fun write(value: VaultCheckReport, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`intact`, buf)
+            FfiConverterSequenceTypeDamagedRecord.write(value.`damaged`, buf)
+    }
+}
+
+
+
+/**
  * What a verified proof states.
  */
 data class VerifiedStatement (
@@ -6344,8 +6669,8 @@ public object FfiConverterTypeVerifiedStatement: FfiConverterRustBuffer<Verified
 /**
  * Errors a foreign [`crate::KeyProvider`] reports from `wrap` and `unwrap`.
  *
- * Kotlin: `KeyProviderException.WrongKey()` / `KeyProviderException.Unavailable(reason)`;
- * Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)`.
+ * Kotlin: `KeyProviderException.WrongKey()` / `.Unavailable(reason)` / `.Invalidated(reason)`;
+ * Swift: `KeyProviderError.WrongKey` / `.Unavailable(reason:)` / `.Invalidated(reason:)`.
  */
 sealed class KeyProviderException: kotlin.Exception() {
     
@@ -6364,6 +6689,23 @@ sealed class KeyProviderException: kotlin.Exception() {
      * required, key deleted, hardware error).
      */
     class Unavailable(
+        
+        /**
+         * The platform's reason.
+         */
+        val `reason`: kotlin.String
+        ) : KeyProviderException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The key is permanently gone and will never work again: Android
+     * `KeyPermanentlyInvalidatedException`, a deleted iOS Keychain item or Secure Enclave key.
+     * The vault reports `ZkirisError.KeyInvalidated` (re-enroll), not a retryable
+     * `KeyUnavailable`.
+     */
+    class Invalidated(
         
         /**
          * The platform's reason.
@@ -6397,6 +6739,9 @@ public object FfiConverterTypeKeyProviderError : FfiConverterRustBuffer<KeyProvi
             2 -> KeyProviderException.Unavailable(
                 FfiConverterString.read(buf),
                 )
+            3 -> KeyProviderException.Invalidated(
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -6412,6 +6757,11 @@ public object FfiConverterTypeKeyProviderError : FfiConverterRustBuffer<KeyProvi
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is KeyProviderException.Invalidated -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -6423,6 +6773,11 @@ public object FfiConverterTypeKeyProviderError : FfiConverterRustBuffer<KeyProvi
             }
             is KeyProviderException.Unavailable -> {
                 buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is KeyProviderException.Invalidated -> {
+                buf.putInt(3)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -6740,6 +7095,67 @@ sealed class ZkirisException: kotlin.Exception() {
         ) : ZkirisException() {
         override val message
             get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The platform key is permanently gone: Android invalidated it
+     * (`KeyPermanentlyInvalidatedException`: a new fingerprint or face was enrolled, or the
+     * screen lock was removed, for a key bound to user authentication) or the iOS Keychain item
+     * was deleted. Retrying cannot help: the records locked by this key cannot be decrypted
+     * again. Delete the vault, create a new key and vault, and re-enroll (or restore the vault
+     * from a backup locked by a key that still exists).
+     */
+    class KeyInvalidated(
+        
+        /**
+         * The provider's reason.
+         */
+        val `detail`: kotlin.String
+        ) : ZkirisException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A new passphrase key was asked for with an Argon2id cost below the floor
+     * (`min_memory_kib` KiB and `min_passes` passes, OWASP's minimum). Nothing was written.
+     * Use `kdfCostMobile()` or a stronger cost.
+     */
+    class KdfTooWeak(
+        
+        /**
+         * Memory asked for, KiB.
+         */
+        val `memoryKib`: kotlin.UInt, 
+        
+        /**
+         * Passes asked for.
+         */
+        val `passes`: kotlin.UInt, 
+        
+        /**
+         * The floor's memory, KiB.
+         */
+        val `minMemoryKib`: kotlin.UInt, 
+        
+        /**
+         * The floor's passes.
+         */
+        val `minPasses`: kotlin.UInt
+        ) : ZkirisException() {
+        override val message
+            get() = "memoryKib=${ `memoryKib` }, passes=${ `passes` }, minMemoryKib=${ `minMemoryKib` }, minPasses=${ `minPasses` }"
+    }
+    
+    /**
+     * This `Prover` is already running a `prepare` or `prove` (one at a time: a second would
+     * double the peak memory). Nothing was started; retry when the first returns, or queue
+     * the calls (the Kotlin and Swift layers' `prepare`/`prove` do not queue).
+     */
+    class Busy(
+        ) : ZkirisException() {
+        override val message
+            get() = ""
     }
     
     /**
@@ -7078,65 +7494,75 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
             4 -> ZkirisException.KeyUnavailable(
                 FfiConverterString.read(buf),
                 )
-            5 -> ZkirisException.VaultUnavailable(
+            5 -> ZkirisException.KeyInvalidated(
                 FfiConverterString.read(buf),
                 )
-            6 -> ZkirisException.NotFound(
+            6 -> ZkirisException.KdfTooWeak(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            7 -> ZkirisException.Busy()
+            8 -> ZkirisException.VaultUnavailable(
                 FfiConverterString.read(buf),
                 )
-            7 -> ZkirisException.EnrollmentRejected(
+            9 -> ZkirisException.NotFound(
                 FfiConverterString.read(buf),
                 )
-            8 -> ZkirisException.UntrustedModel(
+            10 -> ZkirisException.EnrollmentRejected(
                 FfiConverterString.read(buf),
                 )
-            9 -> ZkirisException.UnsupportedModel(
+            11 -> ZkirisException.UntrustedModel(
                 FfiConverterString.read(buf),
                 )
-            10 -> ZkirisException.NotPrepared(
+            12 -> ZkirisException.UnsupportedModel(
                 FfiConverterString.read(buf),
                 )
-            11 -> ZkirisException.LivenessBelowThreshold(
+            13 -> ZkirisException.NotPrepared(
+                FfiConverterString.read(buf),
+                )
+            14 -> ZkirisException.LivenessBelowThreshold(
                 FfiConverterLong.read(buf),
                 FfiConverterLong.read(buf),
                 )
-            12 -> ZkirisException.InsufficientValidBits(
+            15 -> ZkirisException.InsufficientValidBits(
                 FfiConverterUInt.read(buf),
                 FfiConverterUInt.read(buf),
                 )
-            13 -> ZkirisException.Cancelled()
-            14 -> ZkirisException.OutOfMemoryEstimate(
+            16 -> ZkirisException.Cancelled()
+            17 -> ZkirisException.OutOfMemoryEstimate(
                 FfiConverterULong.read(buf),
                 FfiConverterULong.read(buf),
                 )
-            15 -> ZkirisException.SrsUnavailable(
+            18 -> ZkirisException.SrsUnavailable(
                 FfiConverterString.read(buf),
                 )
-            16 -> ZkirisException.MalformedBundle(
+            19 -> ZkirisException.MalformedBundle(
                 FfiConverterString.read(buf),
                 )
-            17 -> ZkirisException.WrongModel(
+            20 -> ZkirisException.WrongModel(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            18 -> ZkirisException.InvalidProof(
+            21 -> ZkirisException.InvalidProof(
                 FfiConverterString.read(buf),
                 )
-            19 -> ZkirisException.MissingPartyKeys(
+            22 -> ZkirisException.MissingPartyKeys(
                 FfiConverterString.read(buf),
                 FfiConverterUInt.read(buf),
                 )
-            20 -> ZkirisException.UnexpectedPartyKeys(
+            23 -> ZkirisException.UnexpectedPartyKeys(
                 FfiConverterString.read(buf),
                 )
-            21 -> ZkirisException.InvalidPartyKey(
+            24 -> ZkirisException.InvalidPartyKey(
                 FfiConverterOptionalUByte.read(buf),
                 FfiConverterString.read(buf),
                 )
-            22 -> ZkirisException.Storage(
+            25 -> ZkirisException.Storage(
                 FfiConverterString.read(buf),
                 )
-            23 -> ZkirisException.Internal(
+            26 -> ZkirisException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -7164,6 +7590,23 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is ZkirisException.KeyInvalidated -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is ZkirisException.KdfTooWeak -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`memoryKib`)
+                + FfiConverterUInt.allocationSize(value.`passes`)
+                + FfiConverterUInt.allocationSize(value.`minMemoryKib`)
+                + FfiConverterUInt.allocationSize(value.`minPasses`)
+            )
+            is ZkirisException.Busy -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
             )
             is ZkirisException.VaultUnavailable -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -7290,103 +7733,120 @@ public object FfiConverterTypeZkirisError : FfiConverterRustBuffer<ZkirisExcepti
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is ZkirisException.VaultUnavailable -> {
+            is ZkirisException.KeyInvalidated -> {
                 buf.putInt(5)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is ZkirisException.NotFound -> {
+            is ZkirisException.KdfTooWeak -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`recordId`, buf)
+                FfiConverterUInt.write(value.`memoryKib`, buf)
+                FfiConverterUInt.write(value.`passes`, buf)
+                FfiConverterUInt.write(value.`minMemoryKib`, buf)
+                FfiConverterUInt.write(value.`minPasses`, buf)
                 Unit
             }
-            is ZkirisException.EnrollmentRejected -> {
+            is ZkirisException.Busy -> {
                 buf.putInt(7)
-                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is ZkirisException.UntrustedModel -> {
+            is ZkirisException.VaultUnavailable -> {
                 buf.putInt(8)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is ZkirisException.UnsupportedModel -> {
+            is ZkirisException.NotFound -> {
                 buf.putInt(9)
+                FfiConverterString.write(value.`recordId`, buf)
+                Unit
+            }
+            is ZkirisException.EnrollmentRejected -> {
+                buf.putInt(10)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is ZkirisException.UntrustedModel -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is ZkirisException.UnsupportedModel -> {
+                buf.putInt(12)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.NotPrepared -> {
-                buf.putInt(10)
+                buf.putInt(13)
                 FfiConverterString.write(value.`modelId`, buf)
                 Unit
             }
             is ZkirisException.LivenessBelowThreshold -> {
-                buf.putInt(11)
+                buf.putInt(14)
                 FfiConverterLong.write(value.`score`, buf)
                 FfiConverterLong.write(value.`threshold`, buf)
                 Unit
             }
             is ZkirisException.InsufficientValidBits -> {
-                buf.putInt(12)
+                buf.putInt(15)
                 FfiConverterUInt.write(value.`valid`, buf)
                 FfiConverterUInt.write(value.`required`, buf)
                 Unit
             }
             is ZkirisException.Cancelled -> {
-                buf.putInt(13)
+                buf.putInt(16)
                 Unit
             }
             is ZkirisException.OutOfMemoryEstimate -> {
-                buf.putInt(14)
+                buf.putInt(17)
                 FfiConverterULong.write(value.`requiredMib`, buf)
                 FfiConverterULong.write(value.`availableMib`, buf)
                 Unit
             }
             is ZkirisException.SrsUnavailable -> {
-                buf.putInt(15)
+                buf.putInt(18)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.MalformedBundle -> {
-                buf.putInt(16)
+                buf.putInt(19)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.WrongModel -> {
-                buf.putInt(17)
+                buf.putInt(20)
                 FfiConverterString.write(value.`found`, buf)
                 FfiConverterString.write(value.`expected`, buf)
                 Unit
             }
             is ZkirisException.InvalidProof -> {
-                buf.putInt(18)
+                buf.putInt(21)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.MissingPartyKeys -> {
-                buf.putInt(19)
+                buf.putInt(22)
                 FfiConverterString.write(value.`modelId`, buf)
                 FfiConverterUInt.write(value.`given`, buf)
                 Unit
             }
             is ZkirisException.UnexpectedPartyKeys -> {
-                buf.putInt(20)
+                buf.putInt(23)
                 FfiConverterString.write(value.`modelId`, buf)
                 Unit
             }
             is ZkirisException.InvalidPartyKey -> {
-                buf.putInt(21)
+                buf.putInt(24)
                 FfiConverterOptionalUByte.write(value.`party`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.Storage -> {
-                buf.putInt(22)
+                buf.putInt(25)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is ZkirisException.Internal -> {
-                buf.putInt(23)
+                buf.putInt(26)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -7713,6 +8173,34 @@ public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDamagedRecord: FfiConverterRustBuffer<List<DamagedRecord>> {
+    override fun read(buf: ByteBuffer): List<DamagedRecord> {
+        val len = buf.getInt()
+        return List<DamagedRecord>(len) {
+            FfiConverterTypeDamagedRecord.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DamagedRecord>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDamagedRecord.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DamagedRecord>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDamagedRecord.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeRecordSummary: FfiConverterRustBuffer<List<RecordSummary>> {
     override fun read(buf: ByteBuffer): List<RecordSummary> {
         val len = buf.getInt()
@@ -7801,19 +8289,13 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
-        /**
-         * The development issuer. **INSECURE: its secret key is public**; trust it only in tests
-         * and demos.
-         */ fun `developmentIssuer`(): TrustedIssuer {
-            return FfiConverterTypeTrustedIssuer.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_func_development_issuer(
-    
-        _status)
-}
-    )
-    }
-    
+
+
+
+
+
+
+
 
         /**
          * Checks an MPC party's public key file (as `ProveOptions.partyKeys` takes it) and returns
@@ -7852,19 +8334,6 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
 
         /**
-         * The id of the development enrollment device (trust it only in tests and demos).
-         */ fun `developmentDeviceId`(): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_zkiris_ffi_fn_func_development_device_id(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
          * Decodes an 8-bit grayscale PNG into an image.
          */
     @Throws(ZkirisException::class) fun `irisImageFromPng`(`png`: kotlin.ByteArray): IrisImageData {
@@ -7889,6 +8358,20 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
         
         FfiConverterByteArray.lower(`png`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The weakest Argon2id cost a new passphrase key may use: 19 MiB, 2 passes, 1 lane (OWASP's
+         * minimum; about 40 ms on a desktop core). For tests; apps use [`kdf_cost_mobile`].
+         */ fun `kdfCostMinimum`(): KdfCost {
+            return FfiConverterTypeKdfCost.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_func_kdf_cost_minimum(
+    
+        _status)
 }
     )
     }
