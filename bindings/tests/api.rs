@@ -219,7 +219,7 @@ fn enrolled_vault() -> (tempfile::TempDir, Arc<Vault>, String) {
     let dir = tempfile::tempdir().unwrap();
     let vault = vault_create(dir.path().display().to_string(), TestKeys::new("test-key", 1)).unwrap();
     let (image, mask) = sample();
-    let enrollment = development_device().enroll(image, mask).unwrap();
+    let enrollment = block_on(development_device().enroll(image, mask)).unwrap();
     let id = vault.enroll_now(enrollment, vec![development_device_id()]).unwrap();
     (dir, vault, id)
 }
@@ -326,7 +326,7 @@ fn vault_errors_are_typed() {
 
     // Enrollments from untrusted devices or with a forged commitment are refused.
     let (image, mask) = sample();
-    let enrollment = development_device().enroll(image, mask).unwrap();
+    let enrollment = block_on(development_device().enroll(image, mask)).unwrap();
     assert!(matches!(vault.enroll_now(enrollment.clone(), vec![]), Err(ZkirisError::EnrollmentRejected { .. })));
     let mut forged = enrollment.clone();
     forged.image.pixels[0] ^= 1;
@@ -343,7 +343,7 @@ fn passphrase_vaults_rotate_to_a_platform_key_and_back() {
     let cheap = Some(kdf_cost_minimum());
     let vault = vault_create_with_passphrase(path.clone(), "correct horse".into(), cheap).unwrap();
     let (image, mask) = sample();
-    let id = vault.enroll_now(development_device().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
+    let id = vault.enroll_now(block_on(development_device().enroll(image, mask)).unwrap(), vec![development_device_id()]).unwrap();
     drop(vault);
     assert!(matches!(vault_open_with_passphrase(path.clone(), "wrong horse".into()), Err(ZkirisError::WrongKey { .. })));
     let vault = vault_open_with_passphrase(path.clone(), "correct horse".into()).unwrap();
@@ -401,7 +401,7 @@ fn prover_refusals_are_typed() {
     // An enrollment with no valid mask bits: typed threshold failure, before proving.
     let (image, mask) = sample();
     let empty = IrisImageData { pixels: vec![0; mask.pixels.len()], ..mask };
-    let weak = vault.enroll_now(development_device().enroll(image, empty).unwrap(), vec![development_device_id()]).unwrap();
+    let weak = vault.enroll_now(block_on(development_device().enroll(image, empty)).unwrap(), vec![development_device_id()]).unwrap();
     let r = prover().prove(vault, weak, model(), None, None);
     assert!(matches!(r, Err(ZkirisError::InsufficientValidBits { valid: 0, required }) if required == model().min_valid_bits()), "{r:?}");
 }
@@ -673,7 +673,7 @@ fn party_key_errors_are_typed() {
 fn vault_check_reports_damaged_records_by_id() {
     let (dir, vault, id) = enrolled_vault();
     let (image, mask) = sample();
-    let mut other = development_device().enroll(image, mask).unwrap();
+    let mut other = block_on(development_device().enroll(image, mask)).unwrap();
     other.metadata.insert("eye".into(), "right".into());
     let second = vault.enroll_now(other, vec![development_device_id()]).unwrap();
     let report = vault.check_now().unwrap();
@@ -807,7 +807,7 @@ fn vault_calls_run_off_the_callers_thread() {
     let dir = tempfile::tempdir().unwrap();
     let vault = vault_create(dir.path().display().to_string(), keys.clone()).unwrap();
     let (image, mask) = sample();
-    vault.enroll_now(development_device().enroll(image, mask).unwrap(), vec![development_device_id()]).unwrap();
+    vault.enroll_now(block_on(development_device().enroll(image, mask)).unwrap(), vec![development_device_id()]).unwrap();
     drop(vault);
     let vault = vault_open(dir.path().display().to_string(), keys.clone()).unwrap();
     vault.check_now().unwrap();

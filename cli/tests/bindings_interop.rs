@@ -97,7 +97,8 @@ fn cli_proofs_verify_in_the_bindings_and_binding_proofs_verify_in_the_cli() {
     let vault_dir = tmp.path().join("vault");
     let vault = block_on(Vault::create_with_passphrase(vault_dir.display().to_string(), "interop passphrase".into(), None)).unwrap();
     let device = EnrollmentDevice::from_secret_key(zkiris::attest::dev_device_key().to_bytes().to_vec()).unwrap();
-    let enrollment = device.enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap()).unwrap();
+    let enrollment =
+        block_on(device.clone().enroll(iris_image_from_png(read("sample.png")).unwrap(), iris_mask_from_png(read("sample_mask.png")).unwrap())).unwrap();
     let id = block_on(vault.clone().enroll(enrollment, vec![device.device_id()])).unwrap();
     let prover = Prover::new(ProverConfig { cache_dir: cache.display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
     prover.prepare(model(), SrsSource::Development, None, None).unwrap();

@@ -579,7 +579,7 @@ RustBuffer uniffi_zkiris_ffi_fn_method_enrollmentdevice_device_id(uint64_t ptr, 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_ENROLLMENTDEVICE_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_ENROLLMENTDEVICE_ENROLL
-RustBuffer uniffi_zkiris_ffi_fn_method_enrollmentdevice_enroll(uint64_t ptr, RustBuffer image, RustBuffer mask, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_zkiris_ffi_fn_method_enrollmentdevice_enroll(uint64_t ptr, RustBuffer image, RustBuffer mask
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_CLONE_KEYPROVIDER

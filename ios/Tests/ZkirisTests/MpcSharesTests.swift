@@ -58,7 +58,7 @@ final class MpcSharesTests: XCTestCase {
     func enrolledVault() async throws -> (Vault, String) {
         let dir = Self.tmp.appendingPathComponent("vault-\(UUID().uuidString)")
         let vault = try await Vault.create(dir: dir.path, keyProvider: AESGCMKeyProvider(keyId: "k", key: SymmetricKey(size: .bits256)))
-        let enrollment = try DevKeys.device(Self.mpcDir).enroll(
+        let enrollment = try await DevKeys.device(Self.mpcDir).enroll(
             image: irisImageFromPng(png: Self.file(Self.mpcDir, "sample.png")),
             mask: irisMaskFromPng(png: Self.file(Self.mpcDir, "sample_mask.png")))
         return (vault, try await vault.enroll(enrollment: enrollment, trustedDevices: [DevKeys.deviceId(Self.mpcDir)]))

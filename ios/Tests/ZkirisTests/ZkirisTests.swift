@@ -120,7 +120,7 @@ final class ZkirisTests: XCTestCase {
         alter(&image.pixels)
         var mask = try irisMaskFromPng(png: Self.file("sample_mask.png"))
         if !validMask { mask.pixels = Data(count: mask.pixels.count) }
-        let enrollment = try DevKeys.device(Self.modelDir).enroll(image: image, mask: mask)
+        let enrollment = try await DevKeys.device(Self.modelDir).enroll(image: image, mask: mask)
         return try await vault.enroll(enrollment: enrollment, trustedDevices: [devDeviceId])
     }
 
@@ -589,7 +589,7 @@ final class ZkirisTests: XCTestCase {
 
     func testTheReadmeExampleRegistersAnEnrollment() async throws {
         let device = try DevKeys.device(Self.modelDir)
-        let enrollment = try device.enroll(
+        let enrollment = try await device.enroll(
             image: irisImageFromPng(png: Self.file("sample.png")), mask: irisMaskFromPng(png: Self.file("sample_mask.png")))
         let dir = Self.tmp.appendingPathComponent("readme-\(UUID().uuidString)")
         let submitter = SubmissionBinding(chainId: 31337, registry: Data(repeating: 0x11, count: 20), account: Data(repeating: 0x22, count: 20))
@@ -609,7 +609,7 @@ final class ZkirisTests: XCTestCase {
         XCTAssertTrue(envelopes.isEmpty)
         // The vault persists: a second run opens it and proves again (a fresh enrollment). (The
         // mpc-shares branch is MpcSharesTests', as on the JVM.)
-        let again = try device.enroll(
+        let again = try await device.enroll(
             image: irisImageFromPng(png: Self.file("sample.png")), mask: irisMaskFromPng(png: Self.file("sample_mask.png")))
         let (calldata2, envelopes2) = try await registerIris(
             vaultDir: vaultDir, keys: keys,

@@ -62,7 +62,7 @@ class ReadmeExampleTest {
             val submitter = SubmissionBinding(chainId = 31337uL, registry = ByteArray(20) { 0x11 }, account = ByteArray(20) { 0x22 })
             // Used only for mpc-shares models (this one is public-code).
             val partyKeys = (1..3).map { File(repo, "models/test-tiny-mpc/party$it.key.pub").readBytes() }
-            val enroll = {
+            val enroll = suspend {
                 DevKeys.device(dir).use { it.enroll(irisImageFromPng(file("sample.png")), irisMaskFromPng(file("sample_mask.png"))) }
             }
             val enrollment = enroll()
