@@ -234,7 +234,7 @@ impl Drop for SecretElements {
 ///
 /// # Why width 6
 ///
-/// The in-circuit chip ([`crate::circuit::poseidon`]) proves this hash in two advice columns
+/// The in-circuit chip ([`crate::circuit::chips::poseidon`]) proves this hash in two advice columns
 /// and four fixed columns; a permutation of width `t` takes `9t + R_P` rows, and the gates'
 /// evaluation cost grows with `t²` (three dense `t × t`-sized linear maps). Measured with a
 /// real KZG (SHPLONK) keygen + prove + verify of a 5,205-element hash, best of 3 proofs

@@ -156,7 +156,7 @@ fn flipped_relu_sign_bit_is_rejected() {
         w.cols.b[row] = Fr::from(u64::from(flipped));
         w.cols.u[row] = zkiris::circuit::expr::fe(el.konst as i128 + if flipped { d } else { 0 });
         // In-range limbs (those of |d|); any choice fails.
-        let (_, limbs) = zkiris::circuit::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
+        let (_, limbs) = zkiris::circuit::chips::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
         for (k2, l) in limbs.iter().enumerate() {
             w.cols.q[k2 % 4][row + k2 / 4] = Fr::from(*l);
         }

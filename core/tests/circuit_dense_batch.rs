@@ -1,4 +1,4 @@
-//! The batched dense layout (`circuit::dense_batch`): many dot products over shared inputs,
+//! The batched dense layout (`circuit::chips::dense_batch`): many dot products over shared inputs,
 //! checked by one random linear combination at the challenge β. On the tiny model whose CNN
 //! also has an `embedding` Gemm, forced to blocks of 4 outputs: the code and public inputs equal
 //! the direct layout's, a real proof verifies, and each constraint of the block is needed —

@@ -1,7 +1,7 @@
 //! MockProver tests of the whole statement in mpc-shares mode: World's published share vectors
 //! fed through a tiny model, and the statement-level constraints of the mode (the share
 //! commitments and the submission binding are bound to the public inputs; the iris code is
-//! not). The shares chip's own constraints are tested inline in `circuit::shares`.
+//! not). The shares chip's own constraints are tested inline in `circuit::chips::shares`.
 
 mod common;
 

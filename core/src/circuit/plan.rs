@@ -12,12 +12,12 @@ use crate::model::ir::{Graph, TensorId};
 use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
 use crate::model::Model;
 
+use super::chips::compare::rows_for_bits;
+use super::chips::conv::{apad_shape, ApadShape};
+use super::chips::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
 use super::cnn::{CnnPlan, ValueRef};
-use super::compare::rows_for_bits;
-use super::conv::{apad_shape, ApadShape};
 use super::layout::{Col, Floor};
 use super::linear::{detect_conv, ConvPlan, LinearAnalysis};
-use super::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
 use super::CircuitError;
 use crate::public::{PublicLayout, Submission};
 
@@ -231,7 +231,7 @@ impl PackRegion {
 pub struct CircuitShape {
     /// Limb width of range checks.
     pub limb_bits: u32,
-    /// Range-check table layout (see [`super::range`]): limb pairs, or single limbs.
+    /// Range-check table layout (see [`super::chips::range`]): limb pairs, or single limbs.
     pub paired_limbs: bool,
     /// Padded-chain gate variants.
     pub apad: Vec<ApadShape>,
@@ -245,11 +245,11 @@ pub struct CircuitShape {
     /// ReLU limb-row counts in use.
     pub relu_rows: Vec<usize>,
     /// Requantisation gate variants in use.
-    pub requant_shapes: Vec<super::requant::RequantShape>,
-    /// Outputs per block of the batched dense layout ([`super::dense_batch`]); 0 or 1 when
-    /// every dense layer uses the direct layout ([`super::dense`]).
+    pub requant_shapes: Vec<super::chips::requant::RequantShape>,
+    /// Outputs per block of the batched dense layout ([`super::chips::dense_batch`]); 0 or 1 when
+    /// every dense layer uses the direct layout ([`super::chips::dense`]).
     pub dense_width: usize,
-    /// Whether the MPC shares chip ([`super::shares`]) and its columns exist (mpc-shares
+    /// Whether the MPC shares chip ([`super::chips::shares`]) and its columns exist (mpc-shares
     /// models only; public-code circuits keep exactly their columns).
     pub shares: bool,
 }
@@ -264,7 +264,7 @@ pub const DENSE_BATCH_THRESHOLD: usize = 1 << 19;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Outputs per block of the batched dense layout: `Some(1)` forces the direct layout,
-    /// `Some(g)` blocks of `g`; `None` chooses [`super::dense_batch::DEFAULT_WIDTH`] when the
+    /// `Some(g)` blocks of `g`; `None` chooses [`super::chips::dense_batch::DEFAULT_WIDTH`] when the
     /// dense layers have at least [`DENSE_BATCH_THRESHOLD`] multiply-adds, else the direct one.
     pub dense_width: Option<usize>,
 }
@@ -613,7 +613,7 @@ impl StatementPlan {
                 // Plan once with the direct layout to count the dense multiply-adds.
                 let (trial, _) = super::cnn::plan(graph, &la, &mut inputs.clone(), &mut convs.clone(), &mut floor.clone(), limb_bits, 1, &targets)?;
                 if trial.dense_terms() >= DENSE_BATCH_THRESHOLD {
-                    super::dense_batch::DEFAULT_WIDTH
+                    super::chips::dense_batch::DEFAULT_WIDTH
                 } else {
                     1
                 }
@@ -760,7 +760,11 @@ impl StatementPlan {
                     )));
                 }
                 let chunks = iris_bits.len() / 4;
-                Some(SharesPlan { chunks, rows: super::shares::SharesChip::rows(chunks), poseidon_rows: super::shares::SharesChip::poseidon_rows(chunks) })
+                Some(SharesPlan {
+                    chunks,
+                    rows: super::chips::shares::SharesChip::rows(chunks),
+                    poseidon_rows: super::chips::shares::SharesChip::poseidon_rows(chunks),
+                })
             }
         };
         let mut plan = Self {
@@ -793,8 +797,9 @@ impl StatementPlan {
             layout,
             shares,
         };
-        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
-        plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
+        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
+        plan.shape.paired_limbs =
+            super::chips::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
         Ok(plan)
     }
 
@@ -805,17 +810,17 @@ impl StatementPlan {
 
     /// Rows of the Poseidon columns.
     pub fn commitment_rows(&self) -> usize {
-        super::poseidon::rows_needed(self.commitment_inputs())
+        super::chips::poseidon::rows_needed(self.commitment_inputs())
     }
 
     /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
+        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
         let need = self
             .rows
             .max(self.commitment_rows())
-            .max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
+            .max(super::chips::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
             .max(self.instances)
             .max(shares)
             + 16;

@@ -12,22 +12,22 @@ use halo2_proofs::circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 
+use super::chips::compare::CompareConfig;
+use super::chips::conv::ConvConfig;
+use super::chips::dense::DenseConfig;
+use super::chips::dense_batch::DenseBatchConfig;
+use super::chips::horner::HornerConfig;
+use super::chips::logic::LogicConfig;
+use super::chips::pack::PackConfig;
+use super::chips::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use super::chips::range::RangeConfig;
+use super::chips::relu::ReluConfig;
+use super::chips::requant::RequantConfig;
+use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::cnn::CnnStep;
-use super::compare::CompareConfig;
-use super::conv::ConvConfig;
-use super::dense::DenseConfig;
-use super::dense_batch::DenseBatchConfig;
 use super::expr::fe;
-use super::horner::HornerConfig;
 use super::layout::{CnnColumns, Columns};
-use super::logic::LogicConfig;
-use super::pack::PackConfig;
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
-use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
-use super::range::RangeConfig;
-use super::relu::ReluConfig;
-use super::requant::RequantConfig;
-use super::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::witness::Witness;
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
@@ -415,7 +415,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
     for pack in packs(plan) {
         for r in 0..pack.rows() {
             let row = pack.first_row + r;
-            let start = (4 * r) % super::pack::CODE_BITS_PER_WORD == 0;
+            let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
             if start { cfg.pack.s_bit_start } else { cfg.pack.s_bit_next }.enable(region, row)?;
             if pack.popcount {
                 if r == 0 { cfg.pack.s_count_start } else { cfg.pack.s_count_next }.enable(region, row)?;

@@ -13,8 +13,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::c;
-use super::layout::Columns;
+use crate::circuit::expr::c;
+use crate::circuit::layout::Columns;
 
 /// Configuration of the logic gates.
 #[derive(Clone, Debug)]

@@ -42,9 +42,9 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::pow;
-use super::layout::Columns;
-use super::linear::Boundary;
+use crate::circuit::expr::pow;
+use crate::circuit::layout::Columns;
+use crate::circuit::linear::Boundary;
 
 /// Shape parameters of a padded-chain gate (one variant per distinct shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -155,7 +155,7 @@ impl ConvConfig {
 
 /// Native twin of the padded-chain gate: `A^pad(β)` from the chain's Horner row values.
 pub fn apad_value(shape: &ApadShape, horner: &[Fr], beta: Fr) -> Fr {
-    use super::expr::fpow;
+    use crate::circuit::expr::fpow;
     let end = horner.len() - 1;
     let h = horner[end];
     if !shape.circular {
@@ -173,7 +173,7 @@ pub fn apad_value(shape: &ApadShape, horner: &[Fr], beta: Fr) -> Fr {
 }
 
 /// The padded-chain shape of a conv plan (in slot 0; the planner moves it to a free slot).
-pub fn apad_shape(plan: &super::linear::ConvPlan) -> ApadShape {
+pub fn apad_shape(plan: &crate::circuit::linear::ConvPlan) -> ApadShape {
     let chain_rows = plan.width.div_ceil(4);
     ApadShape {
         chain_rows,

@@ -15,8 +15,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector, VirtualCells};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::pow;
-use super::layout::Columns;
+use crate::circuit::expr::pow;
+use crate::circuit::layout::Columns;
 
 /// Configuration of the quad Horner gate.
 #[derive(Clone, Debug)]

@@ -22,7 +22,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Error, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 
-use super::layout::Columns;
+use crate::circuit::layout::Columns;
 
 /// Configuration of the limb range check.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //! together by one random linear combination (Freivalds).
 //!
 //! A block holds up to `G = width` outputs `y_g = Σ_i W[g][i]·x_i` (the bias is a
-//! [`super::cnn::ValueRef`] offset) whose inputs are the same cells (a dense Gemm: every output
+//! [`crate::circuit::cnn::ValueRef`] offset) whose inputs are the same cells (a dense Gemm: every output
 //! reads every feature; a convolution: the channels at one position read one patch). With β
 //! the phase-2 challenge, drawn after the inputs `x` and the claimed outputs `y` are committed,
 //! the block proves
@@ -34,14 +34,14 @@
 //! k = 20 to k = 17. The price is `4·(G−1)` more fixed columns (the weights), which every
 //! proof opens: verification gas grows by about one elliptic-curve multiplication per column,
 //! so models whose dense layers are small (liveness-v1: 145k multiply-adds) keep the direct
-//! layout (see [`super::plan::PlanOptions`]).
+//! layout (see [`crate::circuit::plan::PlanOptions`]).
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Column, ConstraintSystem, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::{fe, fpow};
-use super::layout::{CnnColumns, Columns};
+use crate::circuit::expr::{fe, fpow};
+use crate::circuit::layout::{CnnColumns, Columns};
 
 /// Outputs per block when the batched layout is used.
 pub const DEFAULT_WIDTH: usize = 16;

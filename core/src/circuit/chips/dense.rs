@@ -27,7 +27,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::layout::{CnnColumns, Columns};
+use crate::circuit::layout::{CnnColumns, Columns};
 
 /// Configuration of the dot-product gate.
 #[derive(Clone, Debug)]

@@ -20,8 +20,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::{c, two_pow};
-use super::layout::{CnnColumns, Columns};
+use crate::circuit::expr::{c, two_pow};
+use crate::circuit::layout::{CnnColumns, Columns};
 
 /// Configuration of the ReLU gates.
 #[derive(Clone, Debug)]

@@ -20,8 +20,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::{c, two_pow};
-use super::layout::Columns;
+use crate::circuit::expr::{c, two_pow};
+use crate::circuit::layout::Columns;
 
 /// Configuration of the comparator gates.
 #[derive(Clone, Debug)]

@@ -33,8 +33,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::{c, two_pow};
-use super::layout::{CnnColumns, Columns};
+use crate::circuit::expr::{c, two_pow};
+use crate::circuit::layout::{CnnColumns, Columns};
 
 /// The gate variant of one requantisation: shift and output limbs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -147,7 +147,7 @@ pub fn requant_cells(x: i128, ylo: i128, shape: &RequantShape, limb_bits: u32) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::range::RangeConfig;
+    use crate::circuit::chips::range::RangeConfig;
     use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
     use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
     use halo2_proofs::plonk::{Circuit, Error};
@@ -183,7 +183,7 @@ mod tests {
     }
 
     fn fe(v: i128) -> Fr {
-        super::super::expr::fe(v)
+        crate::circuit::expr::fe(v)
     }
 
     impl Circuit<Fr> for RequantCircuit {
