@@ -18,7 +18,7 @@ use super::chips::dense::DenseConfig;
 use super::chips::dense_batch::DenseBatchConfig;
 use super::chips::horner::HornerConfig;
 use super::chips::logic::LogicConfig;
-use super::chips::pack::PackConfig;
+use super::chips::pack::{Base, PackConfig};
 use super::chips::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::chips::range::RangeConfig;
 use super::chips::relu::ReluConfig;
@@ -329,33 +329,20 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
     for inp in &plan.inputs {
         for r in 0..inp.data_rows + inp.zero_rows {
             let row = inp.first_row + r;
-            let sel = if r % inp.group_rows == 0 {
-                if inp.is_mask {
-                    cfg.pack.s_bit_start
-                } else {
-                    cfg.pack.s_byte_start
-                }
-            } else if inp.is_mask {
-                cfg.pack.s_bit_next
-            } else {
-                cfg.pack.s_byte_next
-            };
-            sel.enable(region, row)?;
+            let base = if inp.is_mask { Base::Bit } else { Base::Byte };
+            cfg.pack.enable_pack(region, row, base, r % inp.group_rows == 0)?;
             if r >= inp.data_rows {
-                cfg.pack.s_zero.enable(region, row)?;
+                cfg.pack.enable_zero(region, row)?;
             } else if inp.is_mask {
-                cfg.pack.s_bool.enable(region, row)?;
+                cfg.pack.enable_bool(region, row)?;
             } else {
-                cfg.range.s_limbs.enable(region, row)?;
+                cfg.range.enable(region, row)?;
             }
         }
         if !inp.apad.is_empty() {
             for c in 0..inp.chains {
                 let first = inp.first_row + c * inp.chain_rows;
-                cfg.horner.s_start.enable(region, first)?;
-                for r in 1..inp.chain_rows {
-                    cfg.horner.s_next.enable(region, first + r)?;
-                }
+                cfg.horner.enable_run(region, first, inp.chain_rows)?;
                 for shape in &inp.apad {
                     cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?.enable(region, inp.apad_row(c, shape))?;
                 }
@@ -363,10 +350,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
         }
     }
     for conv in &plan.convs {
-        cfg.horner.s_start.enable(region, conv.seg_first_row)?;
-        for r in 1..conv.seg_rows() {
-            cfg.horner.s_next.enable(region, conv.seg_first_row + r)?;
-        }
+        cfg.horner.enable_run(region, conv.seg_first_row, conv.seg_rows())?;
         for (k, kernel) in conv.plan.kernels.iter().enumerate() {
             let first = conv.kernel_rows[k];
             for (t, &w) in kernel.iter().rev().enumerate() {
@@ -393,32 +377,22 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
     for (idx, atom) in plan.atoms.iter().enumerate() {
         let row = plan.atom_rows[idx];
         match atom {
-            Atom::Compare { f, rows, .. } => {
-                cfg.cmp.s_value.enable(region, row)?;
-                cfg.cmp.s_bit.enable(region, row)?;
-                cfg.cmp.sign_selector(*rows).ok_or(Error::Synthesis)?.enable(region, row)?;
-                for r in 0..*rows {
-                    cfg.range.s_limbs.enable(region, row + r)?;
-                }
-                for (k, v) in f.iter().enumerate() {
-                    region.assign_fixed(cols.f[k], row, fe(*v));
-                }
-            }
-            Atom::Square { .. } => cfg.logic.s_square.enable(region, row)?,
+            Atom::Compare { f, rows, .. } => cfg.cmp.place(region, &cfg.range, row, *rows, f)?,
+            Atom::Square { .. } => cfg.logic.enable_square(region, row)?,
             Atom::NonZero { .. } => {
-                cfg.logic.s_nonzero.enable(region, row)?;
-                cfg.cmp.s_bit.enable(region, row)?;
+                cfg.logic.enable_nonzero(region, row)?;
+                cfg.cmp.enable_bit(region, row)?;
             }
-            Atom::And(_) => cfg.logic.s_and.enable(region, row)?,
+            Atom::And(_) => cfg.logic.enable_and(region, row)?,
         }
     }
     for pack in packs(plan) {
         for r in 0..pack.rows() {
             let row = pack.first_row + r;
             let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
-            if start { cfg.pack.s_bit_start } else { cfg.pack.s_bit_next }.enable(region, row)?;
+            cfg.pack.enable_pack(region, row, Base::Bit, start)?;
             if pack.popcount {
-                if r == 0 { cfg.pack.s_count_start } else { cfg.pack.s_count_next }.enable(region, row)?;
+                cfg.pack.enable_count(region, row, r == 0)?;
             }
             // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
             if 4 * (r + 1) > pack.bits.len() {
@@ -516,33 +490,18 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
         return Ok(());
     }
     let cnn = cfg.cnn.as_ref().ok_or(Error::Synthesis)?;
-    let [c0, c1] = cnn.cols.c;
     for step in &cnn_plan.steps {
         match *step {
             CnnStep::Relu(i) => {
                 let r = &cnn_plan.relus[i];
-                let sel = cnn.relu.selector(r.rows).ok_or(Error::Synthesis)?;
                 for (e, el) in r.elems.iter().enumerate() {
-                    let row = r.row(e);
-                    sel.enable(region, row)?;
-                    region.assign_fixed(c0, row, fe(el.src.offset as i128 - el.konst as i128));
-                    region.assign_fixed(c1, row, fe(el.konst as i128));
-                    for k in 0..r.rows {
-                        cfg.range.s_limbs.enable(region, row + k)?;
-                    }
+                    cnn.relu.place(region, &cfg.range, r.row(e), r.rows, el.src.offset as i128, el.konst as i128)?;
                 }
             }
             CnnStep::Requant(i) => {
                 let r = &cnn_plan.requants[i];
-                let sel = cnn.requant.selector(&r.shape).ok_or(Error::Synthesis)?;
                 for (e, el) in r.elems.iter().enumerate() {
-                    let row = r.row(e);
-                    sel.enable(region, row)?;
-                    region.assign_fixed(c0, row, fe(el.offset as i128));
-                    region.assign_fixed(c1, row, fe(r.ylo as i128));
-                    for k in 0..r.rows {
-                        cfg.range.s_limbs.enable(region, row + k)?;
-                    }
+                    cnn.requant.place(region, &cfg.range, r.row(e), &r.shape, el.offset as i128, r.ylo as i128)?;
                 }
             }
             CnnStep::Dense(i) => {
@@ -550,34 +509,11 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
                 if !d.blocks.is_empty() {
                     let db = cnn.dense_batch.as_ref().ok_or(Error::Synthesis)?;
                     for b in &d.blocks {
-                        if b.weights.len() > db.width {
-                            return Err(Error::Synthesis);
-                        }
-                        for r in 0..b.input_rows() {
-                            let row = b.first_row + r;
-                            if r == 0 { db.s_start } else { db.s_next }.enable(region, row)?;
-                            for (g, ws) in b.weights.iter().enumerate() {
-                                for k in 0..4 {
-                                    let w = ws.get(4 * r + k).copied().unwrap_or(0);
-                                    region.assign_fixed(db.w[g][k], row, fe(w as i128));
-                                }
-                            }
-                        }
-                        for g in 0..db.width {
-                            if g == 0 { db.s_y_start } else { db.s_y_next }.enable(region, b.first_row + g)?;
-                        }
+                        db.place(region, b.first_row, &b.weights, b.inputs.len())?;
                     }
                 }
                 for o in &d.outputs {
-                    for r in 0..o.rows() {
-                        let row = o.first_row + r;
-                        if r == 0 { cnn.dense.s_dot_start } else { cnn.dense.s_dot_next }.enable(region, row)?;
-                        region.assign_fixed(c0, row, if r == 0 { fe(o.constant as i128) } else { Fr::ZERO });
-                        for k in 0..4 {
-                            let w = o.terms.get(4 * r + k).map(|t| t.1).unwrap_or(0);
-                            region.assign_fixed(cnn.cols.w[k], row, fe(w as i128));
-                        }
-                    }
+                    cnn.dense.place(region, o.first_row, o.constant, |t| o.terms.get(t).map(|t| t.1), o.terms.len())?;
                 }
             }
         }
@@ -607,7 +543,7 @@ fn bind_cnn_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Stateme
             }
             CnnStep::Dense(i) => {
                 let d = &cnn_plan.denses[i];
-                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width).unwrap_or(0);
+                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width()).unwrap_or(0);
                 if width == 0 && !d.blocks.is_empty() {
                     return Err(Error::Synthesis);
                 }

@@ -21,6 +21,8 @@
 //! | [`poseidon`] | the Poseidon sponge (the commitment), twin of [`crate::poseidon`] |
 //! | [`shares`] | the MPC shares of the masked code and their commitments |
 
+use halo2_proofs::halo2curves::bn256::Fr;
+
 pub mod compare;
 pub mod conv;
 pub mod dense;
@@ -33,3 +35,9 @@ pub mod range;
 pub mod relu;
 pub mod requant;
 pub mod shares;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+/// A cell assigned in the statement's region.
+pub type AssignedFr<'v> = halo2_proofs::circuit::AssignedCell<&'v halo2_proofs::plonk::Assigned<Fr>, Fr>;

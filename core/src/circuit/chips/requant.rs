@@ -28,12 +28,29 @@
 //! | r+1.. | cells 4.. | | | | | `s_limbs` |
 //!
 //! with `x = v + c0`. Unused cells of the last row are range-checked and otherwise free.
+//!
+//! The gate `requantisation` (one per shape) has these constraints, by index:
+//!
+//! | # (`t > 0`) | # (`t = 0`) | constraint |
+//! |---|---|---|
+//! | 0 | — | `cell[F+1] = ℓ·2^(L−t)` (the shifted partial limb) |
+//! | 1 | 0 | `y − y_lo = Σ_j hi_j·2^(jL)` |
+//! | 2 | 1 | `x + 2^(s−1) = 2^s·y + r` |
+//!
+//! # What this chip does not constrain
+//!
+//! Where `x₀` comes from (the statement copies it from the producing cell), and that `y_lo`
+//! is a true lower bound of the honest output (the planner proves it from the model's
+//! bounds; an honest output below it has no witness).
 
+use halo2_proofs::circuit::{Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{ConstraintSystem, Expression, Selector};
+use halo2_proofs::plonk::{ConstraintSystem, Error, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
-use crate::circuit::expr::{c, two_pow};
+use super::range::RangeConfig;
+use super::AssignedFr;
+use crate::circuit::expr::{c, fe, two_pow};
 use crate::circuit::layout::{CnnColumns, Columns};
 
 /// The gate variant of one requantisation: shift and output limbs.
@@ -70,10 +87,12 @@ impl RequantShape {
 /// Configuration of the requantisation gates.
 #[derive(Clone, Debug)]
 pub struct RequantConfig {
+    cols: Columns,
+    cnn: CnnColumns,
     /// One selector per shape in use.
-    pub s_requant: Vec<(RequantShape, Selector)>,
+    s_requant: Vec<(RequantShape, Selector)>,
     /// Limb width in bits.
-    pub limb_bits: u32,
+    limb_bits: u32,
 }
 
 impl RequantConfig {
@@ -110,12 +129,43 @@ impl RequantConfig {
                 out
             });
         }
-        Self { s_requant, limb_bits }
+        Self { cols: *cols, cnn: *cnn, s_requant, limb_bits }
     }
 
     /// The selector for a shape.
-    pub fn selector(&self, shape: &RequantShape) -> Option<Selector> {
-        self.s_requant.iter().find(|(s, _)| s == shape).map(|(_, sel)| *sel)
+    fn selector(&self, shape: &RequantShape) -> Result<Selector, Error> {
+        self.s_requant.iter().find(|(s, _)| s == shape).map(|(_, sel)| *sel).ok_or(Error::Synthesis)
+    }
+
+    /// Places a requantisation of `shape` at `row`: its gate, its constants (the input's
+    /// `offset` and the output's lower bound `ylo`) and the range checks of its cells.
+    pub fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, shape: &RequantShape, offset: i128, ylo: i128) -> Result<(), Error> {
+        self.selector(shape)?.enable(region, row)?;
+        region.assign_fixed(self.cnn.c[0], row, fe(offset));
+        region.assign_fixed(self.cnn.c[1], row, fe(ylo));
+        range.enable_rows(region, row, shape.rows(self.limb_bits))
+    }
+
+    /// [`Self::place`] and the cells for the input value `x₀` (the copied cell's value, the
+    /// input being `x₀ + offset`): returns the output cell `y`.
+    #[allow(clippy::too_many_arguments)] // the placement and the input of one row
+    pub fn assign<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        range: &RangeConfig,
+        row: usize,
+        shape: &RequantShape,
+        offset: i128,
+        ylo: i128,
+        x0: Value<i128>,
+    ) -> Result<AssignedFr<'v>, Error> {
+        self.place(region, range, row, shape, offset, ylo)?;
+        let cells = x0.map(|x| requant_cells(x + offset, ylo, shape, self.limb_bits));
+        region.assign_advice(self.cols.v, row, x0.map(fe));
+        for k in 0..4 * shape.rows(self.limb_bits) {
+            region.assign_advice(self.cols.q[k % 4], row + k / 4, cells.as_ref().map(|c| Fr::from(c.1[k])));
+        }
+        Ok(region.assign_advice(self.cnn.u, row, cells.map(|c| fe(c.0))))
     }
 }
 
@@ -147,109 +197,79 @@ pub fn requant_cells(x: i128, ylo: i128, shape: &RequantShape, limb_bits: u32) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::circuit::chips::range::RangeConfig;
-    use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
-    use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
-    use halo2_proofs::plonk::{Circuit, Error};
+    use crate::circuit::chips::testing::{gate, lookup, run, ChipTest, Failure};
+    use halo2_proofs::circuit::Layouter;
 
     const L: u32 = 4;
+    /// `s = 6 = 4 + 2`: one full remainder limb, a partial limb of two bits, two output limbs.
     const SHAPE: RequantShape = RequantShape { shift: 6, hi_limbs: 2 };
+    /// `s = 4`: one full remainder limb and no partial limb.
+    const EVEN: RequantShape = RequantShape { shift: 4, hi_limbs: 2 };
+    const ROW: usize = 1;
 
+    /// One requantisation of `x` (lower bound `ylo`) at row 1, placed by the chip, then with
+    /// `y` and/or the cells replaced.
     #[derive(Clone, Debug)]
-    struct TestConfig {
-        cols: Columns,
-        cnn: CnnColumns,
-        range: RangeConfig,
-        requant: RequantConfig,
-    }
-
-    /// One requantisation of `x` (lower bound `ylo`) at row 0, as the statement lays it out
-    /// (selector, offset and `y_lo` constants, limbs range-checked on every row), with the
-    /// output `y` and the cells given.
-    #[derive(Clone, Debug)]
-    struct RequantCircuit {
+    struct Requant {
+        shape: RequantShape,
         x: i128,
         ylo: i128,
-        y: Fr,
-        cells: Vec<Fr>,
+        y: Option<Fr>,
+        cells: Vec<(usize, Fr)>,
         range_checked: bool,
     }
 
-    impl RequantCircuit {
-        fn honest(x: i128, ylo: i128) -> Self {
-            let (y, cells) = requant_cells(x, ylo, &SHAPE, L);
-            Self { x, ylo, y: fe(y), cells: cells.into_iter().map(Fr::from).collect(), range_checked: true }
+    impl Requant {
+        fn honest(shape: RequantShape, x: i128, ylo: i128) -> Self {
+            Self { shape, x, ylo, y: None, cells: vec![], range_checked: true }
         }
     }
 
-    fn fe(v: i128) -> Fr {
-        crate::circuit::expr::fe(v)
-    }
+    impl ChipTest for Requant {
+        type Config = (RangeConfig, RequantConfig);
 
-    impl Circuit<Fr> for RequantCircuit {
-        type Config = TestConfig;
-        type FloorPlanner = SimpleFloorPlanner;
-        type Params = ();
-
-        fn without_witnesses(&self) -> Self {
-            self.clone()
+        fn configure(meta: &mut ConstraintSystem<Fr>, cols: &Columns, cnn: &CnnColumns) -> Self::Config {
+            (RangeConfig::configure(meta, cols, L, false), RequantConfig::configure(meta, cols, cnn, L, &[SHAPE, EVEN]))
         }
 
-        fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
-            let cols = Columns::configure(meta);
-            let cnn = CnnColumns::configure(meta);
-            let range = RangeConfig::configure(meta, &cols, L, false);
-            let requant = RequantConfig::configure(meta, &cols, &cnn, L, &[SHAPE]);
-            TestConfig { cols, cnn, range, requant }
+        fn load((range, _): &Self::Config, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+            range.load(layouter)
         }
 
-        fn synthesize(&self, cfg: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-            cfg.range.load(&mut layouter)?;
-            layouter.assign_region(
-                || "requant",
-                |mut region| {
-                    cfg.requant.selector(&SHAPE).ok_or(Error::Synthesis)?.enable(&mut region, 0)?;
-                    region.assign_fixed(cfg.cnn.c[0], 0, Fr::from(0));
-                    region.assign_fixed(cfg.cnn.c[1], 0, fe(self.ylo));
-                    region.assign_advice(cfg.cols.v, 0, Value::known(fe(self.x)));
-                    region.assign_advice(cfg.cnn.u, 0, Value::known(self.y));
-                    for r in 0..SHAPE.rows(L) {
-                        if self.range_checked {
-                            cfg.range.s_limbs.enable(&mut region, r)?;
-                        }
-                        for k in 0..4 {
-                            region.assign_advice(cfg.cols.q[k], r, Value::known(self.cells[4 * r + k]));
-                        }
-                    }
-                    Ok(())
-                },
-            )
+        fn assign(&self, (range, requant): &Self::Config, cols: &Columns, cnn: &CnnColumns, region: &mut Region<'_, Fr>) -> Result<(), Error> {
+            if self.range_checked {
+                requant.assign(region, range, ROW, &self.shape, 0, self.ylo, Value::known(self.x))?;
+            } else {
+                // The gate alone, with the honest cells.
+                requant.selector(&self.shape)?.enable(region, ROW)?;
+                region.assign_fixed(cnn.c[1], ROW, fe(self.ylo));
+                region.assign_advice(cols.v, ROW, Value::known(fe(self.x)));
+                let (y, cells) = requant_cells(self.x, self.ylo, &self.shape, L);
+                region.assign_advice(cnn.u, ROW, Value::known(fe(y)));
+                for (k, v) in cells.into_iter().enumerate() {
+                    region.assign_advice(cols.q[k % 4], ROW + k / 4, Value::known(Fr::from(v)));
+                }
+            }
+            if let Some(y) = self.y {
+                region.assign_advice(cnn.u, ROW, Value::known(y));
+            }
+            for &(k, v) in &self.cells {
+                region.assign_advice(cols.q[k % 4], ROW + k / 4, Value::known(v));
+            }
+            Ok(())
         }
     }
 
-    /// `(gate or lookup name, constraint or lookup index, row)` of each failure.
-    fn run(c: &RequantCircuit) -> Vec<(String, usize, usize)> {
-        let row = |l: &FailureLocation| match l {
-            FailureLocation::InRegion { offset, .. } => *offset,
-            FailureLocation::OutsideRegion { row } => *row,
-        };
-        match MockProver::run(7, c, vec![vec![]]).unwrap().verify() {
-            Ok(()) => vec![],
-            Err(e) => e
-                .iter()
-                .map(|f| match f {
-                    VerifyFailure::ConstraintNotSatisfied { constraint, location, .. } => (constraint.to_string(), 0, row(location)),
-                    VerifyFailure::Lookup { name, lookup_index, location } => (name.clone(), *lookup_index, row(location)),
-                    other => panic!("unexpected failure kind: {other}"),
-                })
-                .collect(),
-        }
+    fn failures(c: Requant) -> Vec<Failure> {
+        run(6, c)
     }
 
     #[test]
     fn honest_requantisations_are_accepted() {
-        for (x, ylo) in [(1000, -10), (-200, -10), (-33, -10), (31, 0)] {
-            assert_eq!(run(&RequantCircuit::honest(x, ylo)), vec![], "x = {x}");
+        for shape in [SHAPE, EVEN] {
+            for (x, ylo) in [(1000, -10), (-200, -20), (-33, -10), (31, 0)] {
+                assert_eq!(failures(Requant::honest(shape, x, ylo)), vec![], "x = {x}, {shape:?}");
+            }
         }
     }
 
@@ -259,25 +279,65 @@ mod tests {
     /// holds, only that limb's lookup fails — and without the range check the forgery passes.
     #[test]
     fn output_outside_its_range_is_rejected_by_the_limb_lookup() {
-        let honest = RequantCircuit::honest(1000, -10);
         let (x, ylo) = (1000i128, -10i128);
         let (y, _) = requant_cells(x, ylo, &SHAPE, L);
         let r = x + 32 - 64 * y;
         assert_eq!((y, r), (16, 8));
         let inv = Fr::from(64).invert().unwrap();
-        let mut forged = honest.clone();
-        forged.y = fe(y) - inv;
+        let forged_y = fe(y) - inv;
         // Remainder r + 1 = 9: full limb 9, partial limb 0 (and its shifted copy 0).
-        forged.cells[0] = Fr::from(9);
-        assert_eq!((forged.cells[1], forged.cells[2]), (Fr::from(0), Fr::from(0)));
-        // Output limbs (cells 3, 4): keep the high limb, put the rest in the low one.
+        // Output limbs (cells 3, 4): keep the high limb (1), put the rest in the low one.
         let base = SHAPE.hi_base(L);
         assert_eq!(base, 3);
-        forged.cells[base] = forged.y - fe(ylo) - forged.cells[base + 1] * Fr::from(16);
-        // Cell 3 is q3 on row 0: the fourth single-limb lookup.
-        assert_eq!(run(&forged), vec![("limb".to_string(), 3, 0)]);
+        let low = forged_y - fe(ylo) - Fr::from(16);
+        let mut forged = Requant { y: Some(forged_y), cells: vec![(0, Fr::from(9)), (base, low)], ..Requant::honest(SHAPE, x, ylo) };
+        // Cell 3 is q3 on the first row: the fourth single-limb lookup.
+        assert_eq!(failures(forged.clone()), vec![lookup("limb", 3, ROW)]);
         forged.range_checked = false;
-        assert_eq!(run(&forged), vec![], "without the range check the gate alone accepts the forged output");
+        assert_eq!(failures(forged), vec![], "without the range check the gate alone accepts the forged output");
+    }
+
+    #[test]
+    fn a_wrong_shifted_partial_limb_fails_constraint_0() {
+        // x = 1000: r = 8 = limb 8, partial limb 0, shifted copy 0.
+        let forged = Requant { cells: vec![(2, Fr::from(1))], ..Requant::honest(SHAPE, 1000, -10) };
+        assert_eq!(failures(forged), vec![gate("requantisation", 0, ROW)]);
+    }
+
+    #[test]
+    fn a_remainder_of_2_to_the_s_fails_the_shifted_partial_limb_lookup() {
+        // y − 1 with r + 64: the partial limb becomes 4 (three bits), its shifted copy 16 is
+        // out of range; both the gate's identities hold.
+        let (x, ylo) = (1000i128, -10i128);
+        let (y, cells) = requant_cells(x, ylo, &SHAPE, L);
+        assert_eq!(cells, vec![8, 0, 0, 10, 1, 0, 0, 0]);
+        let hi = y - 1 - ylo;
+        let forged = Requant {
+            y: Some(fe(y - 1)),
+            cells: vec![(1, Fr::from(4)), (2, Fr::from(16)), (3, Fr::from((hi % 16) as u64)), (4, Fr::from((hi / 16) as u64))],
+            ..Requant::honest(SHAPE, x, ylo)
+        };
+        assert_eq!(failures(forged), vec![lookup("limb", 2, ROW)]);
+    }
+
+    #[test]
+    fn wrong_output_limbs_fail_the_output_constraint() {
+        let forged = Requant { cells: vec![(4, Fr::from(2))], ..Requant::honest(SHAPE, 1000, -10) };
+        assert_eq!(failures(forged), vec![gate("requantisation", 1, ROW)]);
+        let forged = Requant { cells: vec![(2, Fr::from(2))], ..Requant::honest(EVEN, 1000, -10) };
+        assert_eq!(failures(forged), vec![gate("requantisation", 0, ROW)]);
+    }
+
+    #[test]
+    fn a_wrong_remainder_or_output_fails_the_division_constraint() {
+        let forged = Requant { cells: vec![(0, Fr::from(9))], ..Requant::honest(SHAPE, 1000, -10) };
+        assert_eq!(failures(forged), vec![gate("requantisation", 2, ROW)]);
+        // y + 1 with its output limbs: only the division identity objects.
+        let (y, _) = requant_cells(1000, -10, &EVEN, L);
+        let hi = y + 1 + 10;
+        let forged =
+            Requant { y: Some(fe(y + 1)), cells: vec![(1, Fr::from((hi % 16) as u64)), (2, Fr::from((hi / 16) as u64))], ..Requant::honest(EVEN, 1000, -10) };
+        assert_eq!(failures(forged), vec![gate("requantisation", 1, ROW)]);
     }
 
     #[test]
