@@ -25,7 +25,6 @@ use super::chips::relu::ReluConfig;
 use super::chips::requant::RequantConfig;
 use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::cnn::CnnStep;
-use super::expr::fe;
 use super::layout::{CnnColumns, Columns};
 use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
 use super::witness::Witness;
@@ -344,7 +343,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
                 let first = inp.first_row + c * inp.chain_rows;
                 cfg.horner.enable_run(region, first, inp.chain_rows)?;
                 for shape in &inp.apad {
-                    cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?.enable(region, inp.apad_row(c, shape))?;
+                    cfg.conv.enable_apad(region, shape, inp.apad_row(c, shape))?;
                 }
             }
         }
@@ -352,26 +351,9 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
     for conv in &plan.convs {
         cfg.horner.enable_run(region, conv.seg_first_row, conv.seg_rows())?;
         for (k, kernel) in conv.plan.kernels.iter().enumerate() {
-            let first = conv.kernel_rows[k];
-            for (t, &w) in kernel.iter().rev().enumerate() {
-                region.assign_fixed(cols.kf, first + t, fe(w as i128));
-                if t == 0 { cfg.conv.s_b_start } else { cfg.conv.s_b_next }.enable(region, first + t)?;
-            }
+            cfg.conv.place_kernel(region, conv.kernel_rows[k], kernel)?;
         }
-        let seg_sel = cfg.conv.seg_selector(conv.seg_len).ok_or(Error::Synthesis)?;
-        let mut prev = usize::MAX;
-        for (b, &(s, _, _)) in conv.plan.blocks.iter().enumerate() {
-            let row = conv.acc_first_row + b;
-            let sel = if b == 0 {
-                cfg.conv.s_acc_first
-            } else if s != prev {
-                seg_sel
-            } else {
-                cfg.conv.s_acc_next
-            };
-            sel.enable(region, row)?;
-            prev = s;
-        }
+        cfg.conv.place_accumulator(region, conv.acc_first_row, conv.seg_len, conv.plan.blocks.iter().map(|b| b.0))?;
     }
     assign_cnn_structure(region, cfg, plan)?;
     for (idx, atom) in plan.atoms.iter().enumerate() {
