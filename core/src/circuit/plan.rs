@@ -798,6 +798,15 @@ impl StatementPlan {
         Ok(plan)
     }
 
+    /// The pack regions the plan places: both codes in public-code mode; in mpc-shares mode only
+    /// the mask code (its popcount), since the iris code is never packed into public words.
+    pub(crate) fn packs(&self) -> Vec<&PackRegion> {
+        match self.layout.submission {
+            Submission::PublicCode => vec![&self.iris_pack, &self.mask_pack],
+            Submission::MpcShares => vec![&self.mask_pack],
+        }
+    }
+
     /// Field elements hashed by the commitment: header, pixel and mask elements, salt.
     pub fn commitment_inputs(&self) -> usize {
         2 + self.commitment_elements()

@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::verifier::VerifierError;
+use super::error::VerifierError;
 use super::yul::{calls, is_ident, literal, split_args};
 
 /// Deepest call nesting a rewritten statement may have. Each level below the statement's own

@@ -68,6 +68,7 @@
 //! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
+mod error;
 pub mod inline;
 pub mod memory;
 pub mod prove;
