@@ -28,7 +28,7 @@ use super::compare::rows_for_bits;
 use super::conv::apad_shape;
 use super::layout::{Col, Floor};
 use super::linear::{detect_conv, LinearAnalysis};
-use super::plan::{CellRef, ConvRegion, InputRegion};
+use super::region::{CellRef, ConvRegion, InputRegion};
 use super::requant::RequantShape;
 use super::CircuitError;
 

@@ -37,6 +37,7 @@ pub mod pack;
 pub mod plan;
 pub mod poseidon;
 pub mod range;
+pub mod region;
 pub mod relu;
 pub mod requant;
 pub mod shares;

@@ -22,9 +22,10 @@ use super::horner::HornerConfig;
 use super::layout::{CnnColumns, Columns};
 use super::logic::LogicConfig;
 use super::pack::PackConfig;
-use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
+use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
 use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::range::RangeConfig;
+use super::region::CellRef;
 use super::relu::ReluConfig;
 use super::requant::RequantConfig;
 use super::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
@@ -313,7 +314,6 @@ impl Circuit<Fr> for IrisCircuit {
         Ok(())
     }
 }
-
 
 /// Fixed values and selectors (identical for keygen and proving).
 fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {

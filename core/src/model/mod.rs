@@ -5,7 +5,7 @@
 //! the twin of the circuit).
 
 pub mod bounds;
-mod error;
+pub(crate) mod error;
 pub mod exec;
 pub mod ir;
 pub mod issuer;
@@ -14,10 +14,10 @@ pub mod manifest;
 pub mod onnx;
 pub mod quant;
 
+pub use error::ModelError;
 #[cfg(any(test, feature = "dev-keys"))]
 pub use issuer::dev_issuer_key;
 pub use issuer::{IssuerKeys, IssuerSigningKey, DEV_ISSUER_KEY_ID};
-pub use error::ModelError;
 pub use manifest::{Manifest, ModelRules, VerifiedModelFiles};
 
 use std::path::Path;
@@ -170,4 +170,3 @@ impl Model {
         Ok(Encoding { trace, bits, liveness })
     }
 }
-
