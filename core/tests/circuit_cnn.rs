@@ -11,7 +11,7 @@ use common::{assert_rejected, mock_failures as failures};
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::circuit::cnn::CnnStep;
-use zkiris::circuit::plan::CellRef;
+use zkiris::circuit::region::CellRef;
 use zkiris::circuit::witness::to_i128;
 use zkiris::circuit::{StatementPlan, Witness};
 use zkiris::model::Model;

@@ -47,7 +47,8 @@ fn honest_witness_is_accepted() {
 }
 
 use halo2_proofs::dev::FailureLocation;
-use zkiris::circuit::plan::{Atom, CellRef};
+use zkiris::circuit::plan::Atom;
+use zkiris::circuit::region::CellRef;
 
 fn first_atom(plan: &StatementPlan, pred: impl Fn(&Atom) -> bool) -> usize {
     plan.atoms.iter().position(pred).expect("atom of that kind")

@@ -29,7 +29,7 @@ use super::chips::conv::apad_shape;
 use super::chips::requant::RequantShape;
 use super::layout::{Col, Floor};
 use super::linear::{detect_conv, LinearAnalysis};
-use super::plan::{CellRef, ConvRegion, InputRegion};
+use super::region::{CellRef, ConvRegion, InputRegion};
 use super::CircuitError;
 
 /// A proven value: `cell + offset`.

@@ -18,6 +18,7 @@ pub mod expr;
 pub mod layout;
 pub mod linear;
 pub mod plan;
+pub mod region;
 pub mod statement;
 pub mod witness;
 

@@ -26,7 +26,8 @@ use super::chips::requant::RequantConfig;
 use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::cnn::CnnStep;
 use super::layout::{CnnColumns, Columns};
-use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
+use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
+use super::region::CellRef;
 use super::witness::Witness;
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
@@ -313,15 +314,6 @@ impl Circuit<Fr> for IrisCircuit {
     }
 }
 
-/// The pack regions the plan places: both codes in public-code mode; in mpc-shares mode only
-/// the mask code (its popcount), since the iris code is never packed into public words.
-pub(crate) fn packs(plan: &StatementPlan) -> Vec<&super::plan::PackRegion> {
-    match plan.layout.submission {
-        Submission::PublicCode => vec![&plan.iris_pack, &plan.mask_pack],
-        Submission::MpcShares => vec![&plan.mask_pack],
-    }
-}
-
 /// Fixed values and selectors (identical for keygen and proving).
 fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
     let cols = &cfg.cols;
@@ -368,7 +360,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
             Atom::And(_) => cfg.logic.enable_and(region, row)?,
         }
     }
-    for pack in packs(plan) {
+    for pack in plan.packs() {
         for r in 0..pack.rows() {
             let row = pack.first_row + r;
             let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
@@ -440,7 +432,7 @@ fn bind_copies(
     let pc_row = plan.atom_rows[plan.popcount_atom];
     region.constrain_constant(cell(cols.b, pc_row), Fr::ONE)?;
     // Code bits into the packers, words to public inputs (public-code mode).
-    for pack in packs(plan) {
+    for pack in plan.packs() {
         for (i, bit) in pack.bits.iter().enumerate() {
             eq(region, cell_of(cfg, *bit)?, (cols.q[i % 4].into(), pack.first_row + i / 4));
         }

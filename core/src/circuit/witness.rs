@@ -21,7 +21,8 @@ use super::chips::relu::relu_cells;
 use super::chips::requant::requant_cells;
 use super::cnn::CnnStep;
 use super::expr::{fe, fpow};
-use super::plan::{Arg, Atom, CellRef, StatementPlan};
+use super::plan::{Arg, Atom, StatementPlan};
+use super::region::CellRef;
 use super::CircuitError;
 
 /// Dense column values for the shared columns.
@@ -329,7 +330,7 @@ impl Witness {
         instances[1] = Fr::from(model.manifest().rules.min_valid_bits as u64);
         instances[2] = fe(tau);
         instances[ROW_BINDING] = binding;
-        for pack in super::statement::packs(plan) {
+        for pack in plan.packs() {
             let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
             let mut acc = Fr::ZERO;
             for (r, quad) in bits.chunks(4).enumerate() {

@@ -19,7 +19,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 
 pub(crate) use params::{fr_from_be, fr_to_be};
-pub use params::{partial_rounds, pow5, PoseidonParams, ALPHA, FIELD_BITS, FULL_ROUNDS, MAX_WIDTH, MIN_WIDTH};
+pub use params::{partial_rounds, pow5, PoseidonParams, ALPHA, FIELD_BITS, FIELD_MODULUS_BE, FULL_ROUNDS, MAX_WIDTH, MIN_WIDTH};
 
 /// Errors from the native Poseidon functions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
