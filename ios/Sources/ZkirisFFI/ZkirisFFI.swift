@@ -6080,7 +6080,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_prover_estimate() != 56743) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_prover_prepare() != 41754) {
+    if (uniffi_zkiris_ffi_checksum_method_prover_prepare() != 15073) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_prover_prove() != 39386) {
@@ -6143,7 +6143,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() != 40367) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_constructor_verifier_load() != 9624) {
+    if (uniffi_zkiris_ffi_checksum_constructor_verifier_load() != 9768) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_constructor_model_load() != 44267) {

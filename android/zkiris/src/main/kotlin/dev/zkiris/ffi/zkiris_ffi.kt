@@ -1291,7 +1291,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_estimate() and 0xFFFF) != 56743) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prepare() and 0xFFFF) != 41754) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prepare() and 0xFFFF) != 15073) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_prover_prove() and 0xFFFF) != 39386) {
@@ -1354,7 +1354,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_proofbundle_from_bytes() and 0xFFFF) != 40367) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_load() and 0xFFFF) != 9624) {
+    if ((lib.uniffi_zkiris_ffi_checksum_constructor_verifier_load() and 0xFFFF) != 9768) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_constructor_model_load() and 0xFFFF) != 44267) {
