@@ -72,8 +72,6 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
 /// [`Op::EinSum`], parsed once when the model is lowered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EinsumSpec {
-    /// The equation as written (`irjk,rkf->fij`), for messages.
-    pub expr: String,
     /// Letters of each operand.
     pub operands: Vec<Vec<char>>,
     /// Letters of the output.
@@ -107,7 +105,7 @@ impl EinsumSpec {
         for c in &output {
             sizes.entry(*c).or_insert(1);
         }
-        Ok(Self { expr: expr.to_string(), operands, output, sizes })
+        Ok(Self { operands, output, sizes })
     }
 
     /// Output shape.
