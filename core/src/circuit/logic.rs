@@ -5,6 +5,13 @@
 //! | `s_square` | q0 = x, q1 = y, q2, q3 | `q2 = x²`, `q3 = y²` |
 //! | `s_nonzero` | q0 = x, q1 = y, v = inv, b | `(x²+y²)·inv = b`, `(x²+y²)·(1−b) = 0` |
 //! | `s_and` | q0..q3 = bits, b | `b = q0·q1·q2·q3` |
+//! | `s_square` + `s_nonzero` | q0 = x, q1 = y, q2, q3, v = inv, b | both of the above, for one operand pair |
+//!
+//! The last row is [`super::plan::Atom::SquareNonZero`]: open-iris reads both the squares (for
+//! its fragile-bit comparators) and the non-zero bit of the same response pair, and the two gates
+//! constrain disjoint cells besides the shared operands, so the planner puts them on one row
+//! (8,192 rows fewer for openiris-1.11). Each gate holds on that row exactly as on a row of its
+//! own.
 //!
 //! Operands are copies of proven cells. `x² + y² < p` because the operands are bounded
 //! (convolution outputs are below 2^60), so the non-zero test cannot wrap.

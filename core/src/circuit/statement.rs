@@ -409,6 +409,11 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
                 cfg.logic.s_nonzero.enable(region, row)?;
                 cfg.cmp.s_bit.enable(region, row)?;
             }
+            Atom::SquareNonZero { .. } => {
+                cfg.logic.s_square.enable(region, row)?;
+                cfg.logic.s_nonzero.enable(region, row)?;
+                cfg.cmp.s_bit.enable(region, row)?;
+            }
             Atom::And(_) => cfg.logic.s_and.enable(region, row)?,
         }
     }
@@ -466,7 +471,7 @@ fn bind_copies(
                     }
                 }
             }
-            Atom::Square { x, y } | Atom::NonZero { x, y } => {
+            Atom::Square { x, y } | Atom::NonZero { x, y } | Atom::SquareNonZero { x, y } => {
                 eq(region, cell_of(cfg, *x)?, (cols.q[0].into(), row));
                 eq(region, cell_of(cfg, *y)?, (cols.q[1].into(), row));
             }
