@@ -8,7 +8,7 @@ use zkiris::public::HEADER_ROWS;
 use crate::blocking::off_thread;
 use crate::error::{guard, ZkirisError};
 use crate::model::Model;
-use crate::prover::SrsSource;
+use crate::srs::SrsSource;
 use crate::submission::Submission;
 
 /// A proof with its public statement: the model, the enrollment commitment, the submission

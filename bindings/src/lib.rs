@@ -29,13 +29,15 @@ mod bundle;
 mod error;
 mod model;
 mod prover;
+mod srs;
 mod submission;
 mod vault;
 
 pub use bundle::{ProofBundle, VerifiedStatement, Verifier};
 pub use error::{KeyProviderError, ZkirisError};
 pub use model::{Model, ProvingEstimate, TrustedIssuer};
-pub use prover::{CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig, SrsSource};
+pub use prover::{CancellationToken, KeySource, Phase, PreparedModel, ProgressListener, Prover, ProverConfig};
+pub use srs::SrsSource;
 pub use submission::{party_public_key_fingerprint, submission_binding_value, ProveOptions, Submission, SubmissionBinding};
 pub use vault::{
     iris_image_from_png, iris_mask_from_png, kdf_cost_minimum, kdf_cost_mobile, DamagedRecord, Enrollment, EnrollmentDevice, IrisImageData, KdfCost,

@@ -17,6 +17,7 @@ use zkiris::prover::{self as core, Attestation, ProvingSetup};
 use crate::bundle::{ProofBundle, Verifier};
 use crate::error::{guard, ZkirisError};
 use crate::model::{Model, ProvingEstimate};
+use crate::srs::SrsSource;
 use crate::submission::{core_options, ProveOptions};
 use crate::vault::{parse_record_id, Vault};
 
@@ -116,28 +117,6 @@ impl CancellationToken {
 
 fn token(cancel: Option<Arc<CancellationToken>>) -> core::CancellationToken {
     cancel.map(|c| c.0.clone()).unwrap_or_default()
-}
-
-/// Where the structured reference string (SRS) comes from.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum SrsSource {
-    /// The deterministic development SRS, generated and cached in the cache directory.
-    /// **INSECURE: anyone can forge proofs under it.** Tests and demos only.
-    Development,
-    /// KZG parameters from a trusted-setup ceremony (a halo2 `ParamsKZG` file for BN254).
-    File {
-        /// Path of the file.
-        path: String,
-    },
-}
-
-impl From<SrsSource> for core::SrsSource {
-    fn from(s: SrsSource) -> Self {
-        match s {
-            SrsSource::Development => core::SrsSource::Development,
-            SrsSource::File { path } => core::SrsSource::File(PathBuf::from(path)),
-        }
-    }
 }
 
 /// Configuration of a [`Prover`].

@@ -17,11 +17,8 @@ use zeroize::Zeroizing;
 use crate::image::{IrisImage, IrisMask};
 use crate::poseidon::{fr_from_be, fr_to_be, sponge_hash};
 
-/// The BN254 scalar-field modulus, big-endian.
-pub const FIELD_MODULUS_BE: [u8; 32] = [
-    0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d, 0x28, 0x33, 0xe8, 0x48, 0x79, 0xb9, 0x70, 0x91, 0x43, 0xe1,
-    0xf5, 0x93, 0xf0, 0x00, 0x00, 0x01,
-];
+/// The BN254 scalar-field modulus, big-endian (defined with the Poseidon parameters).
+pub use crate::poseidon::FIELD_MODULUS_BE;
 
 /// Errors about salts and commitments.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -234,7 +231,7 @@ impl Drop for SecretElements {
 ///
 /// # Why width 6
 ///
-/// The in-circuit chip ([`crate::circuit::poseidon`]) proves this hash in two advice columns
+/// The in-circuit chip ([`crate::circuit::chips::poseidon`]) proves this hash in two advice columns
 /// and four fixed columns; a permutation of width `t` takes `9t + R_P` rows, and the gates'
 /// evaluation cost grows with `t²` (three dense `t × t`-sized linear maps). Measured with a
 /// real KZG (SHPLONK) keygen + prove + verify of a 5,205-element hash, best of 3 proofs

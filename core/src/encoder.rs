@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
+use crate::model::error::ModelError;
 use crate::model::exec::Trace;
 use crate::model::ir::Graph;
 use crate::model::manifest::{BitRule, Component, EncoderSpec, Operand, Ratio};
-use crate::model::ModelError;
 
 /// Bits of one encoding, plane-major: `bits[(plane * rows + i) * cols + j]`.
 #[derive(Clone, Debug, PartialEq, Eq)]

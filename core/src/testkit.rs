@@ -6,6 +6,8 @@
 //! else — circular strided convolutions, re-centred edge patches, sign, coverage, non-zero and
 //! fragile-bit rules — is exercised exactly as in the full-size models.
 
+pub use crate::evm::prove::{prove_evm, verify_native_evm, EvmProofError};
+
 use prost::Message;
 use tract_onnx::pb;
 

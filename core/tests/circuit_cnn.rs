@@ -11,7 +11,7 @@ use common::{assert_rejected, mock_failures as failures};
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::circuit::cnn::CnnStep;
-use zkiris::circuit::plan::CellRef;
+use zkiris::circuit::region::CellRef;
 use zkiris::circuit::witness::to_i128;
 use zkiris::circuit::{StatementPlan, Witness};
 use zkiris::model::Model;
@@ -156,7 +156,7 @@ fn flipped_relu_sign_bit_is_rejected() {
         w.cols.b[row] = Fr::from(u64::from(flipped));
         w.cols.u[row] = zkiris::circuit::expr::fe(el.konst as i128 + if flipped { d } else { 0 });
         // In-range limbs (those of |d|); any choice fails.
-        let (_, limbs) = zkiris::circuit::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
+        let (_, limbs) = zkiris::circuit::chips::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
         for (k2, l) in limbs.iter().enumerate() {
             w.cols.q[k2 % 4][row + k2 / 4] = Fr::from(*l);
         }

@@ -1,4 +1,4 @@
-//! The batched dense layout (`circuit::dense_batch`): many dot products over shared inputs,
+//! The batched dense layout (`circuit::chips::dense_batch`): many dot products over shared inputs,
 //! checked by one random linear combination at the challenge β. On the tiny model whose CNN
 //! also has an `embedding` Gemm, forced to blocks of 4 outputs: the code and public inputs equal
 //! the direct layout's, a real proof verifies, and each constraint of the block is needed —
@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use zkiris::circuit::plan::{CellRef, PlanOptions};
+use zkiris::circuit::plan::PlanOptions;
+use zkiris::circuit::region::CellRef;
 use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
 use zkiris::model::Model;
 use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
@@ -72,11 +73,11 @@ fn batched_layout_real_proof_verifies() {
     let inst = w.instances.clone();
     let rng = rand_chacha::rand_core::SeedableRng::seed_from_u64(1);
     let rng: rand_chacha::ChaCha20Rng = rng;
-    let proof = zkiris::evm::prove::prove_evm(srs.params(), &pk, IrisCircuit::with_witness(plan.clone(), Arc::new(w)), &inst, rng).unwrap();
-    zkiris::evm::prove::verify_native_evm(srs.params(), pk.get_vk(), &inst, &proof).expect("verifies");
+    let proof = zkiris::testkit::prove_evm(srs.params(), &pk, IrisCircuit::with_witness(plan.clone(), Arc::new(w)), &inst, rng).unwrap();
+    zkiris::testkit::verify_native_evm(srs.params(), pk.get_vk(), &inst, &proof).expect("verifies");
     let mut bad = inst.clone();
     bad[3] += Fr::ONE;
-    assert!(zkiris::evm::prove::verify_native_evm(srs.params(), pk.get_vk(), &bad, &proof).is_err());
+    assert!(zkiris::testkit::verify_native_evm(srs.params(), pk.get_vk(), &bad, &proof).is_err());
 }
 
 /// Overwrites one phase-2 cell (column 0 = h, 1 = g) on the second row of the first block and

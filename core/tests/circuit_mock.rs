@@ -47,7 +47,8 @@ fn honest_witness_is_accepted() {
 }
 
 use halo2_proofs::dev::FailureLocation;
-use zkiris::circuit::plan::{Atom, CellRef};
+use zkiris::circuit::plan::Atom;
+use zkiris::circuit::region::CellRef;
 
 fn first_atom(plan: &StatementPlan, pred: impl Fn(&Atom) -> bool) -> usize {
     plan.atoms.iter().position(pred).expect("atom of that kind")
@@ -99,7 +100,7 @@ fn both_range_table_layouts_check_every_limb_column() {
 
 #[test]
 fn range_layout_follows_circuit_size() {
-    use zkiris::circuit::range::RangeConfig;
+    use zkiris::circuit::chips::range::RangeConfig;
     // world-v3 (124,865 rows) already spans 2^17, so the 65,536-row pair table is free.
     assert!(RangeConfig::paired_for(124_865, 8));
     // A 32×256 image (7,023 rows) would grow from 2^13 to 2^17 with it.

@@ -1,7 +1,7 @@
 //! MockProver tests of the whole statement in mpc-shares mode: World's published share vectors
 //! fed through a tiny model, and the statement-level constraints of the mode (the share
 //! commitments and the submission binding are bound to the public inputs; the iris code is
-//! not). The shares chip's own constraints are tested inline in `circuit::shares`.
+//! not). The shares chip's own constraints are tested inline in `circuit::chips::shares`.
 
 mod common;
 
@@ -166,7 +166,7 @@ fn tampered_code_bit_is_rejected() {
     // fails, and so do the chip's copy and the share identity of its chunk.
     let s = vector_setup();
     let mut w = s.w.clone();
-    let zkiris::circuit::plan::CellRef::B(row) = s.plan.iris_pack.bits[9] else { panic!("rule bits are b cells") };
+    let zkiris::circuit::region::CellRef::B(row) = s.plan.iris_pack.bits[9] else { panic!("rule bits are b cells") };
     w.cols.b[row] = Fr::one() - w.cols.b[row];
     assert_rejected("code bit", &failures(&s.plan, w, s.k), "gate:");
 }

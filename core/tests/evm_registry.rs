@@ -22,12 +22,12 @@ use zkiris::{
             transfer_ownership_calldata, upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT,
             DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
         },
-        prove::{verify_native_evm, EvmProofError},
         revm::{calldata_gas, CallOutcome, LocalEvm, RevmError},
         solc::SolcError,
         verifier::{VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT},
     },
     public::{Submission, HEADER_ROWS, ROW_BINDING, ROW_COMMITMENT, ROW_MIN_VALID_BITS, ROW_SHARE_COMMITMENTS},
+    testkit::{verify_native_evm, EvmProofError},
 };
 
 /// First iris-code word of a public-code statement.
@@ -1047,7 +1047,7 @@ fn mpc_verifier_needs_every_fixed_column_used() {
     use halo2_proofs::plonk::{keygen_pk, keygen_vk};
     use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
     use support::standin::StandInCircuit;
-    use zkiris::evm::prove::prove_evm;
+    use zkiris::testkit::prove_evm;
     let f = fixture();
     let instances = f.m_c4.instances.clone();
     let circuit = StandInCircuit { skip_private_range_check: true, ..StandInCircuit::new(3, Submission::MpcShares, None) };

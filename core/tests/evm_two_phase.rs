@@ -22,7 +22,6 @@ use std::sync::Arc;
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::commitment::Salt;
 use zkiris::evm::calldata::{encode_verifier_calldata, with_binding};
-use zkiris::evm::prove::{verify_native_evm, EvmProofError};
 use zkiris::evm::revm::{create_address, LocalEvm};
 use zkiris::evm::solc::Solc;
 use zkiris::evm::verifier::VerifierSource;
@@ -31,6 +30,7 @@ use zkiris::model::Model;
 use zkiris::prover::{CancellationToken, NoProgress, ProofBundle, ProveOptions, ProvingSetup, SrsSource};
 use zkiris::public::{Binding, HEADER_ROWS, ROW_BINDING, ROW_COMMITMENT};
 use zkiris::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
+use zkiris::testkit::{verify_native_evm, EvmProofError};
 
 const ISSUER: [u8; 20] = [0x15; 20];
 const USER: [u8; 20] = [0x42; 20];

@@ -31,7 +31,7 @@ use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, Transcri
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use zkiris::circuit::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use zkiris::circuit::chips::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use zkiris::poseidon::sponge_hash;
 
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +39,7 @@ struct Width(usize);
 
 impl Default for Width {
     fn default() -> Self {
-        Width(zkiris::circuit::poseidon::DEFAULT_WIDTH)
+        Width(zkiris::circuit::chips::poseidon::DEFAULT_WIDTH)
     }
 }
 
@@ -250,7 +250,7 @@ fn params(k: u32) -> ParamsKZG<Bn256> {
 #[test]
 #[ignore = "measurement: about a minute per width; see the module docs"]
 fn poseidon_commitment_cost() {
-    let width = env("ZKIRIS_POSEIDON_WIDTH", zkiris::circuit::poseidon::DEFAULT_WIDTH);
+    let width = env("ZKIRIS_POSEIDON_WIDTH", zkiris::circuit::chips::poseidon::DEFAULT_WIDTH);
     let n = env("ZKIRIS_POSEIDON_ELEMENTS", 5205);
     let k = env("ZKIRIS_POSEIDON_K", 17) as u32;
     let proofs = env("ZKIRIS_POSEIDON_PROOFS", 2).max(1);

@@ -9,10 +9,10 @@
 //! | tensor | proven by | cells |
 //! |---|---|---|
 //! | enrollment input | the input region (range-checked bytes) | `q` |
-//! | linear map of an input with sliding-window structure | the convolution identity ([`super::conv`]), bias as an offset | product-polynomial coefficients in `q` |
-//! | any other linear map | [`super::dense`] dot products over copies | `v` |
-//! | `Max(x, c)` (ReLU) | [`super::relu`] | `u` |
-//! | `Requant(x)` | [`super::requant`] | `u` |
+//! | linear map of an input with sliding-window structure | the convolution identity ([`super::chips::conv`]), bias as an offset | product-polynomial coefficients in `q` |
+//! | any other linear map | [`super::chips::dense`] dot products over copies | `v` |
+//! | `Max(x, c)` (ReLU) | [`super::chips::relu`] | `u` |
+//! | `Requant(x)` | [`super::chips::requant`] | `u` |
 //!
 //! A value is referred to as a [`ValueRef`]: a cell plus a constant (a convolution output cell
 //! holds the response without the bias). Nonlinear ops other than `Max` with a constant and
@@ -24,12 +24,12 @@ use std::collections::{BTreeSet, HashMap};
 use crate::model::exec::broadcast_strides;
 use crate::model::ir::{Graph, Op, TensorId};
 
-use super::compare::rows_for_bits;
-use super::conv::apad_shape;
+use super::chips::compare::rows_for_bits;
+use super::chips::conv::apad_shape;
+use super::chips::requant::RequantShape;
 use super::layout::{Col, Floor};
 use super::linear::{detect_conv, LinearAnalysis};
-use super::plan::{CellRef, ConvRegion, InputRegion};
-use super::requant::RequantShape;
+use super::region::{CellRef, ConvRegion, InputRegion};
 use super::CircuitError;
 
 /// A proven value: `cell + offset`.
@@ -117,7 +117,7 @@ impl DenseOutput {
     }
 }
 
-/// A block of a batched dense layer ([`super::dense_batch`]): up to `width` outputs over one
+/// A block of a batched dense layer ([`super::chips::dense_batch`]): up to `width` outputs over one
 /// shared input list.
 #[derive(Clone, Debug)]
 pub struct DenseBlock {
@@ -304,8 +304,8 @@ fn bits_of(v: i128) -> u32 {
 /// in row-major order. Convolutions are appended to `convs` (their segment rows placed); the
 /// other regions are placed on `floor`.
 ///
-/// Dense layers use the batched layout ([`super::dense_batch`]) with blocks of `dense_width`
-/// outputs when `dense_width > 1`, else the direct one ([`super::dense`]).
+/// Dense layers use the batched layout ([`super::chips::dense_batch`]) with blocks of `dense_width`
+/// outputs when `dense_width > 1`, else the direct one ([`super::chips::dense`]).
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     graph: &Graph,

@@ -80,7 +80,7 @@ impl Columns {
     }
 }
 
-/// The extra columns of the CNN chips ([`super::relu`], [`super::requant`], [`super::dense`]).
+/// The extra columns of the CNN chips ([`super::chips::relu`], [`super::chips::requant`], [`super::chips::dense`]).
 #[derive(Clone, Copy, Debug)]
 pub struct CnnColumns {
     /// Output column (phase 1).

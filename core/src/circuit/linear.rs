@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::exec::{broadcast_shape, broadcast_strides, for_each_index, EinsumSpec};
+use crate::model::exec::{broadcast_shape, broadcast_strides, for_each_index};
 use crate::model::ir::{strides_of, Graph, IntTensor, Op, PadMode, TensorId};
 
 use super::CircuitError;
@@ -263,9 +263,7 @@ impl LinearAnalysis {
                         });
                         src.select(&picks, fill)
                     }
-                    Op::EinSum { expr } => {
-                        let shapes: Vec<Vec<usize>> = node.inputs.iter().map(|t| graph.info(*t).shape.clone()).collect();
-                        let spec = EinsumSpec::parse(expr, &shapes).map_err(|e| CircuitError::Internal(e.to_string()))?;
+                    Op::EinSum(spec) => {
                         let var: Vec<usize> = (0..node.inputs.len()).filter(|&k| graph.info(node.inputs[k]).konst.is_none()).collect();
                         let [v] = var.as_slice() else {
                             return Err(CircuitError::Unsupported(format!("node {}: EinSum with {} variable operands", node.name, var.len())));

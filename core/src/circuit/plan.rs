@@ -12,133 +12,18 @@ use crate::model::ir::{Graph, TensorId};
 use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
 use crate::model::Model;
 
+use super::chips::compare::rows_for_bits;
+use super::chips::conv::{apad_shape, ApadShape};
+use super::chips::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
 use super::cnn::{CnnPlan, ValueRef};
-use super::compare::rows_for_bits;
-use super::conv::{apad_shape, ApadShape};
 use super::layout::{Col, Floor};
-use super::linear::{detect_conv, ConvPlan, LinearAnalysis};
-use super::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
+use super::linear::{detect_conv, LinearAnalysis};
+use super::region::{CellRef, ConvRegion, InputRegion};
 use super::CircuitError;
 use crate::public::{PublicLayout, Submission};
 
 /// Public-input rows before the code words or share commitments.
 pub const HEADER_INSTANCES: usize = crate::public::HEADER_ROWS;
-
-/// A cell in the shared columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CellRef {
-    /// `q[col]` at `row`.
-    Q(usize, usize),
-    /// `v` at row.
-    V(usize),
-    /// `b` at row.
-    B(usize),
-    /// `h` at row.
-    H(usize),
-    /// `g` at row.
-    G(usize),
-    /// `u` (CNN outputs, see [`super::layout::CnnColumns`]) at row.
-    U(usize),
-}
-
-/// An enrollment input laid out four elements per row.
-#[derive(Clone, Debug)]
-pub struct InputRegion {
-    /// Graph input index.
-    pub input: usize,
-    /// Tensor.
-    pub tensor: TensorId,
-    /// Image (bytes, range-checked) or mask (bits).
-    pub is_mask: bool,
-    /// First row.
-    pub first_row: usize,
-    /// Rows holding data.
-    pub data_rows: usize,
-    /// Zero rows completing the last commitment element.
-    pub zero_rows: usize,
-    /// Chains (image rows).
-    pub chains: usize,
-    /// Rows per chain.
-    pub chain_rows: usize,
-    /// Rows per commitment element (7 or 63).
-    pub group_rows: usize,
-    /// Padded-chain gate shapes of the convolutions this input feeds, in slot order.
-    pub apad: Vec<ApadShape>,
-}
-
-impl InputRegion {
-    /// The `v` cells holding the commitment elements, in order.
-    pub fn element_cells(&self) -> Vec<CellRef> {
-        let rows = self.data_rows + self.zero_rows;
-        (0..rows / self.group_rows).map(|g| CellRef::V(self.first_row + (g + 1) * self.group_rows - 1)).collect()
-    }
-
-    /// Row of the last cell of chain `c`.
-    pub fn chain_end_row(&self, c: usize) -> usize {
-        self.first_row + (c + 1) * self.chain_rows - 1
-    }
-
-    /// Row whose `g` holds chain `c` padded as `shape` (`shape.slot` rows above the end).
-    pub fn apad_row(&self, c: usize, shape: &ApadShape) -> usize {
-        self.chain_end_row(c) - shape.slot
-    }
-
-    /// Gives `shape` a slot: the one of an equal shape already in use, else the next free one.
-    pub fn apad_slot(&mut self, shape: ApadShape) -> Result<ApadShape, CircuitError> {
-        let key = |a: &ApadShape| ApadShape { slot: 0, ..*a };
-        let slot = match self.apad.iter().position(|a| key(a) == key(&shape)) {
-            Some(s) => s,
-            None => {
-                self.apad.push(ApadShape { slot: self.apad.len(), ..shape });
-                self.apad.len() - 1
-            }
-        };
-        if slot >= self.chain_rows {
-            return Err(CircuitError::Unsupported(format!("input {} feeds convolutions with {} different paddings", self.input, slot + 1)));
-        }
-        Ok(ApadShape { slot, ..shape })
-    }
-}
-
-/// A convolution proved by the polynomial identity.
-#[derive(Clone, Debug)]
-pub struct ConvRegion {
-    /// The structure.
-    pub plan: ConvPlan,
-    /// Index into [`StatementPlan::inputs`] of the source.
-    pub source: usize,
-    /// Target tensor.
-    pub target: TensorId,
-    /// Coefficients per segment, padded to a multiple of 4.
-    pub seg_len: usize,
-    /// First row of the coefficients.
-    pub seg_first_row: usize,
-    /// First row of each distinct kernel's taps (in `g`).
-    pub kernel_rows: Vec<usize>,
-    /// First row of the block accumulator.
-    pub acc_first_row: usize,
-    /// Padded-chain gate shape.
-    pub apad: ApadShape,
-}
-
-impl ConvRegion {
-    /// Cell of target element `(segment, j)`.
-    pub fn output_cell(&self, s: usize, j: usize) -> CellRef {
-        let lead = self.seg_len - self.plan.segment_len();
-        let pos = s * self.seg_len + lead + self.plan.output_position(j);
-        CellRef::Q(self.seg_first_row + pos / 4, pos % 4)
-    }
-
-    /// Rows of the coefficient region.
-    pub fn seg_rows(&self) -> usize {
-        self.plan.segments * self.seg_len / 4
-    }
-
-    /// Row of the last accumulator block.
-    pub fn acc_last_row(&self) -> usize {
-        self.acc_first_row + self.plan.blocks.len() - 1
-    }
-}
 
 /// A comparator operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -240,7 +125,7 @@ impl PackRegion {
 pub struct CircuitShape {
     /// Limb width of range checks.
     pub limb_bits: u32,
-    /// Range-check table layout (see [`super::range`]): limb pairs, or single limbs.
+    /// Range-check table layout (see [`super::chips::range`]): limb pairs, or single limbs.
     pub paired_limbs: bool,
     /// Padded-chain gate variants.
     pub apad: Vec<ApadShape>,
@@ -254,11 +139,11 @@ pub struct CircuitShape {
     /// ReLU limb-row counts in use.
     pub relu_rows: Vec<usize>,
     /// Requantisation gate variants in use.
-    pub requant_shapes: Vec<super::requant::RequantShape>,
-    /// Outputs per block of the batched dense layout ([`super::dense_batch`]); 0 or 1 when
-    /// every dense layer uses the direct layout ([`super::dense`]).
+    pub requant_shapes: Vec<super::chips::requant::RequantShape>,
+    /// Outputs per block of the batched dense layout ([`super::chips::dense_batch`]); 0 or 1 when
+    /// every dense layer uses the direct layout ([`super::chips::dense`]).
     pub dense_width: usize,
-    /// Whether the MPC shares chip ([`super::shares`]) and its columns exist (mpc-shares
+    /// Whether the MPC shares chip ([`super::chips::shares`]) and its columns exist (mpc-shares
     /// models only; public-code circuits keep exactly their columns).
     pub shares: bool,
 }
@@ -273,7 +158,7 @@ pub const DENSE_BATCH_THRESHOLD: usize = 1 << 19;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Outputs per block of the batched dense layout: `Some(1)` forces the direct layout,
-    /// `Some(g)` blocks of `g`; `None` chooses [`super::dense_batch::DEFAULT_WIDTH`] when the
+    /// `Some(g)` blocks of `g`; `None` chooses [`super::chips::dense_batch::DEFAULT_WIDTH`] when the
     /// dense layers have at least [`DENSE_BATCH_THRESHOLD`] multiply-adds, else the direct one.
     pub dense_width: Option<usize>,
 }
@@ -653,7 +538,7 @@ impl StatementPlan {
                 // Plan once with the direct layout to count the dense multiply-adds.
                 let (trial, _) = super::cnn::plan(graph, &la, &mut inputs.clone(), &mut convs.clone(), &mut floor.clone(), limb_bits, 1, &targets)?;
                 if trial.dense_terms() >= DENSE_BATCH_THRESHOLD {
-                    super::dense_batch::DEFAULT_WIDTH
+                    super::chips::dense_batch::DEFAULT_WIDTH
                 } else {
                     1
                 }
@@ -800,7 +685,11 @@ impl StatementPlan {
                     )));
                 }
                 let chunks = iris_bits.len() / 4;
-                Some(SharesPlan { chunks, rows: super::shares::SharesChip::rows(chunks), poseidon_rows: super::shares::SharesChip::poseidon_rows(chunks) })
+                Some(SharesPlan {
+                    chunks,
+                    rows: super::chips::shares::SharesChip::rows(chunks),
+                    poseidon_rows: super::chips::shares::SharesChip::poseidon_rows(chunks),
+                })
             }
         };
         let mut plan = Self {
@@ -833,9 +722,19 @@ impl StatementPlan {
             layout,
             shares,
         };
-        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
-        plan.shape.paired_limbs = super::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
+        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
+        plan.shape.paired_limbs =
+            super::chips::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
         Ok(plan)
+    }
+
+    /// The pack regions the plan places: both codes in public-code mode; in mpc-shares mode only
+    /// the mask code (its popcount), since the iris code is never packed into public words.
+    pub(crate) fn packs(&self) -> Vec<&PackRegion> {
+        match self.layout.submission {
+            Submission::PublicCode => vec![&self.iris_pack, &self.mask_pack],
+            Submission::MpcShares => vec![&self.mask_pack],
+        }
     }
 
     /// Field elements hashed by the commitment: header, pixel and mask elements, salt.
@@ -845,17 +744,17 @@ impl StatementPlan {
 
     /// Rows of the Poseidon columns.
     pub fn commitment_rows(&self) -> usize {
-        super::poseidon::rows_needed(self.commitment_inputs())
+        super::chips::poseidon::rows_needed(self.commitment_inputs())
     }
 
     /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::shares::RANGE_BITS));
+        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
         let need = self
             .rows
             .max(self.commitment_rows())
-            .max(super::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
+            .max(super::chips::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
             .max(self.instances)
             .max(shares)
             + 16;

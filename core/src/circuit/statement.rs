@@ -12,22 +12,22 @@ use halo2_proofs::circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 
+use super::chips::compare::CompareConfig;
+use super::chips::conv::ConvConfig;
+use super::chips::dense::DenseConfig;
+use super::chips::dense_batch::DenseBatchConfig;
+use super::chips::horner::HornerConfig;
+use super::chips::logic::LogicConfig;
+use super::chips::pack::{Base, PackConfig};
+use super::chips::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use super::chips::range::RangeConfig;
+use super::chips::relu::ReluConfig;
+use super::chips::requant::RequantConfig;
+use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
 use super::cnn::CnnStep;
-use super::compare::CompareConfig;
-use super::conv::ConvConfig;
-use super::dense::DenseConfig;
-use super::dense_batch::DenseBatchConfig;
-use super::expr::fe;
-use super::horner::HornerConfig;
 use super::layout::{CnnColumns, Columns};
-use super::logic::LogicConfig;
-use super::pack::PackConfig;
-use super::plan::{Arg, Atom, CellRef, CircuitShape, StatementPlan};
-use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
-use super::range::RangeConfig;
-use super::relu::ReluConfig;
-use super::requant::RequantConfig;
-use super::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
+use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
+use super::region::CellRef;
 use super::witness::Witness;
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
@@ -314,116 +314,64 @@ impl Circuit<Fr> for IrisCircuit {
     }
 }
 
-/// The pack regions the plan places: both codes in public-code mode; in mpc-shares mode only
-/// the mask code (its popcount), since the iris code is never packed into public words.
-pub(crate) fn packs(plan: &StatementPlan) -> Vec<&super::plan::PackRegion> {
-    match plan.layout.submission {
-        Submission::PublicCode => vec![&plan.iris_pack, &plan.mask_pack],
-        Submission::MpcShares => vec![&plan.mask_pack],
-    }
-}
-
 /// Fixed values and selectors (identical for keygen and proving).
 fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
     let cols = &cfg.cols;
     for inp in &plan.inputs {
         for r in 0..inp.data_rows + inp.zero_rows {
             let row = inp.first_row + r;
-            let sel = if r % inp.group_rows == 0 {
-                if inp.is_mask {
-                    cfg.pack.s_bit_start
-                } else {
-                    cfg.pack.s_byte_start
-                }
-            } else if inp.is_mask {
-                cfg.pack.s_bit_next
-            } else {
-                cfg.pack.s_byte_next
-            };
-            sel.enable(region, row)?;
+            let base = if inp.is_mask { Base::Bit } else { Base::Byte };
+            cfg.pack.enable_pack(region, row, base, r % inp.group_rows == 0)?;
             if r >= inp.data_rows {
-                cfg.pack.s_zero.enable(region, row)?;
+                cfg.pack.enable_zero(region, row)?;
             } else if inp.is_mask {
-                cfg.pack.s_bool.enable(region, row)?;
+                cfg.pack.enable_bool(region, row)?;
             } else {
-                cfg.range.s_limbs.enable(region, row)?;
+                cfg.range.enable(region, row)?;
             }
         }
         if !inp.apad.is_empty() {
             for c in 0..inp.chains {
                 let first = inp.first_row + c * inp.chain_rows;
-                cfg.horner.s_start.enable(region, first)?;
-                for r in 1..inp.chain_rows {
-                    cfg.horner.s_next.enable(region, first + r)?;
-                }
+                cfg.horner.enable_run(region, first, inp.chain_rows)?;
                 for shape in &inp.apad {
-                    cfg.conv.apad_selector(shape).ok_or(Error::Synthesis)?.enable(region, inp.apad_row(c, shape))?;
+                    cfg.conv.enable_apad(region, shape, inp.apad_row(c, shape))?;
                 }
             }
         }
     }
     for conv in &plan.convs {
-        cfg.horner.s_start.enable(region, conv.seg_first_row)?;
-        for r in 1..conv.seg_rows() {
-            cfg.horner.s_next.enable(region, conv.seg_first_row + r)?;
-        }
+        cfg.horner.enable_run(region, conv.seg_first_row, conv.seg_rows())?;
         for (k, kernel) in conv.plan.kernels.iter().enumerate() {
-            let first = conv.kernel_rows[k];
-            for (t, &w) in kernel.iter().rev().enumerate() {
-                region.assign_fixed(cols.kf, first + t, fe(w as i128));
-                if t == 0 { cfg.conv.s_b_start } else { cfg.conv.s_b_next }.enable(region, first + t)?;
-            }
+            cfg.conv.place_kernel(region, conv.kernel_rows[k], kernel)?;
         }
-        let seg_sel = cfg.conv.seg_selector(conv.seg_len).ok_or(Error::Synthesis)?;
-        let mut prev = usize::MAX;
-        for (b, &(s, _, _)) in conv.plan.blocks.iter().enumerate() {
-            let row = conv.acc_first_row + b;
-            let sel = if b == 0 {
-                cfg.conv.s_acc_first
-            } else if s != prev {
-                seg_sel
-            } else {
-                cfg.conv.s_acc_next
-            };
-            sel.enable(region, row)?;
-            prev = s;
-        }
+        cfg.conv.place_accumulator(region, conv.acc_first_row, conv.seg_len, conv.plan.blocks.iter().map(|b| b.0))?;
     }
     assign_cnn_structure(region, cfg, plan)?;
     for (idx, atom) in plan.atoms.iter().enumerate() {
         let row = plan.atom_rows[idx];
         match atom {
-            Atom::Compare { f, rows, .. } => {
-                cfg.cmp.s_value.enable(region, row)?;
-                cfg.cmp.s_bit.enable(region, row)?;
-                cfg.cmp.sign_selector(*rows).ok_or(Error::Synthesis)?.enable(region, row)?;
-                for r in 0..*rows {
-                    cfg.range.s_limbs.enable(region, row + r)?;
-                }
-                for (k, v) in f.iter().enumerate() {
-                    region.assign_fixed(cols.f[k], row, fe(*v));
-                }
-            }
-            Atom::Square { .. } => cfg.logic.s_square.enable(region, row)?,
+            Atom::Compare { f, rows, .. } => cfg.cmp.place(region, &cfg.range, row, *rows, f)?,
+            Atom::Square { .. } => cfg.logic.enable_square(region, row)?,
             Atom::NonZero { .. } => {
-                cfg.logic.s_nonzero.enable(region, row)?;
-                cfg.cmp.s_bit.enable(region, row)?;
+                cfg.logic.enable_nonzero(region, row)?;
+                cfg.cmp.enable_bit(region, row)?;
             }
             Atom::SquareNonZero { .. } => {
-                cfg.logic.s_square.enable(region, row)?;
-                cfg.logic.s_nonzero.enable(region, row)?;
-                cfg.cmp.s_bit.enable(region, row)?;
+                cfg.logic.enable_square(region, row)?;
+                cfg.logic.enable_nonzero(region, row)?;
+                cfg.cmp.enable_bit(region, row)?;
             }
-            Atom::And(_) => cfg.logic.s_and.enable(region, row)?,
+            Atom::And(_) => cfg.logic.enable_and(region, row)?,
         }
     }
-    for pack in packs(plan) {
+    for pack in plan.packs() {
         for r in 0..pack.rows() {
             let row = pack.first_row + r;
-            let start = (4 * r) % super::pack::CODE_BITS_PER_WORD == 0;
-            if start { cfg.pack.s_bit_start } else { cfg.pack.s_bit_next }.enable(region, row)?;
+            let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
+            cfg.pack.enable_pack(region, row, Base::Bit, start)?;
             if pack.popcount {
-                if r == 0 { cfg.pack.s_count_start } else { cfg.pack.s_count_next }.enable(region, row)?;
+                cfg.pack.enable_count(region, row, r == 0)?;
             }
             // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
             if 4 * (r + 1) > pack.bits.len() {
@@ -489,7 +437,7 @@ fn bind_copies(
     let pc_row = plan.atom_rows[plan.popcount_atom];
     region.constrain_constant(cell(cols.b, pc_row), Fr::ONE)?;
     // Code bits into the packers, words to public inputs (public-code mode).
-    for pack in packs(plan) {
+    for pack in plan.packs() {
         for (i, bit) in pack.bits.iter().enumerate() {
             eq(region, cell_of(cfg, *bit)?, (cols.q[i % 4].into(), pack.first_row + i / 4));
         }
@@ -521,33 +469,18 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
         return Ok(());
     }
     let cnn = cfg.cnn.as_ref().ok_or(Error::Synthesis)?;
-    let [c0, c1] = cnn.cols.c;
     for step in &cnn_plan.steps {
         match *step {
             CnnStep::Relu(i) => {
                 let r = &cnn_plan.relus[i];
-                let sel = cnn.relu.selector(r.rows).ok_or(Error::Synthesis)?;
                 for (e, el) in r.elems.iter().enumerate() {
-                    let row = r.row(e);
-                    sel.enable(region, row)?;
-                    region.assign_fixed(c0, row, fe(el.src.offset as i128 - el.konst as i128));
-                    region.assign_fixed(c1, row, fe(el.konst as i128));
-                    for k in 0..r.rows {
-                        cfg.range.s_limbs.enable(region, row + k)?;
-                    }
+                    cnn.relu.place(region, &cfg.range, r.row(e), r.rows, el.src.offset as i128, el.konst as i128)?;
                 }
             }
             CnnStep::Requant(i) => {
                 let r = &cnn_plan.requants[i];
-                let sel = cnn.requant.selector(&r.shape).ok_or(Error::Synthesis)?;
                 for (e, el) in r.elems.iter().enumerate() {
-                    let row = r.row(e);
-                    sel.enable(region, row)?;
-                    region.assign_fixed(c0, row, fe(el.offset as i128));
-                    region.assign_fixed(c1, row, fe(r.ylo as i128));
-                    for k in 0..r.rows {
-                        cfg.range.s_limbs.enable(region, row + k)?;
-                    }
+                    cnn.requant.place(region, &cfg.range, r.row(e), &r.shape, el.offset as i128, r.ylo as i128)?;
                 }
             }
             CnnStep::Dense(i) => {
@@ -555,34 +488,11 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
                 if !d.blocks.is_empty() {
                     let db = cnn.dense_batch.as_ref().ok_or(Error::Synthesis)?;
                     for b in &d.blocks {
-                        if b.weights.len() > db.width {
-                            return Err(Error::Synthesis);
-                        }
-                        for r in 0..b.input_rows() {
-                            let row = b.first_row + r;
-                            if r == 0 { db.s_start } else { db.s_next }.enable(region, row)?;
-                            for (g, ws) in b.weights.iter().enumerate() {
-                                for k in 0..4 {
-                                    let w = ws.get(4 * r + k).copied().unwrap_or(0);
-                                    region.assign_fixed(db.w[g][k], row, fe(w as i128));
-                                }
-                            }
-                        }
-                        for g in 0..db.width {
-                            if g == 0 { db.s_y_start } else { db.s_y_next }.enable(region, b.first_row + g)?;
-                        }
+                        db.place(region, b.first_row, &b.weights, b.inputs.len())?;
                     }
                 }
                 for o in &d.outputs {
-                    for r in 0..o.rows() {
-                        let row = o.first_row + r;
-                        if r == 0 { cnn.dense.s_dot_start } else { cnn.dense.s_dot_next }.enable(region, row)?;
-                        region.assign_fixed(c0, row, if r == 0 { fe(o.constant as i128) } else { Fr::ZERO });
-                        for k in 0..4 {
-                            let w = o.terms.get(4 * r + k).map(|t| t.1).unwrap_or(0);
-                            region.assign_fixed(cnn.cols.w[k], row, fe(w as i128));
-                        }
-                    }
+                    cnn.dense.place(region, o.first_row, o.constant, |t| o.terms.get(t).map(|t| t.1), o.terms.len())?;
                 }
             }
         }
@@ -612,7 +522,7 @@ fn bind_cnn_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Stateme
             }
             CnnStep::Dense(i) => {
                 let d = &cnn_plan.denses[i];
-                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width).unwrap_or(0);
+                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width()).unwrap_or(0);
                 if width == 0 && !d.blocks.is_empty() {
                     return Err(Error::Synthesis);
                 }

@@ -14,14 +14,15 @@ use crate::model::{Encoding, Model};
 use crate::mpc::{GrElement, MaskedCode, Slopes};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
+use super::chips::compare::sign_limbs;
+use super::chips::conv::apad_value;
+use super::chips::horner::horner_rows;
+use super::chips::relu::relu_cells;
+use super::chips::requant::requant_cells;
 use super::cnn::CnnStep;
-use super::compare::sign_limbs;
-use super::conv::apad_value;
 use super::expr::{fe, fpow};
-use super::horner::horner_rows;
-use super::plan::{Arg, Atom, CellRef, StatementPlan};
-use super::relu::relu_cells;
-use super::requant::requant_cells;
+use super::plan::{Arg, Atom, StatementPlan};
+use super::region::CellRef;
 use super::CircuitError;
 
 /// Dense column values for the shared columns.
@@ -328,7 +329,7 @@ impl Witness {
         instances[1] = Fr::from(model.manifest().rules.min_valid_bits as u64);
         instances[2] = fe(tau);
         instances[ROW_BINDING] = binding;
-        for pack in super::statement::packs(plan) {
+        for pack in plan.packs() {
             let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
             let mut acc = Fr::ZERO;
             for (r, quad) in bits.chunks(4).enumerate() {
@@ -339,7 +340,7 @@ impl Witness {
                     cols.q[k][row] = bit;
                     qv = qv * Fr::from(2) + bit;
                 }
-                acc = if (4 * r) % super::pack::CODE_BITS_PER_WORD == 0 { qv } else { acc * Fr::from(16) + qv };
+                acc = if (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0 { qv } else { acc * Fr::from(16) + qv };
                 cols.v[row] = acc;
             }
             if plan.layout.submission == Submission::PublicCode {
@@ -438,7 +439,7 @@ impl Witness {
         for b in plan.cnn.denses.iter().flat_map(|d| &d.blocks) {
             let x: Vec<i128> = (0..b.inputs.len()).map(|t| to_i128(q[t % 4][b.first_row + t / 4])).collect();
             let y: Vec<Fr> = (0..width).map(|g| self.cols.v[b.first_row + g]).collect();
-            let (h, gv) = super::dense_batch::block_phase2(&x, &b.weights, &y, width, beta);
+            let (h, gv) = super::chips::dense_batch::block_phase2(&x, &b.weights, &y, width, beta);
             c2.h[b.first_row..b.first_row + h.len()].copy_from_slice(&h);
             c2.g[b.first_row..b.first_row + width].copy_from_slice(&gv);
         }

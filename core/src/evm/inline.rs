@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::verifier::VerifierError;
+use super::error::VerifierError;
 use super::yul::{calls, is_ident, literal, split_args};
 
 /// Deepest call nesting a rewritten statement may have. Each level below the statement's own
@@ -76,6 +76,7 @@ pub struct Forwarding {
 
 /// Forwards single-use stored values into their loads (module documentation). `statements`
 /// are the byte ranges in `source` of the runtime's top-level statements, in order.
+#[cfg(test)]
 pub fn inline_single_use(source: &str, statements: &[(usize, usize)]) -> Result<Forwarding, VerifierError> {
     inline_single_use_to_depth(source, statements, MAX_DEPTH)
 }

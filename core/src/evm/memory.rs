@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use super::verifier::VerifierError;
+use super::error::VerifierError;
 use super::yul;
 
 /// The result of [`compact`].

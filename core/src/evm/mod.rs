@@ -44,8 +44,8 @@
 //!    then registers each model's verifier address, version, submission mode and thresholds
 //!    ([`calldata::set_model_calldata`]) and the trusted enrollment devices (and revokes a
 //!    compromised one with [`calldata::revoke_device_calldata`]).
-//! 4. **Prove.** The phone proves with [`prove::prove_evm`] (Keccak transcript; a Blake2b proof
-//!    never verifies on chain) and can check the proof with [`prove::verify_native_evm`]. The
+//! 4. **Prove.** The phone proves with [`crate::prover`] (Keccak transcript, SHPLONK; a
+//!    Blake2b proof never verifies on chain) and can check the proof natively. The
 //!    statement is bound to the account that will submit it, the chain and the registry
 //!    ([`crate::public::Binding`]); the registry refuses it from anyone else, elsewhere.
 //! 5. **Submit.** [`calldata::register_calldata`] encodes the first registration (with the
@@ -60,17 +60,19 @@
 //! |---|---|
 //! | [`verifier`] | render the verifier source; split it for EIP-170 |
 //! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
-//! | [`inline`] | store-to-load forwarding in the generated verifier (fewer memory round trips) |
-//! | [`memory`] | memory compaction of the generated verifier (less memory-expansion gas) |
+//! | `inline` | store-to-load forwarding in the generated verifier (fewer memory round trips; crate-private) |
+//! | `memory` | memory compaction of the generated verifier (less memory-expansion gas; crate-private) |
 //! | [`calldata`] | the registry's layout v2 (on [`crate::public`]), verifier calldata, registry ABI encodings and events |
-//! | [`prove`] | prove and verify natively with the EVM (Keccak) transcript |
+//! | `prove` | prove and verify any circuit natively with the EVM transcript (test support: reached through `crate::testkit`, feature `dev-keys`) |
 //! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
 //! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
-pub mod inline;
-pub mod memory;
-pub mod prove;
+mod error;
+mod inline;
+mod memory;
+#[cfg(any(test, feature = "dev-keys"))]
+pub(crate) mod prove;
 #[cfg(feature = "evm-test")]
 pub mod registry;
 #[cfg(feature = "evm-test")]

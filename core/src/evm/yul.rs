@@ -5,7 +5,7 @@
 //! strings or comments appear inside statements, so parentheses and commas can be matched
 //! without a full parser.
 
-use super::verifier::VerifierError;
+use super::error::VerifierError;
 
 /// A call `name(…)` found in a text: its name and the byte spans of its top-level arguments.
 pub(crate) struct Call<'a> {

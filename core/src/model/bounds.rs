@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
-use super::exec::{eval_op, EinsumSpec};
+use super::error::ModelError;
+use super::exec::{einsum, eval_op};
 use super::ir::{Bound, Graph, IntTensor, Op};
-use super::ModelError;
 
 /// Largest magnitude (in bits) any tensor may reach.
 pub const MAX_BOUND_BITS: u32 = 60;
@@ -68,13 +68,12 @@ pub fn compute(graph: &mut Graph) -> Result<(), ModelError> {
                 super::ir::PadMode::Constant(v) => ib[0].union(&Bound::new(*v as i128, *v as i128)),
                 super::ir::PadMode::Wrap => ib[0],
             },
-            Op::EinSum { expr } => {
+            Op::EinSum(spec) => {
                 let var: Vec<usize> = (0..node.inputs.len()).filter(|&i| konst[i].is_none()).collect();
                 match var.as_slice() {
                     [] => tensor_bound(&node_value(graph, k)?),
                     [v] => {
                         let shapes: Vec<Vec<usize>> = node.inputs.iter().map(|t| graph.info(*t).shape.clone()).collect();
-                        let spec = EinsumSpec::parse(expr, &shapes)?;
                         // Sum the weights (product of all constant operands) per output.
                         let ones = ones_like(&shapes[*v]);
                         let mut pos_args: Vec<IntTensor> = Vec::new();
@@ -94,8 +93,8 @@ pub fn compute(graph: &mut Graph) -> Result<(), ModelError> {
                                 neg_args.push(n.clone());
                             }
                         }
-                        let sp = spec.eval(&pos_args.iter().collect::<Vec<_>>());
-                        let sn = spec.eval(&neg_args.iter().collect::<Vec<_>>());
+                        let sp = einsum(spec, &pos_args.iter().collect::<Vec<_>>());
+                        let sn = einsum(spec, &neg_args.iter().collect::<Vec<_>>());
                         linear_bound(&sp, &sn, ib[*v])
                     }
                     _ => return Err(unsupported()),

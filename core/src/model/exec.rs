@@ -3,10 +3,8 @@
 //! This is the twin of the circuit: the circuit's witness is taken from these values, and the
 //! bounds pass guarantees no intermediate exceeds `2^62`, so `i64` arithmetic never overflows.
 
-use std::collections::HashMap;
-
-use super::ir::{strides_of, Conv2d, Graph, IntTensor, Op, PadMode, TensorId};
-use super::ModelError;
+use super::error::ModelError;
+use super::ir::{strides_of, Conv2d, EinsumSpec, Graph, IntTensor, Op, PadMode, TensorId};
 
 /// All tensor values of one run, indexed by [`TensorId`].
 #[derive(Clone, Debug)]
@@ -87,10 +85,7 @@ pub fn eval_op(op: &Op, args: &[&IntTensor], inputs: &[IntTensor]) -> Result<Int
         Op::Concat { axis } => concat(args, *axis)?,
         Op::Gather { axis, indices } => gather(args[0], *axis, indices)?,
         Op::Pad { pads, mode } => pad(args[0], pads, *mode)?,
-        Op::EinSum { expr } => {
-            let shapes: Vec<Vec<usize>> = args.iter().map(|a| a.shape.clone()).collect();
-            EinsumSpec::parse(expr, &shapes)?.eval(args)
-        }
+        Op::EinSum(spec) => einsum(spec, args),
         Op::Conv(c) => conv2d(args[0], c)?,
         Op::Add => broadcast(args[0], args[1], |a, b| a + b)?,
         Op::Sub => broadcast(args[0], args[1], |a, b| a - b)?,
@@ -355,124 +350,47 @@ pub fn conv_out_hw(x_shape: &[usize], c: &Conv2d) -> Option<(usize, usize)> {
     Some(((ph - eh) / c.strides[0] + 1, (pw - ew) / c.strides[1] + 1))
 }
 
-/// A parsed Einstein-summation equation bound to operand shapes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EinsumSpec {
-    /// Letters of each operand.
-    pub operands: Vec<Vec<char>>,
-    /// Letters of the output.
-    pub output: Vec<char>,
-    /// Size of every letter.
-    pub sizes: HashMap<char, usize>,
-}
-
-impl EinsumSpec {
-    /// Parses `expr` (explicit `->` form) against operand shapes.
-    pub fn parse(expr: &str, shapes: &[Vec<usize>]) -> Result<Self, ModelError> {
-        let bad = |why: &str| ModelError::Internal(format!("einsum {expr:?}: {why}"));
-        let (lhs, rhs) = expr.split_once("->").ok_or_else(|| bad("implicit output form is not supported"))?;
-        let operands: Vec<Vec<char>> = lhs.split(',').map(|s| s.trim().chars().collect()).collect();
-        let output: Vec<char> = rhs.trim().chars().collect();
-        if operands.len() != shapes.len() {
-            return Err(bad("operand count"));
+/// Evaluates an [`EinsumSpec`] on integer operands.
+pub fn einsum(spec: &EinsumSpec, args: &[&IntTensor]) -> IntTensor {
+    let out_shape = spec.output_shape();
+    let summed = spec.summed();
+    let sum_shape: Vec<usize> = summed.iter().map(|c| spec.sizes[c]).collect();
+    let out_st = spec.letter_strides(&spec.output);
+    let sum_st = spec.letter_strides(&summed);
+    // Precompute the operand offsets of every summed multi-index.
+    let mut sum_offsets: Vec<Vec<usize>> = vec![Vec::new(); args.len()];
+    for_each_index(&sum_shape, |idx| {
+        for (k, st) in sum_st.iter().enumerate() {
+            sum_offsets[k].push(idx.iter().zip(st).map(|(i, s)| i * s).sum());
         }
-        let mut sizes = HashMap::new();
-        for (letters, shape) in operands.iter().zip(shapes) {
-            if letters.len() != shape.len() || letters.iter().any(|c| c.is_whitespace() || *c == '.') {
-                return Err(bad("operand rank or letters"));
-            }
-            for (c, &d) in letters.iter().zip(shape) {
-                if *sizes.entry(*c).or_insert(d) != d {
-                    return Err(bad("inconsistent sizes"));
+    });
+    let n_sum = sum_shape.iter().product::<usize>();
+    let mut data = Vec::with_capacity(out_shape.iter().product());
+    for_each_index(&out_shape, |idx| {
+        let bases: Vec<usize> = out_st.iter().map(|st| idx.iter().zip(st).map(|(i, s)| i * s).sum()).collect();
+        let mut acc = 0i64;
+        match args.len() {
+            2 => {
+                let (a, b) = (&args[0].data, &args[1].data);
+                let (oa, ob) = (&sum_offsets[0], &sum_offsets[1]);
+                for s in 0..n_sum {
+                    acc += a[bases[0] + oa[s]] * b[bases[1] + ob[s]];
                 }
             }
-        }
-        // An output letter no operand carries is a broadcast axis of size 1 (tract emits these).
-        for c in &output {
-            sizes.entry(*c).or_insert(1);
-        }
-        Ok(Self { operands, output, sizes })
-    }
-
-    /// Output shape.
-    pub fn output_shape(&self) -> Vec<usize> {
-        self.output.iter().map(|c| self.sizes[c]).collect()
-    }
-
-    /// Letters summed over (in first-appearance order).
-    pub fn summed(&self) -> Vec<char> {
-        let mut out = Vec::new();
-        for ops in &self.operands {
-            for c in ops {
-                if !self.output.contains(c) && !out.contains(c) {
-                    out.push(*c);
-                }
-            }
-        }
-        out
-    }
-
-    /// Number of multiply-adds.
-    pub fn iterations(&self) -> u64 {
-        let o: usize = self.output_shape().iter().product();
-        let s: usize = self.summed().iter().map(|c| self.sizes[c]).product();
-        (o * s) as u64
-    }
-
-    /// Per-operand strides for each output letter and each summed letter.
-    pub fn letter_strides(&self, letters: &[char]) -> Vec<Vec<usize>> {
-        self.operands
-            .iter()
-            .map(|ops| {
-                let shape: Vec<usize> = ops.iter().map(|c| self.sizes[c]).collect();
-                let st = strides_of(&shape);
-                letters.iter().map(|l| ops.iter().enumerate().filter(|(_, c)| *c == l).map(|(i, _)| st[i]).sum()).collect()
-            })
-            .collect()
-    }
-
-    /// Evaluates on integer operands.
-    pub fn eval(&self, args: &[&IntTensor]) -> IntTensor {
-        let out_shape = self.output_shape();
-        let summed = self.summed();
-        let sum_shape: Vec<usize> = summed.iter().map(|c| self.sizes[c]).collect();
-        let out_st = self.letter_strides(&self.output);
-        let sum_st = self.letter_strides(&summed);
-        // Precompute the operand offsets of every summed multi-index.
-        let mut sum_offsets: Vec<Vec<usize>> = vec![Vec::new(); args.len()];
-        for_each_index(&sum_shape, |idx| {
-            for (k, st) in sum_st.iter().enumerate() {
-                sum_offsets[k].push(idx.iter().zip(st).map(|(i, s)| i * s).sum());
-            }
-        });
-        let n_sum = sum_shape.iter().product::<usize>();
-        let mut data = Vec::with_capacity(out_shape.iter().product());
-        for_each_index(&out_shape, |idx| {
-            let bases: Vec<usize> = out_st.iter().map(|st| idx.iter().zip(st).map(|(i, s)| i * s).sum()).collect();
-            let mut acc = 0i64;
-            match args.len() {
-                2 => {
-                    let (a, b) = (&args[0].data, &args[1].data);
-                    let (oa, ob) = (&sum_offsets[0], &sum_offsets[1]);
-                    for s in 0..n_sum {
-                        acc += a[bases[0] + oa[s]] * b[bases[1] + ob[s]];
+            _ => {
+                #[allow(clippy::needless_range_loop)] // s indexes every operand's offset table
+                for s in 0..n_sum {
+                    let mut p = 1i64;
+                    for (k, a) in args.iter().enumerate() {
+                        p *= a.data[bases[k] + sum_offsets[k][s]];
                     }
-                }
-                _ => {
-                    #[allow(clippy::needless_range_loop)] // s indexes every operand's offset table
-                    for s in 0..n_sum {
-                        let mut p = 1i64;
-                        for (k, a) in args.iter().enumerate() {
-                            p *= a.data[bases[k] + sum_offsets[k][s]];
-                        }
-                        acc += p;
-                    }
+                    acc += p;
                 }
             }
-            data.push(acc);
-        });
-        IntTensor::new(out_shape, data)
-    }
+        }
+        data.push(acc);
+    });
+    IntTensor::new(out_shape, data)
 }
 
 #[cfg(test)]
@@ -488,9 +406,9 @@ mod tests {
         let a = t(&[2, 3], &[1, 2, 3, 4, 5, 6]);
         let b = t(&[3, 2], &[1, 0, 0, 1, 1, 1]);
         let s = EinsumSpec::parse("ik,kj->ij", &[a.shape.clone(), b.shape.clone()]).unwrap();
-        assert_eq!(s.eval(&[&a, &b]).data, vec![4, 5, 10, 11]);
+        assert_eq!(einsum(&s, &[&a, &b]).data, vec![4, 5, 10, 11]);
         let s = EinsumSpec::parse("ik,kj->ji", &[a.shape.clone(), b.shape.clone()]).unwrap();
-        assert_eq!(s.eval(&[&a, &b]).data, vec![4, 10, 5, 11]);
+        assert_eq!(einsum(&s, &[&a, &b]).data, vec![4, 10, 5, 11]);
         assert!(EinsumSpec::parse("ik,kj", &[a.shape.clone(), b.shape.clone()]).is_err());
     }
 

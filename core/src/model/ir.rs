@@ -10,8 +10,11 @@
 //! (`EinSum`, `Conv`, `Gather`, `Concat`, …) are what the circuit turns into cheap structured
 //! constraints.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+use super::error::ModelError;
 
 /// Index of a tensor in [`Graph::tensors`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,6 +66,86 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
         s[i] = s[i + 1] * shape[i + 1];
     }
     s
+}
+
+/// A parsed Einstein-summation equation bound to operand shapes: the typed payload of
+/// [`Op::EinSum`], parsed once when the model is lowered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EinsumSpec {
+    /// The equation as written (`irjk,rkf->fij`), for messages.
+    pub expr: String,
+    /// Letters of each operand.
+    pub operands: Vec<Vec<char>>,
+    /// Letters of the output.
+    pub output: Vec<char>,
+    /// Size of every letter.
+    pub sizes: HashMap<char, usize>,
+}
+
+impl EinsumSpec {
+    /// Parses `expr` (explicit `->` form) against operand shapes.
+    pub fn parse(expr: &str, shapes: &[Vec<usize>]) -> Result<Self, ModelError> {
+        let bad = |why: &str| ModelError::Internal(format!("einsum {expr:?}: {why}"));
+        let (lhs, rhs) = expr.split_once("->").ok_or_else(|| bad("implicit output form is not supported"))?;
+        let operands: Vec<Vec<char>> = lhs.split(',').map(|s| s.trim().chars().collect()).collect();
+        let output: Vec<char> = rhs.trim().chars().collect();
+        if operands.len() != shapes.len() {
+            return Err(bad("operand count"));
+        }
+        let mut sizes = HashMap::new();
+        for (letters, shape) in operands.iter().zip(shapes) {
+            if letters.len() != shape.len() || letters.iter().any(|c| c.is_whitespace() || *c == '.') {
+                return Err(bad("operand rank or letters"));
+            }
+            for (c, &d) in letters.iter().zip(shape) {
+                if *sizes.entry(*c).or_insert(d) != d {
+                    return Err(bad("inconsistent sizes"));
+                }
+            }
+        }
+        // An output letter no operand carries is a broadcast axis of size 1 (tract emits these).
+        for c in &output {
+            sizes.entry(*c).or_insert(1);
+        }
+        Ok(Self { expr: expr.to_string(), operands, output, sizes })
+    }
+
+    /// Output shape.
+    pub fn output_shape(&self) -> Vec<usize> {
+        self.output.iter().map(|c| self.sizes[c]).collect()
+    }
+
+    /// Letters summed over (in first-appearance order).
+    pub fn summed(&self) -> Vec<char> {
+        let mut out = Vec::new();
+        for ops in &self.operands {
+            for c in ops {
+                if !self.output.contains(c) && !out.contains(c) {
+                    out.push(*c);
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of multiply-adds.
+    pub fn iterations(&self) -> u64 {
+        let o: usize = self.output_shape().iter().product();
+        let s: usize = self.summed().iter().map(|c| self.sizes[c]).product();
+        (o * s) as u64
+    }
+
+    /// Per-operand strides for each output letter and each summed letter.
+    pub fn letter_strides(&self, letters: &[char]) -> Vec<Vec<usize>> {
+        self.operands
+            .iter()
+            .map(|ops| {
+                let shape: Vec<usize> = ops.iter().map(|c| self.sizes[c]).collect();
+                let st = strides_of(&shape);
+                letters.iter().map(|l| ops.iter().enumerate().filter(|(_, c)| *c == l).map(|(i, _)| st[i]).sum()).collect()
+            })
+            .collect()
+    }
 }
 
 /// An inclusive value range `[lo, hi]` that every element of a tensor provably lies in.
@@ -170,11 +253,9 @@ pub enum Op {
         /// Mode.
         mode: PadMode,
     },
-    /// Einstein summation over the inputs (exactly as ONNX `Einsum`, e.g. `irjk,rkf->fij`).
-    EinSum {
-        /// Equation.
-        expr: String,
-    },
+    /// Einstein summation over the inputs (exactly as ONNX `Einsum`, e.g. `irjk,rkf->fij`),
+    /// parsed against the operand shapes at lowering.
+    EinSum(EinsumSpec),
     /// 2-D convolution with constant weights on an `[N, C, H, W]` input.
     Conv(Conv2d),
     /// Elementwise sum with numpy broadcasting.
@@ -211,7 +292,7 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Gather { .. } => "Gather",
             Op::Pad { .. } => "Pad",
-            Op::EinSum { .. } => "EinSum",
+            Op::EinSum(_) => "EinSum",
             Op::Conv(_) => "Conv",
             Op::Add => "Add",
             Op::Sub => "Sub",
@@ -314,11 +395,7 @@ impl Graph {
         let mut total = 0u64;
         for n in &self.nodes {
             match &n.op {
-                Op::EinSum { expr } => {
-                    if let Ok(e) = super::exec::EinsumSpec::parse(expr, &n.inputs.iter().map(|t| self.info(*t).shape.clone()).collect::<Vec<_>>()) {
-                        total += e.iterations();
-                    }
-                }
+                Op::EinSum(e) => total += e.iterations(),
                 Op::Conv(c) => {
                     let out = &self.info(n.output).shape;
                     let k: usize = c.weights.shape[1..].iter().product();

@@ -9,11 +9,20 @@ use std::fmt;
 
 use k256::ecdsa::signature::{Signer, Verifier};
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
 #[cfg(any(test, feature = "dev-keys"))]
 use sha3::Digest;
 
-use super::manifest::IssuerRef;
-use super::ModelError;
+use super::error::ModelError;
+
+/// The issuer key that signed the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerRef {
+    /// Human-readable key id (e.g. `dev-issuer`).
+    pub key_id: String,
+    /// SEC1 compressed public key, hex.
+    pub public_key: String,
+}
 
 /// Key id of the development issuer.
 pub const DEV_ISSUER_KEY_ID: &str = "dev-issuer-INSECURE";

@@ -21,10 +21,10 @@ use tract_onnx::tract_core::ops::konst::Const;
 use tract_onnx::tract_core::ops::nn::{DataFormat, Reduce, Reducer};
 use tract_onnx::tract_core::ops::source::TypedSource;
 
-use super::ir::{Bound, Conv2d, Graph, GraphInput, GraphOutput, IntTensor, Node, Op, PadMode, Requant, TensorId};
+use super::error::ModelError;
+use super::ir::{Bound, Conv2d, EinsumSpec, Graph, GraphInput, GraphOutput, IntTensor, Node, Op, PadMode, Requant, TensorId};
 use super::onnx::TypedGraph;
 use super::quant::{quantize, QuantConfig};
-use super::ModelError;
 
 /// How to interpret a model input when lowering.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,7 +235,12 @@ impl<'a> Lowerer<'a> {
                 return Err(unsupported(name, "EinSum of two non-constant tensors"));
             }
             let s: i32 = ids.iter().map(|t| self.scale(*t)).sum();
-            self.push(name, Op::EinSum { expr }, ids, out_shape, s)
+            let shapes: Vec<Vec<usize>> = ids.iter().map(|t| self.g.info(*t).shape.clone()).collect();
+            let spec = EinsumSpec::parse(&expr, &shapes)?;
+            if spec.output_shape() != out_shape {
+                return Err(unsupported(name, "EinSum whose equation does not give tract's output shape"));
+            }
+            self.push(name, Op::EinSum(spec), ids, out_shape, s)
         } else if let Some(a) = op.downcast_ref::<AxisOp>() {
             let x = self.int_at(&ins[0], self.quant.act_bits, name);
             let s = self.scale(x);

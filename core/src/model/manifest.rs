@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::error::ModelError;
+pub use super::issuer::IssuerRef;
 use super::issuer::{IssuerKeys, IssuerSignature};
-use super::ModelError;
 
 /// Current manifest schema tag.
 pub const MANIFEST_SCHEMA: &str = "zkiris.manifest/1";
@@ -198,15 +199,6 @@ pub struct OnnxRef {
     pub file: String,
     /// Lowercase hex sha256 of the file.
     pub sha256: String,
-}
-
-/// The issuer key that signed the manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuerRef {
-    /// Human-readable key id (e.g. `dev-issuer`).
-    pub key_id: String,
-    /// SEC1 compressed public key, hex.
-    pub public_key: String,
 }
 
 /// Everything that defines the computation (hashed into the model id).

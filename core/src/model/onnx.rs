@@ -6,8 +6,8 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use super::error::ModelError;
 use super::manifest::InputSpec;
-use super::ModelError;
 
 /// A decluttered tract model with fixed input shapes.
 pub type TypedGraph = TypedModel;

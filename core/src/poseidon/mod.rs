@@ -3,7 +3,7 @@
 //! The constants are generated in code by the reference Grain LFSR
 //! ([`PoseidonParams::get`]); for width 3 and 5 they reproduce circomlib's Poseidon
 //! (see [`circom_hash`] and its tests). The in-circuit twin is
-//! [`crate::circuit::poseidon`]; both compute [`sponge_hash`], the sponge used by the
+//! [`crate::circuit::chips::poseidon`]; both compute [`sponge_hash`], the sponge used by the
 //! enrollment commitment ([`crate::commitment::commit`]).
 //!
 //! | item | what |
@@ -19,7 +19,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 
 pub(crate) use params::{fr_from_be, fr_to_be};
-pub use params::{partial_rounds, pow5, PoseidonParams, ALPHA, FIELD_BITS, FULL_ROUNDS, MAX_WIDTH, MIN_WIDTH};
+pub use params::{partial_rounds, pow5, PoseidonParams, ALPHA, FIELD_BITS, FIELD_MODULUS_BE, FULL_ROUNDS, MAX_WIDTH, MIN_WIDTH};
 
 /// Errors from the native Poseidon functions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::ids::RecordId;
 use super::keys::KeyError;
-use super::record::RecordId;
 use crate::attest::DeviceId;
 
 /// Which vault file an integrity error is about.

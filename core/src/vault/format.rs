@@ -5,14 +5,14 @@
 //! this module is their single implementation.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::error::{VaultError, VaultFile};
+use super::ids::{RecordId, VaultId, ID_LEN};
 use super::keys::{self, KdfCost, KdfParams, KDF_SALT_LEN, KEY_LEN, NONCE_LEN, TAG_LEN};
-use super::record::{RecordId, RecordSummary};
+use super::summary::RecordSummary;
 use crate::attest::DeviceId;
 use crate::commitment::Commitment;
 
@@ -29,8 +29,6 @@ pub const TRAILER_LEN: usize = 32;
 /// Smallest possible file: an empty body.
 pub const MIN_FILE_LEN: usize = PREFIX_LEN + TRAILER_LEN;
 
-/// Length of vault, record and data-key ids.
-pub const ID_LEN: usize = 16;
 /// Largest wrapped key accepted from a provider (platform wrappers add headers and tags).
 pub const MAX_WRAPPED_KEY_LEN: usize = 1024;
 /// Most metadata entries per record.
@@ -44,22 +42,6 @@ pub const MAX_METADATA_VALUE_LEN: usize = u16::MAX as usize;
 const KDF_NONE: u8 = 0;
 /// KDF kind byte: Argon2id version 0x13.
 const KDF_ARGON2ID: u8 = 1;
-
-/// A vault's random 128-bit identifier (bound into every record's associated data).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VaultId(pub [u8; ID_LEN]);
-
-impl fmt::Display for VaultId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for VaultId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VaultId({self})")
-    }
-}
 
 fn prefix_check(prefix: &[u8]) -> [u8; 4] {
     let h = Sha256::digest(prefix);

@@ -160,8 +160,10 @@
 mod error;
 pub mod format;
 pub mod fs;
+mod ids;
 pub mod keys;
 mod record;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -172,13 +174,15 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use zeroize::Zeroizing;
 
 pub use error::{VaultError, VaultFile};
-pub use format::VaultId;
 pub use fs::{Fs, StdFs};
+pub use ids::{RecordId, RecordIdParseError, VaultId};
 pub use keys::{KdfCost, KdfParams, KeyError, KeyProvider, PassphraseProvider, RawKeyProvider};
-pub use record::{EnrollmentRecord, RecordId, RecordIdParseError, RecordSummary, MAX_PIXELS};
+pub use record::{EnrollmentRecord, MAX_PIXELS};
+pub use summary::RecordSummary;
 
 use crate::attest::DeviceId;
-use format::{IndexEntry, IndexHeader, ID_LEN};
+use format::{IndexEntry, IndexHeader};
+use ids::ID_LEN;
 use keys::KEY_LEN;
 use record::RecordBinding;
 

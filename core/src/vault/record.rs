@@ -1,89 +1,24 @@
-//! Enrollment records: the secret-holding [`EnrollmentRecord`], its public [`RecordSummary`],
-//! and the record file format.
+//! Enrollment records: the secret-holding [`EnrollmentRecord`] and the record file format
+//! (its public listing is [`super::summary::RecordSummary`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
 use super::error::{VaultError, VaultFile};
 use super::format::{
-    check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader, VaultId, ID_LEN, MAGIC_RECORD, PREFIX_LEN,
-    TRAILER_LEN,
+    check_metadata, frame_finish, frame_start, get_metadata, metadata_len, parse_frame, put_metadata, Reader, MAGIC_RECORD, PREFIX_LEN, TRAILER_LEN,
 };
+use super::ids::{RecordId, VaultId, ID_LEN};
 use super::keys::{self, KEY_LEN, NONCE_LEN, TAG_LEN};
+use super::summary::RecordSummary;
 use crate::attest::{AttestError, DeviceId, EnrollmentSignature};
 use crate::commitment::{Commitment, Salt};
 use crate::image::{IrisImage, IrisMask};
 
 /// Largest image (height × width) a record may hold: 16 Mi pixels.
 pub const MAX_PIXELS: u64 = 1 << 24;
-
-/// A record's random 128-bit identifier, written as 32 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId(pub [u8; ID_LEN]);
-
-impl fmt::Display for RecordId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for RecordId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RecordId({self})")
-    }
-}
-
-/// Error parsing a [`RecordId`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("record id must be 32 hex digits, got `{0}`")]
-pub struct RecordIdParseError(pub String);
-
-impl FromStr for RecordId {
-    type Err = RecordIdParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let raw = hex::decode(s.trim()).map_err(|_| RecordIdParseError(s.to_string()))?;
-        let arr: [u8; ID_LEN] = raw.try_into().map_err(|_| RecordIdParseError(s.to_string()))?;
-        Ok(RecordId(arr))
-    }
-}
-
-impl RecordId {
-    /// The record's file name in the vault directory: `<32 hex digits>.rec`.
-    pub fn file_name(&self) -> String {
-        format!("{self}.rec")
-    }
-
-    /// Parses a record file name back into an id.
-    pub fn from_file_name(name: &str) -> Option<Self> {
-        let stem = name.strip_suffix(".rec")?;
-        if stem.len() != 2 * ID_LEN || stem.bytes().any(|b| !matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        stem.parse().ok()
-    }
-}
-
-/// What the vault lists about a record: no biometric secrets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordSummary {
-    /// The record id.
-    pub id: RecordId,
-    /// The enrollment commitment `C` (public: it is registered on chain).
-    pub commitment: Commitment,
-    /// The enrollment device that signed `C`.
-    pub device: DeviceId,
-    /// When the enrollment was created, in seconds since the Unix epoch.
-    pub created_unix: u64,
-    /// Image rows.
-    pub height: u32,
-    /// Image columns.
-    pub width: u32,
-    /// Free-form metadata.
-    pub metadata: BTreeMap<String, String>,
-}
 
 /// One enrollment: the image, mask and salt (secrets) with the signed commitment.
 ///

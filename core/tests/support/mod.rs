@@ -24,12 +24,12 @@ use rand_chacha::{
 use zkiris::{
     evm::{
         calldata::{fr_from_i64, public_code_inputs, registry_layout, CODE_BYTES},
-        prove::{prove_evm, verify_native_evm},
         revm::{create_address, DEFAULT_CHAIN_ID},
         solc::{CompiledContract, CompiledVerifier, Solc},
         verifier::VerifierSource,
     },
     public::{Binding, PublicBody, PublicInputs, Submission},
+    testkit::{prove_evm, verify_native_evm},
 };
 
 use standin::{StandInCircuit, K};

@@ -63,8 +63,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn};
 use halo2_proofs::poly::Rotation;
 
-use super::expr::c;
 use super::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use crate::circuit::expr::c;
 use crate::mpc::ring::{GrElement, ENCODING_MATRIX};
 use crate::mpc::shares::{share_commitment_header, Party, COEFFS_PER_ELEMENT, SHARE_SPONGE_WIDTH};
 
