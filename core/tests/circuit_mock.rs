@@ -225,8 +225,8 @@ fn too_few_valid_bits_cannot_be_proven() {
 fn nonzero_ands_and_squares_are_enforced() {
     let (plan, w0, k) = setup(TinyRules::Openiris);
     for (what, pred, col) in [
-        ("square", (|a: &Atom| matches!(a, Atom::Square { .. })) as fn(&Atom) -> bool, 2usize),
-        ("nonzero bit", |a: &Atom| matches!(a, Atom::NonZero { .. }), 9),
+        ("square", (|a: &Atom| matches!(a, Atom::Square { .. } | Atom::SquareNonZero { .. })) as fn(&Atom) -> bool, 2usize),
+        ("nonzero bit", |a: &Atom| matches!(a, Atom::NonZero { .. } | Atom::SquareNonZero { .. }), 9),
         ("and bit", |a: &Atom| matches!(a, Atom::And(_)), 9),
     ] {
         let mut w = w0.clone();

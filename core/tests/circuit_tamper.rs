@@ -21,6 +21,7 @@ use zkiris::circuit::chips::pack::CODE_BITS_PER_WORD;
 use zkiris::circuit::plan::{Arg, Atom};
 use zkiris::circuit::region::{CellRef, InputRegion};
 use zkiris::circuit::statement::IrisConfig;
+use zkiris::circuit::witness::to_i128;
 use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
 use zkiris::commitment::{commit, Salt, SPONGE_WIDTH};
 use zkiris::model::manifest::Submission;
@@ -452,6 +453,84 @@ fn openiris_fragile_and_coverage_comparators_prove_their_bits() {
         assert_eq!(failures(&c, forge(a, Some(forged_d))), vec![gate("comparator value", 0, row)], "{kind}: forged d at row {row}");
     }
     println!("(kind, honest bit): {seen:?}");
+}
+
+// 8b. The merged square / non-zero row.
+
+/// Writes `q0..q3`, `v`, `b` of the square/non-zero row `row`, moves every comparator reading
+/// its squares to the new `d` (with its honest sign bit and limbs), and re-derives the bits
+/// downstream, so that only what the written cells themselves break can fail.
+fn rewrite_square_row(c: &Case, w: &mut Witness, row: usize, q: [Fr; 4], v: Fr, b: Fr) {
+    let sq = |w: &Witness| (to_i128(w.cols.q[2][row]), to_i128(w.cols.q[3][row]));
+    let (old2, old3) = sq(w);
+    for (k, val) in q.into_iter().enumerate() {
+        w.cols.q[k][row] = val;
+    }
+    (w.cols.v[row], w.cols.b[row]) = (v, b);
+    let (new2, new3) = sq(w);
+    let mut readers = 0;
+    for (a, atom) in c.plan.atoms.iter().enumerate() {
+        if let Atom::Compare { x: Arg::Cell(CellRef::Q(r2, 2)), y: Arg::Cell(CellRef::Q(r3, 3)), f, .. } = atom {
+            if (*r2, *r3) == (row, row) {
+                set_comparator(&c.plan, w, a, c.w.atom_values[a] + f[1] * (new2 - old2) + f[2] * (new3 - old3));
+                readers += 1;
+            }
+        }
+    }
+    assert!(readers >= 4, "the fragile comparators read the squares of row {row} ({readers})");
+    repropagate_bits(&c.plan, w);
+}
+
+/// The open-iris square and non-zero atoms of one operand pair share a row
+/// (`Atom::SquareNonZero`): each of its gates still holds on its own there. A forged square
+/// (with the comparators that read it and every bit downstream re-derived) fails exactly its
+/// `logic` constraint (0 for `q2 = x²`, 1 for `q3 = y²`); a forged non-zero bit 0 (inverse 0)
+/// for a non-zero pair fails exactly `(x²+y²)·(1−b) = 0` (constraint 3); and operands that are
+/// not the response cells, with a consistent row, fail only their copies.
+#[test]
+fn the_merged_square_and_nonzero_row_keeps_each_gate() {
+    let c = case(TinySpec::default_for(TinyRules::Openiris));
+    let merged: Vec<usize> = (0..c.plan.atoms.len()).filter(|&a| matches!(c.plan.atoms[a], Atom::SquareNonZero { .. })).collect();
+    assert!(!merged.is_empty(), "the tiny open-iris plan merges its squares and non-zero tests");
+    assert!(!c.plan.atoms.iter().any(|a| matches!(a, Atom::Square { .. } | Atom::NonZero { .. })), "every pair is merged");
+    // A pair with a non-zero response, whose forged bit 1 → 0 reaches a public mask word.
+    let a = *merged
+        .iter()
+        .find(|&&a| {
+            let row = c.plan.atom_rows[a];
+            let mut w = c.w.clone();
+            w.cols.b[row] = Fr::ZERO;
+            repropagate_bits(&c.plan, &mut w);
+            c.w.cols.b[row] == Fr::ONE && w.instances != c.w.instances
+        })
+        .expect("a non-zero pair whose bit reaches the mask code");
+    let row = c.plan.atom_rows[a];
+    let Atom::SquareNonZero { x: xc, .. } = c.plan.atoms[a] else { unreachable!() };
+    let q = |w: &Witness| [0, 1, 2, 3].map(|k| w.cols.q[k][row]);
+    let honest = q(&c.w);
+    let (v, b) = (c.w.cols.v[row], c.w.cols.b[row]);
+    assert_eq!(honest[2], honest[0] * honest[0]);
+    assert_eq!(honest[3], honest[1] * honest[1]);
+    for (k, constraint) in [(2, 0), (3, 1)] {
+        let mut forged = honest;
+        forged[k] += Fr::ONE;
+        let mut w = c.w.clone();
+        rewrite_square_row(&c, &mut w, row, forged, v, b);
+        assert_eq!(failures(&c, w), vec![gate("logic", constraint, row)], "forged q{k} at row {row}");
+    }
+    let mut w = c.w.clone();
+    rewrite_square_row(&c, &mut w, row, honest, Fr::ZERO, Fr::ZERO);
+    assert_ne!(w.instances, c.w.instances, "the forged bit changes the public mask code");
+    assert_eq!(failures(&c, w), vec![gate("logic", 3, row)], "forged non-zero bit at row {row}");
+    // x + 1 in q0 with its own square, inverse and bit: only the copy of x breaks.
+    let x1 = honest[0] + Fr::ONE;
+    let norm = x1 * x1 + honest[1] * honest[1];
+    let mut w = c.w.clone();
+    rewrite_square_row(&c, &mut w, row, [x1, honest[1], x1 * x1, honest[3]], norm.invert().unwrap(), Fr::ONE);
+    let f = failures(&c, w);
+    let cols = &c.cfg.cols;
+    let CellRef::Q(_, src) = xc else { panic!("the operand is a convolution cell") };
+    assert_copy_only("operand x", &f, (col(cols.q[0]), row), &[col(cols.q[0]), col(cols.q[src]), col(cols.g)]);
 }
 
 // 9. Phases.

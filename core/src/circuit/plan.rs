@@ -64,6 +64,15 @@ pub enum Atom {
         /// y.
         y: CellRef,
     },
+    /// [`Atom::Square`] and [`Atom::NonZero`] of the same operands on one row: `q2 = x²`,
+    /// `q3 = y²`, `b = [x ≠ 0 ∨ y ≠ 0]` (the two gates use disjoint cells besides `q0 = x`,
+    /// `q1 = y`).
+    SquareNonZero {
+        /// x.
+        x: CellRef,
+        /// y.
+        y: CellRef,
+    },
     /// `b = AND(bits)` (≤ 4 inputs).
     And(Vec<CellRef>),
 }
@@ -328,12 +337,12 @@ impl RuleCompiler<'_> {
             BitRule::NonZeroPair { output, re, im } => {
                 let (x, _) = self.output_cell_exact(output, *re, i, j)?;
                 let (y, _) = self.output_cell_exact(output, *im, i, j)?;
-                self.push(format!("nz/{output}/{re}/{im}/{i}/{j}"), Atom::NonZero { x, y })
+                self.square_or_nonzero(format!("{output}/{re}/{im}/{i}/{j}"), false, x, y)
             }
             BitRule::Fragile { output, re, im, component, kernel_sumsq, patch_size, radius_lo_sq, radius_hi_sq, cos2 } => {
                 let (x, xb) = self.output_cell_exact(output, *re, i, j)?;
                 let (y, yb) = self.output_cell_exact(output, *im, i, j)?;
-                let sq = self.push(format!("sq/{output}/{re}/{im}/{i}/{j}"), Atom::Square { x, y });
+                let sq = self.square_or_nonzero(format!("{output}/{re}/{im}/{i}/{j}"), true, x, y);
                 let n = *patch_size.get(i).ok_or_else(|| CircuitError::Unsupported("fragile patch_size shorter than the grid".into()))? as i128;
                 let (s_re, s_im) = (kernel_sumsq[0] as i128, kernel_sumsq[1] as i128);
                 let m = n * n * s_re * s_im;
@@ -347,9 +356,13 @@ impl RuleCompiler<'_> {
                 };
                 let lo: Ratio = *radius_lo_sq;
                 let hi: Ratio = *radius_hi_sq;
-                // lo.den·q − lo.num·M ≥ 0 with q = S_im·x² + S_re·y²
-                let f_lo = [-(lo.num as i128) * m, lo.den as i128 * s_im, lo.den as i128 * s_re];
-                let f_hi = [hi.num as i128 * m, -(hi.den as i128) * s_im, -(hi.den as i128) * s_re];
+                // The radius tests compare q = S_im·x² + S_re·y² (an integer ≥ 0) with M·num/den:
+                // lo.den·q ≥ lo.num·M ⇔ q ≥ ⌈lo.num·M / lo.den⌉ and hi.den·q ≤ hi.num·M ⇔
+                // q ≤ ⌊hi.num·M / hi.den⌋, so the comparators prove d = q − T_lo and
+                // d = T_hi − q, whose magnitudes lack the factor den (2^27 and 2^11 for
+                // open-iris: 3 limb rows instead of 4).
+                let f_lo = [-radius_threshold(lo, m, true)?, s_im, s_re];
+                let f_hi = [radius_threshold(hi, m, false)?, -s_im, -s_re];
                 let (cn, cd) = (cos2.num as i128, cos2.den as i128);
                 let f_ang = match component {
                     Component::Re => [0, cn * s_im, (cn - cd) * s_re],
@@ -366,6 +379,23 @@ impl RuleCompiler<'_> {
                 self.and(&parts)
             }
         })
+    }
+
+    /// The square (`want_square`) or non-zero atom of the operand pair `key`. Both of a pair
+    /// share one row ([`Atom::SquareNonZero`]): the second one asked for upgrades the first.
+    fn square_or_nonzero(&mut self, key: String, want_square: bool, x: CellRef, y: CellRef) -> usize {
+        let (mine, other) = if want_square { (format!("sq/{key}"), format!("nz/{key}")) } else { (format!("nz/{key}"), format!("sq/{key}")) };
+        if let Some(&k) = self.memo.get(&mine) {
+            return k;
+        }
+        if let Some(&k) = self.memo.get(&other) {
+            if matches!(self.atoms[k], Atom::Square { x: ax, y: ay } | Atom::NonZero { x: ax, y: ay } if (ax, ay) == (x, y)) {
+                self.atoms[k] = Atom::SquareNonZero { x, y };
+                self.memo.insert(mine, k);
+                return k;
+            }
+        }
+        self.push(mine, if want_square { Atom::Square { x, y } } else { Atom::NonZero { x, y } })
     }
 
     /// AND of atoms' bits, in a tree of 4-input gates.
@@ -388,6 +418,16 @@ impl RuleCompiler<'_> {
         }
         level[0]
     }
+}
+
+/// The integer threshold of a fragile radius test `r.den·q ≥ r.num·m` (`round_up`, then
+/// `q ≥ ⌈r.num·m / r.den⌉`) or `r.den·q ≤ r.num·m` (then `q ≤ ⌊r.num·m / r.den⌋`): for an
+/// integer `q` and `r.den > 0` each pair of inequalities holds for exactly the same `q`.
+fn radius_threshold(r: Ratio, m: i128, round_up: bool) -> Result<i128, CircuitError> {
+    let num = (r.num as i128).checked_mul(m).filter(|n| r.den > 0 && *n > i128::MIN);
+    let num = num.ok_or_else(|| CircuitError::Unsupported(format!("fragile radius {r:?} with M = {m} is out of range")))?;
+    let den = r.den as i128;
+    Ok(if round_up { -(-num).div_euclid(den) } else { num.div_euclid(den) })
 }
 
 /// Resolves the placeholder `usize::MAX − atom` rows to the atoms' real rows.
@@ -789,3 +829,29 @@ pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usiz
 }
 
 pub use crate::public::code_words;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radius_thresholds_decide_exactly_the_scaled_inequalities() {
+        for (num, den) in [(1u64, 1u64), (1, 3), (2, 3), (121, 1600), (1, 100_000_000), (7, 5), (0, 4)] {
+            for m in [-50i128, -7, -1, 0, 1, 6, 13, 1600, 123_456_789] {
+                let r = Ratio { num, den };
+                let (lo, hi) = (radius_threshold(r, m, true).unwrap(), radius_threshold(r, m, false).unwrap());
+                let scaled = num as i128 * m;
+                for q in [-3 * m.abs() - 2, -1, 0, 1, 2, 3, m.abs(), scaled / den as i128, scaled / den as i128 + 1, 2 * m.abs() + 5]
+                    .into_iter()
+                    .chain(lo - 2..lo + 3)
+                    .chain(hi - 2..hi + 3)
+                {
+                    assert_eq!(q >= lo, den as i128 * q >= scaled, "{r:?} m={m} q={q}");
+                    assert_eq!(q <= hi, den as i128 * q <= scaled, "{r:?} m={m} q={q}");
+                }
+            }
+        }
+        assert!(radius_threshold(Ratio { num: 1, den: 0 }, 5, true).is_err());
+        assert!(radius_threshold(Ratio { num: u64::MAX, den: 3 }, i128::MAX / 2, false).is_err());
+    }
+}

@@ -357,6 +357,11 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
                 cfg.logic.enable_nonzero(region, row)?;
                 cfg.cmp.enable_bit(region, row)?;
             }
+            Atom::SquareNonZero { .. } => {
+                cfg.logic.enable_square(region, row)?;
+                cfg.logic.enable_nonzero(region, row)?;
+                cfg.cmp.enable_bit(region, row)?;
+            }
             Atom::And(_) => cfg.logic.enable_and(region, row)?,
         }
     }
@@ -414,7 +419,7 @@ fn bind_copies(
                     }
                 }
             }
-            Atom::Square { x, y } | Atom::NonZero { x, y } => {
+            Atom::Square { x, y } | Atom::NonZero { x, y } | Atom::SquareNonZero { x, y } => {
                 eq(region, cell_of(cfg, *x)?, (cols.q[0].into(), row));
                 eq(region, cell_of(cfg, *y)?, (cols.q[1].into(), row));
             }

@@ -297,21 +297,20 @@ impl Witness {
                     }
                     atom_values[idx] = d;
                 }
-                Atom::Square { x, y } => {
+                Atom::Square { x, y } | Atom::NonZero { x, y } | Atom::SquareNonZero { x, y } => {
                     let (xv, yv) = (cols.get(*x), cols.get(*y));
                     cols.q[0][row] = xv;
                     cols.q[1][row] = yv;
-                    cols.q[2][row] = xv * xv;
-                    cols.q[3][row] = yv * yv;
-                }
-                Atom::NonZero { x, y } => {
-                    let (xv, yv) = (cols.get(*x), cols.get(*y));
-                    let norm = xv * xv + yv * yv;
-                    cols.q[0][row] = xv;
-                    cols.q[1][row] = yv;
-                    let inv: Option<Fr> = norm.invert().into();
-                    cols.v[row] = inv.unwrap_or(Fr::ZERO);
-                    cols.b[row] = if norm == Fr::ZERO { Fr::ZERO } else { Fr::ONE };
+                    if !matches!(atom, Atom::NonZero { .. }) {
+                        cols.q[2][row] = xv * xv;
+                        cols.q[3][row] = yv * yv;
+                    }
+                    if !matches!(atom, Atom::Square { .. }) {
+                        let norm = xv * xv + yv * yv;
+                        let inv: Option<Fr> = norm.invert().into();
+                        cols.v[row] = inv.unwrap_or(Fr::ZERO);
+                        cols.b[row] = if norm == Fr::ZERO { Fr::ZERO } else { Fr::ONE };
+                    }
                 }
                 Atom::And(ins) => {
                     let mut prod = Fr::ONE;

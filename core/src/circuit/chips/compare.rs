@@ -11,6 +11,14 @@
 //! ≈ p − |d| and could not be written with `4RL ≤ 224` bits, so a valid decomposition proves
 //! `b`. `R` is chosen per comparator from the proven bound of `d`.
 //!
+//! Soundness does not depend on `R` (a wrong `b` needs ≈ 254 bits whatever `R`); the bound only
+//! has to be large enough for every honest `d`, and a smaller `d` is fewer rows. So the planner
+//! writes each rule with the smallest `d` it can: a comparison with a constant
+//! `den·q ≥ num·M` becomes `q − ⌈num·M/den⌉ ≥ 0` (and `den·q ≤ num·M` becomes
+//! `⌊num·M/den⌋ − q ≥ 0`), which is the same test for an integer `q` and drops the factor
+//! `den` from `d`: open-iris's fragile radius tests (den = 10^8 and 1,600) fit 3 rows instead
+//! of 4.
+//!
 //! | row | q0..q3 | v | b | g | g2 | f0..f2 | gates |
 //! |---|---|---|---|---|---|---|---|
 //! | r | limbs 0..3 | `d` | `b` | x | y | `f0..f2` | `comparator value`, `bit`, `sign decomposition` (`R`), `s_limbs` |

@@ -7,6 +7,13 @@
 //! | square | `x` | `y` | `x²` | `y²` | | | `s_square` | 0: `q2 = q0²`, 1: `q3 = q1²` |
 //! | non-zero | `x` | `y` | | | `inv` | `b` | `s_nonzero` | 2: `(x²+y²)·inv = b`, 3: `(x²+y²)·(1−b) = 0` |
 //! | AND | bit | bit | bit | bit | | `b` | `s_and` | 4: `b = q0·q1·q2·q3` |
+//! | square + non-zero | `x` | `y` | `x²` | `y²` | `inv` | `b` | `s_square`, `s_nonzero` | 0–3, for one operand pair |
+//!
+//! The last row is [`crate::circuit::plan::Atom::SquareNonZero`]: open-iris reads both the
+//! squares (for its fragile-bit comparators) and the non-zero bit of the same response pair, and
+//! the two selectors constrain disjoint cells besides the shared operands, so the planner puts
+//! them on one row (8,192 rows fewer for openiris-1.11). Each constraint holds on that row
+//! exactly as on a row of its own.
 //!
 //! The non-zero test fixes `b` without a boolean constraint: `b = 0` when `x = y = 0`
 //! (constraint 2), `b = 1` otherwise (constraint 3). `x² + y² < p` because the operands are
