@@ -40,11 +40,11 @@ const SELECTOR_COLUMNS_PER_SELECTOR: f64 = 0.4;
 
 /// Measured on the reference machine, quiet, 2026-11-26 (README "Performance"), as
 /// `(model, prove seconds, peak RSS MiB, proving key MiB)`; [`Estimate::for_plan`] is fitted
-/// to these and a test keeps it close to them. openiris-1.11 at k = 18 (2026-12-05): memory
-/// and key measured; its prove time is `None` until it is measured on a quiet machine (the
-/// only run so far shared the 2 cores with another build: 55.7 s wall, 55.2 CPU-s).
-pub const REFERENCE_MEASUREMENTS: &[(&str, Option<f64>, f64, f64)] =
-    &[("world-v3", Some(17.0), 857.0, 276.0), ("world-v3-live", Some(35.4), 1883.0, 713.0), ("openiris-1.11", None, 1611.0, 585.0)];
+/// to these and a test keeps it close to them. openiris-1.11 at k = 18: quiet, 2026-12-06
+/// (`zkiris bench --model openiris-1.11 --runs 3`, median time, highest peak of the
+/// 2026-12-05 and 2026-12-06 runs).
+pub const REFERENCE_MEASUREMENTS: &[(&str, f64, f64, f64)] =
+    &[("world-v3", 17.0, 857.0, 276.0), ("world-v3-live", 35.4, 1883.0, 713.0), ("openiris-1.11", 31.7, 1627.0, 585.0)];
 
 /// Peak RSS of key generation from an empty cache (dev SRS generated too), `zkiris bench` on a
 /// 2 vCPU host, 2026-12-05, as `(model, keygen peak MiB)`; the keygen estimate is fitted to these
