@@ -38,3 +38,8 @@ pub mod public;
 #[cfg(any(test, feature = "dev-keys"))]
 pub mod testkit;
 pub mod vault;
+
+// The statement's MockProver tests (`circuit/tests`) share `core/tests/common` with the
+// integration tests, which name the crate `zkiris`.
+#[cfg(test)]
+extern crate self as zkiris;

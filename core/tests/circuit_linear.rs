@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use zkiris::circuit::linear::{detect_conv, Boundary, LinearAnalysis};
+use zkiris::circuit::plan::linear::{detect_conv, Boundary, LinearAnalysis};
 
 fn check_model(rel: &str, image: zkiris::image::IrisImage, mask: zkiris::image::IrisMask, expect: &[(&str, usize, usize, Boundary)]) {
     let model = bundled_model(rel);

@@ -38,15 +38,6 @@ fn world_v3_mask_matches_published_test_code() {
     assert_eq!(enc.bits.mask, code, "mask code differs from constants/mask/test_code.bin");
 }
 
-fn model_for_shape(h: u32, w: u32) -> &'static str {
-    match (h, w) {
-        (128, 512) => "openiris-1.11",
-        (100, 400) => "openiris-1.11/test-shapes/100x400",
-        (100, 512) => "openiris-1.11/test-shapes/100x512",
-        other => panic!("no openiris model for {other:?}"),
-    }
-}
-
 #[test]
 fn openiris_every_sample_bit_exact_including_fragile_bits() {
     let samples = openiris_samples();
@@ -54,7 +45,7 @@ fn openiris_every_sample_bit_exact_including_fragile_bits() {
     let mut cache: std::collections::HashMap<&str, zkiris::model::Model> = Default::default();
     for name in samples {
         let (image, mask) = openiris_sample(&name);
-        let rel = model_for_shape(image.height(), image.width());
+        let rel = openiris_model_for_shape(image.height(), image.width());
         let model = cache.entry(rel).or_insert_with(|| bundled_model(rel));
         let enc = model.encode(&image, &mask).unwrap();
         let p = conformance_dir().join("openiris/samples").join(format!("{name}.npz"));
@@ -96,32 +87,5 @@ fn openiris_integer_responses_match_the_reference_sums() {
     for (ch, key) in [(0, "int_occl_a_re_0"), (1, "int_occl_a_im_0"), (2, "int_occl_a_re_1"), (3, "int_occl_a_im_1")] {
         let (_, v) = npz_array::<i64>(&p, key);
         assert_eq!(&occl.data[ch * 4096..(ch + 1) * 4096], &v[..], "{key}");
-    }
-}
-
-/// The circuit's rule atoms (comparators, merged square/non-zero rows, ANDs) reproduce the
-/// native codes on every open-iris sample: the public code words of the honest witness are
-/// the words of the native (reference-exact, see above) iris and mask codes.
-#[test]
-fn openiris_circuit_witness_states_the_native_codes_on_every_sample() {
-    use zkiris::circuit::plan::serialize_bits;
-    use zkiris::circuit::{StatementPlan, Witness};
-    use zkiris::public::code_words;
-    let mut cache: std::collections::HashMap<&str, (zkiris::model::Model, StatementPlan)> = Default::default();
-    for name in openiris_samples() {
-        let (image, mask) = openiris_sample(&name);
-        let rel = model_for_shape(image.height(), image.width());
-        let (model, plan) = cache.entry(rel).or_insert_with(|| {
-            let m = bundled_model(rel);
-            let p = StatementPlan::new(&m).unwrap();
-            (m, p)
-        });
-        let enc = model.encode(&image, &mask).unwrap();
-        let w = Witness::new(model, plan, &image, &mask, Default::default(), Default::default()).unwrap();
-        let layout = model.manifest().rules.code_layout;
-        for (what, pack, bits) in [("iris", &plan.iris_pack, &enc.bits.iris), ("mask", &plan.mask_pack, &enc.bits.mask)] {
-            let words = code_words(&serialize_bits(layout, 4, 16, 256, bits));
-            assert_eq!(w.instances[pack.first_instance..pack.first_instance + pack.words()], words[..], "{name}: {what} words");
-        }
     }
 }

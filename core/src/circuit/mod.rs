@@ -5,26 +5,24 @@
 //! | module | what |
 //! |---|---|
 //! | [`chips`] | the gadgets: one concept each, with its own gates, layout table and MockProver tests |
-//! | [`linear`] | (planning only) which values are linear maps of which cells, and their convolution structure |
-//! | [`plan`] | (planning only) regions, rows, rule atoms and the public-input layout of a model |
-//! | [`cnn`] | (planning only) the cells and chips of a liveness score's CNN path |
+//! | [`plan`] | no constraints: the statement plan (regions, rows, rule atoms, public-input layout), with [`plan::linear`] (which values are linear maps of which cells, and their convolution structure), [`plan::cnn`] (the cells and chips of a liveness score's CNN path) and [`plan::region`] (cell references and input/convolution regions) |
 //! | [`layout`] | the shared columns and the row allocator |
 //! | [`statement`] | the whole statement as one halo2 `Circuit` |
-//! | [`witness`] | native computation of every cell |
+//! | `witness` | (crate-private) native computation of every cell; `tests` tamper with it |
 
 pub mod chips;
-pub mod cnn;
 pub mod expr;
 pub mod layout;
-pub mod linear;
 pub mod plan;
-pub mod region;
 pub mod statement;
-pub mod witness;
+pub(crate) mod witness;
+
+#[cfg(test)]
+mod tests;
 
 pub use plan::{CircuitShape, StatementPlan};
 pub use statement::IrisCircuit;
-pub use witness::Witness;
+pub(crate) use witness::Witness;
 
 /// Errors building or assigning the circuit.
 #[derive(Debug, thiserror::Error)]

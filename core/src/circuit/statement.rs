@@ -24,11 +24,11 @@ use super::chips::range::RangeConfig;
 use super::chips::relu::ReluConfig;
 use super::chips::requant::RequantConfig;
 use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
-use super::cnn::CnnStep;
 use super::layout::{CnnColumns, Columns};
+use super::plan::cnn::CnnStep;
+use super::plan::region::CellRef;
 use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
-use super::region::CellRef;
-use super::witness::Witness;
+use super::witness::{Columns2, Witness};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 /// The configuration of every chip.
@@ -100,7 +100,7 @@ impl IrisCircuit {
     }
 
     /// A circuit with a witness (proving).
-    pub fn with_witness(plan: Arc<StatementPlan>, witness: Arc<Witness>) -> Self {
+    pub(crate) fn with_witness(plan: Arc<StatementPlan>, witness: Arc<Witness>) -> Self {
         Self { plan, witness: Some(witness) }
     }
 
@@ -180,128 +180,25 @@ impl Circuit<Fr> for IrisCircuit {
             SharesChip::construct(sc.clone()).load_table(&mut layouter)?;
         }
         let plan = self.plan.clone();
-        let wit = self.witness.clone();
+        let wit = self.witness.as_deref();
         let mut instance_bindings: Vec<(Cell, usize)> = Vec::new();
         layouter.assign_region(
             || "iris statement",
             |mut region| {
+                // The statement, in order. Phase 1: everything that exists before β.
                 assign_structure(&mut region, &cfg, &plan)?;
-                let has = wit.is_some();
-                // Phase 1.
-                if let Some(w) = &wit {
-                    let c = &w.cols;
-                    for r in 0..plan.rows {
-                        for k in 0..4 {
-                            region.assign_advice(cfg.cols.q[k], r, Value::known(c.q[k][r]));
-                        }
-                        region.assign_advice(cfg.cols.v, r, Value::known(c.v[r]));
-                        region.assign_advice(cfg.cols.b, r, Value::known(c.b[r]));
-                        if let Some(cnn) = &cfg.cnn {
-                            region.assign_advice(cnn.cols.u, r, Value::known(c.u[r]));
-                        }
-                    }
-                } else {
-                    for r in 0..plan.rows {
-                        for k in 0..4 {
-                            region.assign_advice(cfg.cols.q[k], r, Value::<Fr>::unknown());
-                        }
-                        region.assign_advice(cfg.cols.v, r, Value::<Fr>::unknown());
-                        region.assign_advice(cfg.cols.b, r, Value::<Fr>::unknown());
-                        if let Some(cnn) = &cfg.cnn {
-                            region.assign_advice(cnn.cols.u, r, Value::<Fr>::unknown());
-                        }
-                    }
-                }
-                // The commitment: header, pixel elements, mask elements, salt.
-                let header = region.assign_advice_from_constant(
-                    || "commitment header",
-                    cfg.cols.v,
-                    plan.misc_row + 1,
-                    super::expr::fe(plan.commitment_header() as i128),
-                )?;
-                let salt = region.assign_advice(
-                    cfg.cols.v,
-                    plan.misc_row + 2,
-                    match &wit {
-                        Some(w) => Value::known(w.salt),
-                        None => Value::unknown(),
-                    },
-                );
-                // Test hook (never set in a real proof): the header cell holds another value and
-                // the sponge hashes that value, so only the cell's copy of the constant can object.
-                let header_value = match wit.as_ref().and_then(|w| w.header_override) {
-                    Some(x) => {
-                        region.assign_advice(cfg.cols.v, plan.misc_row + 1, Value::known(x));
-                        Value::known(x)
-                    }
-                    None => header.value().copied(),
-                };
-                let mut inputs = vec![Planned { cell: header.cell(), value: header_value }];
-                for inp in plan.commitment_order() {
-                    for c in inp.element_cells() {
-                        let CellRef::V(r) = c else { return Err(Error::Synthesis) };
-                        let value = match &wit {
-                            Some(w) => Value::known(w.cols.v[r]),
-                            None => Value::unknown(),
-                        };
-                        inputs.push(Planned { cell: cell(cfg.cols.v, r), value });
-                    }
-                }
-                inputs.push(Planned { cell: salt.cell(), value: salt.value().map(|a| a.evaluate()) });
-                let chip = PoseidonChip::construct(cfg.poseidon.clone());
-                let (c_out, _) = chip.hash(&mut region, 0, &inputs)?;
-                let c_cell = c_out.cell();
-                // The submission binding: a witness cell equal to public input 3.
-                let binding = region.assign_advice(
-                    cfg.cols.v,
-                    plan.misc_row + 3,
-                    match &wit {
-                        Some(w) => Value::known(w.binding),
-                        None => Value::unknown(),
-                    },
-                );
-                let mut share_cells = Vec::new();
-                if let (Some(sc), Some(_)) = (&cfg.shares, &plan.shares) {
-                    let bit = |c: &CellRef| -> Result<BitCell, Error> {
-                        let (col, row) = cell_of(&cfg, *c)?;
-                        let value = match &wit {
-                            Some(w) => Value::known(w.cols.get(*c)),
-                            None => Value::unknown(),
-                        };
-                        Ok(BitCell { cell: cell(col, row), value })
-                    };
-                    let code: Vec<BitCell> = plan.iris_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
-                    let mask: Vec<BitCell> = plan.mask_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
-                    let slopes = match wit.as_ref().and_then(|w| w.slopes.as_deref()) {
-                        Some(s) => Value::known(s),
-                        None if wit.is_some() => return Err(Error::Synthesis),
-                        None => Value::unknown(),
-                    };
-                    let out = SharesChip::construct(sc.clone()).assign(&mut region, 0, &SharesInput { code: &code, mask: &mask, slopes })?;
-                    share_cells = out.commitments.iter().map(|c| c.cell()).collect();
-                }
+                assign_phase1_columns(&mut region, &cfg, &plan, wit);
+                let commitment = assign_commitment(&mut region, &cfg, &plan, wit)?;
+                let binding = region.assign_advice(cfg.cols.v, plan.misc_row + BINDING_OFFSET, known(wit, |w| w.binding));
+                let share_commitments = assign_shares(&mut region, &cfg, &plan, wit)?;
+                // Phase 2: the cells that depend on β.
                 region.next_phase();
-                // Phase 2.
-                let beta = region.get_challenge(cfg.cols.beta);
-                let mut beta_v: Option<Fr> = None;
-                beta.map(|b| beta_v = Some(b));
-                let c2 = match (&wit, beta_v) {
-                    (Some(w), Some(b)) => Some(w.phase2(&plan, b)),
-                    _ => None,
-                };
-                for r in 0..plan.rows {
-                    let get = |f: fn(&super::witness::Columns2) -> &Vec<Fr>| match &c2 {
-                        Some(c) => Value::known(f(c)[r]),
-                        None => Value::unknown(),
-                    };
-                    region.assign_advice(cfg.cols.h, r, get(|c| &c.h));
-                    region.assign_advice(cfg.cols.g, r, get(|c| &c.g));
-                    region.assign_advice(cfg.cols.g2, r, get(|c| &c.g2));
-                }
-                instance_bindings = bind_copies(&mut region, &cfg, &plan, has, wit.as_deref())?;
-                instance_bindings.push((c_cell, 0));
+                assign_phase2_columns(&mut region, &cfg, &plan, wit);
+                // Copies between the chips, and the public inputs.
+                instance_bindings = bind_copies(&mut region, &cfg, &plan)?;
+                instance_bindings.push((commitment, 0));
                 instance_bindings.push((binding.cell(), ROW_BINDING));
-                for (p, c) in share_cells.iter().enumerate() {
+                for (p, c) in share_commitments.iter().enumerate() {
                     instance_bindings.push((*c, ROW_SHARE_COMMITMENTS + p));
                 }
                 Ok(())
@@ -311,6 +208,98 @@ impl Circuit<Fr> for IrisCircuit {
             layouter.constrain_instance(c, cfg.cols.instance, row);
         }
         Ok(())
+    }
+}
+
+/// Row of the submission-binding cell after `plan.misc_row` (row 0 holds public row 2's copy,
+/// rows 1 and 2 the commitment header and salt).
+const BINDING_OFFSET: usize = 3;
+
+/// A witness value, or unknown during keygen.
+fn known(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> Fr) -> Value<Fr> {
+    match wit {
+        Some(w) => Value::known(f(w)),
+        None => Value::unknown(),
+    }
+}
+
+/// The phase-1 shared columns (`q`, `v`, `b`, and `u` with a CNN path), row by row.
+fn assign_phase1_columns(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) {
+    for r in 0..plan.rows {
+        for k in 0..4 {
+            region.assign_advice(cfg.cols.q[k], r, known(wit, |w| w.cols.q[k][r]));
+        }
+        region.assign_advice(cfg.cols.v, r, known(wit, |w| w.cols.v[r]));
+        region.assign_advice(cfg.cols.b, r, known(wit, |w| w.cols.b[r]));
+        if let Some(cnn) = &cfg.cnn {
+            region.assign_advice(cnn.cols.u, r, known(wit, |w| w.cols.u[r]));
+        }
+    }
+}
+
+/// The commitment `C = Poseidon(header, pixel elements, mask elements, salt)`: the header cell
+/// (a copy of the circuit's constant), the salt cell, and the sponge over the packed elements.
+/// Returns the cell holding `C` (public input 0).
+fn assign_commitment(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<Cell, Error> {
+    let header =
+        region.assign_advice_from_constant(|| "commitment header", cfg.cols.v, plan.misc_row + 1, super::expr::fe(plan.commitment_header() as i128))?;
+    let salt = region.assign_advice(cfg.cols.v, plan.misc_row + 2, known(wit, |w| w.salt));
+    // Test hook (never set in a real proof): the header cell holds another value and the
+    // sponge hashes that value, so only the cell's copy of the constant can object.
+    let header_value = match wit.and_then(|w| w.header_override) {
+        Some(x) => {
+            region.assign_advice(cfg.cols.v, plan.misc_row + 1, Value::known(x));
+            Value::known(x)
+        }
+        None => header.value().copied(),
+    };
+    let mut inputs = vec![Planned { cell: header.cell(), value: header_value }];
+    for inp in plan.commitment_order() {
+        for c in inp.element_cells() {
+            let CellRef::V(r) = c else { return Err(Error::Synthesis) };
+            inputs.push(Planned { cell: cell(cfg.cols.v, r), value: known(wit, |w| w.cols.v[r]) });
+        }
+    }
+    inputs.push(Planned { cell: salt.cell(), value: salt.value().map(|a| a.evaluate()) });
+    let (c_out, _) = PoseidonChip::construct(cfg.poseidon.clone()).hash(region, 0, &inputs)?;
+    Ok(c_out.cell())
+}
+
+/// The MPC shares chip over copies of the code and mask bits (mpc-shares models); returns the
+/// cells holding the share commitments `S_1..S_3`, empty for other models.
+fn assign_shares(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<Vec<Cell>, Error> {
+    let (Some(sc), Some(_)) = (&cfg.shares, &plan.shares) else { return Ok(Vec::new()) };
+    let bit = |c: &CellRef| -> Result<BitCell, Error> {
+        let (col, row) = cell_of(cfg, *c)?;
+        Ok(BitCell { cell: cell(col, row), value: known(wit, |w| w.cols.get(*c)) })
+    };
+    let code: Vec<BitCell> = plan.iris_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
+    let mask: Vec<BitCell> = plan.mask_pack.bits.iter().map(bit).collect::<Result<_, _>>()?;
+    let slopes = match wit.map(|w| w.slopes.as_deref()) {
+        Some(Some(s)) => Value::known(s),
+        Some(None) => return Err(Error::Synthesis),
+        None => Value::unknown(),
+    };
+    let out = SharesChip::construct(sc.clone()).assign(region, 0, &SharesInput { code: &code, mask: &mask, slopes })?;
+    Ok(out.commitments.iter().map(|c| c.cell()).collect())
+}
+
+/// The phase-2 shared columns (`h`, `g`, `g2`), computed from the witness once β is drawn.
+fn assign_phase2_columns(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) {
+    let mut beta_v: Option<Fr> = None;
+    region.get_challenge(cfg.cols.beta).map(|b| beta_v = Some(b));
+    let c2 = match (wit, beta_v) {
+        (Some(w), Some(b)) => Some(w.phase2(plan, b)),
+        _ => None,
+    };
+    let get = |f: fn(&Columns2) -> &Vec<Fr>, r: usize| match &c2 {
+        Some(c) => Value::known(f(c)[r]),
+        None => Value::unknown(),
+    };
+    for r in 0..plan.rows {
+        region.assign_advice(cfg.cols.h, r, get(|c| &c.h, r));
+        region.assign_advice(cfg.cols.g, r, get(|c| &c.g, r));
+        region.assign_advice(cfg.cols.g2, r, get(|c| &c.g2, r));
     }
 }
 
@@ -385,13 +374,7 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
 }
 
 /// Copy constraints; returns the cells bound to public inputs.
-fn bind_copies(
-    region: &mut Region<'_, Fr>,
-    cfg: &IrisConfig,
-    plan: &StatementPlan,
-    has_witness: bool,
-    wit: Option<&Witness>,
-) -> Result<Vec<(Cell, usize)>, Error> {
+fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<Vec<(Cell, usize)>, Error> {
     let cols = &cfg.cols;
     let eq = |region: &mut Region<'_, Fr>, a: (Column<Any>, usize), b: (Column<Any>, usize)| region.constrain_equal(cell(a.0, a.1), cell(b.0, b.1));
     let mut bindings = Vec::new();
@@ -458,7 +441,6 @@ fn bind_copies(
         bindings.push((cell(cols.v, plan.misc_row), 2));
     }
     bind_cnn_copies(region, cfg, plan)?;
-    let _ = (has_witness, wit);
     Ok(bindings)
 }
 

@@ -9,6 +9,7 @@
 use halo2_proofs::arithmetic::Field;
 use halo2_proofs::halo2curves::bn256::Fr;
 
+#[cfg(test)]
 use crate::image::{IrisImage, IrisMask};
 use crate::model::{Encoding, Model};
 use crate::mpc::{GrElement, MaskedCode, Slopes};
@@ -19,10 +20,10 @@ use super::chips::conv::apad_value;
 use super::chips::horner::horner_rows;
 use super::chips::relu::relu_cells;
 use super::chips::requant::requant_cells;
-use super::cnn::CnnStep;
 use super::expr::{fe, fpow};
+use super::plan::cnn::CnnStep;
+use super::plan::region::CellRef;
 use super::plan::{Arg, Atom, StatementPlan};
-use super::region::CellRef;
 use super::CircuitError;
 
 /// Dense column values for the shared columns.
@@ -49,9 +50,9 @@ pub struct Columns2 {
     pub g2: Vec<Fr>,
 }
 
-/// The private witness of one proof.
+/// The private witness of one proof (crate-private: only the prover builds one).
 #[derive(Clone)]
-pub struct Witness {
+pub(crate) struct Witness {
     /// Phase-1 columns.
     pub cols: Columns1,
     /// Integer value of every atom's main result (`d` for comparators) — for tests.
@@ -178,7 +179,9 @@ pub fn to_i128(x: Fr) -> i128 {
 
 impl Witness {
     /// Builds the phase-1 witness for `image`, `mask` and `salt` under `plan`, unbound
-    /// (binding 0) and, for an mpc-shares model, with fresh random slopes.
+    /// (binding 0) and, for an mpc-shares model, with fresh random slopes. Tests only: the
+    /// prover runs the model once and calls [`Witness::from_encoding`].
+    #[cfg(test)]
     pub fn new(model: &Model, plan: &StatementPlan, image: &IrisImage, mask: &IrisMask, salt: Fr, commitment: Fr) -> Result<Self, CircuitError> {
         let enc = model.encode(image, mask).map_err(|e| CircuitError::Witness(e.to_string()))?;
         let slopes = plan.shares.as_ref().map(|s| Slopes::random(s.chunks));
@@ -225,9 +228,9 @@ impl Witness {
                         .map(|q| {
                             let k = q as i64 - p.pad_lo as i64;
                             match p.boundary {
-                                super::linear::Boundary::Circular => src[c * p.width + k.rem_euclid(p.width as i64) as usize],
-                                super::linear::Boundary::Zero if k < 0 || k >= p.width as i64 => 0,
-                                super::linear::Boundary::Zero => src[c * p.width + k as usize],
+                                super::plan::linear::Boundary::Circular => src[c * p.width + k.rem_euclid(p.width as i64) as usize],
+                                super::plan::linear::Boundary::Zero if k < 0 || k >= p.width as i64 => 0,
+                                super::plan::linear::Boundary::Zero => src[c * p.width + k as usize],
                             }
                         })
                         .collect()

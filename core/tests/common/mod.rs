@@ -100,29 +100,12 @@ pub fn npz_array_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
     (shape, npy.into_vec::<f32>().expect("f32 data"))
 }
 
-/// MockProver on the statement with `w`: the names of the gates, lookups and copy columns that
-/// fail (`gate:…`, `lookup:…`, `copy:…`), empty when the witness is accepted.
-pub fn mock_failures(plan: &std::sync::Arc<zkiris::circuit::StatementPlan>, w: zkiris::circuit::Witness, k: u32) -> Vec<String> {
-    use halo2_proofs::dev::{MockProver, VerifyFailure};
-    let inst = w.instances.clone();
-    let c = zkiris::circuit::IrisCircuit::with_witness(plan.clone(), std::sync::Arc::new(w));
-    match MockProver::run(k, &c, vec![inst]).unwrap().verify() {
-        Ok(()) => vec![],
-        Err(e) => e
-            .iter()
-            .map(|f| match f {
-                VerifyFailure::ConstraintNotSatisfied { constraint, .. } => format!("gate:{constraint}"),
-                VerifyFailure::Lookup { name, .. } => format!("lookup:{name}"),
-                VerifyFailure::Permutation { column, .. } => format!("copy:{column:?}"),
-                VerifyFailure::InstanceCellNotAssigned { .. } => "instance-unassigned".into(),
-                other => format!("{other:?}"),
-            })
-            .collect(),
+/// The bundled open-iris model for a normalized image of `h × w` pixels.
+pub fn openiris_model_for_shape(h: u32, w: u32) -> &'static str {
+    match (h, w) {
+        (128, 512) => "openiris-1.11",
+        (100, 400) => "openiris-1.11/test-shapes/100x400",
+        (100, 512) => "openiris-1.11/test-shapes/100x512",
+        other => panic!("no openiris model for {other:?}"),
     }
-}
-
-/// Asserts a tampered witness was rejected with a failure mentioning `expect`.
-pub fn assert_rejected(what: &str, f: &[String], expect: &str) {
-    assert!(!f.is_empty(), "{what}: tampered witness was accepted");
-    assert!(f.iter().any(|s| s.contains(expect)), "{what}: expected a failure mentioning {expect:?}, got {:?}", &f[..f.len().min(6)]);
 }

@@ -63,7 +63,7 @@ use halo2_proofs::poly::Rotation;
 use super::AssignedFr;
 use crate::circuit::expr::{fe, fpow, pow};
 use crate::circuit::layout::Columns;
-use crate::circuit::linear::Boundary;
+use crate::circuit::plan::linear::Boundary;
 
 /// Shape parameters of a padded-chain gate (one variant per distinct shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -294,7 +294,7 @@ pub fn apad_value(shape: &ApadShape, horner: &[Fr], beta: Fr) -> Fr {
 }
 
 /// The padded-chain shape of a conv plan (in slot 0; the planner moves it to a free slot).
-pub fn apad_shape(plan: &crate::circuit::linear::ConvPlan) -> ApadShape {
+pub fn apad_shape(plan: &crate::circuit::plan::linear::ConvPlan) -> ApadShape {
     let chain_rows = plan.width.div_ceil(4);
     ApadShape {
         chain_rows,

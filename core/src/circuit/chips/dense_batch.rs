@@ -2,7 +2,7 @@
 //! together by one random linear combination (Freivalds).
 //!
 //! A block holds up to `G = width` outputs `y_g = Σ_i W[g][i]·x_i` (the bias is a
-//! [`crate::circuit::cnn::ValueRef`] offset) whose inputs are the same cells (a dense Gemm: every output
+//! [`crate::circuit::plan::cnn::ValueRef`] offset) whose inputs are the same cells (a dense Gemm: every output
 //! reads every feature; a convolution: the channels at one position read one patch). With β
 //! the phase-2 challenge, drawn after the inputs `x` and the claimed outputs `y` are committed,
 //! the block proves

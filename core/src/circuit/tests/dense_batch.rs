@@ -5,19 +5,17 @@
 //! tampered running sums, outputs at β, input copies, claimed outputs (also an unused slot that
 //! nothing else reads) are rejected by MockProver.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::circuit::plan::region::CellRef;
+use crate::circuit::plan::PlanOptions;
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::model::Model;
+use crate::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use zkiris::circuit::plan::PlanOptions;
-use zkiris::circuit::region::CellRef;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
-use zkiris::model::Model;
-use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 
-use common::{assert_rejected, mock_failures};
+use super::{assert_rejected, mock_failures};
 
 const SEED: u64 = 11;
 const WIDTH: usize = 4;
@@ -28,9 +26,9 @@ fn spec() -> TinySpec {
 
 fn witness(model: &Model, plan: &StatementPlan) -> Witness {
     let (image, mask) = tiny_sample(&spec(), SEED);
-    let salt = zkiris::commitment::Salt::from_hex("0x77").unwrap();
-    let c = zkiris::commitment::commit(&image, &mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    let salt = crate::commitment::Salt::from_hex("0x77").unwrap();
+    let c = crate::commitment::commit(&image, &mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     Witness::new(model, plan, &image, &mask, fr(salt.as_bytes()), fr(&c.0)).unwrap()
 }
 
@@ -68,16 +66,16 @@ fn batched_layout_proves_the_same_statement_as_the_direct_one() {
 fn batched_layout_real_proof_verifies() {
     let (_, plan, w, k) = setup(WIDTH);
     let dir = tempfile::tempdir().unwrap();
-    let srs = zkiris::prover::Srs::development(k, dir.path()).unwrap();
-    let pk = zkiris::prover::keys::keygen(&srs, &plan).unwrap();
+    let srs = crate::prover::Srs::development(k, dir.path()).unwrap();
+    let pk = crate::prover::keys::keygen(&srs, &plan).unwrap();
     let inst = w.instances.clone();
     let rng = rand_chacha::rand_core::SeedableRng::seed_from_u64(1);
     let rng: rand_chacha::ChaCha20Rng = rng;
-    let proof = zkiris::testkit::prove_evm(srs.params(), &pk, IrisCircuit::with_witness(plan.clone(), Arc::new(w)), &inst, rng).unwrap();
-    zkiris::testkit::verify_native_evm(srs.params(), pk.get_vk(), &inst, &proof).expect("verifies");
+    let proof = crate::testkit::prove_evm(srs.params(), &pk, IrisCircuit::with_witness(plan.clone(), Arc::new(w)), &inst, rng).unwrap();
+    crate::testkit::verify_native_evm(srs.params(), pk.get_vk(), &inst, &proof).expect("verifies");
     let mut bad = inst.clone();
     bad[3] += Fr::ONE;
-    assert!(zkiris::testkit::verify_native_evm(srs.params(), pk.get_vk(), &bad, &proof).is_err());
+    assert!(crate::testkit::verify_native_evm(srs.params(), pk.get_vk(), &bad, &proof).is_err());
 }
 
 /// Overwrites one phase-2 cell (column 0 = h, 1 = g) on the second row of the first block and

@@ -11,21 +11,21 @@
 
 use std::sync::Arc;
 
+use crate::circuit::chips::compare::sign_limbs;
+use crate::circuit::chips::pack::CODE_BITS_PER_WORD;
+use crate::circuit::plan::region::{CellRef, InputRegion};
+use crate::circuit::plan::{Arg, Atom};
+use crate::circuit::statement::IrisConfig;
+use crate::circuit::witness::to_i128;
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::commitment::{commit, Salt, SPONGE_WIDTH};
+use crate::model::manifest::Submission;
+use crate::testkit::{tiny_model, tiny_sample, TinyLiveness, TinyRules, TinySpec};
 use halo2_proofs::arithmetic::Field;
 use halo2_proofs::dev::{metadata, FailureLocation, MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem};
-use zkiris::circuit::chips::compare::sign_limbs;
-use zkiris::circuit::chips::pack::CODE_BITS_PER_WORD;
-use zkiris::circuit::plan::{Arg, Atom};
-use zkiris::circuit::region::{CellRef, InputRegion};
-use zkiris::circuit::statement::IrisConfig;
-use zkiris::circuit::witness::to_i128;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
-use zkiris::commitment::{commit, Salt, SPONGE_WIDTH};
-use zkiris::model::manifest::Submission;
-use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinyRules, TinySpec};
 
 /// The pack gate's constraints, in the order `PackConfig::configure` returns them.
 const PACK: &str = "pack";
@@ -94,7 +94,7 @@ fn case(spec: TinySpec) -> Case {
     let (image, mask) = tiny_sample(&spec, 7);
     let salt = Salt::from_hex("0x1234abcd").unwrap();
     let c = commit(&image, &mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     let w = Witness::new(&model, &plan, &image, &mask, fr(salt.as_bytes()), fr(&c.0)).unwrap();
     let mut cs = ConstraintSystem::default();
     let cfg = IrisCircuit::configure_with_params(&mut cs, plan.shape.clone());
@@ -150,7 +150,7 @@ fn recommit(plan: &StatementPlan, w: &Witness) -> Fr {
         }
     }
     elements.push(w.salt);
-    zkiris::poseidon::sponge_hash(SPONGE_WIDTH, &elements).unwrap()
+    crate::poseidon::sponge_hash(SPONGE_WIDTH, &elements).unwrap()
 }
 
 /// Re-derives everything downstream of changed rule bits: the AND atoms, the code packers and
@@ -202,7 +202,7 @@ fn set_comparator(plan: &StatementPlan, w: &mut Witness, a: usize, d: i128) {
     let Atom::Compare { rows, .. } = plan.atoms[a] else { panic!("atom {a} is not a comparator") };
     let row = plan.atom_rows[a];
     let (bit, limbs) = sign_limbs(d, plan.shape.limb_bits, rows);
-    w.cols.v[row] = zkiris::circuit::expr::fe(d);
+    w.cols.v[row] = crate::circuit::expr::fe(d);
     w.cols.b[row] = Fr::from(u64::from(bit));
     for (k, l) in limbs.iter().enumerate() {
         w.cols.q[k % 4][row + k / 4] = Fr::from(*l);

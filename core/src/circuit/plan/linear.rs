@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::model::exec::{broadcast_shape, broadcast_strides, for_each_index};
 use crate::model::ir::{strides_of, Graph, IntTensor, Op, PadMode, TensorId};
 
-use super::CircuitError;
+use crate::circuit::CircuitError;
 
 /// A sparse affine map from one materialized source tensor: `out[r] = c[r] + Σ w·src[i]`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,16 +1,14 @@
 //! The statement planner refuses what it cannot prove soundly, and plans what it accepts so
 //! that the honest witness passes and a tampered public input fails.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::mock_failures;
+use super::mock_failures;
+use crate::circuit::{CircuitError, StatementPlan, Witness};
+use crate::model::manifest::ModelSpec;
+use crate::model::{dev_issuer_key, IssuerKeys, Model, VerifiedModelFiles, DEV_ISSUER_KEY_ID};
+use crate::testkit::{tiny_files, tiny_sample, TinyRules, TinySpec};
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkiris::circuit::{CircuitError, StatementPlan, Witness};
-use zkiris::model::manifest::ModelSpec;
-use zkiris::model::{dev_issuer_key, IssuerKeys, Model, VerifiedModelFiles, DEV_ISSUER_KEY_ID};
-use zkiris::testkit::{tiny_files, tiny_sample, TinyRules, TinySpec};
 
 /// The default world-style tiny model with its mask rules removed and `min_valid_bits` set.
 fn maskless_model(min_valid_bits: u32) -> (Model, TinySpec) {
@@ -45,9 +43,9 @@ fn a_model_without_mask_rules_proves_min_valid_zero_and_nothing_more() {
     let plan = Arc::new(StatementPlan::new(&model).expect("planned"));
     assert!(plan.mask_pack.bits.is_empty());
     let (image, mask) = tiny_sample(&spec, 7);
-    let salt = zkiris::commitment::Salt::from_hex("0x1234abcd").unwrap();
-    let c = zkiris::commitment::commit(&image, &mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    let salt = crate::commitment::Salt::from_hex("0x1234abcd").unwrap();
+    let c = crate::commitment::commit(&image, &mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     let w = Witness::new(&model, &plan, &image, &mask, fr(salt.as_bytes()), fr(&c.0)).unwrap();
     let k = plan.min_k();
     let honest = mock_failures(&plan, w.clone(), k);

@@ -3,23 +3,21 @@
 //! commitments and the submission binding are bound to the public inputs; the iris code is
 //! not). The shares chip's own constraints are tested inline in `circuit::chips::shares`.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{assert_rejected, mock_failures as failures};
+use super::{assert_rejected, mock_failures as failures};
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::commitment::Salt;
+use crate::image::{IrisImage, IrisMask};
+use crate::model::Model;
+use crate::mpc::{share_commitment, GrElement, MaskedCode, Party, Slopes};
+use crate::public::{PublicInputs, Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
+use crate::testkit::{probe_pixel, tiny_model, tiny_sample, TinyRules, TinySpec};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
-use zkiris::commitment::Salt;
-use zkiris::image::{IrisImage, IrisMask};
-use zkiris::model::Model;
-use zkiris::mpc::{share_commitment, GrElement, MaskedCode, Party, Slopes};
-use zkiris::public::{PublicInputs, Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
-use zkiris::testkit::{probe_pixel, tiny_model, tiny_sample, TinyRules, TinySpec};
 
 fn vectors() -> serde_json::Value {
-    let path = common::conformance_dir().join("world-mpc/vectors.json");
+    let path = super::common::conformance_dir().join("world-mpc/vectors.json");
     serde_json::from_slice(&std::fs::read(path).expect("vectors.json")).expect("json")
 }
 
@@ -58,8 +56,8 @@ fn vector_enrollment(spec: &TinySpec) -> (IrisImage, IrisMask, Vec<[u16; 4]>) {
 
 fn witness(model: &Model, plan: &StatementPlan, image: &IrisImage, mask: &IrisMask, binding: Fr, slopes: &Slopes) -> Witness {
     let salt = Salt::from_hex("0x5a17").unwrap();
-    let c = zkiris::commitment::commit(image, mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::public::fr_from_be(b).unwrap();
+    let c = crate::commitment::commit(image, mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::public::fr_from_be(b).unwrap();
     let enc = model.encode(image, mask).unwrap();
     Witness::from_encoding(model, plan, &enc, fr(salt.as_bytes()), fr(&c.0), binding, Some(slopes)).unwrap()
 }
@@ -78,8 +76,8 @@ fn vector_setup() -> Setup {
     let (image, mask, masked) = vector_enrollment(&spec);
     // The model reproduces the masked codes.
     let enc = model.encode(&image, &mask).unwrap();
-    let code = zkiris::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.iris);
-    let mcode = zkiris::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.mask);
+    let code = crate::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.iris);
+    let mcode = crate::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.mask);
     assert_eq!(MaskedCode::new(&code, &mcode, 80).unwrap().chunks(), &masked[..], "the probe model reads the vectors' bits");
     let slopes = Slopes::from_elements(quads(&vectors()["slopes"]).into_iter().map(GrElement).collect());
     let w = witness(&model, &plan, &image, &mask, Fr::from(0xb1d), &slopes);
@@ -166,7 +164,7 @@ fn tampered_code_bit_is_rejected() {
     // fails, and so do the chip's copy and the share identity of its chunk.
     let s = vector_setup();
     let mut w = s.w.clone();
-    let zkiris::circuit::region::CellRef::B(row) = s.plan.iris_pack.bits[9] else { panic!("rule bits are b cells") };
+    let crate::circuit::plan::region::CellRef::B(row) = s.plan.iris_pack.bits[9] else { panic!("rule bits are b cells") };
     w.cols.b[row] = Fr::one() - w.cols.b[row];
     assert_rejected("code bit", &failures(&s.plan, w, s.k), "gate:");
 }

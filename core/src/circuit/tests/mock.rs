@@ -1,21 +1,19 @@
 //! MockProver tests of the whole statement on small test models: the honest witness is
 //! accepted, and tampering with any constraint family is rejected.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{assert_rejected, mock_failures as failures};
+use super::{assert_rejected, mock_failures as failures};
 
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
-use zkiris::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
 
-fn witness_for(model: &zkiris::model::Model, plan: &StatementPlan, image: &zkiris::image::IrisImage, mask: &zkiris::image::IrisMask) -> Witness {
-    let salt = zkiris::commitment::Salt::from_hex("0x1234abcd").unwrap();
-    let c = zkiris::commitment::commit(image, mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+fn witness_for(model: &crate::model::Model, plan: &StatementPlan, image: &crate::image::IrisImage, mask: &crate::image::IrisMask) -> Witness {
+    let salt = crate::commitment::Salt::from_hex("0x1234abcd").unwrap();
+    let c = crate::commitment::commit(image, mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     Witness::new(model, plan, image, mask, fr(salt.as_bytes()), fr(&c.0)).unwrap()
 }
 
@@ -46,9 +44,9 @@ fn honest_witness_is_accepted() {
     }
 }
 
+use crate::circuit::plan::region::CellRef;
+use crate::circuit::plan::Atom;
 use halo2_proofs::dev::FailureLocation;
-use zkiris::circuit::plan::Atom;
-use zkiris::circuit::region::CellRef;
 
 fn first_atom(plan: &StatementPlan, pred: impl Fn(&Atom) -> bool) -> usize {
     plan.atoms.iter().position(pred).expect("atom of that kind")
@@ -100,7 +98,7 @@ fn both_range_table_layouts_check_every_limb_column() {
 
 #[test]
 fn range_layout_follows_circuit_size() {
-    use zkiris::circuit::chips::range::RangeConfig;
+    use crate::circuit::chips::range::RangeConfig;
     // world-v3 (124,865 rows) already spans 2^17, so the 65,536-row pair table is free.
     assert!(RangeConfig::paired_for(124_865, 8));
     // A 32×256 image (7,023 rows) would grow from 2^13 to 2^17 with it.

@@ -1,13 +1,13 @@
 //! Planned regions: where the statement's inputs and convolutions live in the shared columns,
 //! and how a planned cell is named ([`CellRef`]). Written by the statement planner
-//! ([`super::plan`]) and the CNN planner ([`super::cnn`]); read by the witness and the
+//! ([`super`]) and the CNN planner ([`super::cnn`]); read by the witness and the
 //! statement.
 
 use crate::model::ir::TensorId;
 
-use super::chips::conv::ApadShape;
 use super::linear::ConvPlan;
-use super::CircuitError;
+use crate::circuit::chips::conv::ApadShape;
+use crate::circuit::CircuitError;
 
 /// A cell in the shared columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,7 +22,7 @@ pub enum CellRef {
     H(usize),
     /// `g` at row.
     G(usize),
-    /// `u` (CNN outputs, see [`super::layout::CnnColumns`]) at row.
+    /// `u` (CNN outputs, see [`crate::circuit::layout::CnnColumns`]) at row.
     U(usize),
 }
 
@@ -90,7 +90,7 @@ impl InputRegion {
 pub struct ConvRegion {
     /// The structure.
     pub plan: ConvPlan,
-    /// Index into [`super::plan::StatementPlan::inputs`] of the source.
+    /// Index into [`super::StatementPlan::inputs`] of the source.
     pub source: usize,
     /// Target tensor.
     pub target: TensorId,

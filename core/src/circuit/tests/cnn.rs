@@ -3,27 +3,25 @@
 //! native executor, and tampering with any requantisation, ReLU, dense-layer, score or τ cell is
 //! rejected by MockProver.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{assert_rejected, mock_failures as failures};
+use super::{assert_rejected, mock_failures as failures};
 
+use crate::circuit::plan::cnn::CnnStep;
+use crate::circuit::plan::region::CellRef;
+use crate::circuit::witness::to_i128;
+use crate::circuit::{StatementPlan, Witness};
+use crate::model::Model;
+use crate::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 use halo2_proofs::halo2curves::bn256::Fr;
-use zkiris::circuit::cnn::CnnStep;
-use zkiris::circuit::region::CellRef;
-use zkiris::circuit::witness::to_i128;
-use zkiris::circuit::{StatementPlan, Witness};
-use zkiris::model::Model;
-use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 
 const SEED: u64 = 7;
 
 fn witness_for(model: &Model, plan: &StatementPlan, spec: &TinySpec) -> Witness {
     let (image, mask) = tiny_sample(spec, SEED);
-    let salt = zkiris::commitment::Salt::from_hex("0x1234abcd").unwrap();
-    let c = zkiris::commitment::commit(&image, &mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    let salt = crate::commitment::Salt::from_hex("0x1234abcd").unwrap();
+    let c = crate::commitment::commit(&image, &mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     Witness::new(model, plan, &image, &mask, fr(salt.as_bytes()), fr(&c.0)).unwrap()
 }
 
@@ -95,7 +93,7 @@ fn circuit_cells_agree_with_the_native_executor() {
     }
     assert!(checked > 300, "{checked} cells checked");
     // The score is proven against the public τ.
-    assert_eq!(w.instances[2], zkiris::circuit::expr::fe(s as i128));
+    assert_eq!(w.instances[2], crate::circuit::expr::fe(s as i128));
 }
 
 #[test]
@@ -154,9 +152,9 @@ fn flipped_relu_sign_bit_is_rejected() {
         let d = to_i128(w.cols.v[row]) + el.src.offset as i128 - el.konst as i128;
         let flipped = !want_positive;
         w.cols.b[row] = Fr::from(u64::from(flipped));
-        w.cols.u[row] = zkiris::circuit::expr::fe(el.konst as i128 + if flipped { d } else { 0 });
+        w.cols.u[row] = crate::circuit::expr::fe(el.konst as i128 + if flipped { d } else { 0 });
         // In-range limbs (those of |d|); any choice fails.
-        let (_, limbs) = zkiris::circuit::chips::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
+        let (_, limbs) = crate::circuit::chips::compare::sign_limbs(-1 - d.abs(), 4, r.rows);
         for (k2, l) in limbs.iter().enumerate() {
             w.cols.q[k2 % 4][row + k2 / 4] = Fr::from(*l);
         }
@@ -206,7 +204,7 @@ fn public_threshold_cannot_be_changed() {
     // while the circuit reads τ = s + 1 from it is the same circuit, so it fails on the
     // instance copy, and lowering both is a different public statement.
     let mut lowered = w.clone();
-    lowered.instances[2] = zkiris::circuit::expr::fe(s as i128 - 5);
+    lowered.instances[2] = crate::circuit::expr::fe(s as i128 - 5);
     let f = failures(&plan, lowered, k);
     assert!(!f.is_empty(), "a public τ that differs from the one the comparator used is rejected");
     let _ = w;
@@ -226,9 +224,9 @@ fn fixed_threshold_is_part_of_the_circuit() {
 fn a_model_without_iris_code_rules_is_refused() {
     // liveness-v1 alone computes a score but no code: there is no statement to prove.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/liveness-v1/manifest.json");
-    let model = Model::load(&path, &zkiris::model::IssuerKeys::development()).unwrap();
+    let model = Model::load(&path, &crate::model::IssuerKeys::development()).unwrap();
     match StatementPlan::new(&model) {
-        Err(zkiris::circuit::CircuitError::Unsupported(m)) => assert!(m.contains("no iris-code rules"), "{m}"),
+        Err(crate::circuit::CircuitError::Unsupported(m)) => assert!(m.contains("no iris-code rules"), "{m}"),
         other => panic!("expected Unsupported, got {:?}", other.map(|p| p.rows)),
     }
 }

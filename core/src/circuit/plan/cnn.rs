@@ -9,10 +9,10 @@
 //! | tensor | proven by | cells |
 //! |---|---|---|
 //! | enrollment input | the input region (range-checked bytes) | `q` |
-//! | linear map of an input with sliding-window structure | the convolution identity ([`super::chips::conv`]), bias as an offset | product-polynomial coefficients in `q` |
-//! | any other linear map | [`super::chips::dense`] dot products over copies | `v` |
-//! | `Max(x, c)` (ReLU) | [`super::chips::relu`] | `u` |
-//! | `Requant(x)` | [`super::chips::requant`] | `u` |
+//! | linear map of an input with sliding-window structure | the convolution identity ([`crate::circuit::chips::conv`]), bias as an offset | product-polynomial coefficients in `q` |
+//! | any other linear map | [`crate::circuit::chips::dense`] dot products over copies | `v` |
+//! | `Max(x, c)` (ReLU) | [`crate::circuit::chips::relu`] | `u` |
+//! | `Requant(x)` | [`crate::circuit::chips::requant`] | `u` |
 //!
 //! A value is referred to as a [`ValueRef`]: a cell plus a constant (a convolution output cell
 //! holds the response without the bias). Nonlinear ops other than `Max` with a constant and
@@ -24,13 +24,13 @@ use std::collections::{BTreeSet, HashMap};
 use crate::model::exec::broadcast_strides;
 use crate::model::ir::{Graph, Op, TensorId};
 
-use super::chips::compare::rows_for_bits;
-use super::chips::conv::apad_shape;
-use super::chips::requant::RequantShape;
-use super::layout::{Col, Floor};
 use super::linear::{detect_conv, LinearAnalysis};
 use super::region::{CellRef, ConvRegion, InputRegion};
-use super::CircuitError;
+use crate::circuit::chips::compare::rows_for_bits;
+use crate::circuit::chips::conv::apad_shape;
+use crate::circuit::chips::requant::RequantShape;
+use crate::circuit::layout::{Col, Floor};
+use crate::circuit::CircuitError;
 
 /// A proven value: `cell + offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl DenseOutput {
     }
 }
 
-/// A block of a batched dense layer ([`super::chips::dense_batch`]): up to `width` outputs over one
+/// A block of a batched dense layer ([`crate::circuit::chips::dense_batch`]): up to `width` outputs over one
 /// shared input list.
 #[derive(Clone, Debug)]
 pub struct DenseBlock {
@@ -166,7 +166,7 @@ pub struct DenseRegion {
 /// union of inputs stays within 1/8 of the largest row. Returns `(union inputs, rows)` per
 /// block. A Gemm (every row reads every input, up to zero weights) gives `⌈n / width⌉` blocks; a
 /// convolution gives one block per position and group of `width` channels.
-pub fn group_rows(map: &crate::circuit::linear::SparseMap, width: usize) -> Vec<(Vec<u32>, Vec<usize>)> {
+pub fn group_rows(map: &super::linear::SparseMap, width: usize) -> Vec<(Vec<u32>, Vec<usize>)> {
     let n = map.constant.len();
     let span = |r: usize| {
         let row = map.row(r);
@@ -304,8 +304,8 @@ fn bits_of(v: i128) -> u32 {
 /// in row-major order. Convolutions are appended to `convs` (their segment rows placed); the
 /// other regions are placed on `floor`.
 ///
-/// Dense layers use the batched layout ([`super::chips::dense_batch`]) with blocks of `dense_width`
-/// outputs when `dense_width > 1`, else the direct one ([`super::chips::dense`]).
+/// Dense layers use the batched layout ([`crate::circuit::chips::dense_batch`]) with blocks of `dense_width`
+/// outputs when `dense_width > 1`, else the direct one ([`crate::circuit::chips::dense`]).
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     graph: &Graph,

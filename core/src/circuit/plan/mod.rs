@@ -15,12 +15,17 @@ use crate::model::Model;
 use super::chips::compare::rows_for_bits;
 use super::chips::conv::{apad_shape, ApadShape};
 use super::chips::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
-use super::cnn::{CnnPlan, ValueRef};
 use super::layout::{Col, Floor};
-use super::linear::{detect_conv, LinearAnalysis};
-use super::region::{CellRef, ConvRegion, InputRegion};
 use super::CircuitError;
 use crate::public::{PublicLayout, Submission};
+
+use self::cnn::{CnnPlan, ValueRef};
+use self::linear::{detect_conv, LinearAnalysis};
+use self::region::{CellRef, ConvRegion, InputRegion};
+
+pub mod cnn;
+pub mod linear;
+pub mod region;
 
 /// Public-input rows before the code words or share commitments.
 pub const HEADER_INSTANCES: usize = crate::public::HEADER_ROWS;
@@ -536,7 +541,7 @@ impl StatementPlan {
             None if targets.is_empty() => 1,
             None => {
                 // Plan once with the direct layout to count the dense multiply-adds.
-                let (trial, _) = super::cnn::plan(graph, &la, &mut inputs.clone(), &mut convs.clone(), &mut floor.clone(), limb_bits, 1, &targets)?;
+                let (trial, _) = self::cnn::plan(graph, &la, &mut inputs.clone(), &mut convs.clone(), &mut floor.clone(), limb_bits, 1, &targets)?;
                 if trial.dense_terms() >= DENSE_BATCH_THRESHOLD {
                     super::chips::dense_batch::DEFAULT_WIDTH
                 } else {
@@ -547,7 +552,7 @@ impl StatementPlan {
         let (cnn, cnn_values) = if targets.is_empty() {
             (CnnPlan::default(), HashMap::new())
         } else {
-            super::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, dense_width, &targets)?
+            self::cnn::plan(graph, &la, &mut inputs, &mut convs, &mut floor, limb_bits, dense_width, &targets)?
         };
         let score = match live {
             Some((t, rule)) => {

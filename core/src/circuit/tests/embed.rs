@@ -5,15 +5,15 @@
 
 use std::sync::Arc;
 
+use crate::circuit::plan::region::CellRef;
+use crate::circuit::plan::serial_index;
+use crate::circuit::witness::to_i128;
+use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::model::Model;
+use crate::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use zkiris::circuit::plan::serial_index;
-use zkiris::circuit::region::CellRef;
-use zkiris::circuit::witness::to_i128;
-use zkiris::circuit::{IrisCircuit, StatementPlan, Witness};
-use zkiris::model::Model;
-use zkiris::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 
 const SEED: u64 = 11;
 
@@ -26,9 +26,9 @@ fn setup() -> (Model, Arc<StatementPlan>, Witness, u32) {
     let model = tiny_model(&spec);
     let plan = Arc::new(StatementPlan::new(&model).unwrap());
     let (image, mask) = tiny_sample(&spec, SEED);
-    let salt = zkiris::commitment::Salt::from_hex("0x77").unwrap();
-    let c = zkiris::commitment::commit(&image, &mask, &salt).unwrap();
-    let fr = |b: &[u8; 32]| zkiris::prover::fr_from_be(b).unwrap();
+    let salt = crate::commitment::Salt::from_hex("0x77").unwrap();
+    let c = crate::commitment::commit(&image, &mask, &salt).unwrap();
+    let fr = |b: &[u8; 32]| crate::prover::fr_from_be(b).unwrap();
     let w = Witness::new(&model, &plan, &image, &mask, fr(salt.as_bytes()), fr(&c.0)).unwrap();
     let k = plan.min_k();
     (model, plan, w, k)
@@ -43,7 +43,7 @@ fn accepted(plan: &Arc<StatementPlan>, w: Witness, k: u32) -> bool {
 /// The `b` cells of the embedding plane (plane 4), in grid order.
 fn embedding_bit_cells(plan: &StatementPlan) -> Vec<CellRef> {
     let (rows, cols) = (2, 16);
-    (0..rows * cols).map(|e| plan.iris_pack.bits[serial_index(zkiris::model::manifest::CodeLayout::WorldV3, 5, rows, cols, 4, e / cols, e % cols)]).collect()
+    (0..rows * cols).map(|e| plan.iris_pack.bits[serial_index(crate::model::manifest::CodeLayout::WorldV3, 5, rows, cols, 4, e / cols, e % cols)]).collect()
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn flipped_embedding_bit_is_rejected() {
     assert!(!accepted(&plan, w, k));
     // The public code word (the verifier's side): flip the embedding plane's first bit.
     let mut w = w0;
-    let s = serial_index(zkiris::model::manifest::CodeLayout::WorldV3, 5, 2, 16, 4, 0, 0);
+    let s = serial_index(crate::model::manifest::CodeLayout::WorldV3, 5, 2, 16, 4, 0, 0);
     let word = 3 + s / 248;
     let last = ((word - 3 + 1) * 248).min(160) - 1;
     w.instances[word] += Fr::from(2).pow_vartime([(last - s) as u64]);
