@@ -154,6 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let instances = agg.instances();
         let proof = snark_verifier_sdk::evm::gen_evm_proof_shplonk(agg_params, &pk, agg, instances.clone());
         println!("agg prove (EVM transcript): {:.1} s, {} bytes, peak RSS {:.0} MiB", t.elapsed().as_secs_f64(), proof.len(), peak_rss_mib());
+        snark_verifier_sdk::evm::write_calldata(&instances, &proof, &cache.join(format!("agg_calldata_n{n}_k{k}.hex")))?;
         println!("agg accumulator pairing check with the k={k} SRS: {}", decide(agg_params, &instances[0]));
         let t = Instant::now();
         let sol = snark_verifier_sdk::evm::gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(agg_params, pk.get_vk(), vec![instances[0].len()]);
