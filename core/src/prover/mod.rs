@@ -6,6 +6,8 @@
 //! [`Verifier::verify`] checks a bundle natively. Proofs use the Keccak (EVM) transcript with
 //! SHPLONK, so the same proof verifies on chain.
 
+#[cfg(feature = "agg")]
+pub mod agg;
 pub mod bundle;
 pub mod cachefile;
 mod envelopes;

@@ -1,0 +1,79 @@
+//! SPIKE (issue 16, feature `agg`): aggregatable proofs.
+//!
+//! snark-verifier's in-circuit verifier (`AggregationCircuit`, halo2 loader) recomputes the
+//! inner proof's Fiat–Shamir challenges with its Poseidon transcript, so an aggregatable proof
+//! must be made with that transcript instead of the Keccak `EvmTranscript` of
+//! [`ProvingSetup::prove`]. Same circuit, same proving key, same instances; only the transcript
+//! differs. Public-code models only (the mpc-shares envelopes are not made here).
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::{create_proof, verify_proof, VerifyingKey};
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
+use snark_verifier_sdk::{NativeLoader, Snark};
+
+use super::*;
+
+/// The snark-verifier protocol of a verifying key with one instance column of `num_instances`
+/// rows. `compile` reads the phases of the constraint system from the key (world-v3: advice in
+/// two phases with the challenge β between them), as for the EVM verifier
+/// ([`crate::evm::verifier`]).
+pub fn protocol(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> PlonkProtocol<G1Affine> {
+    compile(params, vk, Config::kzg().with_num_instance(vec![num_instances]))
+}
+
+/// Verifies a Poseidon-transcript proof natively (SHPLONK).
+pub fn verify_aggregatable(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> Result<(), String> {
+    let mut transcript = PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+        params.verifier_params(),
+        vk,
+        SingleStrategy::new(params),
+        &[&[instances]],
+        &mut transcript,
+    )
+    .map_err(|e| e.to_string())
+}
+
+impl ProvingSetup {
+    /// The snark-verifier protocol of this setup's verifying key.
+    pub fn snark_protocol(&self) -> PlonkProtocol<G1Affine> {
+        protocol(self.srs.params(), self.pk.get_vk(), self.plan.instances)
+    }
+
+    /// Proves like [`Self::prove`] (public-code models), with the Poseidon transcript, and
+    /// returns the proof as a snark-verifier-sdk [`Snark`] (protocol, instances, proof).
+    pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<Snark, ProveError> {
+        let rules = &self.model.manifest().rules;
+        if rules.submission != Submission::PublicCode || self.plan.shares.is_some() {
+            return Err(ProveError::Halo2("aggregatable proofs: public-code models only (spike)".into()));
+        }
+        let enc = check_enrollment(&self.model, image, mask)?;
+        let commitment = crate::commitment::commit(image, mask, salt)?;
+        let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
+        let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
+        let binding = options.binding.map(|b| b.to_field()).unwrap_or(Fr::zero());
+        let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, None)?;
+        drop(enc);
+        let instances = witness.instances.clone();
+        let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
+        let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+        let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            self.srs.params().as_ref(),
+            &self.pk,
+            &[circuit],
+            &[&[&instances]],
+            rng,
+            &mut transcript,
+        )
+        .map_err(|e| ProveError::Halo2(e.to_string()))?;
+        let proof = transcript.finalize();
+        Ok(Snark::new(self.snark_protocol(), vec![instances], proof))
+    }
+}
