@@ -1,4 +1,4 @@
-//! SPIKE (issue 16): gas of the aggregation verifier written by `agg_spike --prove K`.
+//! Issue 16 measurement: gas of the aggregation verifier written by `agg_spike --prove K`.
 //!
 //! ```text
 //! ZKIRIS_SOLC=contracts/scripts/solc cargo run --release -p zkiris --features agg,dev-keys,evm-test \
@@ -19,7 +19,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let solc = Solc::locate()?;
     let t = std::time::Instant::now();
     let c = solc.compile_contract(&[("AggVerifier.sol", &sol)], "Halo2Verifier")?;
-    println!("compiled in {:.1} s: runtime {} bytes (EIP-170 limit 24,576), creation {} bytes", t.elapsed().as_secs_f64(), c.runtime_code.len(), c.creation_code.len());
+    println!(
+        "compiled in {:.1} s: runtime {} bytes (EIP-170 limit 24,576), creation {} bytes",
+        t.elapsed().as_secs_f64(),
+        c.runtime_code.len(),
+        c.creation_code.len()
+    );
     let mut evm = LocalEvm::without_code_size_limit();
     let from = [0x11; 20];
     let d = evm.deploy(from, c.deploy_code(&[]))?;

@@ -1,4 +1,4 @@
-//! SPIKE (issue 16): how big is an `AggregationCircuit` (snark-verifier-sdk 0.2.7, halo2 loader)
+//! Issue 16 measurement: how big is an `AggregationCircuit` (snark-verifier-sdk 0.2.7, halo2 loader)
 //! that verifies N world-v3 proofs?
 //!
 //! ```text
@@ -6,7 +6,7 @@
 //!     [--model world-v3] [--n 1,2] [--lookup-bits 20] [--cache DIR] [--prove K]
 //! ```
 //!
-//! Prepares the model (development SRS, proving key cached in DIR, default /work/agg-cache),
+//! Prepares the model (development SRS, proving key cached in DIR, default `$TMPDIR/zkiris-agg`),
 //! proves one bundled sample with the Poseidon transcript (`prove_aggregatable`), checks it
 //! natively, then builds the aggregation circuit for each N in witness-generation mode only and
 //! prints the builder statistics and the column counts `calculate_params` gives for several k.
@@ -18,32 +18,16 @@ use std::time::Instant;
 
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
-use snark_verifier_sdk::snark_verifier::halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
-use snark_verifier_sdk::snark_verifier::halo2_base::halo2_proofs::poly::{commitment::ParamsProver, kzg::commitment::ParamsKZG};
-use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
-use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
-use snark_verifier_sdk::snark_verifier::util::arithmetic::{fe_from_limbs, CurveAffine};
-use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
+use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use zkiris::commitment::Salt;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::{IssuerKeys, Model};
-use zkiris::prover::agg::verify_aggregatable;
+use zkiris::prover::agg::{accumulator_holds as decide, verify_aggregatable};
 use zkiris::prover::{CancellationToken, NoProgress, ProveOptions, ProvingSetup, SrsSource};
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
-}
-
-/// The final pairing check of an aggregation circuit's accumulator (its first 12 instances:
-/// lhs.x, lhs.y, rhs.x, rhs.y as 3 limbs of 88 bits), what the EVM verifier does last.
-fn decide(params: &ParamsKZG<Bn256>, instances: &[Fr]) -> bool {
-    let c: Vec<Fq> = (0..4).map(|i| fe_from_limbs::<Fr, Fq, 3, 88>([instances[3 * i], instances[3 * i + 1], instances[3 * i + 2]])).collect();
-    let (Some(lhs), Some(rhs)) = (G1Affine::from_xy(c[0], c[1]).into_option(), G1Affine::from_xy(c[2], c[3]).into_option()) else {
-        return false;
-    };
-    let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
-    <SHPLONK as AccumulationDecider<G1Affine, NativeLoader>>::decide(&dk, KzgAccumulator::new(lhs, rhs)).is_ok()
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -55,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model_name = arg(&args, "--model").unwrap_or_else(|| "world-v3".into());
     let ns: Vec<usize> = arg(&args, "--n").unwrap_or_else(|| "1,2".into()).split(',').map(|s| s.parse().unwrap()).collect();
     let lookup_bits: usize = arg(&args, "--lookup-bits").map(|s| s.parse().unwrap()).unwrap_or(20);
-    let cache = PathBuf::from(arg(&args, "--cache").unwrap_or_else(|| "/work/agg-cache".into()));
+    let cache = arg(&args, "--cache").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("zkiris-agg"));
     let prove_k: Option<u32> = arg(&args, "--prove").map(|s| s.parse().unwrap());
     std::fs::create_dir_all(&cache)?;
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
@@ -128,7 +112,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("   k={k}: ~{} advice cols, ~{} lookup cols (lookup_bits {lookup_bits})", advice.div_ceil(rows), lookup.div_ceil(rows));
         }
         let inst = agg.instances();
-        println!("   accumulator pairing check (native): {}; previous instances re-exposed: {}", decide(&params, &inst[0]), inst[0][12..] == snark.instances[0][..] );
+        println!(
+            "   accumulator pairing check (native): {}; previous instances re-exposed: {}",
+            decide(&params, &inst[0]),
+            inst[0][12..] == snark.instances[0][..]
+        );
         let cp = agg.calculate_params(Some(20));
         println!("   calculate_params @k={}: {cp:?}", lookup_bits + 1);
     }

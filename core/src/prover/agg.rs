@@ -1,4 +1,5 @@
-//! SPIKE (issue 16, feature `agg`): aggregatable proofs.
+//! Aggregatable proofs (feature `agg`, experimental; the relayer's `zkiris aggregate` is not
+//! built yet: see the README, "Aggregation for relayers").
 //!
 //! snark-verifier's in-circuit verifier (`AggregationCircuit`, halo2 loader) recomputes the
 //! inner proof's Fiat–Shamir challenges with its Poseidon transcript, so an aggregatable proof
@@ -6,6 +7,7 @@
 //! [`ProvingSetup::prove`]. Same circuit, same proving key, same instances; only the transcript
 //! differs. Public-code models only (the mpc-shares envelopes are not made here).
 
+use halo2_proofs::halo2curves::bn256::Fq;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{create_proof, verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
@@ -13,9 +15,12 @@ use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
+use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::util::arithmetic::{fe_from_limbs, CurveAffine};
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
-use snark_verifier_sdk::{NativeLoader, Snark};
+use snark_verifier_sdk::{NativeLoader, Snark, SHPLONK};
 
 use super::*;
 
@@ -51,7 +56,10 @@ impl ProvingSetup {
     pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<Snark, ProveError> {
         let rules = &self.model.manifest().rules;
         if rules.submission != Submission::PublicCode || self.plan.shares.is_some() {
-            return Err(ProveError::Halo2("aggregatable proofs: public-code models only (spike)".into()));
+            return Err(crate::circuit::CircuitError::Unsupported(
+                "aggregatable proofs cover public-code models only; prove an mpc-shares submission with `prove`".into(),
+            )
+            .into());
         }
         let enc = check_enrollment(&self.model, image, mask)?;
         let commitment = crate::commitment::commit(image, mask, salt)?;
@@ -76,4 +84,20 @@ impl ProvingSetup {
         let proof = transcript.finalize();
         Ok(Snark::new(self.snark_protocol(), vec![instances], proof))
     }
+}
+
+/// The final check of an aggregation proof's KZG accumulator, natively: its first 12 public
+/// inputs are `lhs.x, lhs.y, rhs.x, rhs.y` as three 88-bit limbs each, and the aggregation
+/// is sound only if `e(lhs, [1]₂) = e(rhs, [τ]₂)` over the inner proofs' SRS — what the EVM
+/// verifier of the aggregation circuit checks last. `false` for malformed limbs.
+pub fn accumulator_holds(params: &ParamsKZG<Bn256>, instances: &[Fr]) -> bool {
+    if instances.len() < 12 {
+        return false;
+    }
+    let c: Vec<Fq> = (0..4).map(|i| fe_from_limbs::<Fr, Fq, 3, 88>([instances[3 * i], instances[3 * i + 1], instances[3 * i + 2]])).collect();
+    let (Some(lhs), Some(rhs)) = (G1Affine::from_xy(c[0], c[1]).into_option(), G1Affine::from_xy(c[2], c[3]).into_option()) else {
+        return false;
+    };
+    let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
+    <SHPLONK as AccumulationDecider<G1Affine, NativeLoader>>::decide(&dk, KzgAccumulator::new(lhs, rhs)).is_ok()
 }
