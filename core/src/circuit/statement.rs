@@ -189,7 +189,7 @@ impl Circuit<Fr> for IrisCircuit {
                 assign_structure(&mut region, &cfg, &plan)?;
                 assign_phase1_columns(&mut region, &cfg, &plan, wit);
                 let commitment = assign_commitment(&mut region, &cfg, &plan, wit)?;
-                let binding = region.assign_advice(cfg.cols.v, plan.misc_row + BINDING_OFFSET, known(wit, |w| w.binding));
+                let binding = region.assign_advice(cfg.cols.v, plan.misc_row + 3, known(wit, |w| w.binding));
                 let share_commitments = assign_shares(&mut region, &cfg, &plan, wit)?;
                 // Phase 2: the cells that depend on β.
                 region.next_phase();
@@ -210,10 +210,6 @@ impl Circuit<Fr> for IrisCircuit {
         Ok(())
     }
 }
-
-/// Row of the submission-binding cell after `plan.misc_row` (row 0 holds public row 2's copy,
-/// rows 1 and 2 the commitment header and salt).
-const BINDING_OFFSET: usize = 3;
 
 /// A witness value, or unknown during keygen.
 fn known(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> Fr) -> Value<Fr> {

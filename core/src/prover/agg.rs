@@ -54,33 +54,30 @@ impl ProvingSetup {
     /// Proves like [`Self::prove`] (public-code models), with the Poseidon transcript, and
     /// returns the proof as a snark-verifier-sdk [`Snark`] (protocol, instances, proof).
     pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<Snark, ProveError> {
-        let rules = &self.model.manifest().rules;
-        if rules.submission != Submission::PublicCode || self.plan.shares.is_some() {
+        if self.model.manifest().rules.submission != Submission::PublicCode {
             return Err(crate::circuit::CircuitError::Unsupported(
                 "aggregatable proofs cover public-code models only; prove an mpc-shares submission with `prove`".into(),
             )
             .into());
         }
         let enc = check_enrollment(&self.model, image, mask)?;
-        let commitment = crate::commitment::commit(image, mask, salt)?;
-        let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
-        let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
-        let binding = options.binding.map(|b| b.to_field()).unwrap_or(Fr::zero());
+        let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
         let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, None)?;
         drop(enc);
         let instances = witness.instances.clone();
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
         let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
         let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-            self.srs.params().as_ref(),
-            &self.pk,
-            &[circuit],
-            &[&[&instances]],
-            rng,
-            &mut transcript,
-        )
-        .map_err(|e| ProveError::Halo2(e.to_string()))?;
+        contain_panic(|| {
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+                self.srs.params().as_ref(),
+                &self.pk,
+                &[circuit],
+                &[&[&instances]],
+                rng,
+                &mut transcript,
+            )
+        })?;
         let proof = transcript.finalize();
         Ok(Snark::new(self.snark_protocol(), vec![instances], proof))
     }

@@ -313,10 +313,7 @@ impl ProvingSetup {
         }
         let enc = check_enrollment(&self.model, image, mask)?;
         let valid = enc.bits.valid_bits();
-        let commitment = crate::commitment::commit(image, mask, salt)?;
-        let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
-        let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
-        let binding = options.binding.map(|b| b.to_field()).unwrap_or(Fr::zero());
+        let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
         let [rows, cols] = rules.encoder.grid;
         let iris_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris));
         let mask_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask));
@@ -348,8 +345,7 @@ impl ProvingSetup {
         let sink = progress::TranscriptSink::new(expected, safe_after, 0.1, 0.99, progress, cancel);
         let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
         let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-        // halo2 panics on some internal errors; never let a panic escape (it may cross an FFI).
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let result = contain_panic(|| {
             create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
                 self.srs.params().as_ref(),
                 &self.pk,
@@ -358,15 +354,11 @@ impl ProvingSetup {
                 rng,
                 &mut transcript,
             )
-        }));
+        });
         match result {
-            Ok(Ok(())) => {}
-            _ if cancel.is_cancelled() => return Err(ProveError::Cancelled),
-            Ok(Err(e)) => return Err(ProveError::Halo2(e.to_string())),
-            Err(panic) => {
-                let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-                return Err(ProveError::Halo2(format!("prover panicked: {msg}")));
-            }
+            Ok(()) => {}
+            Err(_) if cancel.is_cancelled() => return Err(ProveError::Cancelled),
+            Err(e) => return Err(e),
         }
         let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
         let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
@@ -395,6 +387,28 @@ impl ProvingSetup {
             envelopes,
             proof,
         })
+    }
+}
+
+/// The field elements a proof binds besides the codes: the commitment to `image`, `mask` and
+/// `salt`, the salt, and the submission binding (zero when unbound).
+fn statement_fields(image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<(Fr, Fr, Fr), ProveError> {
+    let commitment = crate::commitment::commit(image, mask, salt)?;
+    let c_fr = fr_from_be(&commitment.0).ok_or_else(|| ProveError::Halo2("commitment is not canonical".into()))?;
+    let salt_fr = fr_from_be(salt.as_bytes()).ok_or_else(|| ProveError::Halo2("salt is not canonical".into()))?;
+    Ok((c_fr, salt_fr, options.binding.map(|b| b.to_field()).unwrap_or(Fr::zero())))
+}
+
+/// Runs the halo2 prover. halo2 panics on some internal errors; a panic must never escape (it
+/// may cross an FFI), so it becomes a [`ProveError::Halo2`] like the prover's own errors.
+fn contain_panic(prove: impl FnOnce() -> Result<(), halo2_proofs::plonk::Error>) -> Result<(), ProveError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(prove)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ProveError::Halo2(e.to_string())),
+        Err(panic) => {
+            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            Err(ProveError::Halo2(format!("prover panicked: {msg}")))
+        }
     }
 }
 

@@ -189,7 +189,9 @@ pub struct StatementPlan {
     pub mask_pack: PackRegion,
     /// Row of the popcount comparator (among the atoms).
     pub popcount_atom: usize,
-    /// A free `v` row for the constants the statement needs (zero τ, header).
+    /// The first of four `v` rows holding single cells: `misc_row` the zero copied to public
+    /// row 2 when τ is not public, `+ 1` the commitment header, `+ 2` the salt, `+ 3` the
+    /// submission binding.
     pub misc_row: usize,
     /// Rows used by the shared columns.
     pub rows: usize,
