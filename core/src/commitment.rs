@@ -231,11 +231,11 @@ impl Drop for SecretElements {
 ///
 /// # Why width 6
 ///
-/// The in-circuit chip ([`crate::circuit::chips::poseidon`]) proves this hash in two advice columns
+/// The in-circuit chip (`circuit/chips/poseidon.rs`) proves this hash in two advice columns
 /// and four fixed columns; a permutation of width `t` takes `9t + R_P` rows, and the gates'
 /// evaluation cost grows with `t²` (three dense `t × t`-sized linear maps). Measured with a
 /// real KZG (SHPLONK) keygen + prove + verify of a 5,205-element hash, best of 3 proofs
-/// (`core/tests/poseidon_commitment_cost.rs`). The machine (2 cores) was shared with other
+/// (`core/src/circuit/chips/poseidon/cost.rs`). The machine (2 cores) was shared with other
 /// jobs (load 5–8), so CPU seconds are the stable figure and wall times are pessimistic:
 ///
 /// | t | R_P | rows | k | gate evaluations per row | prove CPU | prove wall | verify | proof | peak RSS (prove) |

@@ -292,6 +292,17 @@ pub fn fr_from_be(b: &[u8; 32]) -> Option<Fr> {
     Option::from(Fr::from_repr(le))
 }
 
+/// A signed integer public value (the liveness threshold τ) as a field element: `v` for
+/// `v ≥ 0`, `p − |v|` for `v < 0` (how public row 2 carries τ).
+pub fn signed_to_field(v: i64) -> Fr {
+    let mag = Fr::from(v.unsigned_abs());
+    if v < 0 {
+        -mag
+    } else {
+        mag
+    }
+}
+
 /// A 32-byte big-endian integer reduced modulo the BN254 scalar field.
 pub fn reduce_be(b: &[u8; 32]) -> Fr {
     b.iter().fold(Fr::from(0), |acc, &x| acc * Fr::from(256) + Fr::from(x as u64))

@@ -46,10 +46,10 @@ fn liveness_proof_verifies_and_binds_the_public_threshold() {
     let bundle = prove(&setup, s).expect("score = τ proves");
     let verifier = setup.verifier();
     verifier.verify(&bundle).expect("verifies");
-    assert_eq!(bundle.public_inputs[2], zkiris::prover::fr_to_be(&zkiris::circuit::expr::fe(s as i128)), "τ is public input row 2");
+    assert_eq!(bundle.public_inputs[2], zkiris::prover::fr_to_be(&zkiris::public::signed_to_field(s)), "τ is public input row 2");
     // A bundle claiming a lower τ than the model's is refused.
     let mut lowered = bundle.clone();
-    lowered.public_inputs[2] = zkiris::prover::fr_to_be(&zkiris::circuit::expr::fe(s as i128 - 1000));
+    lowered.public_inputs[2] = zkiris::prover::fr_to_be(&zkiris::public::signed_to_field(s - 1000));
     assert!(matches!(verifier.verify(&lowered), Err(VerifyError::Invalid(_))));
     eprintln!("tiny-live: k = {}, proof {} bytes", setup.srs().k(), bundle.proof.len());
 }

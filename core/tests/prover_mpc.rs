@@ -85,14 +85,12 @@ fn each_party_opens_its_share_and_two_give_back_the_proven_code() {
     let model = f.setup.model();
     let (image, mask) = tiny_sample(&spec(), 5);
     let enc = model.encode(&image, &mask).unwrap();
-    let rules = &model.manifest().rules;
-    let code = zkiris::circuit::plan::serialize_bits(rules.code_layout, 4, 2, 16, &enc.bits.iris);
-    let mcode = zkiris::circuit::plan::serialize_bits(rules.code_layout, 4, 2, 16, &enc.bits.mask);
+    let (code, mcode) = model.serialized_codes(&enc);
     for (a, c) in [(0, 1), (1, 2), (2, 0)] {
         let m = MaskedCode::from_elements(&zkiris::mpc::reconstruct(&shares[a], &shares[c]).unwrap());
         let (c2, m2) = m.to_codes().unwrap();
         assert_eq!(&m2[..], &mcode[..]);
-        let masked: Vec<u8> = code.iter().zip(&mcode).map(|(x, y)| x & y).collect();
+        let masked: Vec<u8> = code.iter().zip(mcode.iter()).map(|(x, y)| x & y).collect();
         assert_eq!(&c2[..], &masked[..], "parties {} and {}", a + 1, c + 1);
     }
 }

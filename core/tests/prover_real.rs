@@ -44,8 +44,7 @@ fn proofs_verify_and_state_the_native_codes() {
         let spec = TinySpec::default_for(rules);
         let (image, mask) = tiny_sample(&spec, 3);
         let enc = s.model().encode(&image, &mask).unwrap();
-        let r = &s.model().manifest().rules;
-        let iris = zkiris::circuit::plan::serialize_bits(r.code_layout, 4, spec.grid_rows, spec.grid_cols, &enc.bits.iris);
+        let iris = s.model().serialized_codes(&enc).0.to_vec();
         assert_eq!(st.iris_code, iris, "{rules:?}: proven code equals the native encoder's");
         assert_eq!(st.valid_bits, Some(enc.bits.valid_bits()));
         let c = zkiris::commitment::commit(&image, &mask, &Salt::from_hex("0x77").unwrap()).unwrap();
@@ -74,7 +73,7 @@ fn tampered_proofs_are_rejected() {
     // A flipped code bit in the claimed code (and its public word) does not verify.
     let mut b = good.clone();
     b.iris_code[0] ^= 0x80;
-    let words = zkiris::circuit::plan::code_words(&b.iris_code);
+    let words = zkiris::public::code_words(&b.iris_code);
     b.public_inputs[zkiris::public::HEADER_ROWS] = zkiris::prover::fr_to_be(&words[0]);
     assert!(matches!(v.verify(&b), Err(VerifyError::Invalid(_))), "flipped code bit");
     // Another submission binding (a proof lifted for another account, registry or chain).

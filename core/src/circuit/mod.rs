@@ -4,17 +4,17 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`chips`] | the gadgets: one concept each, with its own gates, layout table and MockProver tests |
-//! | [`plan`] | no constraints: the statement plan (regions, rows, rule atoms, public-input layout), with [`plan::linear`] (which values are linear maps of which cells, and their convolution structure), [`plan::cnn`] (the cells and chips of a liveness score's CNN path) and [`plan::region`] (cell references and input/convolution regions) |
-//! | [`layout`] | the shared columns and the row allocator |
-//! | [`statement`] | the whole statement as one halo2 `Circuit` |
+//! | `chips` | the gadgets: one concept each, with its own gates, layout table and MockProver tests |
+//! | `plan` | no constraints: the statement plan (regions, rows, rule atoms, public-input layout), with `plan::linear` (which values are linear maps of which cells, and their convolution structure), `plan::cnn` (the cells and chips of a liveness score's CNN path) and `plan::region` (cell references and input/convolution regions) |
+//! | `layout` | the shared columns and the row allocator |
+//! | `statement` | the whole statement as one halo2 `Circuit` |
 //! | `witness` | (crate-private) native computation of every cell; `tests` tamper with it |
 
-pub mod chips;
-pub mod expr;
-pub mod layout;
-pub mod plan;
-pub mod statement;
+pub(crate) mod chips;
+pub(crate) mod expr;
+pub(crate) mod layout;
+pub(crate) mod plan;
+pub(crate) mod statement;
 pub(crate) mod witness;
 
 #[cfg(test)]

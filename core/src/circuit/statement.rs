@@ -264,7 +264,7 @@ fn assign_commitment(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &State
 /// The MPC shares chip over copies of the code and mask bits (mpc-shares models); returns the
 /// cells holding the share commitments `S_1..S_3`, empty for other models.
 fn assign_shares(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<Vec<Cell>, Error> {
-    let (Some(sc), Some(_)) = (&cfg.shares, &plan.shares) else { return Ok(Vec::new()) };
+    let (Some(sc), Some(sp)) = (&cfg.shares, &plan.shares) else { return Ok(Vec::new()) };
     let bit = |c: &CellRef| -> Result<BitCell, Error> {
         let (col, row) = cell_of(cfg, *c)?;
         Ok(BitCell { cell: cell(col, row), value: known(wit, |w| w.cols.get(*c)) })
@@ -277,6 +277,10 @@ fn assign_shares(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statement
         None => Value::unknown(),
     };
     let out = SharesChip::construct(sc.clone()).assign(region, 0, &SharesInput { code: &code, mask: &mask, slopes })?;
+    // The plan sized the circuit (`min_k`) for these rows; a chip that used others is a bug.
+    if (out.rows, out.poseidon_rows) != (sp.rows, sp.poseidon_rows) {
+        return Err(Error::Synthesis);
+    }
     Ok(out.commitments.iter().map(|c| c.cell()).collect())
 }
 

@@ -22,7 +22,7 @@ pub enum VerifierError {
     /// snark-verifier failed while generating code.
     #[error("snark-verifier could not generate the verifier: {0}")]
     Generate(String),
-    /// The generated code does not have the shape [`VerifierSource::split`] understands.
+    /// The generated code does not have the shape `VerifierSource::split` understands.
     #[error("the generated verifier has an unexpected shape: {0} (the snark-verifier output format changed; update evm::verifier and evm::memory)")]
     UnexpectedShape(&'static str),
     /// More parts were asked for than there are statements to distribute.

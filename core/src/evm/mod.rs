@@ -53,7 +53,7 @@
 //!    links a proof under a newer model to the same `C` without a new device signature. The
 //!    bare verifier can also be called directly with [`calldata::encode_verifier_calldata`].
 //!
-//! [`revm`] (feature `evm-test`, host only) runs all of this in a local EVM for tests and gas
+//! `revm` (feature `evm-test`, host only) runs all of this in a local EVM for tests and gas
 //! measurements.
 //!
 //! | module | job |
@@ -64,8 +64,8 @@
 //! | `memory` | memory compaction of the generated verifier (less memory-expansion gas; crate-private) |
 //! | [`calldata`] | the registry's layout v2 (on [`crate::public`]), verifier calldata, registry ABI encodings and events |
 //! | `prove` | prove and verify any circuit natively with the EVM transcript (test support: reached through `crate::testkit`, feature `dev-keys`) |
-//! | [`revm`] | local EVM: deploy, call, gas (feature `evm-test`) |
-//! | [`registry`] | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
+//! | `revm` | local EVM: deploy, call, gas (feature `evm-test`) |
+//! | `registry` | the registry and real verifiers deployed locally: publish, register, upgrade, gas (feature `evm-test`) |
 
 pub mod calldata;
 mod error;

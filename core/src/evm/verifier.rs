@@ -108,8 +108,8 @@ impl VerifierSource {
     /// embeds `g`, `[1]₂` and `[s]₂` from them.
     ///
     /// Two rewrites of the generated code follow, each keeping what every statement computes:
-    /// values stored once and loaded once are forwarded into their load ([`super::inline`]), and
-    /// the remaining memory words are reallocated by liveness ([`super::memory`]). For world-v3
+    /// values stored once and loaded once are forwarded into their load (`evm/inline.rs`), and
+    /// the remaining memory words are reallocated by liveness (`evm/memory.rs`). For world-v3
     /// they cut 1,845 stores and loads and the memory from 95 KiB to about 24 KiB.
     pub fn render(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<Self, VerifierError> {
         Self::render_generated(params, vk, num_instances)?.rewritten(super::inline::MAX_DEPTH)

@@ -2,7 +2,7 @@
 //!
 //! Manifests are signed with secp256k1 ECDSA (RFC 6979 deterministic nonces, SHA-256 of the
 //! canonical manifest bytes, low-s). Apps trust a fixed list of issuer public keys
-//! ([`IssuerKeys`]); the development key from [`dev_issuer_key`] is for tests and the demo
+//! ([`IssuerKeys`]); the development key from `dev_issuer_key` (feature `dev-keys`) is for tests and the demo
 //! only and is **insecure: its secret is published**.
 
 use std::fmt;

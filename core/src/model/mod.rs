@@ -61,6 +61,17 @@ impl Model {
         Ok(crate::iriscode::IrisTemplate::new(self.id, &enc.iris_code()?, self.manifest.rules.code_layout))
     }
 
+    /// The serialized iris and mask codes of an encoding: the model's bit planes in its
+    /// `code_layout` order, packed MSB first — the bytes `zkiris encode --json` prints, a
+    /// public-code proof carries (`ProofBundle::iris_code`, `mask_code`) and an mpc-shares
+    /// proof secret-shares. Zeroized on drop (a code is biometric data).
+    pub fn serialized_codes(&self, enc: &Encoding) -> (zeroize::Zeroizing<Vec<u8>>, zeroize::Zeroizing<Vec<u8>>) {
+        let rules = &self.manifest.rules;
+        let [rows, cols] = rules.encoder.grid;
+        let ser = |planes: usize, bits: &[u8]| zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, planes, rows, cols, bits));
+        (ser(rules.encoder.iris.len(), &enc.bits.iris), ser(rules.encoder.mask.len(), &enc.bits.mask))
+    }
+
     /// Loads `manifest.json` and its ONNX, verifies them against `trusted`, and lowers the graph.
     pub fn load(manifest_path: &Path, trusted: &IssuerKeys) -> Result<Self, ModelError> {
         Self::from_verified(VerifiedModelFiles::load(manifest_path, trusted)?)

@@ -21,7 +21,7 @@
 //! `S_p` (which the proof verified), and keeps the share, e.g. as a [`ShareFile`].
 //!
 //! The conformance vectors (`tests/conformance/world-mpc/`) are reproduced by
-//! `core/tests/mpc_conformance.rs`; the circuit's twin is [`crate::circuit::chips::shares`].
+//! `core/tests/mpc_conformance.rs`; the circuit's twin is the shares chip (`circuit/chips/shares.rs`).
 
 pub mod envelope;
 pub mod keys;

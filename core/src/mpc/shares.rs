@@ -31,7 +31,7 @@
 //! per row, which every row of the circuit pays in each proof. The header separates the
 //! domains: kind 2 (an MPC share; the enrollment commitment's header is below 2^65), version 1,
 //! party `p`. The circuit computes the same hash over the same packed cells
-//! ([`crate::circuit::chips::shares`]).
+//! (`circuit/chips/shares.rs`).
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;

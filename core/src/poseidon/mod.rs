@@ -3,7 +3,7 @@
 //! The constants are generated in code by the reference Grain LFSR
 //! ([`PoseidonParams::get`]); for width 3 and 5 they reproduce circomlib's Poseidon
 //! (see [`circom_hash`] and its tests). The in-circuit twin is
-//! [`crate::circuit::chips::poseidon`]; both compute [`sponge_hash`], the sponge used by the
+//! the Poseidon chip (`circuit/chips/poseidon.rs`); both compute [`sponge_hash`], the sponge used by the
 //! enrollment commitment ([`crate::commitment::commit`]).
 //!
 //! | item | what |

@@ -314,9 +314,7 @@ impl ProvingSetup {
         let enc = check_enrollment(&self.model, image, mask)?;
         let valid = enc.bits.valid_bits();
         let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
-        let [rows, cols] = rules.encoder.grid;
-        let iris_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.iris.len(), rows, cols, &enc.bits.iris));
-        let mask_code = zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, rules.encoder.mask.len(), rows, cols, &enc.bits.mask));
+        let (iris_code, mask_code) = self.model.serialized_codes(&enc);
         // mpc-shares: the shares with fresh slopes (the witness recomputes S_p from the same
         // bits and slopes; both must agree).
         let shared = match &self.plan.shares {
@@ -544,7 +542,7 @@ impl Verifier {
             return Err(VerifyError::Invalid("public min_valid_bits differs from the model's".into()));
         }
         // τ is public input row 2 when the model's liveness rule says so, else row 2 is zero.
-        let tau = rules.liveness.as_ref().filter(|l| l.public).map(|l| crate::circuit::expr::fe(l.threshold as i128)).unwrap_or(Fr::zero());
+        let tau = rules.liveness.as_ref().filter(|l| l.public).map(|l| crate::public::signed_to_field(l.threshold)).unwrap_or(Fr::zero());
         if public.liveness_threshold != tau {
             return Err(VerifyError::Invalid("public liveness threshold differs from the model's".into()));
         }

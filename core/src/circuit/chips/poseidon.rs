@@ -498,11 +498,6 @@ impl PoseidonChip {
         Self { config }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &PoseidonConfig {
-        &self.config
-    }
-
     /// Configures the chip at [`DEFAULT_WIDTH`] on `advice[0..2]` and `fixed[0..4]`.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, advice: &[Column<Advice>], fixed: &[Column<Fixed>]) -> Result<PoseidonConfig, PoseidonChipError> {
         Self::configure_with_width(meta, advice, fixed, DEFAULT_WIDTH)
@@ -735,5 +730,7 @@ impl PoseidonInstructions for PoseidonChip {
     }
 }
 
+#[cfg(test)]
+mod cost;
 #[cfg(test)]
 mod tests;

@@ -130,7 +130,7 @@ impl PackRegion {
 pub struct CircuitShape {
     /// Limb width of range checks.
     pub limb_bits: u32,
-    /// Range-check table layout (see [`super::chips::range`]): limb pairs, or single limbs.
+    /// Range-check table layout (see `circuit/chips/range.rs`): limb pairs, or single limbs.
     pub paired_limbs: bool,
     /// Padded-chain gate variants.
     pub apad: Vec<ApadShape>,
@@ -145,10 +145,10 @@ pub struct CircuitShape {
     pub relu_rows: Vec<usize>,
     /// Requantisation gate variants in use.
     pub requant_shapes: Vec<super::chips::requant::RequantShape>,
-    /// Outputs per block of the batched dense layout ([`super::chips::dense_batch`]); 0 or 1 when
-    /// every dense layer uses the direct layout ([`super::chips::dense`]).
+    /// Outputs per block of the batched dense layout (`circuit/chips/dense_batch.rs`); 0 or 1 when
+    /// every dense layer uses the direct layout (`circuit/chips/dense.rs`).
     pub dense_width: usize,
-    /// Whether the MPC shares chip ([`super::chips::shares`]) and its columns exist (mpc-shares
+    /// Whether the MPC shares chip (`circuit/chips/shares.rs`) and its columns exist (mpc-shares
     /// models only; public-code circuits keep exactly their columns).
     pub shares: bool,
 }
@@ -819,7 +819,7 @@ fn collect_outputs(rule: &BitRule, out: &mut Vec<String>) {
 
 /// Serializes plane-major bits (`[plane][row][col]`) in `layout` order, packed MSB first
 /// (`np.packbits`). For 4 × 16 × 256 codes this is exactly open-iris's / World's serialization.
-pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
+pub(crate) fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
     let n = planes * rows * cols;
     let mut out = vec![0u8; n.div_ceil(8)];
     for p in 0..planes {
@@ -834,8 +834,6 @@ pub fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usiz
     }
     out
 }
-
-pub use crate::public::code_words;
 
 #[cfg(test)]
 mod tests {

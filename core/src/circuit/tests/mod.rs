@@ -9,6 +9,7 @@ mod cnn;
 mod conformance;
 mod dense_batch;
 mod embed;
+mod linear;
 mod mock;
 mod plan;
 mod shares;

@@ -1,12 +1,10 @@
 //! The linear analysis finds the convolution structure of the shipped models, and the plans
 //! reproduce the native executor exactly.
 
-mod common;
+use super::common::*;
+use crate::circuit::plan::linear::{detect_conv, Boundary, LinearAnalysis};
 
-use common::*;
-use zkiris::circuit::plan::linear::{detect_conv, Boundary, LinearAnalysis};
-
-fn check_model(rel: &str, image: zkiris::image::IrisImage, mask: zkiris::image::IrisMask, expect: &[(&str, usize, usize, Boundary)]) {
+fn check_model(rel: &str, image: crate::image::IrisImage, mask: crate::image::IrisMask, expect: &[(&str, usize, usize, Boundary)]) {
     let model = bundled_model(rel);
     let g = model.graph();
     let t0 = std::time::Instant::now();

@@ -5,7 +5,7 @@
 //! peak-RSS figure belongs to that width alone:
 //!
 //! ```text
-//! ZKIRIS_POSEIDON_WIDTH=6 CARGO_TARGET_DIR=target cargo test -p zkiris --test poseidon_commitment_cost \
+//! ZKIRIS_POSEIDON_WIDTH=6 cargo test -p zkiris --lib circuit::chips::poseidon::cost \
 //!     -- --ignored --nocapture
 //! ```
 //!
@@ -19,6 +19,8 @@
 
 use std::time::Instant;
 
+use super::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
+use crate::poseidon::sponge_hash;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
@@ -31,15 +33,13 @@ use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, Transcri
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use zkiris::circuit::chips::poseidon::{PoseidonChip, PoseidonConfig, PoseidonInstructions};
-use zkiris::poseidon::sponge_hash;
 
 #[derive(Clone, Copy, Debug)]
 struct Width(usize);
 
 impl Default for Width {
     fn default() -> Self {
-        Width(zkiris::circuit::chips::poseidon::DEFAULT_WIDTH)
+        Width(super::DEFAULT_WIDTH)
     }
 }
 
@@ -250,7 +250,7 @@ fn params(k: u32) -> ParamsKZG<Bn256> {
 #[test]
 #[ignore = "measurement: about a minute per width; see the module docs"]
 fn poseidon_commitment_cost() {
-    let width = env("ZKIRIS_POSEIDON_WIDTH", zkiris::circuit::chips::poseidon::DEFAULT_WIDTH);
+    let width = env("ZKIRIS_POSEIDON_WIDTH", super::DEFAULT_WIDTH);
     let n = env("ZKIRIS_POSEIDON_ELEMENTS", 5205);
     let k = env("ZKIRIS_POSEIDON_K", 17) as u32;
     let proofs = env("ZKIRIS_POSEIDON_PROOFS", 2).max(1);
@@ -318,7 +318,7 @@ fn poseidon_commitment_cost() {
 }
 
 /// Static figures for every width (no proving): rows for 5,205 elements, gate polynomials and
-/// evaluator calculations. `cargo test -p zkiris --test poseidon_commitment_cost gate_stats -- --ignored --nocapture`
+/// evaluator calculations. `cargo test -p zkiris --lib circuit::chips::poseidon::cost::gate_stats -- --ignored --nocapture`
 #[test]
 #[ignore = "prints a table"]
 fn gate_stats() {
@@ -331,12 +331,12 @@ fn gate_stats() {
 }
 
 /// Native cost of the full 128×1024 commitment (what an enrollment device computes).
-/// `cargo test -p zkiris --test poseidon_commitment_cost native_commit_time -- --ignored --nocapture`
+/// `cargo test -p zkiris --lib circuit::chips::poseidon::cost::native_commit_time -- --ignored --nocapture`
 #[test]
 #[ignore = "timing"]
 fn native_commit_time() {
-    use zkiris::commitment::{commit, Salt};
-    use zkiris::image::{IrisImage, IrisMask};
+    use crate::commitment::{commit, Salt};
+    use crate::image::{IrisImage, IrisMask};
     let pixels: Vec<u8> = (0..128 * 1024).map(|i| (i * 7 % 251) as u8).collect();
     let image = IrisImage::new(128, 1024, pixels).expect("image");
     let mask = IrisMask::all_valid(128, 1024);
