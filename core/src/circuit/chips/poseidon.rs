@@ -731,6 +731,6 @@ impl PoseidonInstructions for PoseidonChip {
 }
 
 #[cfg(test)]
-mod cost;
+pub(crate) mod cost;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
+mod calcs;
 mod cnn;
 mod conformance;
 mod dense_batch;

@@ -103,6 +103,15 @@ impl Circuit<Fr> for CommitmentHash {
 /// sub-expressions across all gates). Each costs a few ns at each of the `4·2^k` points, so it
 /// is a proxy for the gates' share of proving time.
 fn gate_calculations(cs: &ConstraintSystem<Fr>) -> usize {
+    gate_calculations_by_gate(cs).iter().map(|g| g.2).sum::<usize>() + 1 // + the final Horner combination
+}
+
+/// halo2's quotient evaluator computes every gate polynomial at every row of the extended
+/// domain, as a graph of calculations shared between gates (the same query or sub-expression
+/// is computed once). Per gate, in configuration order: its name, its polynomials and the
+/// calculations it adds to the gates before it. A selector counts as one stored value (keygen
+/// compresses it into a fixed column).
+pub(crate) fn gate_calculations_by_gate(cs: &ConstraintSystem<Fr>) -> Vec<(String, usize, usize)> {
     use halo2_proofs::plonk::Expression;
     use std::collections::HashMap;
 
@@ -125,7 +134,7 @@ fn gate_calculations(cs: &ConstraintSystem<Fr>) -> usize {
             let two = V::Const(format!("{:?}", Fr::from(2)));
             match e {
                 Expression::Constant(c) => V::Const(format!("{c:?}")),
-                Expression::Selector(_) => unreachable!("selectors are compressed by keygen"),
+                Expression::Selector(s) => self.calc(format!("S{}", s.index())),
                 Expression::Fixed(q) => self.calc(format!("F{}@{}", q.column_index(), q.rotation().0)),
                 Expression::Advice(q) => self.calc(format!("A{}@{}", q.column_index(), q.rotation().0)),
                 Expression::Instance(q) => self.calc(format!("I{}@{}", q.column_index(), q.rotation().0)),
@@ -197,12 +206,15 @@ fn gate_calculations(cs: &ConstraintSystem<Fr>) -> usize {
         }
     }
     let mut g = G { calcs: HashMap::new() };
+    let mut out = Vec::new();
     for gate in cs.gates() {
+        let before = g.calcs.len();
         for poly in gate.polynomials() {
             g.add(poly);
         }
+        out.push((gate.name().to_string(), gate.polynomials().len(), g.calcs.len() - before));
     }
-    g.calcs.len() + 1 // + the final Horner combination
+    out
 }
 
 fn env(name: &str, default: usize) -> usize {
