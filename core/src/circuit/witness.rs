@@ -16,8 +16,10 @@ use crate::mpc::{GrElement, MaskedCode, Slopes};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 use super::chips::compare::sign_limbs;
-use super::chips::conv::apad_value;
+use super::chips::conv::{apad_value, conv_coefficients};
 use super::chips::horner::horner_rows;
+use super::chips::logic;
+use super::chips::pack::{pack_rows, Base, CODE_BITS_PER_WORD};
 use super::chips::relu::relu_cells;
 use super::chips::requant::requant_cells;
 use super::expr::{fe, fpow};
@@ -207,11 +209,11 @@ impl Witness {
             for (k, &x) in data.iter().enumerate() {
                 cols.q[k % 4][inp.first_row + k / 4] = Fr::from(x as u64);
             }
-            let (base_bits, shift) = if inp.is_mask { (1u32, 16u64) } else { (8u32, 1u64 << 32) };
-            let mut acc = Fr::ZERO;
-            for r in 0..inp.data_rows + inp.zero_rows {
-                let quad = (0..4).fold(0u64, |a, k| (a << base_bits) | data.get(4 * r + k).copied().unwrap_or(0) as u64);
-                acc = if r % inp.group_rows == 0 { Fr::from(quad) } else { acc * Fr::from(shift) + Fr::from(quad) };
+            // The packing chip's running sums over the values and the zero rows after them.
+            let rows = inp.data_rows + inp.zero_rows;
+            let quads: Vec<u64> = (0..4 * rows).map(|k| data.get(k).copied().unwrap_or(0) as u64).collect();
+            let base = if inp.is_mask { Base::Bit } else { Base::Byte };
+            for (r, acc) in pack_rows(&quads, inp.group_rows, base.bits()).into_iter().enumerate() {
                 cols.v[inp.first_row + r] = acc;
             }
             inputs.push(data);
@@ -220,41 +222,8 @@ impl Witness {
         let mut coefficients = Vec::new();
         for conv in &plan.convs {
             let p = &conv.plan;
-            let src = &inputs[conv.source];
-            let pw = p.padded_width();
-            let padded: Vec<Vec<i64>> = (0..p.chains)
-                .map(|c| {
-                    (0..pw)
-                        .map(|q| {
-                            let k = q as i64 - p.pad_lo as i64;
-                            match p.boundary {
-                                super::plan::linear::Boundary::Circular => src[c * p.width + k.rem_euclid(p.width as i64) as usize],
-                                super::plan::linear::Boundary::Zero if k < 0 || k >= p.width as i64 => 0,
-                                super::plan::linear::Boundary::Zero => src[c * p.width + k as usize],
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            let n = p.segment_len();
-            let lead = conv.seg_len - n;
-            let taps = p.taps as i64;
-            let mut coef = vec![0i64; p.segments * conv.seg_len];
-            for &(s, c, k) in &p.blocks {
-                let kernel = &p.kernels[k];
-                let a = &padded[c];
-                let base = s * conv.seg_len + lead;
-                for t in 0..n {
-                    let mut acc = 0i64;
-                    for (u, &w) in kernel.iter().enumerate() {
-                        let idx = t as i64 + u as i64 - taps + 1;
-                        if idx >= 0 && (idx as usize) < pw && w != 0 {
-                            acc += w * a[idx as usize];
-                        }
-                    }
-                    coef[base + t] += acc;
-                }
-            }
+            let coef = conv_coefficients(p, conv.seg_len, &inputs[conv.source]);
+            let lead = conv.seg_len - p.segment_len();
             // The outputs among the coefficients (plus the constant term, e.g. a bias) must
             // equal the executor's values.
             let expect = &enc.trace.get(conv.target).data;
@@ -305,24 +274,19 @@ impl Witness {
                     cols.q[0][row] = xv;
                     cols.q[1][row] = yv;
                     if !matches!(atom, Atom::NonZero { .. }) {
-                        cols.q[2][row] = xv * xv;
-                        cols.q[3][row] = yv * yv;
+                        [cols.q[2][row], cols.q[3][row]] = logic::squares(xv, yv);
                     }
                     if !matches!(atom, Atom::Square { .. }) {
-                        let norm = xv * xv + yv * yv;
-                        let inv: Option<Fr> = norm.invert().into();
-                        cols.v[row] = inv.unwrap_or(Fr::ZERO);
-                        cols.b[row] = if norm == Fr::ZERO { Fr::ZERO } else { Fr::ONE };
+                        (cols.v[row], cols.b[row]) = logic::nonzero(xv, yv);
                     }
                 }
                 Atom::And(ins) => {
-                    let mut prod = Fr::ONE;
-                    for k in 0..4 {
-                        let v = ins.get(k).map(|c| cols.get(*c)).unwrap_or(Fr::ONE);
-                        cols.q[k][row] = v;
-                        prod *= v;
+                    // Missing inputs are ones (the AND of fewer than four bits).
+                    let bits: [Fr; 4] = std::array::from_fn(|k| ins.get(k).map(|c| cols.get(*c)).unwrap_or(Fr::ONE));
+                    for (k, bit) in bits.iter().enumerate() {
+                        cols.q[k][row] = *bit;
                     }
-                    cols.b[row] = prod;
+                    cols.b[row] = logic::and(bits);
                 }
             }
         }
@@ -333,17 +297,15 @@ impl Witness {
         instances[2] = fe(tau);
         instances[ROW_BINDING] = binding;
         for pack in plan.packs() {
-            let bits: Vec<Fr> = pack.bits.iter().map(|c| cols.get(*c)).collect();
-            let mut acc = Fr::ZERO;
-            for (r, quad) in bits.chunks(4).enumerate() {
+            // Code bits, four per row (zeros after the last), packed into words of
+            // CODE_BITS_PER_WORD bits by the packing chip's running sums.
+            let rows = pack.bits.len().div_ceil(4);
+            let quads: Vec<u64> = (0..4 * rows).map(|i| pack.bits.get(i).map_or(0, |c| u64::from(cols.get(*c) == Fr::ONE))).collect();
+            for (r, acc) in pack_rows(&quads, CODE_BITS_PER_WORD / 4, Base::Bit.bits()).into_iter().enumerate() {
                 let row = pack.first_row + r;
-                let mut qv = Fr::ZERO;
                 for k in 0..4 {
-                    let bit = quad.get(k).copied().unwrap_or(Fr::ZERO);
-                    cols.q[k][row] = bit;
-                    qv = qv * Fr::from(2) + bit;
+                    cols.q[k][row] = Fr::from(quads[4 * r + k]);
                 }
-                acc = if (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0 { qv } else { acc * Fr::from(16) + qv };
                 cols.v[row] = acc;
             }
             if plan.layout.submission == Submission::PublicCode {

@@ -293,6 +293,50 @@ pub fn apad_value(shape: &ApadShape, horner: &[Fr], beta: Fr) -> Fr {
     e
 }
 
+/// Native twin of the product-polynomial coefficients the convolution identity proves: for
+/// each segment of `plan` (laid out `seg_len` coefficients apart, its `segment_len` values at
+/// the end), the coefficients of `Σ kernel(X)·chain(X)` over the source values `src` padded as
+/// the plan's boundary says (circular wrap or zeros). The outputs sit at
+/// `ConvPlan::output_position`; the other coefficients are the identity's free terms.
+pub(crate) fn conv_coefficients(plan: &crate::circuit::plan::linear::ConvPlan, seg_len: usize, src: &[i64]) -> Vec<i64> {
+    use crate::circuit::plan::linear::Boundary;
+    let pw = plan.padded_width();
+    let padded: Vec<Vec<i64>> = (0..plan.chains)
+        .map(|c| {
+            (0..pw)
+                .map(|q| {
+                    let k = q as i64 - plan.pad_lo as i64;
+                    match plan.boundary {
+                        Boundary::Circular => src[c * plan.width + k.rem_euclid(plan.width as i64) as usize],
+                        Boundary::Zero if k < 0 || k >= plan.width as i64 => 0,
+                        Boundary::Zero => src[c * plan.width + k as usize],
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let n = plan.segment_len();
+    let lead = seg_len - n;
+    let taps = plan.taps as i64;
+    let mut coef = vec![0i64; plan.segments * seg_len];
+    for &(s, c, k) in &plan.blocks {
+        let kernel = &plan.kernels[k];
+        let a = &padded[c];
+        let base = s * seg_len + lead;
+        for t in 0..n {
+            let mut acc = 0i64;
+            for (u, &w) in kernel.iter().enumerate() {
+                let idx = t as i64 + u as i64 - taps + 1;
+                if idx >= 0 && (idx as usize) < pw && w != 0 {
+                    acc += w * a[idx as usize];
+                }
+            }
+            coef[base + t] += acc;
+        }
+    }
+    coef
+}
+
 /// The padded-chain shape of a conv plan (in slot 0; the planner moves it to a free slot).
 pub fn apad_shape(plan: &crate::circuit::plan::linear::ConvPlan) -> ApadShape {
     let chain_rows = plan.width.div_ceil(4);

@@ -85,29 +85,50 @@ impl LogicConfig {
         let q = self.cols.q;
         region.assign_advice(q[0], row, x);
         region.assign_advice(q[1], row, y);
-        Ok([region.assign_advice(q[2], row, x.map(|x| x * x)), region.assign_advice(q[3], row, y.map(|y| y * y))])
+        let sq = x.zip(y).map(|(x, y)| squares(x, y));
+        Ok([region.assign_advice(q[2], row, sq.map(|s| s[0])), region.assign_advice(q[3], row, sq.map(|s| s[1]))])
     }
 
     /// A non-zero row for operands `x`, `y`: returns the cell of `b = [x ≠ 0 ∨ y ≠ 0]`.
     pub fn assign_nonzero<'v>(&self, region: &mut Region<'_, Fr>, row: usize, x: Value<Fr>, y: Value<Fr>) -> Result<Cell<'v>, Error> {
         self.enable_nonzero(region, row)?;
-        let norm = x.zip(y).map(|(x, y)| x * x + y * y);
+        let cells = x.zip(y).map(|(x, y)| nonzero(x, y));
         region.assign_advice(self.cols.q[0], row, x);
         region.assign_advice(self.cols.q[1], row, y);
-        region.assign_advice(self.cols.v, row, norm.map(|n| Option::<Fr>::from(n.invert()).unwrap_or(Fr::from(0))));
-        Ok(region.assign_advice(self.cols.b, row, norm.map(|n| Fr::from(u64::from(n != Fr::from(0))))))
+        region.assign_advice(self.cols.v, row, cells.map(|c| c.0));
+        Ok(region.assign_advice(self.cols.b, row, cells.map(|c| c.1)))
     }
 
     /// An AND row of four bits: returns the cell of their product.
     pub fn assign_and<'v>(&self, region: &mut Region<'_, Fr>, row: usize, bits: [Value<Fr>; 4]) -> Result<Cell<'v>, Error> {
         self.enable_and(region, row)?;
-        let mut prod = Value::known(Fr::from(1));
-        for (k, bit) in bits.into_iter().enumerate() {
-            region.assign_advice(self.cols.q[k], row, bit);
-            prod = prod * bit;
+        for (k, bit) in bits.iter().enumerate() {
+            region.assign_advice(self.cols.q[k], row, *bit);
         }
+        let [a, b, c, d] = bits;
+        let prod = a.zip(b).zip(c.zip(d)).map(|((a, b), (c, d))| and([a, b, c, d]));
         Ok(region.assign_advice(self.cols.b, row, prod))
     }
+}
+
+/// The values a square row adds to its operands: `[x², y²]` (`q2`, `q3`).
+pub(crate) fn squares(x: Fr, y: Fr) -> [Fr; 2] {
+    [x * x, y * y]
+}
+
+/// The values a non-zero row adds to its operands: `(inv, b)` (`v`, `b`), with `b = 1` and
+/// `inv = (x² + y²)⁻¹` unless both operands are zero (then both are 0).
+pub(crate) fn nonzero(x: Fr, y: Fr) -> (Fr, Fr) {
+    let norm = x * x + y * y;
+    match Option::<Fr>::from(norm.invert()) {
+        Some(inv) => (inv, Fr::from(1)),
+        None => (Fr::from(0), Fr::from(0)),
+    }
+}
+
+/// The value an AND row adds to its four inputs: their product (`b`).
+pub(crate) fn and(bits: [Fr; 4]) -> Fr {
+    bits.iter().product()
 }
 
 #[cfg(test)]
