@@ -97,6 +97,35 @@ impl IrisCode {
     }
 }
 
+/// Bit position in a serialized code.
+pub(crate) fn serial_index(layout: CodeLayout, planes: usize, rows: usize, cols: usize, plane: usize, i: usize, j: usize) -> usize {
+    match layout {
+        CodeLayout::WorldV3 => (plane * rows + i) * cols + j,
+        CodeLayout::Openiris => {
+            let filters = planes / 2;
+            ((i * cols + j) * filters + plane / 2) * 2 + plane % 2
+        }
+    }
+}
+
+/// Serializes plane-major bits (`[plane][row][col]`) in `layout` order, packed MSB first
+/// (`np.packbits`). For 4 × 16 × 256 codes this is exactly open-iris's / World's serialization.
+pub(crate) fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
+    let n = planes * rows * cols;
+    let mut out = vec![0u8; n.div_ceil(8)];
+    for p in 0..planes {
+        for i in 0..rows {
+            for j in 0..cols {
+                if bits[(p * rows + i) * cols + j] != 0 {
+                    let s = serial_index(layout, planes, rows, cols, p, i, j);
+                    out[s / 8] |= 0x80 >> (s % 8);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,7 @@ impl Model {
     pub fn serialized_codes(&self, enc: &Encoding) -> (zeroize::Zeroizing<Vec<u8>>, zeroize::Zeroizing<Vec<u8>>) {
         let rules = &self.manifest.rules;
         let [rows, cols] = rules.encoder.grid;
-        let ser = |planes: usize, bits: &[u8]| zeroize::Zeroizing::new(crate::circuit::plan::serialize_bits(rules.code_layout, planes, rows, cols, bits));
+        let ser = |planes: usize, bits: &[u8]| zeroize::Zeroizing::new(crate::iriscode::serialize::serialize_bits(rules.code_layout, planes, rows, cols, bits));
         (ser(rules.encoder.iris.len(), &enc.bits.iris), ser(rules.encoder.mask.len(), &enc.bits.mask))
     }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::model::ir::{Graph, TensorId};
-use crate::model::manifest::{BitRule, CodeLayout, Component, Operand, Ratio};
+use crate::model::manifest::{BitRule, Component, Operand, Ratio};
 use crate::model::Model;
 
 use super::chips::compare::rows_for_bits;
@@ -17,6 +17,7 @@ use super::chips::conv::{apad_shape, ApadShape};
 use super::chips::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
 use super::layout::{Col, Floor};
 use super::CircuitError;
+use crate::iriscode::serialize::serial_index;
 use crate::public::{PublicLayout, Submission};
 
 use self::cnn::{CnnPlan, ValueRef};
@@ -230,17 +231,6 @@ pub struct LivenessPlan {
     pub threshold: i64,
     /// Whether τ is public input row 2 (else a constant of the circuit, and row 2 is 0).
     pub public: bool,
-}
-
-/// Bit position in a serialized code.
-pub fn serial_index(layout: CodeLayout, planes: usize, rows: usize, cols: usize, plane: usize, i: usize, j: usize) -> usize {
-    match layout {
-        CodeLayout::WorldV3 => (plane * rows + i) * cols + j,
-        CodeLayout::Openiris => {
-            let filters = planes / 2;
-            ((i * cols + j) * filters + plane / 2) * 2 + plane % 2
-        }
-    }
 }
 
 struct RuleCompiler<'a> {
@@ -815,24 +805,6 @@ fn collect_outputs(rule: &BitRule, out: &mut Vec<String>) {
         }
         BitRule::All(rs) => rs.iter().for_each(|r| collect_outputs(r, out)),
     }
-}
-
-/// Serializes plane-major bits (`[plane][row][col]`) in `layout` order, packed MSB first
-/// (`np.packbits`). For 4 × 16 × 256 codes this is exactly open-iris's / World's serialization.
-pub(crate) fn serialize_bits(layout: CodeLayout, planes: usize, rows: usize, cols: usize, bits: &[u8]) -> Vec<u8> {
-    let n = planes * rows * cols;
-    let mut out = vec![0u8; n.div_ceil(8)];
-    for p in 0..planes {
-        for i in 0..rows {
-            for j in 0..cols {
-                if bits[(p * rows + i) * cols + j] != 0 {
-                    let s = serial_index(layout, planes, rows, cols, p, i, j);
-                    out[s / 8] |= 0x80 >> (s % 8);
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

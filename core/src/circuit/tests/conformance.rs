@@ -7,8 +7,8 @@ use super::common::*;
 /// the words of the native (reference-exact, see above) iris and mask codes.
 #[test]
 fn openiris_circuit_witness_states_the_native_codes_on_every_sample() {
-    use crate::circuit::plan::serialize_bits;
     use crate::circuit::{StatementPlan, Witness};
+    use crate::iriscode::serialize::serialize_bits;
     use crate::public::code_words;
     let mut cache: std::collections::HashMap<&str, (crate::model::Model, StatementPlan)> = Default::default();
     for name in openiris_samples() {

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use crate::circuit::plan::region::CellRef;
-use crate::circuit::plan::serial_index;
 use crate::circuit::witness::to_i128;
 use crate::circuit::{IrisCircuit, StatementPlan, Witness};
+use crate::iriscode::serialize::serial_index;
 use crate::model::Model;
 use crate::testkit::{tiny_model, tiny_sample, TinyLiveness, TinySpec};
 use halo2_proofs::dev::MockProver;

@@ -76,8 +76,8 @@ fn vector_setup() -> Setup {
     let (image, mask, masked) = vector_enrollment(&spec);
     // The model reproduces the masked codes.
     let enc = model.encode(&image, &mask).unwrap();
-    let code = crate::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.iris);
-    let mcode = crate::circuit::plan::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.mask);
+    let code = crate::iriscode::serialize::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.iris);
+    let mcode = crate::iriscode::serialize::serialize_bits(model.manifest().rules.code_layout, 4, 4, 5, &enc.bits.mask);
     assert_eq!(MaskedCode::new(&code, &mcode, 80).unwrap().chunks(), &masked[..], "the probe model reads the vectors' bits");
     let slopes = Slopes::from_elements(quads(&vectors()["slopes"]).into_iter().map(GrElement).collect());
     let w = witness(&model, &plan, &image, &mask, Fr::from(0xb1d), &slopes);
