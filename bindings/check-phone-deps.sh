@@ -6,7 +6,7 @@
 #   - no host-only crates: revm and its C libraries (blst, c-kzg, secp256k1-sys), compression
 #     libraries in C (zstd-sys, bzip2-sys), the UniFFI generators;
 #   - no x86_64 assembly feature (`asm`) on halo2 / halo2curves;
-#   - no INSECURE development keys (zkiris feature `dev-keys`);
+#   - no INSECURE development keys (zkiris feature `dev-keys`) and no test kit (`testkit`);
 #   - the only crate that runs a C toolchain (`cc`) is tract-linalg, for its own hand-written
 #     assembly kernels (built with the NDK's / Xcode's clang).
 set -euo pipefail
@@ -22,6 +22,9 @@ for t in "${targets[@]}"; do
   fi
   if bad="$(grep -E '^halo2(-axiom|curves-axiom) .*[[,]asm[],]' <<<"$tree")"; then
     echo "phone build for $t enables x86_64 assembly:"; echo "$bad"; status=1
+  fi
+  if bad="$(grep -E '^zkiris .*[[,](testkit|prost)[],]' <<<"$tree")"; then
+    echo "phone build for $t has the test kit (zkiris feature testkit):"; echo "$bad"; status=1
   fi
   if bad="$(grep -E '^zkiris .*[[,]dev-keys[],]' <<<"$tree")"; then
     echo "phone build for $t has the INSECURE development keys (zkiris feature dev-keys):"; echo "$bad"; status=1

@@ -83,7 +83,7 @@ pub fn models(a: ModelsArgs) -> Result<ExitCode> {
             Ok(m) => {
                 let man = m.manifest();
                 json!({"name": man.name, "version": man.version, "model_id": man.model_id, "issuer": man.issuer.key_id,
-                       "signature": "valid", "macs": m.graph().macs(), "manifest": path.display().to_string()})
+                       "signature": "valid", "macs": m.macs(), "manifest": path.display().to_string()})
             }
             Err(e) => json!({"manifest": path.display().to_string(), "signature": format!("INVALID: {e}")}),
         };

@@ -35,7 +35,7 @@ pub mod poseidon;
 pub mod prover;
 pub mod public;
 #[doc(hidden)]
-#[cfg(any(test, feature = "dev-keys"))]
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod vault;
 

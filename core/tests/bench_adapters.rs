@@ -91,7 +91,7 @@ fn quant_reports(name: &str, outputs: &[&str]) -> Vec<QuantReport> {
         .map(|o| {
             let k = model.graph().outputs.iter().position(|x| x.name == *o).unwrap();
             let out = &model.graph().outputs[k];
-            QuantReport::compare(o, &enc.trace.get(out.tensor).data, model.graph().info(out.tensor).scale_bits, &reference[k])
+            QuantReport::compare(o, &enc.trace().get(out.tensor).data, model.graph().info(out.tensor).scale_bits, &reference[k])
         })
         .collect()
 }

@@ -77,8 +77,8 @@ fn openiris_integer_responses_match_the_reference_sums() {
     let (image, mask) = openiris_sample("real_A_pipeline");
     let enc = model.encode(&image, &mask).unwrap();
     let g = model.graph();
-    let resp = enc.trace.get(g.output("response").unwrap());
-    let occl = enc.trace.get(g.output("occlusion").unwrap());
+    let resp = enc.trace().get(g.output("response").unwrap());
+    let occl = enc.trace().get(g.output("occlusion").unwrap());
     let p = conformance_dir().join("openiris/samples/real_A_pipeline.npz");
     for (ch, key) in [(0, "int_re_0"), (1, "int_im_0"), (2, "int_re_1"), (3, "int_im_1")] {
         let (_, v) = npz_array::<i64>(&p, key);

@@ -71,7 +71,7 @@ pub mod calldata;
 mod error;
 mod inline;
 mod memory;
-#[cfg(any(test, feature = "dev-keys"))]
+#[cfg(feature = "testkit")]
 pub(crate) mod prove;
 #[cfg(feature = "evm-test")]
 pub mod registry;

@@ -1,18 +1,47 @@
 //! Models: signed manifests, ONNX loading with tract, and the exact integer IR.
 //!
 //! `manifest` (what the issuer signs) → `onnx` (tract load + declutter) → `lower` (tract
-//! graph → [`ir::Graph`]) → `bounds` (proven value ranges) → `exec` (native integer executor,
-//! the twin of the circuit).
+//! graph → `ir::Graph`) → `bounds` (proven value ranges) → `exec` (native integer executor,
+//! the twin of the circuit). Those five stages, and `quant`, are crate-private: an SDK user
+//! loads a [`Model`] and calls [`Model::encode`]. The `testkit` feature (integration tests,
+//! examples) makes them public and hidden from the docs.
 
-pub mod bounds;
+/// Declares the model's internal modules: crate-private, except with the `testkit` feature
+/// (integration tests, examples, research tools), which makes them public (and hidden from
+/// the docs). An SDK user never needs them: [`Model`] and [`Encoding`] are the API.
+macro_rules! internal_mods {
+    ($($(#[$m:meta])* $name:ident;)*) => {$(
+        $(#[$m])* #[cfg(feature = "testkit")] #[doc(hidden)] pub mod $name;
+        $(#[$m])* #[cfg(not(feature = "testkit"))] pub(crate) mod $name;
+    )*};
+}
+
+/// Like [`internal_mods`], for an inherent method: `pub` with `testkit`, else `pub(crate)`.
+macro_rules! internal_fn {
+    ($(#[$m:meta])* fn $($rest:tt)*) => {
+        $(#[$m])* #[cfg(feature = "testkit")] #[doc(hidden)] pub fn $($rest)*
+        // Without `testkit` some (`Encoding::trace`) are only read through their field.
+        $(#[$m])* #[cfg(not(feature = "testkit"))] #[allow(dead_code)] pub(crate) fn $($rest)*
+    };
+}
+
+internal_mods! {
+    /// Proven value ranges of every tensor.
+    bounds;
+    /// The native integer executor (the circuit's twin).
+    exec;
+    /// The exact integer IR.
+    ir;
+    /// tract graph → IR.
+    lower;
+    /// ONNX loading with tract.
+    onnx;
+    /// Float → fixed-point quantisation of the lowered graph.
+    quant;
+}
 pub(crate) mod error;
-pub mod exec;
-pub mod ir;
 pub mod issuer;
-pub mod lower;
 pub mod manifest;
-pub mod onnx;
-pub mod quant;
 
 pub use error::ModelError;
 #[cfg(any(test, feature = "dev-keys"))]
@@ -40,7 +69,7 @@ pub struct Model {
 #[derive(Clone, Debug)]
 pub struct Encoding {
     /// Every tensor value of the run (the circuit's witness source).
-    pub trace: exec::Trace,
+    pub(crate) trace: exec::Trace,
     /// The encoded code and mask bits.
     pub bits: EncodedBits,
     /// Liveness score, if the model has a liveness rule.
@@ -48,6 +77,13 @@ pub struct Encoding {
 }
 
 impl Encoding {
+    internal_fn! {
+        /// Every tensor value of the run (the circuit's witness source).
+        fn trace(&self) -> &exec::Trace {
+            &self.trace
+        }
+    }
+
     /// The iris code as the canonical [`crate::iriscode::IrisCode`].
     pub fn iris_code(&self) -> Result<crate::iriscode::IrisCode, ModelError> {
         crate::iriscode::IrisCode::from_plane_major(&self.bits.iris, &self.bits.mask)
@@ -85,30 +121,32 @@ impl Model {
         Ok(Self { manifest, graph, id })
     }
 
-    /// Loads ONNX bytes and lowers them under `rules` (no signature involved: used by the
-    /// issuer tooling before signing, and by `from_verified`).
-    pub fn lower_rules(onnx_bytes: &[u8], rules: &ModelRules) -> Result<Graph, ModelError> {
-        let typed = onnx::load(onnx_bytes, &rules.inputs)?;
-        let bindings: Vec<lower::InputBinding> = rules
-            .inputs
-            .iter()
-            .map(|i| lower::InputBinding { name: i.name.clone(), range: Bound::new(i.range[0] as i128, i.range[1] as i128), scale_bits: 0 })
-            .collect();
-        let mut names: Vec<String> = rules.outputs.iter().map(|o| o.name.clone()).collect();
-        if let Some(l) = &rules.liveness {
-            if !names.contains(&l.output) {
-                names.push(l.output.clone());
+    internal_fn! {
+        /// Loads ONNX bytes and lowers them under `rules` (no signature involved: used by the
+        /// issuer tooling before signing, and by `from_verified`).
+        fn lower_rules(onnx_bytes: &[u8], rules: &ModelRules) -> Result<Graph, ModelError> {
+            let typed = onnx::load(onnx_bytes, &rules.inputs)?;
+            let bindings: Vec<lower::InputBinding> = rules
+                .inputs
+                .iter()
+                .map(|i| lower::InputBinding { name: i.name.clone(), range: Bound::new(i.range[0] as i128, i.range[1] as i128), scale_bits: 0 })
+                .collect();
+            let mut names: Vec<String> = rules.outputs.iter().map(|o| o.name.clone()).collect();
+            if let Some(l) = &rules.liveness {
+                if !names.contains(&l.output) {
+                    names.push(l.output.clone());
+                }
             }
-        }
-        let graph = lower::lower(&typed, &bindings, &names, quant::QuantConfig::default())?;
-        for o in &rules.outputs {
-            let t = graph.output(&o.name).ok_or_else(|| ModelError::ManifestMismatch(format!("no output {:?}", o.name)))?;
-            let shape = &graph.info(t).shape;
-            if shape != &o.shape {
-                return Err(ModelError::ManifestMismatch(format!("output {:?} has shape {shape:?}, manifest says {:?}", o.name, o.shape)));
+            let graph = lower::lower(&typed, &bindings, &names, quant::QuantConfig::default())?;
+            for o in &rules.outputs {
+                let t = graph.output(&o.name).ok_or_else(|| ModelError::ManifestMismatch(format!("no output {:?}", o.name)))?;
+                let shape = &graph.info(t).shape;
+                if shape != &o.shape {
+                    return Err(ModelError::ManifestMismatch(format!("output {:?} has shape {shape:?}, manifest says {:?}", o.name, o.shape)));
+                }
             }
+            Ok(graph)
         }
-        Ok(graph)
     }
 
     /// The signed manifest.
@@ -116,9 +154,16 @@ impl Model {
         &self.manifest
     }
 
-    /// The integer IR.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
+    internal_fn! {
+        /// The integer IR.
+        fn graph(&self) -> &Graph {
+            &self.graph
+        }
+    }
+
+    /// Multiply-accumulates of one native run (the model's size).
+    pub fn macs(&self) -> u64 {
+        self.graph.macs()
     }
 
     /// The 32-byte model id.
@@ -136,30 +181,32 @@ impl Model {
         self.manifest.rules.inputs.iter().find(|i| i.role == InputRole::Image).map(|i| (i.shape[0] as u32, i.shape[1] as u32))
     }
 
-    /// Builds the executor inputs (in ONNX order) from an image and mask.
-    pub fn inputs_for(&self, image: &IrisImage, mask: &IrisMask) -> Result<Vec<IntTensor>, ModelError> {
-        if mask.height() != image.height() || mask.width() != image.width() {
-            return Err(ModelError::InputShape {
-                input: "mask".into(),
-                expected: vec![image.height() as usize, image.width() as usize],
-                actual: vec![mask.height() as usize, mask.width() as usize],
-            });
+    internal_fn! {
+        /// Builds the executor inputs (in ONNX order) from an image and mask.
+        fn inputs_for(&self, image: &IrisImage, mask: &IrisMask) -> Result<Vec<IntTensor>, ModelError> {
+            if mask.height() != image.height() || mask.width() != image.width() {
+                return Err(ModelError::InputShape {
+                    input: "mask".into(),
+                    expected: vec![image.height() as usize, image.width() as usize],
+                    actual: vec![mask.height() as usize, mask.width() as usize],
+                });
+            }
+            self.manifest
+                .rules
+                .inputs
+                .iter()
+                .map(|spec| {
+                    let (h, w, data): (usize, usize, &[u8]) = match spec.role {
+                        InputRole::Image => (image.height() as usize, image.width() as usize, image.pixels()),
+                        InputRole::Mask => (mask.height() as usize, mask.width() as usize, mask.bits()),
+                    };
+                    if spec.shape != [h, w] {
+                        return Err(ModelError::InputShape { input: spec.name.clone(), expected: spec.shape.clone(), actual: vec![h, w] });
+                    }
+                    Ok(IntTensor::new(vec![h, w], data.iter().map(|&v| v as i64).collect()))
+                })
+                .collect()
         }
-        self.manifest
-            .rules
-            .inputs
-            .iter()
-            .map(|spec| {
-                let (h, w, data): (usize, usize, &[u8]) = match spec.role {
-                    InputRole::Image => (image.height() as usize, image.width() as usize, image.pixels()),
-                    InputRole::Mask => (mask.height() as usize, mask.width() as usize, mask.bits()),
-                };
-                if spec.shape != [h, w] {
-                    return Err(ModelError::InputShape { input: spec.name.clone(), expected: spec.shape.clone(), actual: vec![h, w] });
-                }
-                Ok(IntTensor::new(vec![h, w], data.iter().map(|&v| v as i64).collect()))
-            })
-            .collect()
     }
 
     /// Runs the model natively and applies the encoder rules.

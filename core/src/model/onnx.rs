@@ -42,6 +42,7 @@ pub fn load(onnx: &[u8], inputs: &[InputSpec]) -> Result<TypedGraph, ModelError>
 }
 
 /// Parses ONNX bytes without a manifest (inputs keep the shapes the file declares).
+#[cfg(feature = "testkit")]
 pub fn load_unpinned(onnx: &[u8]) -> Result<TypedGraph, ModelError> {
     let mut reader = std::io::Cursor::new(onnx);
     let model = tract_onnx::onnx().model_for_read(&mut reader).map_err(tract_err)?;
@@ -49,7 +50,8 @@ pub fn load_unpinned(onnx: &[u8]) -> Result<TypedGraph, ModelError> {
 }
 
 /// Runs the tract model on f32 (or integer) inputs and returns its outputs as f64 — the float
-/// reference the quantisation error is measured against.
+/// reference the quantisation error is measured against (tests and research tools).
+#[cfg(feature = "testkit")]
 pub fn run_reference(model: &TypedGraph, inputs: Vec<Tensor>) -> Result<Vec<Vec<f64>>, ModelError> {
     let plan = model.clone().into_runnable().map_err(tract_err)?;
     let out = plan.run(inputs.into_iter().map(|t| t.into()).collect()).map_err(tract_err)?;

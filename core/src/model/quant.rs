@@ -30,7 +30,8 @@ pub fn quantize(x: f64, bits: i32) -> i64 {
     (x * (2f64).powi(bits)).round() as i64
 }
 
-/// Quantisation error of one output against the float reference.
+/// Quantisation error of one output against the float reference (tests and research tools).
+#[cfg(feature = "testkit")]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QuantReport {
     /// Output name.
@@ -49,6 +50,7 @@ pub struct QuantReport {
     pub sign_flips: usize,
 }
 
+#[cfg(feature = "testkit")]
 impl QuantReport {
     /// Compares integer outputs at `scale_bits` with float reference values.
     pub fn compare(output: &str, ints: &[i64], scale_bits: i32, reference: &[f64]) -> Self {
