@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use zkiris::attest::dev_device_key;
 use zkiris::model::manifest::ModelSpec;
 use zkiris::model::{dev_issuer_key, DEV_ISSUER_KEY_ID};
-use zkiris::mpc::keys::{KEM_ID, KEY_FORMAT_VERSION, SECRET_KEY_MAGIC};
 use zkiris::mpc::{PartyPublicKey, PartySecretKey};
+use zkiris::mpc::{KEM_ID, KEY_FORMAT_VERSION, SECRET_KEY_MAGIC};
 use zkiris::public::Submission;
 use zkiris::testkit::{tiny_files, tiny_sample, TinyRules, TinySpec};
 

@@ -285,7 +285,7 @@ mod gas {
     use anyhow::{Context, Result};
     use serde_json::json;
     use zkiris::commitment::Salt;
-    use zkiris::evm::{registry::LocalRegistry, solc::Solc};
+    use zkiris::evm::{LocalRegistry, Solc};
     use zkiris::image::{IrisImage, IrisMask};
     use zkiris::prover::{CancellationToken, NoProgress, ProofBundle, ProvingSetup};
     use zkiris::public::Binding;
@@ -332,11 +332,7 @@ mod gas {
             // difference is what splitting costs. With the exact precompile count and the calldata
             // price, that gives where the verifier's gas goes.
             let breakdown = {
-                use zkiris::evm::{
-                    calldata::encode_verifier_calldata,
-                    revm::{calldata_gas, LocalEvm},
-                    verifier::{VerifierSource, VERIFIER_CONTRACT},
-                };
+                use zkiris::evm::{calldata::encode_verifier_calldata, calldata_gas, LocalEvm, VerifierSource, VERIFIER_CONTRACT};
                 let solc = Solc::locate()?;
                 let rendered = VerifierSource::render(setup.srs().params(), setup.verifying_key(), setup.plan().instances)?;
                 // The source the deployed verifier was compiled from (see `Solc::compile_verifier`).
@@ -363,7 +359,7 @@ mod gas {
                 })
             };
             // The registry takes layout v2 with 16,384-bit codes; other models measure the verifier only.
-            let register = if zkiris::evm::registry::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
+            let register = if zkiris::evm::registry_accepts(&b) { Some(chain.register(USER, &b)?) } else { None };
             let mut out = json!({
                 "verify": verify.gas_used, "verify_calldata_bytes": verify.calldata_bytes, "verify_breakdown": breakdown,
                 "register": register.as_ref().map(|r| r.gas_used), "register_calldata_bytes": register.as_ref().map(|r| r.calldata_bytes),

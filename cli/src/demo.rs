@@ -302,7 +302,7 @@ mod evm {
     use std::time::Instant;
 
     use anyhow::{Context, Result};
-    use zkiris::evm::{registry::LocalRegistry, solc::Solc};
+    use zkiris::evm::{LocalRegistry, Solc};
     use zkiris::prover::{ProofBundle, ProvingSetup};
     use zkiris::public::{Binding, Submission};
 

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use zkiris::evm::calldata::registry_layout;
-use zkiris::evm::solc::Solc;
-use zkiris::evm::verifier::VerifierSource;
+use zkiris::evm::Solc;
+use zkiris::evm::VerifierSource;
 use zkiris::prover::Verifier;
 
 use crate::progress::{bytes, report};
@@ -87,7 +87,7 @@ pub fn export_verifier(a: ExportArgs) -> Result<ExitCode> {
     }
     let manifest = json!({
         "model": model.manifest().name, "version": model.manifest().version, "model_id": model.id_hex(),
-        "vk_fingerprint": hex::encode(zkiris::prover::keys::vk_fingerprint(verifier.verifying_key())),
+        "vk_fingerprint": hex::encode(zkiris::prover::vk_fingerprint(verifier.verifying_key())),
         "num_instances": instances, "submission": submission.as_str(), "registry_layout_v2": instances == registry_layout(submission).len(), "proof_bytes": source.proof_len(), "calldata_bytes": source.calldata_len(),
         "deploy_order": "parts are deployed last to first; each part's constructor takes the next part's address",
         "parts": parts_json,

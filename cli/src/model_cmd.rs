@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use zkiris::model::issuer::{dev_issuer_key, IssuerSigningKey, DEV_ISSUER_KEY_ID};
 use zkiris::model::manifest::ModelSpec;
 use zkiris::model::Model;
+use zkiris::model::{dev_issuer_key, IssuerSigningKey, DEV_ISSUER_KEY_ID};
 
 use crate::common::{manifest_path, models_dir, TrustArgs};
 

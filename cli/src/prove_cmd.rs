@@ -12,7 +12,7 @@ use zkiris::commitment::{commit, Salt};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::Model;
 use zkiris::mpc::{KeyKind, PartyKeyError, PartyPublicKey};
-use zkiris::prover::srs::default_cache_dir;
+use zkiris::prover::default_cache_dir;
 use zkiris::prover::{Attestation, CancellationToken, ProofBundle, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier, VerifyError};
 use zkiris::public::{parse_address, Binding, Submission};
 

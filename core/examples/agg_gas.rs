@@ -9,8 +9,8 @@
 //! deploys it on a local revm chain without the EIP-170 limit, and calls it with the calldata
 //! (instances as 32-byte words, then the proof); also with one proof byte flipped.
 
-use zkiris::evm::revm::{calldata_gas, LocalEvm};
-use zkiris::evm::solc::Solc;
+use zkiris::evm::Solc;
+use zkiris::evm::{calldata_gas, LocalEvm};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -19,7 +19,7 @@
 //! |---|---|---|
 //! | `public-code` | `4 .. 4+W` | iris-code words |
 //! | | `4+W .. 4+2W` | mask-code words |
-//! | `mpc-shares` | 4, 5, 6 | share commitments `S_1`, `S_2`, `S_3` ([`crate::mpc::shares`]) |
+//! | `mpc-shares` | 4, 5, 6 | share commitments `S_1`, `S_2`, `S_3` (`crate::mpc::shares`) |
 //!
 //! Code words ([`code_words`]): the serialized code (the manifest's code layout, bits MSB first
 //! as `np.packbits` writes them) cut into 248-bit (31-byte) chunks, each read as a big-endian

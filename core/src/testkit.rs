@@ -8,6 +8,12 @@
 
 pub use crate::evm::prove::{prove_evm, verify_native_evm, EvmProofError};
 
+/// The key cache's circuit-shape records (crate-private in the SDK), for the tests that
+/// corrupt or replace them.
+pub mod shape_cache {
+    pub use crate::prover::keys::{cached_shape, shape_cache_path, store_shape};
+}
+
 use prost::Message;
 use tract_onnx::pb;
 

@@ -6,8 +6,8 @@
 mod common;
 
 use zkiris::circuit::StatementPlan;
-use zkiris::prover::estimate::{KEYGEN_MEASUREMENTS, REFERENCE_MEASUREMENTS};
 use zkiris::prover::Estimate;
+use zkiris::prover::{KEYGEN_MEASUREMENTS, REFERENCE_MEASUREMENTS};
 
 #[test]
 fn estimates_track_the_reference_measurements() {

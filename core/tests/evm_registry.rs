@@ -22,9 +22,7 @@ use zkiris::{
             transfer_ownership_calldata, upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT,
             DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
         },
-        revm::{calldata_gas, CallOutcome, LocalEvm, RevmError},
-        solc::SolcError,
-        verifier::{VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT},
+        calldata_gas, CallOutcome, LocalEvm, RevmError, SolcError, VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT,
     },
     public::{Submission, HEADER_ROWS, ROW_BINDING, ROW_COMMITMENT, ROW_MIN_VALID_BITS, ROW_SHARE_COMMITMENTS},
     testkit::{verify_native_evm, EvmProofError},
@@ -965,7 +963,7 @@ fn gas_table() {
         m.proof.len()
     );
     println!("|---|---|---|---|");
-    let parts = |c: &zkiris::evm::solc::CompiledVerifier| c.parts().len();
+    let parts = |c: &zkiris::evm::CompiledVerifier| c.parts().len();
     row(&format!("public-code verify: direct call, verifier split in {} contracts", parts(&f.model_a.compiled)), verify, &verify_cd);
     row("public-code verify: direct call, one contract (over EIP-170, not deployable on mainnet)", verify_single, &verify_cd);
     row("public-code register (verify + checks + binding + signature + 4 new slots + event)", register, &register_cd);

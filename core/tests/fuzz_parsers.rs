@@ -11,9 +11,9 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use proptest::prelude::*;
 use serde_json::Value;
 use zkiris::attest::{dev_device_id, dev_device_key};
-use zkiris::model::issuer::IssuerKeys;
 use zkiris::model::manifest::{CodeLayout, Manifest, Submission};
-use zkiris::mpc::shares::Slopes;
+use zkiris::model::IssuerKeys;
+use zkiris::mpc::Slopes;
 use zkiris::mpc::{seal_shares, share, MaskedCode, Party, PartyPublicKey, PartySecretKey, Share, ShareEnvelope, ShareFile, StatementId};
 use zkiris::prover::{fr_to_be, Attestation, ProofBundle};
 

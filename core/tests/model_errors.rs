@@ -6,8 +6,8 @@ use common::*;
 use prost::Message;
 use tract_onnx::pb;
 use zkiris::image::{IrisImage, IrisMask};
-use zkiris::model::issuer::IssuerSigningKey;
 use zkiris::model::manifest::{Manifest, ModelSpec, VerifiedModelFiles};
+use zkiris::model::IssuerSigningKey;
 use zkiris::model::{IssuerKeys, Model, ModelError};
 
 fn read(rel: &str) -> Vec<u8> {

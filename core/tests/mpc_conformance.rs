@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use zkiris::mpc::ring::{decode, encode, GrElement, ENCODING_MATRIX, EVAL_POINTS};
-use zkiris::mpc::shares::masked_value;
+use zkiris::mpc::masked_value;
+use zkiris::mpc::{decode, encode, GrElement, ENCODING_MATRIX, EVAL_POINTS};
 use zkiris::mpc::{reconstruct, share, MaskedCode, Party, Share, Slopes};
 
 fn vectors() -> serde_json::Value {

@@ -258,7 +258,8 @@ fn a_verifier_reads_its_verifying_key_from_the_cache_and_rederives_a_corrupt_one
 #[test]
 fn a_verifier_configures_from_the_cached_shape_and_replaces_a_wrong_or_corrupt_one() {
     use zkiris::circuit::StatementPlan;
-    use zkiris::prover::{keys, KeySource, Verifier};
+    use zkiris::prover::{KeySource, Verifier};
+    use zkiris::testkit::shape_cache as keys;
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(tiny_model(&TinySpec::default_for(TinyRules::World)));
     let plan = StatementPlan::new(&model).unwrap();
@@ -365,9 +366,8 @@ fn a_verifier_reads_only_the_srs_points_it_uses_and_they_are_the_full_srss() {
     t.proof[last] ^= 1;
     assert!(v.verify(&t).is_err());
     let instances = setup(TinyRules::World).plan().instances;
-    let with_points = zkiris::evm::verifier::VerifierSource::render(v.params(), v.verifying_key(), instances).unwrap();
-    let with_full =
-        zkiris::evm::verifier::VerifierSource::render(setup(TinyRules::World).srs().params(), setup(TinyRules::World).verifying_key(), instances).unwrap();
+    let with_points = zkiris::evm::VerifierSource::render(v.params(), v.verifying_key(), instances).unwrap();
+    let with_full = zkiris::evm::VerifierSource::render(setup(TinyRules::World).srs().params(), setup(TinyRules::World).verifying_key(), instances).unwrap();
     assert_eq!(with_points.solidity(), with_full.solidity());
 }
 

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use zkiris::circuit::StatementPlan;
-use zkiris::prover::keys::{verifying_key, vk_fingerprint};
-use zkiris::prover::srs::default_cache_dir;
+use zkiris::prover::default_cache_dir;
 use zkiris::prover::Srs;
+use zkiris::prover::{verifying_key, vk_fingerprint};
 
 const PINS: &str = "tests/vk-fingerprints.txt";
 

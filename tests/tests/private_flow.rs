@@ -12,8 +12,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use zkiris::attest::{dev_device_id, dev_device_key};
 use zkiris::commitment::{commit, Salt};
 use zkiris::evm::calldata::{decode_registry_event, register_calldata, share_hash, share_hash_of_calldata, RegistryEvent};
-use zkiris::evm::registry::LocalRegistry;
-use zkiris::evm::solc::Solc;
+use zkiris::evm::LocalRegistry;
+use zkiris::evm::Solc;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::iriscode::{HammingDistanceMatcher, IrisCode};
 use zkiris::model::{IssuerKeys, Model};
@@ -62,7 +62,7 @@ fn combined(a: &ShareFile, b: &ShareFile) -> IrisCode {
 #[test]
 fn enroll_prove_shares_register_upgrade_combine() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = zkiris::prover::srs::default_cache_dir();
+    let cache = zkiris::prover::default_cache_dir();
 
     // Enrollment into a vault.
     let samples = repo().join("models/samples");

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use zkiris::attest::{dev_device_id, dev_device_key};
 use zkiris::commitment::{commit, Salt};
 use zkiris::evm::calldata::{code_hash, code_hash_of_calldata, current_model_of_calldata};
-use zkiris::evm::registry::LocalRegistry;
-use zkiris::evm::solc::Solc;
+use zkiris::evm::LocalRegistry;
+use zkiris::evm::Solc;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::iriscode::HammingDistanceMatcher;
 use zkiris::model::{IssuerKeys, Model};
@@ -48,7 +48,7 @@ fn expected_hash(b: &ProofBundle) -> [u8; 32] {
 #[test]
 fn enroll_prove_register_upgrade_match() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = zkiris::prover::srs::default_cache_dir();
+    let cache = zkiris::prover::default_cache_dir();
 
     // Enrollment into a vault.
     let samples = repo().join("models/samples");

@@ -32,14 +32,14 @@
 //!                               (C, model), record the device, emit CodeRegistered / SharesRegistered
 //! ```
 //!
-//! 1. **Export the verifier.** [`verifier::VerifierSource::render`] produces the Solidity (Yul in
+//! 1. **Export the verifier.** [`VerifierSource::render`] produces the Solidity (Yul in
 //!    an assembly block) for a verifying key. It is a pure function: the source can be written
 //!    to disk, reviewed and compiled anywhere.
-//! 2. **Compile.** [`solc::Solc`] runs the pinned solc 0.8.19 (the npm solcjs shim in
+//! 2. **Compile.** [`Solc`] runs the pinned solc 0.8.19 (the npm solcjs shim in
 //!    `contracts/scripts/solc`, or `ZKIRIS_SOLC`) with the optimizer off.
-//!    [`solc::Solc::compile_verifier`] keeps every contract under the EIP-170 limit, splitting
-//!    a large verifier into a chain of contracts ([`verifier`] explains the split).
-//! 3. **Deploy.** [`solc::CompiledVerifier::deploy_with`] deploys the parts in the right order
+//!    [`Solc::compile_verifier`] keeps every contract under the EIP-170 limit, splitting
+//!    a large verifier into a chain of contracts (`verifier.rs` explains the split).
+//! 3. **Deploy.** [`CompiledVerifier::deploy_with`] deploys the parts in the right order
 //!    and returns the entry address. The issuer deploys `contracts/IrisCodeRegistry.sol` once,
 //!    then registers each model's verifier address, version, submission mode and thresholds
 //!    ([`calldata::set_model_calldata`]) and the trusted enrollment devices (and revokes a
@@ -58,8 +58,8 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`verifier`] | render the verifier source; split it for EIP-170 |
-//! | [`solc`] | locate the pinned compiler, compile, check sizes, deploy order |
+//! | `verifier` | render the verifier source; split it for EIP-170 |
+//! | `solc` | locate the pinned compiler, compile, check sizes, deploy order |
 //! | `inline` | store-to-load forwarding in the generated verifier (fewer memory round trips; crate-private) |
 //! | `memory` | memory compaction of the generated verifier (less memory-expansion gas; crate-private) |
 //! | [`calldata`] | the registry's layout v2 (on [`crate::public`]), verifier calldata, registry ABI encodings and events |
@@ -74,9 +74,16 @@ mod memory;
 #[cfg(feature = "testkit")]
 pub(crate) mod prove;
 #[cfg(feature = "evm-test")]
-pub mod registry;
+pub(crate) mod registry;
 #[cfg(feature = "evm-test")]
-pub mod revm;
-pub mod solc;
-pub mod verifier;
+pub(crate) mod revm;
+pub(crate) mod solc;
+pub(crate) mod verifier;
 mod yul;
+
+#[cfg(feature = "evm-test")]
+pub use registry::{registry_accepts, registry_version, LocalRegistry, PublishedModel, RegistryError, Submitted, REGISTRY_CONTRACT, REGISTRY_SOURCE};
+#[cfg(feature = "evm-test")]
+pub use revm::{calldata_gas, create_address, CallOutcome, Deployment, EvmLog, LocalEvm, RevmError, DEFAULT_CHAIN_ID, TX_GAS_LIMIT};
+pub use solc::{CompiledContract, CompiledVerifier, Solc, SolcError, EVM_VERSION, MAX_VERIFIER_PARTS, PINNED_SOLC_VERSION, SOLC_ENV};
+pub use verifier::{PrecompileCalls, VerifierPart, VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT};

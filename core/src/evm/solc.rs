@@ -145,7 +145,7 @@ impl CompiledContract {
     }
 }
 
-/// A verifier compiled into one contract, or into a chain of parts (see [`super::verifier`]).
+/// A verifier compiled into one contract, or into a chain of parts (see `super::verifier`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompiledVerifier {
     parts: Vec<CompiledContract>,

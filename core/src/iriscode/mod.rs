@@ -27,19 +27,20 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`serialize`] | the two packed byte / base64 layouts ([`CodeLayout`]) |
-//! | [`matcher`] | open-iris `HammingDistanceMatcher` / `SimpleHammingDistanceMatcher`, float for float |
-//! | [`template`] | the JSON template the CLI reads and writes |
+//! | `serialize` | the two packed byte / base64 layouts ([`CodeLayout`]) |
+//! | `matcher` | open-iris `HammingDistanceMatcher` / `SimpleHammingDistanceMatcher`, float for float |
+//! | `template` | the JSON template the CLI reads and writes |
 
 use std::fmt;
 
 pub use crate::model::manifest::CodeLayout;
 
-pub mod matcher;
-pub mod serialize;
-pub mod template;
+pub(crate) mod matcher;
+pub(crate) mod serialize;
+pub(crate) mod template;
 
 pub use matcher::{HammingDistanceMatcher, MatchResult, MatcherParams, NormalisedTerms, ShiftScore, SimpleHammingDistanceMatcher};
+pub use serialize::{BASE64_LEN, PACKED_BYTES};
 pub use template::IrisTemplate;
 
 /// Errors building, parsing or matching iris codes.
@@ -67,7 +68,7 @@ pub enum IrisCodeError {
     EncodedLength {
         /// Layout being decoded.
         layout: CodeLayout,
-        /// [`serialize::BASE64_LEN`].
+        /// [`BASE64_LEN`].
         expected: usize,
         /// Characters supplied.
         actual: usize,
@@ -79,10 +80,10 @@ pub enum IrisCodeError {
         #[source]
         source: base64::DecodeError,
     },
-    /// A packed code does not have [`serialize::PACKED_BYTES`] bytes.
+    /// A packed code does not have [`PACKED_BYTES`] bytes.
     #[error("packed code is {actual} bytes but must be {expected} (16384 bits, MSB first)")]
     ByteLength {
-        /// [`serialize::PACKED_BYTES`].
+        /// [`PACKED_BYTES`].
         expected: usize,
         /// Bytes supplied.
         actual: usize,

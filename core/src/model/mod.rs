@@ -40,13 +40,13 @@ internal_mods! {
     quant;
 }
 pub(crate) mod error;
-pub mod issuer;
+pub(crate) mod issuer;
 pub mod manifest;
 
 pub use error::ModelError;
 #[cfg(any(test, feature = "dev-keys"))]
 pub use issuer::dev_issuer_key;
-pub use issuer::{IssuerKeys, IssuerSigningKey, DEV_ISSUER_KEY_ID};
+pub use issuer::{IssuerKeys, IssuerRef, IssuerSignature, IssuerSigningKey, DEV_ISSUER_KEY_ID};
 pub use manifest::{Manifest, ModelRules, VerifiedModelFiles};
 
 use std::path::Path;

@@ -2,18 +2,18 @@
 //!
 //! In the `mpc-shares` submission mode (see [`crate::model::manifest::Submission`]) a proof
 //! never reveals the iris or mask code. It shows instead that three shares of the masked code
-//! — 2-of-3 Shamir over the Galois ring GR(2^16, 4) ([`ring`]), exactly as World's MPC
+//! — 2-of-3 Shamir over the Galois ring GR(2^16, 4) (`ring`), exactly as World's MPC
 //! uniqueness service takes them — were derived from the proven codes, and makes public only a
-//! Poseidon commitment `S_p` to each party's share ([`shares`]). Each share travels to its
-//! party encrypted to that party's public key ([`envelope`]).
+//! Poseidon commitment `S_p` to each party's share (`shares`). Each share travels to its
+//! party encrypted to that party's public key (`envelope`).
 //!
 //! | module | what |
 //! |---|---|
-//! | [`ring`] | GR(2^16, 4): arithmetic, the encoding matrix, the evaluation points |
-//! | [`shares`] | masked code → ring elements → three shares; reconstruction; `S_p` |
-//! | [`keys`] | the parties' HPKE X-Wing key pairs ([`PartySecretKey`], [`PartyPublicKey`]) and their files |
-//! | [`envelope`] | [`seal_shares`]: each share HPKE-encrypted to its party, bound to the statement ([`StatementId`]) and `S_p`; [`ShareEnvelope::open`] |
-//! | [`share_file`] | a party's decrypted share as `share.json` ([`ShareFile`]); [`combine`] two parties' files back into the codes |
+//! | `ring` | GR(2^16, 4): arithmetic, the encoding matrix, the evaluation points |
+//! | `shares` | masked code → ring elements → three shares; reconstruction; `S_p` |
+//! | `keys` | the parties' HPKE X-Wing key pairs ([`PartySecretKey`], [`PartyPublicKey`]) and their files |
+//! | `envelope` | [`seal_shares`]: each share HPKE-encrypted to its party, bound to the statement ([`StatementId`]) and `S_p`; [`ShareEnvelope::open`] |
+//! | `share_file` | a party's decrypted share as `share.json` ([`ShareFile`]); [`combine`] two parties' files back into the codes |
 //!
 //! The flow: the phone proves, [`share`]s the masked code and [`seal_shares`] the three shares
 //! into the proof bundle; party `p` reads its [`ShareEnvelope`] from the bundle,
@@ -23,17 +23,17 @@
 //! The conformance vectors (`tests/conformance/world-mpc/`) are reproduced by
 //! `core/tests/mpc_conformance.rs`; the circuit's twin is the shares chip (`circuit/chips/shares.rs`).
 
-pub mod envelope;
-pub mod keys;
-pub mod ring;
-pub mod share_file;
-pub mod shares;
+pub(crate) mod envelope;
+pub(crate) mod keys;
+pub(crate) mod ring;
+pub(crate) mod share_file;
+pub(crate) mod shares;
 
 pub use envelope::{seal_shares, EnvelopeError, ShareEnvelope, StatementId};
-pub use keys::{KeyKind, PartyKeyError, PartyPublicKey, PartySecretKey};
-pub use ring::GrElement;
+pub use keys::{KeyKind, PartyKeyError, PartyPublicKey, PartySecretKey, KEM_ID, KEY_FORMAT_VERSION, PUBLIC_KEY_MAGIC, SECRET_KEY_MAGIC};
+pub use ring::{decode, encode, GrElement, ENCODING_MATRIX, EVAL_POINTS};
 pub use share_file::{combine, ShareFile, ShareFileError};
-pub use shares::{reconstruct, share, share_commitment, MaskedCode, Party, Share, Slopes};
+pub use shares::{masked_value, reconstruct, share, share_commitment, MaskedCode, Party, Share, Slopes};
 
 /// Errors of the share computations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,7 +19,7 @@ use halo2_proofs::SerdeFormat;
 use sha2::{Digest, Sha256};
 
 use super::cachefile;
-use super::progress::{CancellationToken, NoProgress, Phase, ProgressListener};
+use super::progress::{CancellationToken, Phase, ProgressListener};
 use super::srs::Srs;
 use crate::circuit::{CircuitShape, IrisCircuit, StatementPlan};
 
@@ -43,15 +43,10 @@ pub fn vk_fingerprint(vk: &VerifyingKey<G1Affine>) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// sha256 of the circuit's constraint system for a plan (gates, lookups, columns, queries):
+/// sha256 of the circuit's constraint system (gates, lookups, columns, queries) for a shape:
 /// any change to the circuit's shape gives a different digest, so a cached key made by another
-/// build of the circuit is never loaded.
-pub fn constraint_digest(plan: &StatementPlan) -> [u8; 32] {
-    shape_constraint_digest(&plan.shape)
-}
-
-/// [`constraint_digest`] from the circuit's shape alone (configuring a circuit takes
-/// milliseconds; planning a statement takes seconds).
+/// build of the circuit is never loaded. From the shape alone: configuring a circuit takes
+/// milliseconds, planning a statement takes seconds.
 fn shape_constraint_digest(shape: &CircuitShape) -> [u8; 32] {
     let mut cs = ConstraintSystem::<Fr>::default();
     let _ = IrisCircuit::configure_with_params(&mut cs, shape.clone());
@@ -231,13 +226,14 @@ pub enum KeySource {
 /// in the verifying key, so a key read from disk is checked with the rule it was made with.
 pub const COMPRESS_SELECTORS: bool = true;
 
-/// Generates the verifying key of a circuit for a plan (with [`COMPRESS_SELECTORS`]).
+/// Generates the verifying key of a circuit for a plan (with `COMPRESS_SELECTORS`).
 pub fn verifying_key(params: &ParamsKZG<Bn256>, plan: &Arc<StatementPlan>) -> Result<VerifyingKey<G1Affine>, KeyError> {
     keygen_vk_custom(params, &IrisCircuit::new(plan.clone()), COMPRESS_SELECTORS).map_err(|e| KeyError::Keygen(e.to_string()))
 }
 
-/// Generates the verifying and proving keys for a plan.
-pub fn keygen(srs: &Srs, plan: &Arc<StatementPlan>) -> Result<ProvingKey<G1Affine>, KeyError> {
+/// Generates the verifying and proving keys for a plan (no progress, no cancellation).
+#[cfg(test)]
+pub(crate) fn keygen(srs: &Srs, plan: &Arc<StatementPlan>) -> Result<ProvingKey<G1Affine>, KeyError> {
     keygen_with(srs, plan, &KeygenProgress::none())
 }
 
@@ -258,8 +254,9 @@ impl<'a> KeygenProgress<'a> {
     }
 
     /// No events, no cancellation.
-    pub fn none() -> Self {
-        Self { listener: &NoProgress, cancel: None, start: 0.0, end: 1.0 }
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        Self { listener: &super::progress::NoProgress, cancel: None, start: 0.0, end: 1.0 }
     }
 
     /// Reports that `done` (0..=1) of key generation is done.
@@ -325,16 +322,6 @@ pub fn load_or_derive_vk(
 fn store_vk(dir: &Path, model_id: &[u8; 32], srs: &Srs, plan: &StatementPlan, vk: &VerifyingKey<G1Affine>) {
     let path = vk_cache_path(dir, model_id, srs, srs.k(), plan);
     let _ = cachefile::write_with(&path, cachefile::Kind::VerifyingKey, |mut w| vk.write(&mut w, SerdeFormat::RawBytes));
-}
-
-/// Loads the proving key from `cache_dir`, or generates and caches it.
-pub fn load_or_generate(
-    srs: &Srs,
-    plan: &Arc<StatementPlan>,
-    model_id: &[u8; 32],
-    cache_dir: Option<&Path>,
-) -> Result<(ProvingKey<G1Affine>, KeySource), KeyError> {
-    load_or_generate_with(srs, plan, model_id, cache_dir, &KeygenProgress::none())
 }
 
 /// [`load_or_generate`] with progress events and cancellation checkpoints

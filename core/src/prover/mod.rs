@@ -8,13 +8,13 @@
 
 #[cfg(feature = "agg")]
 pub mod agg;
-pub mod bundle;
-pub mod cachefile;
+pub(crate) mod bundle;
+pub(crate) mod cachefile;
 mod envelopes;
-pub mod estimate;
-pub mod keys;
-pub mod progress;
-pub mod srs;
+pub(crate) mod estimate;
+pub(crate) mod keys;
+pub(crate) mod progress;
+pub(crate) mod srs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,10 +29,10 @@ use halo2_proofs::transcript::TranscriptReadBuffer;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 
 pub use bundle::{Attestation, BundleError, ProofBundle};
-pub use estimate::Estimate;
-pub use keys::KeySource;
+pub use estimate::{Estimate, KEYGEN_MEASUREMENTS, REFERENCE_MEASUREMENTS};
+pub use keys::{verifying_key, vk_fingerprint, KeySource};
 pub use progress::{CancellationToken, NoProgress, Phase, ProgressListener};
-pub use srs::{Srs, SrsError};
+pub use srs::{default_cache_dir, Srs, SrsError};
 
 use crate::circuit::{IrisCircuit, StatementPlan, Witness};
 use crate::commitment::{Commitment, Salt};
@@ -173,7 +173,7 @@ impl SrsSource {
         }
     }
 
-    /// Obtains the points of the SRS for `k` that a verifier uses (see [`srs`]): a few hundred
+    /// Obtains the points of the SRS for `k` that a verifier uses (see `srs`): a few hundred
     /// bytes read instead of the whole SRS. The result verifies and renders EVM verifiers; it
     /// cannot prove.
     pub fn get_for_verifier(&self, k: u32, cache_dir: &Path) -> Result<Srs, SrsError> {
@@ -470,9 +470,9 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Builds a verifier: reads the circuit's shape ([`keys::cached_shape`]) and verifying key
-    /// ([`keys::cached_vk`]) from the cache directory (the default one if `None`); if either is
-    /// missing, plans the statement and loads or derives the key ([`keys::load_or_derive_vk`]),
+    /// Builds a verifier: reads the circuit's shape (`keys::cached_shape`) and verifying key
+    /// (`keys::cached_vk`) from the cache directory (the default one if `None`); if either is
+    /// missing, plans the statement and loads or derives the key (`keys::load_or_derive_vk`),
     /// caching both. The first verifier of a model on a machine takes seconds, later ones
     /// read two files (tens of milliseconds), without planning the statement.
     pub fn new(model: Arc<Model>, srs_source: &SrsSource, cache_dir: Option<&Path>) -> Result<Self, ProveError> {

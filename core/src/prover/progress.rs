@@ -9,7 +9,6 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A phase of a long operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -96,7 +95,6 @@ pub struct TranscriptSink<'a> {
     buf: Vec<u8>,
     safe_after: usize,
     expected: usize,
-    start: Instant,
     from: f64,
     to: f64,
     listener: &'a dyn ProgressListener,
@@ -106,17 +104,12 @@ pub struct TranscriptSink<'a> {
 impl<'a> TranscriptSink<'a> {
     /// A sink expecting about `expected` proof bytes; progress maps to `from..to`.
     pub fn new(expected: usize, safe_after: usize, from: f64, to: f64, listener: &'a dyn ProgressListener, cancel: &'a CancellationToken) -> Self {
-        Self { buf: Vec::with_capacity(expected), safe_after, expected: expected.max(1), start: Instant::now(), from, to, listener, cancel }
+        Self { buf: Vec::with_capacity(expected), safe_after, expected: expected.max(1), from, to, listener, cancel }
     }
 
     /// The bytes written.
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
-    }
-
-    /// Seconds since the sink was created.
-    pub fn elapsed(&self) -> f64 {
-        self.start.elapsed().as_secs_f64()
     }
 }
 

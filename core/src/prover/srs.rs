@@ -130,7 +130,7 @@ impl Srs {
         Ok(Self::from_params(params, true))
     }
 
-    /// The verifier's part of the development SRS of size `2^k` ([module docs](self)): read from
+    /// The verifier's part of the development SRS of size `2^k` ([`Srs`]): read from
     /// a small checksummed record next to the full SRS, or, the first time, taken from the full
     /// SRS (generated if needed), which writes the record.
     pub fn development_for_verifier(k: u32, cache_dir: &Path) -> Result<Self, SrsError> {
@@ -345,9 +345,4 @@ pub fn default_cache_dir() -> PathBuf {
         return PathBuf::from(h).join(".cache/zkiris");
     }
     std::env::temp_dir().join("zkiris-cache")
-}
-
-/// Writes a copy of `params` (for tests of [`Srs::load`]).
-pub fn write_params(params: &ParamsKZG<Bn256>, w: &mut impl Write) -> std::io::Result<()> {
-    params.write_custom(w, SerdeFormat::Processed)
 }

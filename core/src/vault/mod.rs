@@ -45,7 +45,7 @@
 //! | `.tmp.*` | temporary files of an interrupted write; removed on open |
 //!
 //! Every file is written atomically: temporary file in the same directory, write, `fsync`,
-//! rename, `fsync` the directory ([`fs`]). An import writes the record file, then commits the
+//! rename, `fsync` the directory (`fs`). An import writes the record file, then commits the
 //! index. A delete commits the index without the record's wrapped key, then removes the
 //! record file. A rotation commits one new index. So a crash at any point leaves the last
 //! committed index, plus possibly a temporary file or an unreferenced record file; [`Vault::open`]
@@ -127,7 +127,7 @@
 //!
 //! The built-in providers' wrapped keys are 73 bytes: `0x01 ‖ nonce (24) ‖
 //! XChaCha20-Poly1305(KEK, nonce, DEK) ‖ tag`, with associated data
-//! `"zkiris/vault/wrap/v1" ‖ key id` ([`keys`]).
+//! `"zkiris/vault/wrap/v1" ‖ key id` (`keys`).
 //!
 //! The SHA-256 checksums detect accidental damage and let the vault report
 //! [`VaultError::Tampered`] precisely. Security against a deliberate attacker comes from the
@@ -158,10 +158,10 @@
 //! revocation final).
 
 mod error;
-pub mod format;
-pub mod fs;
+pub(crate) mod format;
+pub(crate) mod fs;
 mod ids;
-pub mod keys;
+pub(crate) mod keys;
 mod record;
 mod summary;
 

@@ -24,9 +24,7 @@ use rand_chacha::{
 use zkiris::{
     evm::{
         calldata::{fr_from_i64, public_code_inputs, registry_layout, CODE_BYTES},
-        revm::{create_address, DEFAULT_CHAIN_ID},
-        solc::{CompiledContract, CompiledVerifier, Solc},
-        verifier::VerifierSource,
+        create_address, CompiledContract, CompiledVerifier, Solc, VerifierSource, DEFAULT_CHAIN_ID,
     },
     public::{Binding, PublicBody, PublicInputs, Submission},
     testkit::{prove_evm, verify_native_evm},

@@ -126,7 +126,7 @@ impl PackRegion {
 /// Shape parameters that `configure` needs (the circuit's `Params`).
 ///
 /// Serializable so that a verifier can configure the circuit from the key cache without
-/// planning the statement again ([`crate::prover::keys::cached_shape`]).
+/// planning the statement again (`crate::prover::keys::cached_shape`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CircuitShape {
     /// Limb width of range checks.
