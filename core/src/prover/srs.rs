@@ -1,21 +1,7 @@
 //! KZG structured reference strings (SRS).
 //!
-//! Two sources:
-//! * [`Srs::development`]: a deterministic SRS generated from a public seed. **It is insecure
-//!   — anyone can derive its toxic waste and forge proofs.** It exists for tests, the demo and
-//!   benchmarks, is generated on first use and cached on disk.
-//! * [`Srs::load`]: KZG parameters derived from a trusted setup ceremony (a halo2 `ParamsKZG`
-//!   file, e.g. converted from the Perpetual Powers of Tau), validated point by point; a
-//!   malformed file is a typed error. A larger SRS is downsized to the circuit's `k`.
-//!
-//! Every SRS has a [fingerprint](Srs::fingerprint) (sha256 of `k`, `g₀`, `g₁`, `[1]₂`, `[s]₂`),
-//! which is part of every proving-key cache key.
-//!
-//! A SHPLONK verifier uses four of the SRS's `2^(k+1) + 2` points: `g₀`, `[1]₂`, `[s]₂` and
-//! `n = 2^k` (and `g₁` enters the fingerprint). [`Srs::development_for_verifier`] and
-//! [`Srs::load_for_verifier`] read only those (a few hundred bytes instead of 16–64 MB), so a
-//! verifier starts in a fraction of a second; the resulting parameters verify proofs and render
-//! EVM verifiers but cannot commit or prove.
+//! The SRS's sources, fingerprint and verifier-only form are documented on [`Srs`] (this
+//! module is crate-private; `Srs` is re-exported from [`crate::prover`]).
 
 use std::fs;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -81,6 +67,23 @@ pub enum SrsError {
 pub const DEV_SRS_SEED: &[u8; 32] = b"zkiris-DEV-SRS-INSECURE-public!!";
 
 /// A KZG SRS for a given `k`.
+///
+/// Two sources:
+/// * [`Srs::development`]: a deterministic SRS generated from a public seed. **It is insecure
+///   — anyone can derive its toxic waste and forge proofs.** It exists for tests, the demo and
+///   benchmarks, is generated on first use and cached on disk.
+/// * [`Srs::load`]: KZG parameters derived from a trusted setup ceremony (a halo2 `ParamsKZG`
+///   file, e.g. converted from the Perpetual Powers of Tau), validated point by point; a
+///   malformed file is a typed error. A larger SRS is downsized to the circuit's `k`.
+///
+/// Every SRS has a [fingerprint](Srs::fingerprint) (sha256 of `k`, `g₀`, `g₁`, `[1]₂`, `[s]₂`),
+/// which is part of every proving-key cache key.
+///
+/// A SHPLONK verifier uses four of the SRS's `2^(k+1) + 2` points: `g₀`, `[1]₂`, `[s]₂` and
+/// `n = 2^k` (and `g₁` enters the fingerprint). [`Srs::development_for_verifier`] and
+/// [`Srs::load_for_verifier`] read only those (a few hundred bytes instead of 16–64 MB), so a
+/// verifier starts in a fraction of a second; the resulting parameters verify proofs and render
+/// EVM verifiers but cannot commit or prove.
 #[derive(Clone, Debug)]
 pub struct Srs {
     params: Arc<ParamsKZG<Bn256>>,
