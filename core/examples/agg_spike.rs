@@ -1,5 +1,5 @@
 //! Issue 16 measurement: how big is an `AggregationCircuit` (snark-verifier-sdk 0.2.7, halo2 loader)
-//! that verifies N world-v3 proofs?
+//! that verifies N world-v3 proofs (public-code `world-v3`, or mpc-shares `world-v3-mpc`)?
 //!
 //! ```text
 //! cargo run --release -p zkiris --features agg,dev-keys --example agg_spike -- \
@@ -22,6 +22,7 @@ use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use zkiris::commitment::Salt;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::{IssuerKeys, Model};
+use zkiris::mpc::PartySecretKey;
 use zkiris::prover::agg::{accumulator_holds as decide, verify_aggregatable};
 use zkiris::prover::{CancellationToken, NoProgress, ProveOptions, ProvingSetup, SrsSource};
 
@@ -68,8 +69,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let t = Instant::now();
-    let snark: Snark = setup.prove_aggregatable(&image, &mask, &Salt::random(), &ProveOptions::default())?;
-    println!("poseidon-transcript proof: {} bytes, {:.1} s, peak RSS {:.0} MiB", snark.proof.len(), t.elapsed().as_secs_f64(), peak_rss_mib());
+    // An mpc-shares model (world-v3-mpc) seals its shares to three parties: throwaway keys.
+    let options = match setup.plan().shares {
+        None => ProveOptions::default(),
+        Some(_) => ProveOptions { party_keys: Some([(); 3].map(|_| PartySecretKey::generate().public_key())), ..ProveOptions::default() },
+    };
+    let aggregatable = setup.prove_aggregatable(&image, &mask, &Salt::random(), &options)?;
+    let snark: Snark = aggregatable.snark;
+    println!(
+        "poseidon-transcript proof: {} bytes, {} public inputs, {} share envelopes, {:.1} s, peak RSS {:.0} MiB",
+        snark.proof.len(),
+        snark.instances[0].len(),
+        aggregatable.envelopes.len(),
+        t.elapsed().as_secs_f64(),
+        peak_rss_mib()
+    );
     let t = Instant::now();
     verify_aggregatable(setup.srs().params(), vk, &snark.instances[0], &snark.proof)?;
     println!("native verify (Poseidon transcript): ok, {:.1} ms", t.elapsed().as_secs_f64() * 1e3);

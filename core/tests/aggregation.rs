@@ -30,7 +30,7 @@ fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_pro
     let dir = tempfile::tempdir().unwrap();
     let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
     let (image, mask) = tiny_sample(&spec, 7);
-    let snark = setup.prove_aggregatable(&image, &mask, &Salt::random(), &ProveOptions::default()).expect("honest proof");
+    let snark = setup.prove_aggregatable(&image, &mask, &Salt::random(), &ProveOptions::default()).expect("honest proof").snark;
     let params = setup.srs().params();
     let vk = setup.verifying_key();
     verify_aggregatable(params, vk, &snark.instances[0], &snark.proof).expect("the Poseidon-transcript proof verifies natively");
@@ -65,4 +65,44 @@ fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_pro
     let mut bad = inst.clone();
     bad[0] += Fr::one();
     assert!(!accumulator_holds(params, &bad));
+}
+
+#[test]
+fn an_mpc_shares_proof_aggregates_with_its_seven_public_inputs_and_its_envelopes_open() {
+    use zkiris::mpc::{Party, PartySecretKey, ShareEnvelope, StatementId};
+    use zkiris::public::{PublicInputs, PublicLayout, Submission, ROW_SHARE_COMMITMENTS};
+    let spec = TinySpec { submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) };
+    let dir = tempfile::tempdir().unwrap();
+    let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let (image, mask) = tiny_sample(&spec, 5);
+    // Without party keys an mpc-shares proof is refused, as by `prove`.
+    assert!(setup.prove_aggregatable(&image, &mask, &Salt::random(), &ProveOptions::default()).is_err());
+    let parties = [PartySecretKey::generate(), PartySecretKey::generate(), PartySecretKey::generate()];
+    let options = ProveOptions { party_keys: Some([0, 1, 2].map(|p| parties[p].public_key())), ..ProveOptions::default() };
+    let proof = setup.prove_aggregatable(&image, &mask, &Salt::random(), &options).expect("honest mpc-shares proof");
+    let snark = proof.snark;
+    let params = setup.srs().params();
+    verify_aggregatable(params, setup.verifying_key(), &snark.instances[0], &snark.proof).expect("verifies natively");
+
+    // Seven public inputs (C, min valid bits, τ, binding, S_1..S_3), no code words; each party
+    // opens its own envelope against its S_p.
+    let instances = &snark.instances[0];
+    assert_eq!(instances.len(), 7);
+    let be: Vec<[u8; 32]> = instances.iter().map(zkiris::public::fr_to_be).collect();
+    let public = PublicInputs::from_be_bytes(&PublicLayout::new(Submission::MpcShares, 128, 128), &be).unwrap();
+    let statement = StatementId::of(setup.model().id(), &public);
+    assert_eq!(proof.envelopes.len(), 3);
+    for p in 0..3 {
+        let share = ShareEnvelope::from_bytes(&proof.envelopes[p]).unwrap().open(&parties[p], Party::ALL[p], &statement, instances[ROW_SHARE_COMMITMENTS + p]);
+        assert!(share.is_ok(), "party {} opens its share", p + 1);
+    }
+
+    // The aggregation circuit re-exposes the seven inputs after the accumulator, and it holds;
+    // a changed share commitment breaks it.
+    let inst = aggregated_instances(&setup, vec![snark.clone()]);
+    assert_eq!(inst[12..], instances[..]);
+    assert!(accumulator_holds(params, &inst), "honest mpc-shares proof: the accumulator must hold");
+    let mut forged = snark.clone();
+    forged.instances[0][ROW_SHARE_COMMITMENTS] += Fr::one();
+    assert!(!accumulator_holds(params, &aggregated_instances(&setup, vec![forged])), "forged S_1: the accumulator must not hold");
 }

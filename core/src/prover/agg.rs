@@ -5,7 +5,8 @@
 //! inner proof's Fiat–Shamir challenges with its Poseidon transcript, so an aggregatable proof
 //! must be made with that transcript instead of the Keccak `EvmTranscript` of
 //! [`ProvingSetup::prove`]. Same circuit, same proving key, same instances; only the transcript
-//! differs. Public-code models only (the mpc-shares envelopes are not made here).
+//! differs. Both submission modes: in mpc-shares mode the shares are sealed to the parties
+//! as in a bundle, and the aggregation circuit re-exposes only the 7 public inputs.
 
 use halo2_proofs::halo2curves::bn256::Fq;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -51,20 +52,13 @@ impl ProvingSetup {
         protocol(self.srs.params(), self.pk.get_vk(), self.plan.instances)
     }
 
-    /// Proves like [`Self::prove`] (public-code models), with the Poseidon transcript, and
-    /// returns the proof as a snark-verifier-sdk [`Snark`] (protocol, instances, proof).
-    pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<Snark, ProveError> {
-        if self.model.manifest().rules.submission != Submission::PublicCode {
-            return Err(crate::circuit::CircuitError::Unsupported(
-                "aggregatable proofs cover public-code models only; prove an mpc-shares submission with `prove`".into(),
-            )
-            .into());
-        }
-        let enc = check_enrollment(&self.model, image, mask)?;
-        let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
-        let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, None)?;
-        drop(enc);
-        let instances = witness.instances.clone();
+    /// Proves like [`Self::prove`], with the Poseidon transcript: the same statement in
+    /// either submission mode (the same model run, witness, shares and envelopes), returned as
+    /// a snark-verifier-sdk [`Snark`] (protocol, instances, proof) for the aggregation circuit.
+    /// In mpc-shares mode the shares are sealed to `options.party_keys` exactly as `prove`
+    /// seals them, bound to these public inputs.
+    pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<AggregatableProof, ProveError> {
+        let StatementWitness { witness, instances, shares, .. } = self.statement_witness(image, mask, salt, options)?;
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
         let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
         let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
@@ -79,8 +73,25 @@ impl ProvingSetup {
             )
         })?;
         let proof = transcript.finalize();
-        Ok(Snark::new(self.snark_protocol(), vec![instances], proof))
+        let envelopes = match (&shares, &options.party_keys) {
+            (Some(shares), Some(keys)) => {
+                let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
+                super::envelopes::seal(shares, keys, self.model.id(), &public_inputs)?
+            }
+            _ => Vec::new(),
+        };
+        Ok(AggregatableProof { snark: Snark::new(self.snark_protocol(), vec![instances], proof), envelopes })
     }
+}
+
+/// A proof for the aggregation circuit, and its share envelopes.
+#[derive(Clone, Debug)]
+pub struct AggregatableProof {
+    /// The proof (Poseidon transcript), its protocol and its public inputs.
+    pub snark: Snark,
+    /// mpc-shares: the three share envelopes (party order), sealed as in a proof bundle;
+    /// public-code: empty.
+    pub envelopes: Vec<Vec<u8>>,
 }
 
 /// The final check of an aggregation proof's KZG accumulator, natively: its first 12 public

@@ -306,35 +306,7 @@ impl ProvingSetup {
         progress.on_progress(Phase::Witness, 0.0);
         let manifest = self.model.manifest();
         let rules = &manifest.rules;
-        match (rules.submission, &options.party_keys) {
-            (Submission::MpcShares, None) => return Err(ProveError::MissingPartyKeys { model: manifest.name.clone() }),
-            (Submission::PublicCode, Some(_)) => return Err(ProveError::UnexpectedPartyKeys { model: manifest.name.clone() }),
-            _ => {}
-        }
-        let enc = check_enrollment(&self.model, image, mask)?;
-        let valid = enc.bits.valid_bits();
-        let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
-        let (iris_code, mask_code) = self.model.serialized_codes(&enc);
-        // mpc-shares: the shares with fresh slopes (the witness recomputes S_p from the same
-        // bits and slopes; both must agree).
-        let shared = match &self.plan.shares {
-            None => None,
-            Some(sp) => {
-                let masked = crate::mpc::MaskedCode::new(&iris_code, &mask_code, 4 * sp.chunks).map_err(|e| ProveError::Shares(e.to_string()))?;
-                let slopes = crate::mpc::Slopes::random(sp.chunks);
-                let shares = crate::mpc::share(&masked, &slopes).map_err(|e| ProveError::Shares(e.to_string()))?;
-                Some((slopes, shares))
-            }
-        };
-        let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, shared.as_ref().map(|(s, _)| s))?;
-        drop(enc);
-        let instances = witness.instances.clone();
-        if let Some((_, shares)) = &shared {
-            let row = crate::public::ROW_SHARE_COMMITMENTS;
-            if shares.iter().enumerate().any(|(p, s)| s.commitment() != instances[row + p]) {
-                return Err(ProveError::Halo2("share commitments of the witness and the shares differ".into()));
-            }
-        }
+        let StatementWitness { witness, instances, shares, iris_code, mask_code, valid_bits: valid } = self.statement_witness(image, mask, salt, options)?;
         cancelled(cancel)?;
         progress.on_progress(Phase::Prove, 0.1);
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
@@ -360,8 +332,8 @@ impl ProvingSetup {
         }
         let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
         let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
-        let (iris_code, mask_code, valid_bits, envelopes) = match (&shared, &options.party_keys) {
-            (Some((_, shares)), Some(keys)) => {
+        let (iris_code, mask_code, valid_bits, envelopes) = match (&shares, &options.party_keys) {
+            (Some(shares), Some(keys)) => {
                 let sealed = envelopes::seal(shares, keys, self.model.id(), &public_inputs)?;
                 (Vec::new(), Vec::new(), None, sealed)
             }
@@ -385,6 +357,58 @@ impl ProvingSetup {
             envelopes,
             proof,
         })
+    }
+}
+
+/// Everything a proof of one enrollment needs before the prover runs (shared by
+/// [`ProvingSetup::prove`] and the aggregatable prover): the witness, its public inputs, the
+/// serialized codes and, in mpc-shares mode, the three shares (fresh slopes).
+pub(crate) struct StatementWitness {
+    pub(crate) witness: Witness,
+    pub(crate) instances: Vec<Fr>,
+    pub(crate) shares: Option<[crate::mpc::Share; 3]>,
+    pub(crate) iris_code: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) mask_code: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) valid_bits: u32,
+}
+
+impl ProvingSetup {
+    /// Checks the party keys against the submission mode, runs the model once (refusing an
+    /// enrollment the statement would reject), shares the codes in mpc-shares mode and builds
+    /// the witness; its share commitments must equal the shares'.
+    pub(crate) fn statement_witness(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<StatementWitness, ProveError> {
+        let manifest = self.model.manifest();
+        match (manifest.rules.submission, &options.party_keys) {
+            (Submission::MpcShares, None) => return Err(ProveError::MissingPartyKeys { model: manifest.name.clone() }),
+            (Submission::PublicCode, Some(_)) => return Err(ProveError::UnexpectedPartyKeys { model: manifest.name.clone() }),
+            _ => {}
+        }
+        let enc = check_enrollment(&self.model, image, mask)?;
+        let valid_bits = enc.bits.valid_bits();
+        let (c_fr, salt_fr, binding) = statement_fields(image, mask, salt, options)?;
+        let (iris_code, mask_code) = self.model.serialized_codes(&enc);
+        // mpc-shares: the shares with fresh slopes (the witness recomputes S_p from the same
+        // bits and slopes; both must agree).
+        let shared = match &self.plan.shares {
+            None => None,
+            Some(sp) => {
+                let masked = crate::mpc::MaskedCode::new(&iris_code, &mask_code, 4 * sp.chunks).map_err(|e| ProveError::Shares(e.to_string()))?;
+                let slopes = crate::mpc::Slopes::random(sp.chunks);
+                let shares = crate::mpc::share(&masked, &slopes).map_err(|e| ProveError::Shares(e.to_string()))?;
+                Some((slopes, shares))
+            }
+        };
+        let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, shared.as_ref().map(|(s, _)| s))?;
+        drop(enc);
+        let instances = witness.instances.clone();
+        let shares = shared.map(|(_, shares)| shares);
+        if let Some(shares) = &shares {
+            let row = crate::public::ROW_SHARE_COMMITMENTS;
+            if shares.iter().enumerate().any(|(p, s)| s.commitment() != instances[row + p]) {
+                return Err(ProveError::Halo2("share commitments of the witness and the shares differ".into()));
+            }
+        }
+        Ok(StatementWitness { witness, instances, shares, iris_code, mask_code, valid_bits })
     }
 }
 
