@@ -20,8 +20,7 @@ macro_rules! internal_mods {
 macro_rules! internal_fn {
     ($(#[$m:meta])* fn $($rest:tt)*) => {
         $(#[$m])* #[cfg(feature = "testkit")] #[doc(hidden)] pub fn $($rest)*
-        // Without `testkit` some (`Encoding::trace`) are only read through their field.
-        $(#[$m])* #[cfg(not(feature = "testkit"))] #[allow(dead_code)] pub(crate) fn $($rest)*
+        $(#[$m])* #[cfg(not(feature = "testkit"))] pub(crate) fn $($rest)*
     };
 }
 
@@ -77,11 +76,11 @@ pub struct Encoding {
 }
 
 impl Encoding {
-    internal_fn! {
-        /// Every tensor value of the run (the circuit's witness source).
-        fn trace(&self) -> &exec::Trace {
-            &self.trace
-        }
+    /// Every tensor value of the run (tests and examples; the crate reads the field).
+    #[cfg(feature = "testkit")]
+    #[doc(hidden)]
+    pub fn trace(&self) -> &exec::Trace {
+        &self.trace
     }
 
     /// The iris code as the canonical [`crate::iriscode::IrisCode`].

@@ -58,7 +58,8 @@ impl ProvingSetup {
     /// In mpc-shares mode the shares are sealed to `options.party_keys` exactly as `prove`
     /// seals them, bound to these public inputs.
     pub fn prove_aggregatable(&self, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: &ProveOptions) -> Result<AggregatableProof, ProveError> {
-        let StatementWitness { witness, instances, shares, .. } = self.statement_witness(image, mask, salt, options)?;
+        let StatementWitness { witness, shares, .. } = self.statement_witness(image, mask, salt, options)?;
+        let instances = witness.instances.clone();
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
         let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
         let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
@@ -73,13 +74,8 @@ impl ProvingSetup {
             )
         })?;
         let proof = transcript.finalize();
-        let envelopes = match (&shares, &options.party_keys) {
-            (Some(shares), Some(keys)) => {
-                let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
-                super::envelopes::seal(shares, keys, self.model.id(), &public_inputs)?
-            }
-            _ => Vec::new(),
-        };
+        let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
+        let envelopes = self.seal_shares(shares.as_ref(), options, &public_inputs)?;
         Ok(AggregatableProof { snark: Snark::new(self.snark_protocol(), vec![instances], proof), envelopes })
     }
 }

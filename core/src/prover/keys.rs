@@ -324,8 +324,8 @@ fn store_vk(dir: &Path, model_id: &[u8; 32], srs: &Srs, plan: &StatementPlan, vk
     let _ = cachefile::write_with(&path, cachefile::Kind::VerifyingKey, |mut w| vk.write(&mut w, SerdeFormat::RawBytes));
 }
 
-/// [`load_or_generate`] with progress events and cancellation checkpoints
-/// ([`keygen_with`]). A cancellation seen before the key is written returns
+/// Loads the proving key from `cache_dir`, or generates and caches it, with progress events
+/// and cancellation checkpoints ([`keygen_with`]). A cancellation seen before the key is written returns
 /// [`KeyError::Cancelled`] and writes nothing; once the key is in the cache the call completes.
 pub fn load_or_generate_with(
     srs: &Srs,

@@ -306,7 +306,8 @@ impl ProvingSetup {
         progress.on_progress(Phase::Witness, 0.0);
         let manifest = self.model.manifest();
         let rules = &manifest.rules;
-        let StatementWitness { witness, instances, shares, iris_code, mask_code, valid_bits: valid } = self.statement_witness(image, mask, salt, options)?;
+        let StatementWitness { witness, shares, iris_code, mask_code, valid_bits: valid } = self.statement_witness(image, mask, salt, options)?;
+        let instances = witness.instances.clone();
         cancelled(cancel)?;
         progress.on_progress(Phase::Prove, 0.1);
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
@@ -332,12 +333,11 @@ impl ProvingSetup {
         }
         let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
         let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
-        let (iris_code, mask_code, valid_bits, envelopes) = match (&shares, &options.party_keys) {
-            (Some(shares), Some(keys)) => {
-                let sealed = envelopes::seal(shares, keys, self.model.id(), &public_inputs)?;
-                (Vec::new(), Vec::new(), None, sealed)
-            }
-            _ => (iris_code.to_vec(), mask_code.to_vec(), Some(valid), Vec::new()),
+        let envelopes = self.seal_shares(shares.as_ref(), options, &public_inputs)?;
+        // mpc-shares: the bundle carries the envelopes and no code.
+        let (iris_code, mask_code, valid_bits) = match shares {
+            Some(_) => (Vec::new(), Vec::new(), None),
+            None => (iris_code.to_vec(), mask_code.to_vec(), Some(valid)),
         };
         progress.on_progress(Phase::Prove, 1.0);
         Ok(ProofBundle {
@@ -361,11 +361,10 @@ impl ProvingSetup {
 }
 
 /// Everything a proof of one enrollment needs before the prover runs (shared by
-/// [`ProvingSetup::prove`] and the aggregatable prover): the witness, its public inputs, the
-/// serialized codes and, in mpc-shares mode, the three shares (fresh slopes).
+/// [`ProvingSetup::prove`] and the aggregatable prover): the witness (with its public inputs),
+/// the serialized codes and, in mpc-shares mode, the three shares (fresh slopes).
 pub(crate) struct StatementWitness {
     pub(crate) witness: Witness,
-    pub(crate) instances: Vec<Fr>,
     pub(crate) shares: Option<[crate::mpc::Share; 3]>,
     pub(crate) iris_code: zeroize::Zeroizing<Vec<u8>>,
     pub(crate) mask_code: zeroize::Zeroizing<Vec<u8>>,
@@ -400,15 +399,29 @@ impl ProvingSetup {
         };
         let witness = Witness::from_encoding(&self.model, &self.plan, &enc, salt_fr, c_fr, binding, shared.as_ref().map(|(s, _)| s))?;
         drop(enc);
-        let instances = witness.instances.clone();
         let shares = shared.map(|(_, shares)| shares);
         if let Some(shares) = &shares {
             let row = crate::public::ROW_SHARE_COMMITMENTS;
-            if shares.iter().enumerate().any(|(p, s)| s.commitment() != instances[row + p]) {
+            if shares.iter().enumerate().any(|(p, s)| s.commitment() != witness.instances[row + p]) {
                 return Err(ProveError::Halo2("share commitments of the witness and the shares differ".into()));
             }
         }
-        Ok(StatementWitness { witness, instances, shares, iris_code, mask_code, valid_bits })
+        Ok(StatementWitness { witness, shares, iris_code, mask_code, valid_bits })
+    }
+
+    /// mpc-shares: the three shares sealed to `options.party_keys`, bound to the proof's
+    /// `public_inputs`; public-code: none. ([`Self::statement_witness`] has checked that the
+    /// party keys are given exactly when there are shares.)
+    pub(crate) fn seal_shares(
+        &self,
+        shares: Option<&[crate::mpc::Share; 3]>,
+        options: &ProveOptions,
+        public_inputs: &[[u8; 32]],
+    ) -> Result<Vec<Vec<u8>>, ProveError> {
+        match (shares, &options.party_keys) {
+            (Some(shares), Some(keys)) => envelopes::seal(shares, keys, self.model.id(), public_inputs),
+            _ => Ok(Vec::new()),
+        }
     }
 }
 
