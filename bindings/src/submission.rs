@@ -86,7 +86,7 @@ pub(crate) fn core_options(
         }
         zkiris::public::Submission::MpcShares => Some(party_keys(&options.party_keys, model_id)?),
     };
-    Ok(zkiris::prover::ProveOptions { binding, party_keys })
+    Ok(zkiris::prover::ProveOptions { binding, party_keys, ..Default::default() })
 }
 
 /// Parses three distinct party public keys.

@@ -109,7 +109,7 @@ fn reset_peak_rss() {
 fn bench_options(model: &Model, binding: Option<Binding>) -> ProveOptions {
     let party_keys: Option<[PartyPublicKey; 3]> =
         (model.manifest().rules.submission == Submission::MpcShares).then(|| [0, 1, 2].map(|_| PartySecretKey::generate().public_key()));
-    ProveOptions { binding, party_keys }
+    ProveOptions { binding, party_keys, ..ProveOptions::default() }
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -225,7 +225,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let options = ProveOptions { binding, party_keys: parties.as_ref().map(Parties::public) };
+    let options = ProveOptions { binding, party_keys: parties.as_ref().map(Parties::public), ..ProveOptions::default() };
 
     // 4. Prove from the vault with the first model; verify natively.
     let vault = Vault::open_with_passphrase(&vault_dir, pass.as_bytes(), VaultOptions::default())?.0;

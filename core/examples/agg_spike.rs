@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Prepares the model (development SRS, proving key cached in DIR, default `$TMPDIR/zkiris-agg`),
-//! proves one bundled sample with the Poseidon transcript (`prove_aggregatable`), checks it
+//! proves one bundled sample with the Poseidon transcript (`ProveOptions::transcript`), checks it
 //! natively, then builds the aggregation circuit for each N in witness-generation mode only and
 //! prints the builder statistics and the column counts `calculate_params` gives for several k.
 //! `--prove K`: also keygen + prove the aggregation of the first N at k = K (lookup bits K − 1).
@@ -23,8 +23,8 @@ use zkiris::commitment::Salt;
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::{IssuerKeys, Model};
 use zkiris::mpc::PartySecretKey;
-use zkiris::prover::agg::{accumulator_holds as decide, verify_aggregatable};
-use zkiris::prover::{CancellationToken, NoProgress, ProveOptions, ProvingSetup, SrsSource};
+use zkiris::prover::agg::accumulator_holds as decide;
+use zkiris::prover::{CancellationToken, NoProgress, ProofTranscript, ProveOptions, ProvingSetup, SrsSource};
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -71,21 +71,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     // An mpc-shares model (world-v3-mpc) seals its shares to three parties: throwaway keys.
     let options = match setup.plan().shares {
-        None => ProveOptions::default(),
-        Some(_) => ProveOptions { party_keys: Some([(); 3].map(|_| PartySecretKey::generate().public_key())), ..ProveOptions::default() },
+        None => ProveOptions { transcript: ProofTranscript::Poseidon, ..ProveOptions::default() },
+        Some(_) => ProveOptions {
+            party_keys: Some([(); 3].map(|_| PartySecretKey::generate().public_key())),
+            transcript: ProofTranscript::Poseidon,
+            ..ProveOptions::default()
+        },
     };
-    let aggregatable = setup.prove_aggregatable(&image, &mask, &Salt::random(), &options)?;
-    let snark: Snark = aggregatable.snark;
+    let bundle = setup.prove(&image, &mask, &Salt::random(), None, &options, &NoProgress, &CancellationToken::new())?;
+    let snark = Snark::new(setup.snark_protocol(), vec![bundle.instances()?], bundle.proof.clone());
     println!(
         "poseidon-transcript proof: {} bytes, {} public inputs, {} share envelopes, {:.1} s, peak RSS {:.0} MiB",
         snark.proof.len(),
         snark.instances[0].len(),
-        aggregatable.envelopes.len(),
+        bundle.envelopes.len(),
         t.elapsed().as_secs_f64(),
         peak_rss_mib()
     );
     let t = Instant::now();
-    verify_aggregatable(setup.srs().params(), vk, &snark.instances[0], &snark.proof)?;
+    setup.verifier().verify(&bundle)?;
     println!("native verify (Poseidon transcript): ok, {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let p = &snark.protocol;
     println!(

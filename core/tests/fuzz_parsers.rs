@@ -15,7 +15,7 @@ use zkiris::model::manifest::{CodeLayout, Manifest, Submission};
 use zkiris::model::IssuerKeys;
 use zkiris::mpc::Slopes;
 use zkiris::mpc::{seal_shares, share, MaskedCode, Party, PartyPublicKey, PartySecretKey, Share, ShareEnvelope, ShareFile, StatementId};
-use zkiris::prover::{fr_to_be, Attestation, ProofBundle};
+use zkiris::prover::{fr_to_be, Attestation, ProofBundle, ProofTranscript};
 
 const CASES: u32 = 3000;
 
@@ -272,6 +272,7 @@ fn bundles() -> Vec<Vec<u8>> {
         attestation: Some(attestation),
         envelopes: vec![],
         proof: (0..640).map(|i| (i * 13) as u8).collect(),
+        transcript: ProofTranscript::Evm,
     };
     let envelopes = MPC.with(|m| m.envelopes.to_vec());
     let mpc_shares = ProofBundle {
@@ -286,7 +287,9 @@ fn bundles() -> Vec<Vec<u8>> {
         proof: vec![0x42; 96],
         ..public_code.clone()
     };
-    [public_code, mpc_shares]
+    // A Poseidon-transcript (aggregatable) bundle: format version 3, the transcript byte last.
+    let poseidon = ProofBundle { transcript: ProofTranscript::Poseidon, ..mpc_shares.clone() };
+    [public_code, mpc_shares, poseidon]
         .iter()
         .map(|b| {
             let bytes = b.to_bytes();
@@ -303,7 +306,7 @@ proptest! {
 
     #[test]
     fn bundle_bytes_never_panic(
-        which in 0..2usize,
+        which in 0..3usize,
         edits in edits(),
         insert in insertion(),
         cut in cut(),

@@ -40,7 +40,7 @@ fn keys(parties: &[PartySecretKey; 3]) -> [PartyPublicKey; 3] {
 
 fn prove(setup: &ProvingSetup, parties: &[PartySecretKey; 3], binding: Binding) -> ProofBundle {
     let (image, mask) = tiny_sample(&spec(), 5);
-    let options = ProveOptions { binding: Some(binding), party_keys: Some(keys(parties)) };
+    let options = ProveOptions { binding: Some(binding), party_keys: Some(keys(parties)), ..ProveOptions::default() };
     setup.prove(&image, &mask, &Salt::from_hex("0x77").unwrap(), None, &options, &NoProgress, &CancellationToken::new()).unwrap()
 }
 
@@ -146,7 +146,15 @@ fn party_keys_are_required_for_mpc_and_refused_for_public_code() {
     assert!(matches!(r, Err(ProveError::MissingPartyKeys { .. })));
     // The same key for two parties would let that party reconstruct the code.
     let dup = [f.parties[0].public_key(), f.parties[0].public_key(), f.parties[2].public_key()];
-    let r = f.setup.prove(&image, &mask, &salt, None, &ProveOptions { binding: None, party_keys: Some(dup) }, &NoProgress, &CancellationToken::new());
+    let r = f.setup.prove(
+        &image,
+        &mask,
+        &salt,
+        None,
+        &ProveOptions { binding: None, party_keys: Some(dup), ..ProveOptions::default() },
+        &NoProgress,
+        &CancellationToken::new(),
+    );
     assert!(matches!(r, Err(ProveError::Shares(_))), "{r:?}");
     // A public-code model refuses party keys.
     let pc = ProvingSetup::prepare(
@@ -157,6 +165,14 @@ fn party_keys_are_required_for_mpc_and_refused_for_public_code() {
         &CancellationToken::new(),
     )
     .unwrap();
-    let r = pc.prove(&image, &mask, &salt, None, &ProveOptions { binding: None, party_keys: Some(keys(&f.parties)) }, &NoProgress, &CancellationToken::new());
+    let r = pc.prove(
+        &image,
+        &mask,
+        &salt,
+        None,
+        &ProveOptions { binding: None, party_keys: Some(keys(&f.parties)), ..ProveOptions::default() },
+        &NoProgress,
+        &CancellationToken::new(),
+    );
     assert!(matches!(r, Err(ProveError::UnexpectedPartyKeys { .. })));
 }

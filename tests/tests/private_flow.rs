@@ -83,7 +83,7 @@ fn enroll_prove_shares_register_upgrade_combine() {
     chain.trust_device(&dev_device_id()).unwrap();
     let parties = [PartySecretKey::generate(), PartySecretKey::generate(), PartySecretKey::generate()];
     let keys: [PartyPublicKey; 3] = [parties[0].public_key(), parties[1].public_key(), parties[2].public_key()];
-    let options = ProveOptions { binding: Some(chain.binding(USER)), party_keys: Some(keys) };
+    let options = ProveOptions { binding: Some(chain.binding(USER)), party_keys: Some(keys), ..ProveOptions::default() };
 
     // world-v3-mpc: prove, verify, open, register.
     let v3 = setup("world-v3-mpc", &cache);

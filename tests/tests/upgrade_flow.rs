@@ -67,7 +67,7 @@ fn enroll_prove_register_upgrade_match() {
     // The registry first: the phone binds its proofs to this chain, registry and account.
     let mut chain = LocalRegistry::deploy(Solc::locate().unwrap(), ISSUER, true).unwrap();
     chain.trust_device(&dev_device_id()).unwrap();
-    let options = ProveOptions { binding: Some(chain.binding(USER)), party_keys: None };
+    let options = ProveOptions { binding: Some(chain.binding(USER)), party_keys: None, ..ProveOptions::default() };
 
     // world-v3: prove, verify, register.
     let v3 = setup("world-v3", &cache);

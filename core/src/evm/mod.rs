@@ -86,4 +86,4 @@ pub use registry::{registry_accepts, registry_version, LocalRegistry, PublishedM
 #[cfg(feature = "evm-test")]
 pub use revm::{calldata_gas, create_address, CallOutcome, Deployment, EvmLog, LocalEvm, RevmError, DEFAULT_CHAIN_ID, TX_GAS_LIMIT};
 pub use solc::{CompiledContract, CompiledVerifier, Solc, SolcError, EVM_VERSION, MAX_VERIFIER_PARTS, PINNED_SOLC_VERSION, SOLC_ENV};
-pub use verifier::{PrecompileCalls, VerifierPart, VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT};
+pub use verifier::{PrecompileCalls, VerifierPart, VerifierSource, ACCUMULATOR_INSTANCES, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT};

@@ -62,6 +62,9 @@ use snark_verifier_sdk::{
 /// EIP-170: the largest runtime code a contract may have on Ethereum mainnet, in bytes.
 pub const EIP170_MAX_RUNTIME_BYTES: usize = 24_576;
 
+/// Instances that hold an aggregation circuit's KZG accumulator ([`VerifierSource::render_aggregation`]).
+pub const ACCUMULATOR_INSTANCES: usize = 12;
+
 /// Name of the single (unsplit) verifier contract in the rendered source.
 pub const VERIFIER_CONTRACT: &str = "Halo2Verifier";
 
@@ -146,6 +149,28 @@ impl VerifierSource {
     /// Renders the verifier exactly as snark-verifier emits it, without the rewrites of
     /// [`Self::render`] (to compare against it, or to apply them with [`Self::rewritten`]).
     pub fn render_generated(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<Self, VerifierError> {
+        Self::render_generated_with(params, vk, num_instances, None)
+    }
+
+    /// Renders the verifier of an aggregation circuit: its first 12 instances are a KZG
+    /// accumulator (`lhs.x, lhs.y, rhs.x, rhs.y` in three 88-bit limbs each, snark-verifier's
+    /// `AggregationCircuit`), which the verifier folds into its own final pairing check, so
+    /// one pairing decides both the aggregation proof and every proof it aggregates. The same
+    /// rewrites as [`Self::render`] follow, and it splits and compiles like any verifier.
+    pub fn render_aggregation(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> Result<Self, VerifierError> {
+        if num_instances < ACCUMULATOR_INSTANCES {
+            return Err(VerifierError::UnexpectedShape("an aggregation verifier has at least the 12 accumulator instances"));
+        }
+        let accumulator = (0..ACCUMULATOR_INSTANCES).map(|row| (0, row)).collect();
+        Self::render_generated_with(params, vk, num_instances, Some(accumulator))?.rewritten(super::inline::MAX_DEPTH)
+    }
+
+    fn render_generated_with(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        num_instances: usize,
+        accumulator: Option<Vec<(usize, usize)>>,
+    ) -> Result<Self, VerifierError> {
         let found = vk.cs().num_instance_columns();
         if found != 1 {
             return Err(VerifierError::InstanceColumns { found });
@@ -154,7 +179,7 @@ impl VerifierSource {
         if params_k != vk_k {
             return Err(VerifierError::ParamsMismatch { params_k, vk_k });
         }
-        let protocol = compile(params, vk, Config::kzg().with_num_instance(vec![num_instances]));
+        let protocol = compile(params, vk, Config::kzg().with_num_instance(vec![num_instances]).with_accumulator_indices(accumulator));
         let dk = (params.get_g()[0], params.g2(), params.s_g2()).into();
         let loader = EvmLoader::new::<Fq, Fr>();
         let protocol = protocol.loaded(&loader);

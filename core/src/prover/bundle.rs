@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic "ZKIRISP\0"
-//! 8       2     format version (2), little-endian
+//! 8       2     format version (2: Keccak transcript, 3: Poseidon transcript), little-endian
 //! 10      …     bincode (v1, little-endian, fixed-int) of `ProofBundle` fields:
 //!                 model_id [32], model_name, model_version, vk_fingerprint [32],
 //!                 srs_fingerprint [32], srs_insecure, submission (u32: 0 public-code,
@@ -13,16 +13,21 @@
 //!                 (packed bits), valid_bits (optional u32), attestation (optional device id +
 //!                 65-byte signature over the commitment), envelopes (bytes, three in
 //!                 mpc-shares mode, see `crate::mpc::envelope`), proof
+//! end−1   1     version 3 only: the transcript, 1 = Poseidon
 //! ```
 //!
 //! In `mpc-shares` mode the bundle never holds the iris template: `iris_code` and `mask_code`
 //! are empty and `valid_bits` is absent; the public inputs carry `S_1, S_2, S_3` and the
 //! envelopes carry each party's encrypted share. Version 1 (layout v1, no binding, no
 //! submission mode) is refused: its verifying keys no longer exist, so its proofs must be made
-//! again.
+//! again. A Keccak-transcript bundle is written as version 2 (so SDKs from before version 3
+//! still read it) and a Poseidon-transcript bundle as version 3; each proof has exactly one
+//! encoding.
 //!
-//! The proof uses the Keccak (EVM) transcript with SHPLONK, so the same bytes verify natively
-//! and in the generated Solidity verifier ([`crate::evm`]).
+//! The proof uses SHPLONK with one of two Fiat–Shamir transcripts ([`ProofTranscript`]):
+//! Keccak (the default), so the same bytes verify natively and in the generated Solidity
+//! verifier ([`crate::evm`]); or Poseidon, so a relayer can fold the proof into an
+//! aggregation proof (feature `agg`, `crate::prover::agg`), which is what goes on chain.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +36,51 @@ use crate::model::manifest::{CodeLayout, Submission};
 
 /// File magic.
 pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKIRISP\0";
-/// Current format version.
-pub const BUNDLE_VERSION: u16 = 2;
+/// Newest format version (written for Poseidon-transcript proofs; Keccak-transcript proofs are
+/// written as version 2).
+pub const BUNDLE_VERSION: u16 = 3;
+
+/// The Fiat–Shamir transcript a proof was made with. Same circuit, keys and public inputs;
+/// only the hash that derives the challenges differs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProofTranscript {
+    /// Keccak-256 (snark-verifier's `EvmTranscript`): verifies natively and in the model's
+    /// Solidity verifier. The default.
+    #[default]
+    Evm,
+    /// Poseidon over BN254 (snark-verifier's halo2 transcript): verifies natively (feature
+    /// `agg`) and inside the aggregation circuit, which a relayer runs to verify many proofs
+    /// in one contract call; the model's own Solidity verifier does not accept it.
+    Poseidon,
+}
+
+impl ProofTranscript {
+    /// Lower-case name (`evm`, `poseidon`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProofTranscript::Evm => "evm",
+            ProofTranscript::Poseidon => "poseidon",
+        }
+    }
+
+    /// Bytes of one curve point in the proof: 64 (uncompressed `x, y`) in the Keccak
+    /// transcript, 32 (compressed) in the Poseidon one.
+    pub(crate) fn point_bytes(self) -> usize {
+        match self {
+            ProofTranscript::Evm => 64,
+            ProofTranscript::Poseidon => 32,
+        }
+    }
+}
+
+/// The version-3 transcript byte of a Poseidon-transcript proof.
+const POSEIDON_TAG: u8 = 1;
+
+impl std::fmt::Display for ProofTranscript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Errors decoding a bundle.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +96,12 @@ pub enum BundleError {
         found: u16,
         /// Version supported.
         supported: u16,
+    },
+    /// Written by an old zkiris whose verifying keys no longer exist.
+    #[error("proof bundle format {found} is obsolete (its circuit's keys no longer exist); prove again with this SDK")]
+    Obsolete {
+        /// Version found.
+        found: u16,
     },
     /// Truncated or corrupt body.
     #[error("proof bundle is truncated or corrupt: {0}")]
@@ -95,8 +149,11 @@ pub struct ProofBundle {
     pub attestation: Option<Attestation>,
     /// Each MPC party's share, encrypted to it (mpc-shares mode: three, in party order).
     pub envelopes: Vec<Vec<u8>>,
-    /// The proof (EVM Keccak transcript, SHPLONK).
+    /// The proof (SHPLONK, made with `transcript`).
     pub proof: Vec<u8>,
+    /// The proof's Fiat–Shamir transcript (the last byte of the file, not in the bincode body).
+    #[serde(skip)]
+    pub transcript: ProofTranscript,
 }
 
 impl ProofBundle {
@@ -104,9 +161,16 @@ impl ProofBundle {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.proof.len() + 64 * self.public_inputs.len() + 8192);
         out.extend_from_slice(BUNDLE_MAGIC);
-        out.extend_from_slice(&BUNDLE_VERSION.to_le_bytes());
+        let version: u16 = match self.transcript {
+            ProofTranscript::Evm => 2,
+            ProofTranscript::Poseidon => 3,
+        };
+        out.extend_from_slice(&version.to_le_bytes());
         // Serializing plain data into a Vec cannot fail.
         out.extend(bincode::serialize(self).expect("bundle serializes"));
+        if self.transcript == ProofTranscript::Poseidon {
+            out.push(POSEIDON_TAG);
+        }
         out
     }
 
@@ -116,12 +180,22 @@ impl ProofBundle {
             return Err(BundleError::BadMagic);
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != BUNDLE_VERSION {
+        if version > BUNDLE_VERSION {
             return Err(BundleError::UnsupportedVersion { found: version, supported: BUNDLE_VERSION });
         }
-        let opts = bincode::DefaultOptions::new();
+        if version < 2 {
+            return Err(BundleError::Obsolete { found: version });
+        }
         use bincode::Options;
-        let b: ProofBundle = opts.with_fixint_encoding().with_limit(64 << 20).deserialize(&bytes[10..]).map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        let opts = bincode::DefaultOptions::new().with_fixint_encoding().with_limit(64 << 20);
+        let mut rest = &bytes[10..];
+        let mut b: ProofBundle = opts.deserialize_from(&mut rest).map_err(|e| BundleError::Corrupt(e.to_string()))?;
+        match (version, rest) {
+            (2, []) => {}
+            (3, [POSEIDON_TAG]) => b.transcript = ProofTranscript::Poseidon,
+            (2, _) => return Err(BundleError::Corrupt(format!("{} bytes after the proof", rest.len()))),
+            _ => return Err(BundleError::Corrupt("a version-3 bundle must end with the Poseidon transcript byte".into())),
+        }
         Ok(b)
     }
 

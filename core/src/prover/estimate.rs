@@ -81,8 +81,9 @@ impl Estimate {
 }
 
 /// Approximate proof size in bytes for a verifying key (used to map transcript writes to
-/// progress): commitments are 64 bytes, evaluations 32.
-pub fn proof_bytes(vk: &VerifyingKey<G1Affine>) -> usize {
+/// progress): commitments are `point_bytes` (64 uncompressed in the Keccak transcript, 32
+/// compressed in the Poseidon one), evaluations 32.
+pub fn proof_bytes(vk: &VerifyingKey<G1Affine>, point_bytes: usize) -> usize {
     let cs = vk.cs();
     let commitments = cs.num_advice_columns() + 3 * cs.lookups().len() + cs.permutation().get_columns().len() / 3 + 1 + cs.degree() + 2;
     let evaluations = cs.advice_queries().len()
@@ -91,5 +92,5 @@ pub fn proof_bytes(vk: &VerifyingKey<G1Affine>) -> usize {
         + 5 * cs.lookups().len()
         + 3 * (cs.permutation().get_columns().len() / 3 + 1)
         + cs.permutation().get_columns().len();
-    64 * commitments + 32 * evaluations
+    point_bytes * commitments + 32 * evaluations
 }

@@ -3,8 +3,9 @@
 //! [`ProvingSetup::prepare`] turns a verified model into everything a proof needs: the
 //! circuit plan, the SRS and the proving key (from the on-disk cache when possible).
 //! [`ProvingSetup::prove`] proves one enrollment and returns a [`ProofBundle`];
-//! [`Verifier::verify`] checks a bundle natively. Proofs use the Keccak (EVM) transcript with
-//! SHPLONK, so the same proof verifies on chain.
+//! [`Verifier::verify`] checks a bundle natively. Proofs use SHPLONK with the Keccak (EVM)
+//! transcript by default, so the same proof verifies on chain; with
+//! [`ProofTranscript::Poseidon`] (feature `agg`) a relayer can aggregate them ([`agg`]).
 
 #[cfg(feature = "agg")]
 pub mod agg;
@@ -25,10 +26,10 @@ use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::TranscriptReadBuffer;
+use halo2_proofs::transcript::{EncodedChallenge, TranscriptReadBuffer, TranscriptWrite};
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 
-pub use bundle::{Attestation, BundleError, ProofBundle};
+pub use bundle::{Attestation, BundleError, ProofBundle, ProofTranscript};
 pub use estimate::{Estimate, KEYGEN_MEASUREMENTS, REFERENCE_MEASUREMENTS};
 pub use keys::{verifying_key, vk_fingerprint, KeySource};
 pub use progress::{CancellationToken, NoProgress, Phase, ProgressListener};
@@ -102,6 +103,9 @@ pub enum ProveError {
     /// The shares could not be computed or encrypted.
     #[error("cannot make the MPC shares: {0}")]
     Shares(String),
+    /// A Poseidon-transcript (aggregatable) proof was asked of a build without feature `agg`.
+    #[error("this zkiris build cannot make {0}-transcript proofs (it was built without the `agg` feature); prove with the default EVM transcript")]
+    TranscriptUnavailable(ProofTranscript),
     /// halo2 failed (a bug in zkiris; please report it).
     #[error("the prover failed: {0}")]
     Halo2(String),
@@ -115,6 +119,10 @@ pub struct ProveOptions {
     pub binding: Option<crate::public::Binding>,
     /// The three MPC parties' public keys, in party order (mpc-shares models only).
     pub party_keys: Option<[crate::mpc::PartyPublicKey; 3]>,
+    /// The proof's Fiat–Shamir transcript: [`ProofTranscript::Evm`] (the default) for a
+    /// proof a contract verifies directly, [`ProofTranscript::Poseidon`] (feature `agg`) for
+    /// one a relayer aggregates ([`agg`]).
+    pub transcript: ProofTranscript,
 }
 
 /// Errors while verifying.
@@ -150,6 +158,9 @@ pub enum VerifyError {
         /// Verifying-key fingerprint of this verifier (hex prefix).
         expected: String,
     },
+    /// The proof uses a transcript this build cannot check (Poseidon without feature `agg`).
+    #[error("this zkiris build cannot verify {0}-transcript proofs (it was built without the `agg` feature)")]
+    TranscriptUnavailable(ProofTranscript),
     /// The proof does not verify.
     #[error("the proof is invalid: {0}")]
     Invalid(String),
@@ -311,27 +322,29 @@ impl ProvingSetup {
         cancelled(cancel)?;
         progress.on_progress(Phase::Prove, 0.1);
         let circuit = IrisCircuit::with_witness(self.plan.clone(), Arc::new(witness));
-        let expected = estimate::proof_bytes(self.pk.get_vk());
-        let safe_after = 64 * self.pk.get_vk().cs().num_advice_columns();
+        let point_bytes = options.transcript.point_bytes();
+        let expected = estimate::proof_bytes(self.pk.get_vk(), point_bytes);
+        let safe_after = point_bytes * self.pk.get_vk().cs().num_advice_columns();
         let sink = progress::TranscriptSink::new(expected, safe_after, 0.1, 0.99, progress, cancel);
-        let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
-        let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-        let result = contain_panic(|| {
-            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
-                self.srs.params().as_ref(),
-                &self.pk,
-                &[circuit],
-                &[&[&instances]],
-                rng,
-                &mut transcript,
-            )
-        });
-        match result {
-            Ok(()) => {}
+        let result = match options.transcript {
+            ProofTranscript::Evm => {
+                let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(sink);
+                self.create_proof(circuit, &instances, &mut transcript)
+                    .map(|()| halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner())
+            }
+            #[cfg(feature = "agg")]
+            ProofTranscript::Poseidon => {
+                let mut transcript = agg::poseidon_writer(sink);
+                self.create_proof(circuit, &instances, &mut transcript).map(|()| transcript.finalize().into_inner())
+            }
+            #[cfg(not(feature = "agg"))]
+            ProofTranscript::Poseidon => return Err(ProveError::TranscriptUnavailable(ProofTranscript::Poseidon)),
+        };
+        let proof = match result {
+            Ok(proof) => proof,
             Err(_) if cancel.is_cancelled() => return Err(ProveError::Cancelled),
             Err(e) => return Err(e),
-        }
-        let proof = halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript).into_inner();
+        };
         let public_inputs: Vec<[u8; 32]> = instances.iter().map(fr_to_be).collect();
         let envelopes = self.seal_shares(shares.as_ref(), options, &public_inputs)?;
         // mpc-shares: the bundle carries the envelopes and no code.
@@ -356,6 +369,26 @@ impl ProvingSetup {
             attestation,
             envelopes,
             proof,
+            transcript: options.transcript,
+        })
+    }
+
+    /// Runs the halo2 prover (SHPLONK) on `circuit` into `transcript`, containing panics.
+    fn create_proof<E, T>(&self, circuit: IrisCircuit, instances: &[Fr], transcript: &mut T) -> Result<(), ProveError>
+    where
+        E: EncodedChallenge<G1Affine>,
+        T: TranscriptWrite<G1Affine, E>,
+    {
+        let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
+        contain_panic(|| {
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
+                self.srs.params().as_ref(),
+                &self.pk,
+                &[circuit],
+                &[&[instances]],
+                rng,
+                transcript,
+            )
         })
     }
 }
@@ -440,11 +473,13 @@ fn contain_panic(prove: impl FnOnce() -> Result<(), halo2_proofs::plonk::Error>)
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(prove)) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ProveError::Halo2(e.to_string())),
-        Err(panic) => {
-            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-            Err(ProveError::Halo2(format!("prover panicked: {msg}")))
-        }
+        Err(panic) => Err(ProveError::Halo2(format!("prover panicked: {}", panic_message(panic.as_ref())))),
     }
+}
+
+/// The message of a caught panic (empty if it carried none).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
 /// Runs `model` natively on an enrollment and checks what the statement requires before any
@@ -612,15 +647,16 @@ impl Verifier {
             }
         }
         let commitment = Commitment::from_bytes(bundle.public_inputs[crate::public::ROW_COMMITMENT]).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-        let mut transcript = EvmTranscript::<G1Affine, _, _, _>::init(bundle.proof.as_slice());
-        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-            self.params.verifier_params(),
-            &self.vk,
-            SingleStrategy::new(self.params.as_ref()),
-            &[&[&instances]],
-            &mut transcript,
-        )
-        .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        match bundle.transcript {
+            ProofTranscript::Evm => {
+                let mut transcript = EvmTranscript::<G1Affine, _, _, _>::init(bundle.proof.as_slice());
+                self.check_proof(&instances, &mut transcript)?;
+            }
+            #[cfg(feature = "agg")]
+            ProofTranscript::Poseidon => self.check_proof(&instances, &mut agg::poseidon_reader(&bundle.proof))?,
+            #[cfg(not(feature = "agg"))]
+            ProofTranscript::Poseidon => return Err(VerifyError::TranscriptUnavailable(ProofTranscript::Poseidon)),
+        }
         Ok(VerifiedStatement {
             model_id: bundle.model_id,
             commitment,
@@ -632,5 +668,21 @@ impl Verifier {
             template: bundle.template(),
             share_commitments,
         })
+    }
+
+    /// The halo2 verifier (SHPLONK) on `instances` and the proof in `transcript`.
+    fn check_proof<E, T>(&self, instances: &[Fr], transcript: &mut T) -> Result<(), VerifyError>
+    where
+        E: EncodedChallenge<G1Affine>,
+        T: halo2_proofs::transcript::TranscriptRead<G1Affine, E>,
+    {
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            self.params.verifier_params(),
+            &self.vk,
+            SingleStrategy::new(self.params.as_ref()),
+            &[&[instances]],
+            transcript,
+        )
+        .map_err(|e| VerifyError::Invalid(e.to_string()))
     }
 }
