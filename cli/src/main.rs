@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod aggregate_cmd;
 mod bench_cmd;
 mod common;
 mod demo;
@@ -43,6 +44,9 @@ enum Command {
     Prove(prove_cmd::ProveArgs),
     /// Verify a proof bundle. Exit status 0 valid, 1 invalid, 2 error.
     Verify(prove_cmd::VerifyArgs),
+    /// Relayers: fold proof bundles made with `prove --aggregatable` into one aggregated proof
+    /// that one contract call verifies. Exit status 0 aggregated, 1 a bundle refused, 2 error.
+    Aggregate(aggregate_cmd::AggregateArgs),
     /// Write a model's EVM verifier (Solidity, bytecode, verifier.json).
     ExportVerifier(evm_cmd::ExportArgs),
     /// Print EVM calldata for a proof bundle (verifier, register or upgrade).
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Commit(a) => prove_cmd::commit_cmd(a),
         Command::Prove(a) => prove_cmd::prove(a),
         Command::Verify(a) => prove_cmd::verify(a),
+        Command::Aggregate(a) => aggregate_cmd::aggregate(a),
         Command::ExportVerifier(a) => evm_cmd::export_verifier(a),
         Command::Calldata(a) => evm_cmd::calldata(a),
         Command::Bench(a) => bench_cmd::run(a),

@@ -13,7 +13,7 @@ use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::Model;
 use zkiris::mpc::{KeyKind, PartyKeyError, PartyPublicKey};
 use zkiris::prover::default_cache_dir;
-use zkiris::prover::{Attestation, CancellationToken, ProofBundle, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier, VerifyError};
+use zkiris::prover::{Attestation, CancellationToken, ProofBundle, ProofTranscript, ProveError, ProveOptions, ProvingSetup, SrsSource, Verifier, VerifyError};
 use zkiris::public::{parse_address, Binding, Submission};
 
 use crate::common::{hex32, manifest_path, read_file, TrustArgs};
@@ -162,6 +162,11 @@ pub struct StatementArgs {
     /// refuses the proof from any other sender.
     #[arg(long, value_name = "0xADDRESS", requires_all = ["chain_id", "registry"])]
     pub account: Option<String>,
+    /// Prove with the Poseidon transcript, for a relayer to fold into one on-chain proof with
+    /// `zkiris aggregate`. Such a bundle verifies natively (`zkiris verify`) but not in the
+    /// model's own Solidity verifier.
+    #[arg(long)]
+    pub aggregatable: bool,
 }
 
 impl StatementArgs {
@@ -178,10 +183,19 @@ impl StatementArgs {
         }
     }
 
+    /// The proof transcript `--aggregatable` asks for.
+    pub fn transcript(&self) -> ProofTranscript {
+        if self.aggregatable {
+            ProofTranscript::Poseidon
+        } else {
+            ProofTranscript::Evm
+        }
+    }
+
     /// The proving options for `model`: the binding and the party keys, checked against the
     /// model's submission mode before any proving work.
     pub fn options(&self, model: &Model) -> Result<ProveOptions> {
-        Ok(ProveOptions { binding: self.binding()?, party_keys: party_keys(model, &self.party_keys)? })
+        Ok(ProveOptions { binding: self.binding()?, party_keys: party_keys(model, &self.party_keys)?, transcript: self.transcript() })
     }
 }
 
@@ -332,10 +346,14 @@ pub fn prove(a: ProveArgs) -> Result<ExitCode> {
                 "envelopes": bundle.envelopes.len(),
                 "proof_bytes": bundle.proof.len(),
                 "bundle_bytes": bundle.to_bytes().len(),
+                "transcript": bundle.transcript.name(),
             })
         );
     } else {
         println!("wrote {} ({})", a.out.display(), bytes(bundle.to_bytes().len()));
+        if bundle.transcript == ProofTranscript::Poseidon {
+            println!("Poseidon transcript: for a relayer's `zkiris aggregate` (the model's own Solidity verifier does not accept it)");
+        }
         if let Some(s) = shares {
             for (p, x) in s.iter().enumerate() {
                 println!("S_{} {} (party {}'s share, encrypted to its key in the bundle)", p + 1, hex32(x), p + 1);
@@ -368,6 +386,7 @@ pub fn verify_failure_reason(e: &VerifyError) -> &'static str {
         VerifyError::WrongSrs { .. } => "wrong_srs",
         VerifyError::WrongVerifyingKey { .. } => "wrong_verifying_key",
         VerifyError::Invalid(_) => "invalid",
+        VerifyError::TranscriptUnavailable(_) => "unsupported_transcript",
         _ => "invalid",
     }
 }
@@ -408,7 +427,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                             "{}",
                             json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
                                    "submission": s.submission.as_str(), "share_commitments": shares, "envelopes": bundle.envelopes.len(),
-                                   "binding": binding, "verify_ms": ms})
+                                   "binding": binding, "transcript": bundle.transcript.name(), "verify_ms": ms})
                         );
                     } else {
                         println!("valid: model {} commitment {} in {ms:.1} ms", hex::encode(s.model_id), s.commitment);
@@ -432,7 +451,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                             json!({"valid": true, "model_id": hex::encode(s.model_id), "commitment": s.commitment.to_string(),
                                    "submission": s.submission.as_str(),
                                    "iris_codes": iris_codes, "mask_codes": mask_codes, "code_encoding": if s.template.is_some() { "base64" } else { "hex" },
-                                   "valid_bits": s.valid_bits, "binding": binding, "verify_ms": ms})
+                                   "valid_bits": s.valid_bits, "binding": binding, "transcript": bundle.transcript.name(), "verify_ms": ms})
                         );
                     } else {
                         let valid_bits = s.valid_bits.map_or_else(|| "?".to_string(), |v| v.to_string());

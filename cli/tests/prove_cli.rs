@@ -1,10 +1,10 @@
-//! `zkiris commit | prove | verify | calldata` end to end on a tiny model written to disk as an
+//! `zkiris commit | prove | verify | calldata | aggregate` end to end on a tiny model written to disk as an
 //! app downloads it: exit codes, JSON output, tampering and typed failures.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use zkiris::prover::ProofBundle;
+use zkiris::prover::{ProofBundle, ProofTranscript};
 use zkiris::testkit::{write_tiny, TinyRules, TinySpec};
 
 fn zkiris(args: &[&str], cache: &Path) -> Output {
@@ -247,4 +247,67 @@ fn prove_from_a_vault_record() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!bad.exists());
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const AGG_REGISTRY: &str = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+
+/// `prove --aggregatable` and `aggregate`'s refusals, before any key generation. The
+/// aggregation itself (key generation and proof of the aggregation circuit: about six minutes
+/// for two tiny proofs on two cores) runs once in the suite, through the library, in
+/// `core/tests/aggregation.rs` (natively, tampered, and on revm); the README's aggregation
+/// table comes from this command on world-v3-mpc.
+#[test]
+fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
+    let f = fixture();
+    let (dir, cache) = (f.dir.as_path(), &f.cache);
+    let (model, other) = (Path::new(&f.world), Path::new(&f.openiris));
+    let (img, mask) = (dir.join("world/image.png"), dir.join("world/mask.png"));
+    let prove = |out: &Path, account: &str, extra: &[&str]| {
+        let mut args = vec!["prove", "--model", s(model), "--image", s(&img), "--mask", s(&mask), "--out", s(out), "--json"];
+        args.extend_from_slice(&["--salt", "00000000000000000000000000000000000000000000000000000000000000aa"]);
+        args.extend_from_slice(&["--chain-id", "31337", "--registry", AGG_REGISTRY, "--account", account]);
+        args.extend_from_slice(extra);
+        let o = zkiris(&args, cache);
+        assert!(o.status.success(), "{}", text(&o));
+        json(&o)
+    };
+    // An aggregatable proof and an ordinary one.
+    let (a, keccak) = (dir.join("a.zkp"), dir.join("keccak.zkp"));
+    assert_eq!(prove(&a, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", &["--aggregatable"])["transcript"], "poseidon");
+    assert_eq!(prove(&keccak, "0x90f79bf6eb2c4f870365e785982e1f101e93b906", &[])["transcript"], "evm");
+    let bundle_a = ProofBundle::from_bytes(&std::fs::read(&a).unwrap()).unwrap();
+    assert_eq!(bundle_a.transcript, ProofTranscript::Poseidon);
+    assert_eq!(u16::from_le_bytes([std::fs::read(&a).unwrap()[8], std::fs::read(&a).unwrap()[9]]), 3, "a Poseidon bundle is format version 3");
+    assert_eq!(std::fs::read(&keccak).unwrap()[8..10], [2, 0], "a Keccak bundle is still format version 2");
+
+    // A Poseidon bundle verifies natively like any other.
+    let v = zkiris(&["verify", "--model", s(model), s(&a), "--json"], cache);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+    assert_eq!(json(&v)["transcript"], "poseidon");
+
+    // Refused, exit 1, nothing written: a Keccak bundle, a bundle of another model.
+    let out = dir.join("agg.zka");
+    let o = zkiris(&["aggregate", "--model", s(model), s(&a), s(&keccak), "--out", s(&out), "--k", "19", "--json"], cache);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!((json(&o)["reason"].as_str(), json(&o)["index"].as_u64()), (Some("not_aggregatable"), Some(1)), "{}", text(&o));
+    let o = zkiris(&["aggregate", "--model", s(other), s(&a), "--out", s(&out), "--k", "19", "--json"], cache);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(json(&o)["reason"], "wrong_model");
+    // A k the aggregation circuit cannot use: an error, exit 2.
+    let o = zkiris(&["aggregate", "--model", s(model), s(&a), "--out", s(&out), "--k", "12"], cache);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside 18..=26"), "{}", text(&o));
+    // A bundle that does not verify (its binding changed): exit 1, `invalid`.
+    let mut forged = bundle_a.clone();
+    forged.public_inputs[zkiris::public::ROW_BINDING][31] ^= 1;
+    let forged_path = dir.join("forged.zkp");
+    std::fs::write(&forged_path, forged.to_bytes()).unwrap();
+    let o = zkiris(&["aggregate", "--model", s(model), s(&forged_path), "--out", s(&out), "--k", "19", "--json"], cache);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!((json(&o)["reason"].as_str(), json(&o)["index"].as_u64()), (Some("invalid"), Some(0)), "{}", text(&o));
+    assert!(!out.exists(), "nothing written for a refused aggregation");
 }
