@@ -5,7 +5,7 @@
 //! [`ProvingSetup::prove`] proves one enrollment and returns a [`ProofBundle`];
 //! [`Verifier::verify`] checks a bundle natively. Proofs use SHPLONK with the Keccak (EVM)
 //! transcript by default, so the same proof verifies on chain; with
-//! [`ProofTranscript::Poseidon`] (feature `agg`) a relayer can aggregate them ([`agg`]).
+//! [`ProofTranscript::Poseidon`] (feature `agg`) a relayer can aggregate them (module `agg`).
 
 #[cfg(feature = "agg")]
 pub mod agg;
@@ -121,7 +121,7 @@ pub struct ProveOptions {
     pub party_keys: Option<[crate::mpc::PartyPublicKey; 3]>,
     /// The proof's Fiat–Shamir transcript: [`ProofTranscript::Evm`] (the default) for a
     /// proof a contract verifies directly, [`ProofTranscript::Poseidon`] (feature `agg`) for
-    /// one a relayer aggregates ([`agg`]).
+    /// one a relayer aggregates (module `agg`).
     pub transcript: ProofTranscript,
 }
 

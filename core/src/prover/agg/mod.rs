@@ -68,7 +68,7 @@ pub(crate) fn poseidon_reader(proof: &[u8]) -> PoseidonTranscript<NativeLoader, 
 /// The snark-verifier protocol of a verifying key with one instance column of `num_instances`
 /// rows. `compile` reads the phases of the constraint system from the key (world-v3: advice in
 /// two phases with the challenge β between them), as for the EVM verifier
-/// ([`crate::evm::verifier`]).
+/// ([`crate::evm::VerifierSource`]).
 pub fn protocol(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, num_instances: usize) -> PlonkProtocol<G1Affine> {
     compile(params, vk, Config::kzg().with_num_instance(vec![num_instances]))
 }
