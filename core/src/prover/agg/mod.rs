@@ -1,8 +1,8 @@
 //! Aggregation for relayers (feature `agg`, host only; the phone never runs it and it needs
 //! no secret).
 //!
-//! A phone proves with [`ProofTranscript::Poseidon`] (`ProveOptions::transcript`); a relayer
-//! collects such bundles of one model and an [`Aggregator`] folds them into one
+//! A prover proves with [`ProofTranscript::Poseidon`] (`ProveOptions::transcript`; with this
+//! feature, so on a host: the phone bindings do not offer it yet); a relayer collects such bundles of one model and an [`Aggregator`] folds them into one
 //! [`AggregatedProof`] whose Keccak-transcript proof one contract call verifies
 //! ([`AggregationKey::solidity_verifier`]).
 //!
