@@ -26,6 +26,13 @@ fn aggregated_instances(setup: &ProvingSetup, snarks: Vec<Snark>) -> Vec<Fr> {
     agg.instances().remove(0)
 }
 
+/// The tiny model of `spec` prepared for proving, with its cache directory.
+fn prepared(spec: &TinySpec) -> (tempfile::TempDir, ProvingSetup) {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = ProvingSetup::prepare(Arc::new(tiny_model(spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    (dir, setup)
+}
+
 /// A Poseidon-transcript proof of `setup`'s model, as a bundle.
 fn prove_poseidon(setup: &ProvingSetup, image: &zkiris::image::IrisImage, mask: &zkiris::image::IrisMask, options: ProveOptions) -> ProofBundle {
     let options = ProveOptions { transcript: ProofTranscript::Poseidon, ..options };
@@ -48,8 +55,7 @@ fn verifies(setup: &ProvingSetup, bundle: &ProofBundle, instances: &[Fr], proof:
 #[test]
 fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_proof() {
     let spec = TinySpec::default_for(TinyRules::World);
-    let dir = tempfile::tempdir().unwrap();
-    let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let (_dir, setup) = prepared(&spec);
     let (image, mask) = tiny_sample(&spec, 7);
     let bundle = prove_poseidon(&setup, &image, &mask, ProveOptions::default());
     assert_eq!(bundle.transcript, ProofTranscript::Poseidon);
@@ -100,8 +106,7 @@ fn an_mpc_shares_proof_aggregates_with_its_seven_public_inputs_and_its_envelopes
     use zkiris::mpc::{Party, PartySecretKey, ShareEnvelope, StatementId};
     use zkiris::public::{PublicInputs, PublicLayout, Submission, ROW_SHARE_COMMITMENTS};
     let spec = TinySpec { submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) };
-    let dir = tempfile::tempdir().unwrap();
-    let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let (_dir, setup) = prepared(&spec);
     let (image, mask) = tiny_sample(&spec, 5);
     // Without party keys an mpc-shares proof is refused, whatever the transcript.
     let no_keys = ProveOptions { transcript: ProofTranscript::Poseidon, ..ProveOptions::default() };
@@ -148,8 +153,7 @@ fn bound(account: u8) -> ProveOptions {
 #[test]
 fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_and_refuses_what_does_not() {
     let spec = TinySpec::default_for(TinyRules::World);
-    let dir = tempfile::tempdir().unwrap();
-    let setup = ProvingSetup::prepare(Arc::new(tiny_model(&spec)), &SrsSource::Development, Some(dir.path()), &NoProgress, &CancellationToken::new()).unwrap();
+    let (dir, setup) = prepared(&spec);
     let (image, mask) = tiny_sample(&spec, 7);
     let a = prove_poseidon(&setup, &image, &mask, bound(0xa1));
     let b = prove_poseidon(&setup, &image, &mask, bound(0xb2));

@@ -303,6 +303,8 @@ impl ProvingSetup {
     /// The model runs once, natively; its trace is the witness. In mpc-shares mode the codes
     /// are secret-shared with fresh random slopes, and each share is encrypted to its party
     /// (`options.party_keys`); the bundle then holds the three envelopes and no code.
+    /// `options.transcript` chooses the Fiat–Shamir transcript (Keccak for a contract, Poseidon
+    /// for a relayer's aggregation).
     #[allow(clippy::too_many_arguments)]
     pub fn prove(
         &self,
@@ -379,23 +381,31 @@ impl ProvingSetup {
         E: EncodedChallenge<G1Affine>,
         T: TranscriptWrite<G1Affine, E>,
     {
-        let rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-        contain_panic(|| {
-            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, rand_chacha::ChaCha20Rng, _, _>(
-                self.srs.params().as_ref(),
-                &self.pk,
-                &[circuit],
-                &[&[instances]],
-                rng,
-                transcript,
-            )
-        })
+        contain_panic(|| prove_shplonk(self.srs.params(), &self.pk, circuit, instances, transcript))
     }
 }
 
-/// Everything a proof of one enrollment needs before the prover runs (shared by
-/// [`ProvingSetup::prove`] and the aggregatable prover): the witness (with its public inputs),
-/// the serialized codes and, in mpc-shares mode, the three shares (fresh slopes).
+/// halo2's prover with SHPLONK on one circuit with one instance column, randomness from the OS
+/// (the model proofs and the aggregation proof both use it).
+pub(crate) fn prove_shplonk<C, E, T>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    transcript: &mut T,
+) -> Result<(), halo2_proofs::plonk::Error>
+where
+    C: halo2_proofs::plonk::Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(params, pk, &[circuit], &[&[instances]], rng, transcript)
+}
+
+/// Everything a proof of one enrollment needs before the prover runs ([`ProvingSetup::prove`],
+/// in either transcript): the witness (with its public inputs), the serialized codes and, in
+/// mpc-shares mode, the three shares (fresh slopes).
 pub(crate) struct StatementWitness {
     pub(crate) witness: Witness,
     pub(crate) shares: Option<[crate::mpc::Share; 3]>,

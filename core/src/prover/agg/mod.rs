@@ -29,14 +29,14 @@
 mod proof;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use halo2_proofs::halo2curves::bn256::Fq;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, VerifyingKey};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
 use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
@@ -158,12 +158,14 @@ pub enum AggregateError {
 pub struct Aggregator {
     inner: Verifier,
     protocol: PlonkProtocol<G1Affine>,
-    srs: Srs,
+    srs_source: SrsSource,
+    cache_dir: PathBuf,
+    k: u32,
 }
 
 impl std::fmt::Debug for Aggregator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Aggregator({}, k={})", self.inner.model().manifest().name, self.srs.k())
+        write!(f, "Aggregator({}, k={})", self.inner.model().manifest().name, self.k)
     }
 }
 
@@ -172,19 +174,17 @@ impl Aggregator {
     /// columns; see the README's aggregation table).
     pub const DEFAULT_K: u32 = 21;
 
-    /// An aggregator of `inner`'s model at 2^`k` rows, with the SRS of that size from
-    /// `srs_source` (it must come from the same setup as the inner proofs' SRS).
+    /// An aggregator of `inner`'s model at 2^`k` rows. The SRS of that size comes from
+    /// `srs_source` (cached in `cache_dir`, the default one if `None`) when
+    /// [`Self::aggregate`] has checked its bundles; it must come from the same setup as the
+    /// inner proofs' SRS.
     pub fn new(inner: Verifier, srs_source: &SrsSource, cache_dir: Option<&Path>, k: u32) -> Result<Self, AggregateError> {
         if !(18..=26).contains(&k) {
             return Err(AggregateError::BadK { k });
         }
-        let default_cache = srs::default_cache_dir();
-        let srs = srs_source.get(k, cache_dir.unwrap_or(&default_cache))?;
-        if srs.params().s_g2() != inner.params().s_g2() || srs.params().get_g()[0] != inner.params().get_g()[0] {
-            return Err(AggregateError::SrsMismatch { k });
-        }
+        let cache_dir = cache_dir.map(Path::to_path_buf).unwrap_or_else(srs::default_cache_dir);
         let protocol = protocol(inner.params(), inner.verifying_key(), PublicLayout::of(inner.model()).len());
-        Ok(Self { inner, protocol, srs })
+        Ok(Self { inner, protocol, srs_source: srs_source.clone(), cache_dir, k })
     }
 
     /// The verifier of the inner proofs.
@@ -192,9 +192,11 @@ impl Aggregator {
         &self.inner
     }
 
-    /// Verifies each bundle, generates the aggregation key for `bundles.len()` proofs, proves
-    /// the aggregation and checks the result. Progress: `Verify` (inputs), `Keygen`, `Prove`,
-    /// `Verify` (the result); cancellation between the steps.
+    /// Verifies each bundle, obtains the aggregation SRS (generating the development one the
+    /// first time takes minutes at k = 21), generates the aggregation key for `bundles.len()`
+    /// proofs, proves the aggregation and checks the result. Progress: `Verify` (inputs), `Srs`,
+    /// `Keygen`, `Prove`, `Verify` (the result); cancellation between the steps. Bundles are
+    /// refused before anything expensive runs.
     pub fn aggregate(&self, bundles: &[ProofBundle], progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<Aggregation, AggregateError> {
         let stop = || if cancel.is_cancelled() { Err(AggregateError::Cancelled) } else { Ok(()) };
         if bundles.is_empty() {
@@ -214,11 +216,19 @@ impl Aggregator {
             stop()?;
         }
 
+        progress.on_progress(Phase::Srs, 0.02);
+        let srs = self.srs_source.get(self.k, &self.cache_dir)?;
+        let inner_params = self.inner.params();
+        if srs.params().s_g2() != inner_params.s_g2() || srs.params().get_g()[0] != inner_params.get_g()[0] {
+            return Err(AggregateError::SrsMismatch { k: self.k });
+        }
+        stop()?;
+
         // Key generation: the circuit's shape (and so its keys) depends only on the inner
         // protocol and n; the keygen-stage witness comes from these proofs.
         progress.on_progress(Phase::Keygen, 0.05);
-        let k = self.srs.k();
-        let agg_params = self.srs.params();
+        let k = self.k;
+        let agg_params = srs.params();
         let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
         let build = |stage: CircuitBuilderStage, config: AggregationConfigParams, snarks: Vec<Snark>| {
             contained(|| {
@@ -245,16 +255,7 @@ impl Aggregator {
         stop()?;
         let proof = contained(|| {
             let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(Vec::new());
-            let rng: rand_chacha::ChaCha20Rng = rand_chacha::rand_core::SeedableRng::from_entropy();
-            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-                agg_params.as_ref(),
-                &pk,
-                &[circuit],
-                &[&[&instances]],
-                rng,
-                &mut transcript,
-            )
-            .map_err(|e| e.to_string())?;
+            prove_shplonk(agg_params, &pk, circuit, &instances, &mut transcript).map_err(|e| e.to_string())?;
             Ok(halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript))
         })?;
 
@@ -274,7 +275,7 @@ impl Aggregator {
             submission: inner.model().manifest().rules.submission,
             inner_vk_fingerprint: inner.vk_fingerprint,
             srs_fingerprint: inner.srs_fingerprint,
-            srs_insecure: self.srs.is_insecure(),
+            srs_insecure: srs.is_insecure(),
             k,
             aggregation_vk_fingerprint: key.vk_fingerprint,
             inputs_per_proof: self.protocol.num_instance[0] as u32,
