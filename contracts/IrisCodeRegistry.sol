@@ -56,6 +56,12 @@ pragma solidity ^0.8.19;
 ///     same code twice. This exact-match check does not replace fuzzy (Hamming-distance)
 ///     uniqueness, done off chain (by the MPC parties in mpc-shares mode, whose shares are
 ///     freshly randomized and so have no exact-match guard here).
+///   - Relayed batches (`registerBatch`): a relayer submits N first registrations with one
+///     aggregated proof (`zkiris aggregate`). Each statement stays bound to its own account
+///     (publicInputs[3] must equal `bindingFor(accounts[i])`), so a relayer can only submit what
+///     each person proved for their own account; every check of `register` applies to each
+///     statement, and one failing statement reverts the batch. The aggregation verifier is set
+///     per (model, batch size) by the owner and is tied to the model verifier it was made for.
 ///   - Device revocation: the registry records which enrollment device signed each commitment.
 ///     `revokeDevice` blocks `register` and `upgrade` for every commitment that device signed
 ///     (`RevokedDevice`), and `isRegistered` turns false for them.
@@ -84,6 +90,10 @@ contract IrisCodeRegistry {
     uint256 internal constant NUM_CODE_WORDS = 134;
     /// @dev S_1, S_2, S_3.
     uint256 internal constant NUM_SHARE_COMMITMENTS = 3;
+    /// @notice Accumulator limbs before the statements in an aggregated proof's instances.
+    uint256 public constant ACCUMULATOR_LIMBS = 12;
+    /// @notice Largest batch `registerBatch` takes.
+    uint256 public constant MAX_BATCH = 64;
     /// @dev BN254 scalar-field modulus.
     uint256 internal constant SNARK_SCALAR_FIELD =
         0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
@@ -113,6 +123,15 @@ contract IrisCodeRegistry {
         uint256 livenessThreshold;
     }
 
+    /// @notice An aggregation verifier for batches of one model.
+    /// @param verifier The aggregation verifier contract (entry part).
+    /// @param modelVerifier The model verifier it was set for: the aggregation circuit embeds the
+    ///        model's verifying key, so a later `setModel` with another verifier disables it.
+    struct Aggregation {
+        address verifier;
+        address modelVerifier;
+    }
+
     /// @notice The issuer: manages models, devices and the upgrade policy.
     address public owner;
     /// @notice The account `transferOwnership` named; it becomes owner by `acceptOwnership`.
@@ -122,6 +141,8 @@ contract IrisCodeRegistry {
     bool public keepOldCodeOnUpgrade;
     /// @notice Models by model id (the manifest's 32-byte model id).
     mapping(bytes32 => Model) public models;
+    /// @notice Aggregation verifiers by model id and batch size.
+    mapping(bytes32 => mapping(uint256 => Aggregation)) public aggregationOf;
     /// @notice Enrollment devices whose signatures on commitments are accepted.
     mapping(address => bool) public trustedDevices;
     /// @notice Revoked enrollment devices (permanent).
@@ -155,6 +176,10 @@ contract IrisCodeRegistry {
         uint256 livenessThreshold,
         bool active
     );
+    /// @notice An aggregation verifier was set (zero address: removed) for batches of `batchSize`.
+    event AggregationVerifierSet(bytes32 indexed modelId, uint256 indexed batchSize, address verifier);
+    /// @notice A relayed registration (`registerBatch`): `account` is the one the proof is bound to.
+    event RegisteredFor(bytes32 indexed commitment, address indexed account, address indexed relayer);
     /// @notice A device was trusted or distrusted.
     event TrustedDeviceSet(address indexed device, bool trusted);
     /// @notice A device was revoked: its commitments can no longer register or upgrade.
@@ -220,6 +245,13 @@ contract IrisCodeRegistry {
     error BindingMismatch(uint256 expected, uint256 got);
     /// @notice The verifier rejected the proof.
     error ProofRejected(bytes32 modelId);
+    /// @notice A batch holds 1 to `MAX_BATCH` statements.
+    error BadBatchSize(uint256 batchSize);
+    /// @notice `deviceSignatures` must hold one 65-byte signature per statement.
+    error WrongSignatureBytes(uint256 expected, uint256 got);
+    /// @notice No aggregation verifier for this model and batch size (or it was made for the
+    ///         model's previous verifier).
+    error NoAggregationVerifier(bytes32 modelId, uint256 batchSize);
     /// @notice The device signature is not 65 bytes r‖s‖v with v ∈ {27, 28} and low s, or recovers nothing.
     error MalformedSignature();
     /// @notice The signature recovers to a device that is not trusted.
@@ -303,6 +335,18 @@ contract IrisCodeRegistry {
         emit ModelSet(modelId, m.verifier, m.version, m.submission, m.minValidBits, m.livenessThreshold, active);
     }
 
+    /// @notice Sets the aggregation verifier for batches of `batchSize` proofs of a model
+    ///         (`zkiris aggregate --verifier`); `address(0)` removes it. It stays tied to the
+    ///         model's current verifier: a later `setModel` with another verifier disables it.
+    function setAggregationVerifier(bytes32 modelId, uint256 batchSize, address verifier) external onlyOwner {
+        Model storage m = models[modelId];
+        if (m.verifier == address(0)) revert UnknownModel(modelId);
+        if (batchSize == 0 || batchSize > MAX_BATCH) revert BadBatchSize(batchSize);
+        if (verifier != address(0) && verifier.code.length == 0) revert VerifierHasNoCode(verifier);
+        aggregationOf[modelId][batchSize] = Aggregation(verifier, m.verifier);
+        emit AggregationVerifierSet(modelId, batchSize, verifier);
+    }
+
     /// @notice Trusts or distrusts an enrollment device (its Ethereum-style address). A revoked
     ///         device cannot be trusted again.
     function setTrustedDevice(address device, bool trusted) external onlyOwner {
@@ -346,29 +390,33 @@ contract IrisCodeRegistry {
         bytes calldata deviceSignature
     ) external returns (bytes32 recordHash) {
         Model storage m = _activeModel(modelId);
-        bytes32 commitment = _checkPublicInputs(m, publicInputs);
-        bytes32 existing = currentModelOf[commitment];
-        if (existing != bytes32(0)) revert AlreadyRegistered(commitment, existing);
-        address device = _recoverDevice(commitment, deviceSignature);
-        if (revokedDevices[device]) revert RevokedDevice(device);
-        if (!trustedDevices[device]) revert UntrustedDevice(device);
-        recordHash = _claimRecord(m, modelId, commitment, publicInputs);
+        recordHash = _register(m, modelId, publicInputs, deviceSignature, msg.sender);
         _verify(m.verifier, modelId, proof, publicInputs);
-        _storeRecord(m, modelId, commitment, recordHash);
-        deviceOf[commitment] = device;
-        if (m.submission == SUBMISSION_PUBLIC_CODE) {
-            emit CodeRegistered(commitment, modelId, recordHash, device);
-        } else {
-            emit SharesRegistered(
-                commitment,
-                modelId,
-                device,
-                recordHash,
-                publicInputs[IDX_BODY],
-                publicInputs[IDX_BODY + 1],
-                publicInputs[IDX_BODY + 2]
-            );
-        }
+    }
+
+    /// @notice Registers a batch of first registrations (relayers) with one aggregated proof.
+    ///         Statement i is bound to `accounts[i]` (publicInputs[3] = `bindingFor(accounts[i])`)
+    ///         and signed by a trusted device (`deviceSignatures[65i..65i+65]`); each gets every
+    ///         check of `register`, and any failure reverts the whole batch.
+    /// @param modelId An active model with an aggregation verifier for `accounts.length` proofs.
+    /// @param proof The aggregation proof (`zkiris aggregate`, `.zka`).
+    /// @param instances The aggregation verifier's public inputs: `ACCUMULATOR_LIMBS` accumulator
+    ///        limbs, then each statement's layout-v2 inputs in order.
+    /// @param accounts The account each statement is bound to.
+    /// @param deviceSignatures The enrollment signatures, 65 bytes each, in statement order.
+    /// @return registered The number of registrations (`accounts.length`).
+    function registerBatch(
+        bytes32 modelId,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        address[] calldata accounts,
+        bytes calldata deviceSignatures
+    ) external returns (uint256 registered) {
+        Model storage m = _activeModel(modelId);
+        address verifier = _aggregationVerifier(m, modelId, accounts.length, deviceSignatures.length);
+        _registerEach(m, modelId, instances, accounts, deviceSignatures);
+        _verify(verifier, modelId, proof, instances);
+        return accounts.length;
     }
 
     /// @notice Moves a registered commitment to a newer model with a proof under that model.
@@ -385,7 +433,7 @@ contract IrisCodeRegistry {
         returns (bytes32 recordHash)
     {
         Model storage m = _activeModel(newModelId);
-        bytes32 commitment = _checkPublicInputs(m, publicInputs);
+        bytes32 commitment = _checkPublicInputs(m, publicInputs, msg.sender);
         bytes32 oldModelId = currentModelOf[commitment];
         if (oldModelId == bytes32(0)) revert NotRegistered(commitment);
         address device = deviceOf[commitment];
@@ -441,9 +489,80 @@ contract IrisCodeRegistry {
         if (!m.active) revert ModelInactive(modelId);
     }
 
+    /// @dev A first registration of `publicInputs` bound to `account`, all but the proof check:
+    ///      inputs, not yet registered, device trusted and not revoked, record claimed and stored,
+    ///      event. The caller verifies the proof (one proof, or one aggregated proof for a batch).
+    function _register(
+        Model storage m,
+        bytes32 modelId,
+        uint256[] calldata publicInputs,
+        bytes calldata deviceSignature,
+        address account
+    ) internal returns (bytes32 recordHash) {
+        bytes32 commitment = _checkPublicInputs(m, publicInputs, account);
+        bytes32 existing = currentModelOf[commitment];
+        if (existing != bytes32(0)) revert AlreadyRegistered(commitment, existing);
+        address device = _recoverDevice(commitment, deviceSignature);
+        if (revokedDevices[device]) revert RevokedDevice(device);
+        if (!trustedDevices[device]) revert UntrustedDevice(device);
+        recordHash = _claimRecord(m, modelId, commitment, publicInputs);
+        _storeRecord(m, modelId, commitment, recordHash);
+        deviceOf[commitment] = device;
+        if (m.submission == SUBMISSION_PUBLIC_CODE) {
+            emit CodeRegistered(commitment, modelId, recordHash, device);
+        } else {
+            emit SharesRegistered(
+                commitment,
+                modelId,
+                device,
+                recordHash,
+                publicInputs[IDX_BODY],
+                publicInputs[IDX_BODY + 1],
+                publicInputs[IDX_BODY + 2]
+            );
+        }
+    }
+
+    /// @dev The aggregation verifier for a batch of `n` statements with `signatureBytes` of
+    ///      signatures, after checking the batch's size.
+    function _aggregationVerifier(Model storage m, bytes32 modelId, uint256 n, uint256 signatureBytes)
+        internal
+        view
+        returns (address verifier)
+    {
+        if (n == 0 || n > MAX_BATCH) revert BadBatchSize(n);
+        if (signatureBytes != 65 * n) revert WrongSignatureBytes(65 * n, signatureBytes);
+        Aggregation storage agg = aggregationOf[modelId][n];
+        verifier = agg.verifier;
+        if (verifier == address(0) || agg.modelVerifier != m.verifier) revert NoAggregationVerifier(modelId, n);
+    }
+
+    /// @dev `_register` for each statement of an aggregated proof's instances (after the
+    ///      accumulator limbs), bound to its account, with a `RegisteredFor` event.
+    function _registerEach(
+        Model storage m,
+        bytes32 modelId,
+        uint256[] calldata instances,
+        address[] calldata accounts,
+        bytes calldata deviceSignatures
+    ) internal {
+        uint256 per = m.submission == SUBMISSION_PUBLIC_CODE ? PUBLIC_CODE_INPUTS : MPC_SHARES_INPUTS;
+        uint256 expected = ACCUMULATOR_LIMBS + accounts.length * per;
+        if (instances.length != expected) revert WrongPublicInputCount(expected, instances.length);
+        for (uint256 i = 0; i < accounts.length; i++) {
+            uint256 at = ACCUMULATOR_LIMBS + i * per;
+            _register(m, modelId, instances[at:at + per], deviceSignatures[65 * i:65 * i + 65], accounts[i]);
+            emit RegisteredFor(bytes32(instances[at + IDX_COMMITMENT]), accounts[i], msg.sender);
+        }
+    }
+
     /// @dev Checks count (per mode), canonical encoding, the model's thresholds and the binding
-    ///      to msg.sender; returns the commitment.
-    function _checkPublicInputs(Model storage m, uint256[] calldata publicInputs) internal view returns (bytes32) {
+    ///      to `account`; returns the commitment.
+    function _checkPublicInputs(Model storage m, uint256[] calldata publicInputs, address account)
+        internal
+        view
+        returns (bytes32)
+    {
         bool publicCode = m.submission == SUBMISSION_PUBLIC_CODE;
         uint256 expected = publicCode ? PUBLIC_CODE_INPUTS : MPC_SHARES_INPUTS;
         if (publicInputs.length != expected) revert WrongPublicInputCount(expected, publicInputs.length);
@@ -454,7 +573,7 @@ contract IrisCodeRegistry {
         if (minValid != m.minValidBits || tau != m.livenessThreshold) revert ThresholdMismatch(minValid, tau);
         uint256 binding = publicInputs[IDX_BINDING];
         if (binding == 0) revert UnboundProof();
-        uint256 bound = bindingFor(msg.sender);
+        uint256 bound = bindingFor(account);
         if (binding != bound) revert BindingMismatch(bound, binding);
         uint256 bad = type(uint256).max;
         if (publicCode) {

@@ -1,10 +1,12 @@
 //! Aggregation for relayers (feature `agg`): a proof of the two-phase tiny world model made with
 //! the Poseidon transcript verifies natively, and snark-verifier's aggregation circuit, run over
 //! it in witness-generation mode, produces a KZG accumulator whose final pairing check holds —
-//! and fails when the proof or a public input is changed. Then the real thing: an [`Aggregator`]
-//! generates the aggregation key, proves two bundles into one [`AggregatedProof`] that verifies
-//! natively and (feature `evm-test`) in its Solidity verifier on revm, and refuses Keccak
-//! bundles, tampered bundles, and tampered aggregated instances or proofs. World-v3-size
+//! and fails when the proof or a public input is changed. Then the real thing, as a relayer
+//! runs it: an [`Aggregator`] generates the aggregation key and proves two mpc-shares bundles
+//! (each bound to its own account) into one [`AggregatedProof`] that verifies natively and
+//! (feature `evm-test`) in its Solidity verifier on revm, and through `IrisCodeRegistry.registerBatch`
+//! registers both statements in one call; it refuses Keccak bundles, tampered bundles, and
+//! tampered aggregated instances or proofs. World-v3-size
 //! aggregation (k = 21, minutes) is measured by `core/examples/agg_spike.rs`.
 
 use std::sync::Arc;
@@ -101,62 +103,43 @@ fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_pro
     assert!(!accumulator_holds(params, &bad));
 }
 
-#[test]
-fn an_mpc_shares_proof_aggregates_with_its_seven_public_inputs_and_its_envelopes_open() {
-    use zkiris::mpc::{Party, PartySecretKey, ShareEnvelope, StatementId};
-    use zkiris::public::{PublicInputs, PublicLayout, Submission, ROW_SHARE_COMMITMENTS};
-    let spec = TinySpec { submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) };
-    let (_dir, setup) = prepared(&spec);
-    let (image, mask) = tiny_sample(&spec, 5);
-    // Without party keys an mpc-shares proof is refused, whatever the transcript.
-    let no_keys = ProveOptions { transcript: ProofTranscript::Poseidon, ..ProveOptions::default() };
-    assert!(setup.prove(&image, &mask, &Salt::random(), None, &no_keys, &NoProgress, &CancellationToken::new()).is_err());
-    let parties = [PartySecretKey::generate(), PartySecretKey::generate(), PartySecretKey::generate()];
-    let options = ProveOptions { party_keys: Some([0, 1, 2].map(|p| parties[p].public_key())), ..ProveOptions::default() };
-    let proof = prove_poseidon(&setup, &image, &mask, options);
-    let snark = snark_of(&setup, &proof);
-    let params = setup.srs().params();
-    setup.verifier().verify(&proof).expect("verifies natively");
-
-    // Seven public inputs (C, min valid bits, τ, binding, S_1..S_3), no code words; each party
-    // opens its own envelope against its S_p.
-    let instances = &snark.instances[0];
-    assert_eq!(instances.len(), 7);
-    let be: Vec<[u8; 32]> = instances.iter().map(zkiris::public::fr_to_be).collect();
-    let public = PublicInputs::from_be_bytes(&PublicLayout::new(Submission::MpcShares, 128, 128), &be).unwrap();
-    let statement = StatementId::of(setup.model().id(), &public);
-    assert_eq!(proof.envelopes.len(), 3);
-    for p in 0..3 {
-        let share = ShareEnvelope::from_bytes(&proof.envelopes[p]).unwrap().open(&parties[p], Party::ALL[p], &statement, instances[ROW_SHARE_COMMITMENTS + p]);
-        assert!(share.is_ok(), "party {} opens its share", p + 1);
-    }
-
-    // The aggregation circuit re-exposes the seven inputs after the accumulator, and it holds;
-    // a changed share commitment breaks it.
-    let inst = aggregated_instances(&setup, vec![snark.clone()]);
-    assert_eq!(inst[12..], instances[..]);
-    assert!(accumulator_holds(params, &inst), "honest mpc-shares proof: the accumulator must hold");
-    let mut forged = snark.clone();
-    forged.instances[0][ROW_SHARE_COMMITMENTS] += Fr::one();
-    assert!(!accumulator_holds(params, &aggregated_instances(&setup, vec![forged])), "forged S_1: the accumulator must not hold");
-}
-
 /// The aggregation circuit's size in the test: 2^19 rows is the smallest the tiny model's
 /// two-proof aggregation fits with a 2^18-row lookup table.
 const AGG_K: u32 = 19;
 
-fn bound(account: u8) -> ProveOptions {
-    let binding = zkiris::public::Binding { chain_id: 31337, registry: [0x42; 20], account: [account; 20] };
-    ProveOptions { binding: Some(binding), ..ProveOptions::default() }
+/// The issuer that deploys the registry in the EVM part of the test.
+#[cfg(feature = "evm-test")]
+const ISSUER: [u8; 20] = [0x0e; 20];
+
+/// Where the registry will be: the issuer's first contract (proofs are bound to it before it
+/// is deployed, as a relayer's users would bind to a known deployment).
+fn registry_address() -> [u8; 20] {
+    #[cfg(feature = "evm-test")]
+    return zkiris::evm::create_address(ISSUER, 0);
+    #[cfg(not(feature = "evm-test"))]
+    return [0x42; 20];
+}
+
+/// Proof options bound to `account` at the registry on chain 1, proving in mpc-shares mode for
+/// `parties`.
+fn bound(account: u8, parties: &[zkiris::mpc::PartyPublicKey; 3]) -> ProveOptions {
+    let binding = zkiris::public::Binding { chain_id: 1, registry: registry_address(), account: [account; 20] };
+    ProveOptions { binding: Some(binding), party_keys: Some(parties.clone()), ..ProveOptions::default() }
 }
 
 #[test]
-fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_and_refuses_what_does_not() {
-    let spec = TinySpec::default_for(TinyRules::World);
+fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_registers_and_refuses_what_does_not() {
+    use zkiris::mpc::PartySecretKey;
+    use zkiris::public::Submission;
+    // The relayer's case: mpc-shares proofs (seven public inputs each, what the registry takes).
+    let spec = TinySpec { submission: Submission::MpcShares, ..TinySpec::default_for(TinyRules::World) };
     let (dir, setup) = prepared(&spec);
     let (image, mask) = tiny_sample(&spec, 7);
+    let parties = [0, 1, 2].map(|_| PartySecretKey::generate().public_key());
+    let bound = |account: u8| bound(account, &parties);
     let a = prove_poseidon(&setup, &image, &mask, bound(0xa1));
-    let b = prove_poseidon(&setup, &image, &mask, bound(0xb2));
+    let (image_b, mask_b) = tiny_sample(&spec, 8);
+    let b = prove_poseidon(&setup, &image_b, &mask_b, bound(0xb2));
     let none = CancellationToken::new();
 
     assert!(matches!(Aggregator::new(setup.verifier(), &SrsSource::Development, Some(dir.path()), 17), Err(AggregateError::BadK { k: 17 })));
@@ -190,12 +173,18 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_and_refuses_what
     assert_eq!(AggregatedProof::from_bytes(&agg.to_bytes()).unwrap(), *agg);
     key.verify(agg).expect("the aggregated proof verifies natively");
 
-    // Tampering with what the chain reads: the second proof's binding, an accumulator limb,
+    // Seven public inputs per mpc-shares statement (C, min valid bits, τ, binding, S_1..S_3): no
+    // code word reaches the aggregated proof either.
+    assert_eq!(agg.inputs_per_proof, 7);
+    // Tampering with what the chain reads: the second proof's binding, the first one's S_1, an accumulator limb,
     // a proof byte; and a proof for another key.
     let mut forged = agg.clone();
     let row = 12 + agg.inputs_per_proof as usize + zkiris::public::ROW_BINDING;
     forged.instances[row][31] ^= 1;
     assert!(matches!(key.verify(&forged), Err(AggregateError::Invalid(_))), "forged binding");
+    let mut forged = agg.clone();
+    forged.instances[12 + zkiris::public::ROW_SHARE_COMMITMENTS][31] ^= 1;
+    assert!(matches!(key.verify(&forged), Err(AggregateError::Invalid(_))), "forged S_1 of the first proof");
     let mut forged = agg.clone();
     forged.instances[0][31] ^= 1;
     assert!(matches!(key.verify(&forged), Err(AggregateError::Invalid(_))), "forged accumulator limb");
@@ -207,32 +196,96 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_and_refuses_what
     assert!(matches!(key.verify(&other_key), Err(AggregateError::WrongKey(_))));
 
     #[cfg(feature = "evm-test")]
-    on_the_evm(&aggregation);
+    on_the_evm(&setup, &aggregation, [&a, &b]);
 }
 
 /// The aggregation verifier compiled by the pinned solc, deployed on revm under EIP-170 (split
 /// into parts when it does not fit), accepts the aggregated proof and rejects a forged binding.
+/// Then the registry: a relayer's `registerBatch` registers both statements (each bound to its
+/// own account) with the one aggregated proof, and refuses swapped accounts, a forged binding,
+/// a missing aggregation verifier, a batch size without one, an untrusted signature and a replay.
 #[cfg(feature = "evm-test")]
-fn on_the_evm(aggregation: &zkiris::prover::agg::Aggregation) {
-    use zkiris::evm::{calldata_gas, LocalEvm, Solc};
+fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregation, bundles: [&ProofBundle; 2]) {
+    use zkiris::attest::{dev_device_id, dev_device_key, DeviceKey};
+    use zkiris::evm::calldata::{
+        decode_registry_event, fr_to_be, is_registered_calldata, register_batch_calldata, selector, set_aggregation_verifier_calldata, RegistryEvent,
+    };
+    use zkiris::evm::{calldata_gas, CallOutcome, LocalRegistry, Solc};
+    use zkiris::public::{ROW_BINDING, ROW_COMMITMENT};
+
+    let solc = Solc::locate().expect("solc (npm ci --prefix contracts)");
+    let mut registry = LocalRegistry::deploy(solc, ISSUER, true).unwrap();
+    assert_eq!(registry.address(), registry_address(), "the proofs were bound to this deployment");
+    let model_id = setup.model().id();
+    let direct = registry.publish(setup).unwrap();
+    registry.trust_device(&dev_device_id()).unwrap();
+
+    // Reverts with this custom error (by selector).
+    fn reverts(out: &CallOutcome, error: &str) {
+        assert!(!out.success, "expected {error}, but the call succeeded");
+        assert_eq!(out.output.get(..4), Some(&selector(error)[..]), "expected {error}, got 0x{}", hex::encode(&out.output));
+    }
+
     let source = aggregation.key.solidity_verifier().unwrap();
-    let compiled = Solc::locate().expect("solc (npm ci --prefix contracts)").compile_verifier(&source).unwrap();
-    let mut evm = LocalEvm::new();
-    let from = [0x11; 20];
-    let verifier = compiled.deploy_with(|code| evm.deploy(from, code).map(|d| d.address)).unwrap();
-    let calldata = aggregation.proof.verifier_calldata().unwrap();
-    let out = evm.call(from, verifier, calldata.clone()).unwrap();
+    let relayer = [0x11; 20];
+    let agg = &aggregation.proof;
+    let accounts = [[0xa1; 20], [0xb2; 20]];
+    let signatures = bundles.map(|b| dev_device_key().sign_commitment(&b.public_inputs[ROW_COMMITMENT]));
+    let batch = |accounts: &[[u8; 20]], instances: &[[u8; 32]]| register_batch_calldata(&model_id, &agg.proof, instances, accounts, &signatures);
+
+    // No aggregation verifier for the model yet.
+    reverts(&registry.call(relayer, batch(&accounts, &agg.instances)).unwrap(), "NoAggregationVerifier(bytes32,uint256)");
+    let published = registry.publish_aggregation_verifier(model_id, 2, &source).unwrap();
+
+    // The aggregation verifier alone.
+    let calldata = agg.verifier_calldata().unwrap();
+    let out = registry.evm_mut().call(relayer, published.verifier, calldata.clone()).unwrap();
     assert!(out.success, "the aggregation verifier accepts the aggregated proof: {:?}", out.halt);
     eprintln!(
-        "aggregation verifier: {} part(s), runtime {:?} bytes; verify gas {} (calldata {} bytes, {} gas)",
-        compiled.parts().len(),
-        compiled.parts().iter().map(|p| p.runtime_code.len()).collect::<Vec<_>>(),
+        "aggregation verifier: {} part(s), largest {} bytes; verify gas {} (calldata {} bytes, {} gas); direct verifier {} part(s)",
+        published.verifier_parts,
+        published.largest_part_bytes,
         out.gas_used,
         calldata.len(),
-        calldata_gas(&calldata)
+        calldata_gas(&calldata),
+        direct.verifier_parts
     );
+    let binding_word = 12 + agg.inputs_per_proof as usize + ROW_BINDING;
     let mut forged = calldata;
-    let word = 12 + aggregation.proof.inputs_per_proof as usize + zkiris::public::ROW_BINDING;
-    forged[32 * word + 31] ^= 1;
-    assert!(!evm.call(from, verifier, forged).unwrap().success, "a forged binding must revert");
+    forged[32 * binding_word + 31] ^= 1;
+    assert!(!registry.evm_mut().call(relayer, published.verifier, forged).unwrap().success, "a forged binding must revert");
+
+    // The registry: swapped accounts break each statement's binding; a forged binding passes the
+    // registry's checks (it is bound to another account) but not the proof; one statement is
+    // not a batch of two; a signature by an untrusted device.
+    reverts(&registry.call(relayer, batch(&[accounts[1], accounts[0]], &agg.instances)).unwrap(), "BindingMismatch(uint256,uint256)");
+    let mut rebound = agg.instances.clone();
+    rebound[binding_word] = fr_to_be(&registry.binding([0xc3; 20]).to_field());
+    reverts(&registry.call(relayer, batch(&[accounts[0], [0xc3; 20]], &rebound)).unwrap(), "ProofRejected(bytes32)");
+    let one = register_batch_calldata(&model_id, &agg.proof, &agg.instances[..12 + agg.inputs_per_proof as usize], &accounts[..1], &signatures[..1]);
+    reverts(&registry.call(relayer, one).unwrap(), "NoAggregationVerifier(bytes32,uint256)");
+    let rogue = DeviceKey::from_bytes(&[7u8; 32]).unwrap().sign_commitment(&bundles[1].public_inputs[ROW_COMMITMENT]);
+    let untrusted = register_batch_calldata(&model_id, &agg.proof, &agg.instances, &accounts, &[signatures[0], rogue]);
+    reverts(&registry.call(relayer, untrusted).unwrap(), "UntrustedDevice(address)");
+    // Only the issuer sets aggregation verifiers.
+    let not_owner = registry.call(relayer, set_aggregation_verifier_calldata(&model_id, 2, &published.verifier)).unwrap();
+    reverts(&not_owner, "NotOwner(address)");
+
+    // The honest batch: both registered, each with its SharesRegistered event and the account
+    // it is bound to.
+    let data = batch(&accounts, &agg.instances);
+    let calldata_bytes = data.len();
+    let out = registry.call(relayer, data.clone()).unwrap();
+    assert!(out.success, "registerBatch: 0x{}", hex::encode(&out.output));
+    eprintln!("registerBatch of 2: {} gas ({} per registration), calldata {} bytes", out.gas_used, out.gas_used / 2, calldata_bytes);
+    let events: Vec<RegistryEvent> = out.logs.iter().filter_map(|l| decode_registry_event(&l.topics, &l.data)).collect();
+    for (i, bundle) in bundles.iter().enumerate() {
+        let commitment = bundle.public_inputs[ROW_COMMITMENT];
+        assert!(events.iter().any(|e| matches!(e, RegistryEvent::SharesRegistered { commitment: c, .. } if *c == commitment)), "statement {i} registered");
+        assert!(events.contains(&RegistryEvent::RegisteredFor { commitment, account: accounts[i], relayer }), "statement {i} relayed for its account");
+        let registered = registry.call(relayer, is_registered_calldata(&commitment, &model_id)).unwrap();
+        assert_eq!(registered.output.last(), Some(&1), "statement {i} is registered");
+    }
+    // A replay of the same batch.
+    reverts(&registry.call(relayer, data).unwrap(), "AlreadyRegistered(bytes32,bytes32)");
 }

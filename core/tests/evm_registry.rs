@@ -15,12 +15,13 @@ use zkiris::{
     commitment::FIELD_MODULUS_BE,
     evm::{
         calldata::{
-            accept_ownership_calldata, binding_for_calldata, code_hash, code_hash_of_calldata, current_model_of_calldata, decode_model, decode_registry_event,
-            device_of_calldata, encode_verifier_calldata, event_topic, fr_from_be, fr_to_be, is_registered_calldata, is_revoked_calldata, models_calldata,
-            owner_calldata, pack_code, pending_owner_calldata, register_calldata, registry_constructor_args, revoke_device_calldata, selector,
-            set_model_active_calldata, set_model_calldata, set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata,
-            transfer_ownership_calldata, upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT,
-            DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
+            accept_ownership_calldata, aggregation_of_calldata, binding_for_calldata, code_hash, code_hash_of_calldata, current_model_of_calldata,
+            decode_model, decode_registry_event, device_of_calldata, encode_verifier_calldata, event_topic, fr_from_be, fr_to_be, is_registered_calldata,
+            is_revoked_calldata, models_calldata, owner_calldata, pack_code, pending_owner_calldata, register_batch_calldata, register_calldata,
+            registry_constructor_args, revoke_device_calldata, selector, set_aggregation_verifier_calldata, set_model_active_calldata, set_model_calldata,
+            set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata, transfer_ownership_calldata, upgrade_calldata,
+            with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT, DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES,
+            PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
         },
         calldata_gas, CallOutcome, LocalEvm, RevmError, SolcError, VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT,
     },
@@ -850,6 +851,74 @@ fn set_model_cannot_lower_the_version_of_a_registered_model() {
     reverts_with(&chain.admin(set_model_calldata(&lowered_b)), "VersionLowered(bytes32,uint64,uint64)", &[b.id, word_u64(2), word_u64(1)]);
     // Had it been allowed, this "upgrade" back to A would now pass the version check.
     reverts_with(&chain.upgrade(a, &f.a_c1), "NotAnUpgrade(bytes32,bytes32,bytes32)", &[c_bytes(&f.a_c1), b.id, a.id]);
+}
+
+/// `registerBatch`'s own checks, before and around the aggregated proof (the honest batch with a
+/// real aggregation proof is in `core/tests/aggregation.rs`): who sets aggregation verifiers and
+/// for what, the batch's shape, each statement's registration checks, and that an aggregation
+/// verifier stays tied to the model verifier it was set for. The "aggregation verifier" here is
+/// model A's verifier, which rejects every batch: so a batch that passes every other check
+/// reverts `ProofRejected` and stores nothing.
+#[test]
+fn register_batch_checks_its_shape_and_ties_the_aggregation_verifier_to_the_model() {
+    let f = fixture();
+    let mut chain = deploy(true);
+    let (m, p1, p2) = (&f.model_m, &f.m_c4, &f.m_c1);
+    let stand_in = chain.verifier_a;
+    let set = |n: u64, v: &[u8; 20]| set_aggregation_verifier_calldata(&m.id, n, v);
+
+    // Administration: owner only, known model, 1 ≤ N ≤ 64, a contract (or zero to remove).
+    reverts_with(&chain.call(set(2, &stand_in)), "NotOwner(address)", &[word_addr(&USER)]);
+    reverts_with(&chain.admin(set_aggregation_verifier_calldata(&[9; 32], 2, &stand_in)), "UnknownModel(bytes32)", &[[9; 32]]);
+    reverts_with(&chain.admin(set(0, &stand_in)), "BadBatchSize(uint256)", &[word_u64(0)]);
+    reverts_with(&chain.admin(set(65, &stand_in)), "BadBatchSize(uint256)", &[word_u64(65)]);
+    reverts_with(&chain.admin(set(2, &OTHER)), "VerifierHasNoCode(address)", &[word_addr(&OTHER)]);
+    ok(chain.admin(set(2, &stand_in)));
+    let view = ok(chain.call(aggregation_of_calldata(&m.id, 2))).output;
+    assert_eq!(view, [word_addr(&stand_in), word_addr(&chain.verifier_m)].concat(), "tied to model M's verifier");
+
+    let limbs = vec![[0u8; 32]; 12];
+    let instances: Vec<[u8; 32]> = [limbs.clone(), p1.instances.iter().map(fr_to_be).collect(), p2.instances.iter().map(fr_to_be).collect()].concat();
+    let sigs = [sign(p1), sign(p2)];
+    let batch =
+        |instances: &[[u8; 32]], accounts: &[[u8; 20]], sigs: &[EnrollmentSignature]| register_batch_calldata(&m.id, &[1, 2, 3], instances, accounts, sigs);
+
+    // The batch's shape.
+    reverts_with(&chain.call(batch(&limbs, &[], &[])), "BadBatchSize(uint256)", &[word_u64(0)]);
+    reverts_with(&chain.call(batch(&instances, &[USER, USER], &sigs[..1])), "WrongSignatureBytes(uint256,uint256)", &[word_u64(130), word_u64(65)]);
+    reverts_with(
+        &chain.call(batch(&instances, &[USER, USER, USER], &[sigs[0], sigs[1], sigs[1]])),
+        "NoAggregationVerifier(bytes32,uint256)",
+        &[m.id, word_u64(3)],
+    );
+    reverts_with(&chain.call(batch(&instances[..25], &[USER, USER], &sigs)), "WrongPublicInputCount(uint256,uint256)", &[word_u64(26), word_u64(25)]);
+    // Each statement's checks: its binding (to its own account, not the relayer's), its
+    // device signature, no commitment twice.
+    reverts_with(
+        &chain.call(batch(&instances, &[USER, OTHER], &sigs)),
+        "BindingMismatch(uint256,uint256)",
+        &[fr_to_be(&binding(CHAIN_ID, OTHER).to_field()), binding_word(p2)],
+    );
+    reverts_with(&chain.call(batch(&instances, &[USER, USER], &[sigs[1], sigs[0]])), "UntrustedDevice(address)", &[word_addr(&recovered(&sigs[1], p1))]);
+    let twice: Vec<[u8; 32]> = [limbs.clone(), p1.instances.iter().map(fr_to_be).collect(), p1.instances.iter().map(fr_to_be).collect()].concat();
+    reverts_with(&chain.call(batch(&twice, &[USER, USER], &[sigs[0], sigs[0]])), "AlreadyRegistered(bytes32,bytes32)", &[c_bytes(p1), m.id]);
+    // Every check passes, from a relayer that is neither account: the proof decides (and this
+    // stand-in rejects it), and nothing is stored.
+    reverts_with(&chain.call_from(OTHER, batch(&instances, &[USER, USER], &sigs)), "ProofRejected(bytes32)", &[m.id]);
+    assert_eq!(chain.view_word(is_registered_calldata(&c_bytes(p1), &m.id)), word_bool(false));
+    // A new verifier for model M (a new key) disables the aggregation verifier made for the old one.
+    ok(chain.admin(set_model_calldata(&entry(m, chain.verifier_b, true))));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER], &sigs)), "NoAggregationVerifier(bytes32,uint256)", &[m.id, word_u64(2)]);
+    ok(chain.admin(set(2, &stand_in)));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER], &sigs)), "ProofRejected(bytes32)", &[m.id]);
+    // Removing it.
+    ok(chain.admin(set(2, &[0; 20])));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER], &sigs)), "NoAggregationVerifier(bytes32,uint256)", &[m.id, word_u64(2)]);
+}
+
+/// The address a signature made for another commitment recovers to over `p`'s commitment.
+fn recovered(sig: &EnrollmentSignature, p: &Proven) -> [u8; 20] {
+    sig.recover(&c_bytes(p)).expect("recovers some address").0
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! # Registry
 //!
 //! The `IrisCodeRegistry` ABI (`contracts/IrisCodeRegistry.sol`) is small enough to encode by
-//! hand: [`register_calldata`], [`upgrade_calldata`], the issuer's administration calls and the
+//! hand: [`register_calldata`], [`upgrade_calldata`], [`register_batch_calldata`] (relayers), the issuer's administration calls and the
 //! views. What the registry stores per (commitment, model) is [`code_hash`] (public-code:
 //! `keccak256` of the 134 code and mask words) or [`share_hash`] (mpc-shares:
 //! `keccak256(S_1 ‖ S_2 ‖ S_3)`), each value as 32 big-endian bytes. [`decode_registry_event`]
@@ -201,6 +201,14 @@ pub fn event_topic(signature: &str) -> [u8; 32] {
 
 /// Signature of `IrisCodeRegistry.register`.
 pub const REGISTER_SIG: &str = "register(bytes32,bytes,uint256[],bytes)";
+/// Signature of `IrisCodeRegistry.registerBatch` (relayers: one aggregated proof for N
+/// first registrations).
+pub const REGISTER_BATCH_SIG: &str = "registerBatch(bytes32,bytes,uint256[],address[],bytes)";
+/// Signature of `IrisCodeRegistry.setAggregationVerifier`.
+pub const SET_AGGREGATION_VERIFIER_SIG: &str = "setAggregationVerifier(bytes32,uint256,address)";
+/// Signature of the view `IrisCodeRegistry.aggregationOf` (returns the verifier and the model
+/// verifier it was set for).
+pub const AGGREGATION_OF_SIG: &str = "aggregationOf(bytes32,uint256)";
 /// Signature of `IrisCodeRegistry.upgrade`.
 pub const UPGRADE_SIG: &str = "upgrade(bytes32,bytes,uint256[])";
 /// Signature of `IrisCodeRegistry.setModel` (v2: with the submission mode).
@@ -246,6 +254,10 @@ pub const CODE_UPGRADED_EVENT: &str = "CodeUpgraded(bytes32,bytes32,bytes32,byte
 pub const SHARES_REGISTERED_EVENT: &str = "SharesRegistered(bytes32,bytes32,address,bytes32,uint256,uint256,uint256)";
 /// Event `SharesUpgraded` (upgrade to an mpc-shares model).
 pub const SHARES_UPGRADED_EVENT: &str = "SharesUpgraded(bytes32,bytes32,bytes32,bytes32,uint256,uint256,uint256)";
+/// Event `RegisteredFor` (one per statement of a `registerBatch`).
+pub const REGISTERED_FOR_EVENT: &str = "RegisteredFor(bytes32,address,address)";
+/// Event `AggregationVerifierSet`.
+pub const AGGREGATION_VERIFIER_SET_EVENT: &str = "AggregationVerifierSet(bytes32,uint256,address)";
 /// Event `DeviceRevoked`.
 pub const DEVICE_REVOKED_EVENT: &str = "DeviceRevoked(address)";
 /// Event `OwnershipTransferStarted`.
@@ -315,6 +327,43 @@ fn instance_words(instances: &[Fr]) -> Vec<[u8; 32]> {
 /// account that sends the transaction ([`with_binding`]).
 pub fn register_calldata(model_id: &[u8; 32], proof: &[u8], instances: &[Fr], signature: &EnrollmentSignature) -> Vec<u8> {
     encode_call(REGISTER_SIG, &[Token::Word(*model_id), Token::Bytes(proof), Token::Words(instance_words(instances)), Token::Bytes(&signature.0)])
+}
+
+/// Calldata for `registerBatch(modelId, proof, instances, accounts, deviceSignatures)`: a
+/// relayer's N first registrations with one aggregated proof. `instances` is the aggregated
+/// proof's public inputs as 32-byte big-endian words (the 12 accumulator limbs, then each
+/// statement's layout-v2 inputs in order, as in a `.zka` file); statement `i` must be bound to
+/// `accounts[i]` and its commitment signed by `signatures[i]`.
+pub fn register_batch_calldata(
+    model_id: &[u8; 32],
+    proof: &[u8],
+    instances: &[[u8; 32]],
+    accounts: &[[u8; 20]],
+    signatures: &[EnrollmentSignature],
+) -> Vec<u8> {
+    let signature_bytes: Vec<u8> = signatures.iter().flat_map(|s| s.0).collect();
+    encode_call(
+        REGISTER_BATCH_SIG,
+        &[
+            Token::Word(*model_id),
+            Token::Bytes(proof),
+            Token::Words(instances.to_vec()),
+            Token::Words(accounts.iter().map(word_address).collect()),
+            Token::Bytes(&signature_bytes),
+        ],
+    )
+}
+
+/// Calldata for `setAggregationVerifier(modelId, batchSize, verifier)` (the zero address
+/// removes it).
+pub fn set_aggregation_verifier_calldata(model_id: &[u8; 32], batch_size: u64, verifier: &[u8; 20]) -> Vec<u8> {
+    encode_call(SET_AGGREGATION_VERIFIER_SIG, &[Token::Word(*model_id), Token::Word(word_u64(batch_size)), Token::Word(word_address(verifier))])
+}
+
+/// Calldata for the view `aggregationOf(modelId, batchSize)` (two address words: the
+/// aggregation verifier and the model verifier it was set for).
+pub fn aggregation_of_calldata(model_id: &[u8; 32], batch_size: u64) -> Vec<u8> {
+    encode_call(AGGREGATION_OF_SIG, &[Token::Word(*model_id), Token::Word(word_u64(batch_size))])
 }
 
 /// Calldata for `upgrade(newModelId, proof, publicInputs)` (layout v2, bound like
@@ -566,6 +615,15 @@ pub enum RegistryEvent {
         /// `S_1, S_2, S_3`.
         shares: [Fr; 3],
     },
+    /// `RegisteredFor`: a statement of a relayed batch, bound to `account`.
+    RegisteredFor {
+        /// `C`.
+        commitment: [u8; 32],
+        /// The account the statement is bound to.
+        account: [u8; 20],
+        /// The relayer that sent the batch.
+        relayer: [u8; 20],
+    },
     /// `DeviceRevoked`.
     DeviceRevoked {
         /// The revoked device.
@@ -618,6 +676,8 @@ pub fn decode_registry_event(topics: &[[u8; 32]], data: &[u8]) -> Option<Registr
             share_hash: words[0],
             shares: shares(&words[1..])?,
         })
+    } else if topic0 == event_topic(REGISTERED_FOR_EVENT) && shape(4, 0) {
+        Some(RegistryEvent::RegisteredFor { commitment: topics[1], account: decode_address(&topics[2])?, relayer: decode_address(&topics[3])? })
     } else if topic0 == event_topic(DEVICE_REVOKED_EVENT) && shape(2, 0) {
         Some(RegistryEvent::DeviceRevoked { device: decode_address(&topics[1])? })
     } else if topic0 == event_topic(OWNERSHIP_TRANSFER_STARTED_EVENT) && shape(3, 0) {

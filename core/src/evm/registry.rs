@@ -19,15 +19,16 @@ use halo2_proofs::{
 
 use super::{
     calldata::{
-        encode_verifier_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata, set_model_calldata,
-        set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES,
+        encode_verifier_calldata, register_batch_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata,
+        set_aggregation_verifier_calldata, set_model_calldata, set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES,
+        PUBLIC_CODE_INSTANCES,
     },
     revm::{CallOutcome, LocalEvm, RevmError},
     solc::{CompiledContract, Solc, SolcError},
     verifier::{VerifierError, VerifierSource},
 };
 use crate::{
-    attest::DeviceId,
+    attest::{DeviceId, EnrollmentSignature},
     prover::ProofBundle,
     public::{Binding, Submission},
 };
@@ -203,7 +204,32 @@ impl LocalRegistry {
         liveness_threshold: Fr,
     ) -> Result<PublishedModel, RegistryError> {
         let source = VerifierSource::render(params, vk, num_instances)?;
-        let compiled = self.solc.compile_verifier(&source)?;
+        let published = self.deploy_verifier(&source)?;
+        let entry = ModelEntry {
+            model_id,
+            verifier: published.verifier,
+            version: registry_version(version)?,
+            submission,
+            min_valid_bits,
+            liveness_threshold,
+            active: true,
+        };
+        ok("setModel", self.evm.call(self.owner, self.address, set_model_calldata(&entry))?)?;
+        Ok(published)
+    }
+
+    /// Publishes the aggregation verifier for batches of `batch_size` proofs of a published
+    /// model (`source`: the aggregation key's verifier, `prover::agg::AggregationKey::solidity_verifier`
+    /// with feature `agg`): compiles and deploys it, then `setAggregationVerifier`.
+    pub fn publish_aggregation_verifier(&mut self, model_id: [u8; 32], batch_size: u64, source: &VerifierSource) -> Result<PublishedModel, RegistryError> {
+        let published = self.deploy_verifier(source)?;
+        ok("setAggregationVerifier", self.evm.call(self.owner, self.address, set_aggregation_verifier_calldata(&model_id, batch_size, &published.verifier))?)?;
+        Ok(published)
+    }
+
+    /// Compiles a verifier and deploys it from the owner (split into parts under EIP-170).
+    fn deploy_verifier(&mut self, source: &VerifierSource) -> Result<PublishedModel, RegistryError> {
+        let compiled = self.solc.compile_verifier(source)?;
         let mut deploy_gas = 0;
         let evm = &mut self.evm;
         let owner = self.owner;
@@ -213,8 +239,6 @@ impl LocalRegistry {
                 d.address
             })
         })?;
-        let entry = ModelEntry { model_id, verifier, version: registry_version(version)?, submission, min_valid_bits, liveness_threshold, active: true };
-        ok("setModel", self.evm.call(self.owner, self.address, set_model_calldata(&entry))?)?;
         Ok(PublishedModel {
             verifier,
             verifier_parts: compiled.parts().len(),
@@ -253,6 +277,24 @@ impl LocalRegistry {
         let data = register_calldata(&bundle.model_id, &bundle.proof, &instances(bundle)?, &att.signature);
         let calldata_bytes = data.len();
         let out = ok("register", self.evm.call(from, self.address, data)?)?;
+        Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
+    }
+
+    /// `registerBatch(modelId, proof, instances, accounts, deviceSignatures)` from a relayer:
+    /// `instances` and `proof` are an aggregated proof's (a `.zka` file's), statement `i` bound
+    /// to [`Self::binding`]`(accounts[i])` and signed by `signatures[i]`.
+    pub fn register_batch(
+        &mut self,
+        relayer: [u8; 20],
+        model_id: &[u8; 32],
+        proof: &[u8],
+        instances: &[[u8; 32]],
+        accounts: &[[u8; 20]],
+        signatures: &[EnrollmentSignature],
+    ) -> Result<Submitted, RegistryError> {
+        let data = register_batch_calldata(model_id, proof, instances, accounts, signatures);
+        let calldata_bytes = data.len();
+        let out = ok("registerBatch", self.evm.call(relayer, self.address, data)?)?;
         Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
     }
 
