@@ -10,7 +10,9 @@ use serde_json::json;
 use zkiris::evm::calldata::registry_layout;
 use zkiris::evm::Solc;
 use zkiris::evm::VerifierSource;
-use zkiris::prover::Verifier;
+use zkiris::prover::agg::AggregatedProof;
+use zkiris::prover::{ProofBundle, Verifier};
+use zkiris::public::{parse_address, Binding};
 
 use crate::progress::{bytes, report};
 use crate::prove_cmd::{read_bundle, SetupArgs};
@@ -106,6 +108,10 @@ pub enum CallKind {
     Register,
     /// `IrisCodeRegistry.upgrade(newModelId, proof, publicInputs)`.
     Upgrade,
+    /// `IrisCodeRegistry.registerBatch(modelId, proof, instances, accounts, deviceSignatures)`:
+    /// PROOF is an aggregated proof (`.zka`); give the aggregated bundles (`--bundle`, in
+    /// order) and each one's account (`--account`), with `--chain-id` and `--registry`.
+    RegisterBatch,
 }
 
 /// Arguments of `zkiris calldata`.
@@ -120,23 +126,64 @@ pub struct CalldataArgs {
     /// Which call.
     #[arg(long = "for", value_enum, default_value = "register")]
     call: CallKind,
+    /// `register-batch`: an aggregated bundle, in aggregation order (repeat once per statement);
+    /// it gives the statement's enrollment device signature.
+    #[arg(long = "bundle", value_name = "PROOF")]
+    bundles: Vec<PathBuf>,
+    /// `register-batch`: the account statement i is bound to (repeat once per statement, in
+    /// order; `0x` and 40 hex digits).
+    #[arg(long = "account", value_name = "0xADDRESS")]
+    accounts: Vec<String>,
+    /// `register-batch`: the chain id the statements are bound to.
+    #[arg(long, value_name = "N")]
+    chain_id: Option<u64>,
+    /// `register-batch`: the registry the statements are bound to.
+    #[arg(long, value_name = "0xADDRESS")]
+    registry: Option<String>,
 }
 
 /// Runs `zkiris calldata`: prints `0x…` calldata for the chosen call.
 pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
     let path = a.proof.or(a.proof_flag).context("no proof bundle given")?;
-    let bundle = read_bundle(&path)?;
-    let expected = registry_layout(bundle.submission).len();
-    if bundle.public_inputs.len() != expected {
-        bail!("the bundle has {} public inputs; the registry's {} layout (v2) has {expected}", bundle.public_inputs.len(), bundle.submission);
-    }
-    let data = match a.call {
-        CallKind::Verifier => bundle.verifier_calldata()?,
-        CallKind::Register => {
-            bundle.register_calldata()?.context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)")?
+    let batch_args = !a.bundles.is_empty() || !a.accounts.is_empty() || a.chain_id.is_some() || a.registry.is_some();
+    let single = |call: fn(&ProofBundle) -> Result<Vec<u8>>| -> Result<ExitCode> {
+        if batch_args {
+            bail!("--bundle, --account, --chain-id and --registry are for --for register-batch");
         }
-        CallKind::Upgrade => bundle.upgrade_calldata()?,
+        let bundle = read_bundle(&path)?;
+        let expected = registry_layout(bundle.submission).len();
+        if bundle.public_inputs.len() != expected {
+            bail!("the bundle has {} public inputs; the registry's {} layout (v2) has {expected}", bundle.public_inputs.len(), bundle.submission);
+        }
+        println!("0x{}", hex::encode(call(&bundle)?));
+        Ok(ExitCode::SUCCESS)
     };
+    match a.call {
+        CallKind::Verifier => single(|b| Ok(b.verifier_calldata()?)),
+        CallKind::Register => {
+            single(|b| b.register_calldata()?.context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)"))
+        }
+        CallKind::Upgrade => single(|b| Ok(b.upgrade_calldata()?)),
+        CallKind::RegisterBatch => register_batch(&path, &a.bundles, &a.accounts, a.chain_id, a.registry.as_deref()),
+    }
+}
+
+/// `zkiris calldata X.zka --for register-batch`: checks each bundle against its statement and
+/// binding ([`AggregatedProof::register_batch_calldata`]) and prints the calldata.
+fn register_batch(path: &std::path::Path, bundles: &[PathBuf], accounts: &[String], chain_id: Option<u64>, registry: Option<&str>) -> Result<ExitCode> {
+    let (Some(chain_id), Some(registry)) = (chain_id, registry) else {
+        bail!("--for register-batch needs --chain-id and --registry (the registry the statements are bound to)");
+    };
+    let registry = parse_address(registry).map_err(|e| anyhow::anyhow!("--registry: {e}"))?;
+    let bytes = crate::common::read_file(path, "aggregated proof")?;
+    let aggregated =
+        AggregatedProof::from_bytes(&bytes).with_context(|| format!("{} is not an aggregated proof (zkiris aggregate writes one)", path.display()))?;
+    let bundles = bundles.iter().map(|p| read_bundle(p)).collect::<Result<Vec<_>>>()?;
+    let bindings = accounts
+        .iter()
+        .map(|a| parse_address(a).map(|account| Binding { chain_id, registry, account }).map_err(|e| anyhow::anyhow!("--account: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let data = aggregated.register_batch_calldata(&bundles, &bindings)?;
     println!("0x{}", hex::encode(data));
     Ok(ExitCode::SUCCESS)
 }

@@ -310,4 +310,69 @@ fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!((json(&o)["reason"].as_str(), json(&o)["index"].as_u64()), (Some("invalid"), Some(0)), "{}", text(&o));
     assert!(!out.exists(), "nothing written for a refused aggregation");
+
+    // `calldata --for register-batch`: an aggregated proof's registerBatch calldata from the
+    // signed bundles and their accounts, checked against each statement. (The aggregated proof
+    // here is assembled from the two bundles' statements with a placeholder proof: the
+    // calldata does not depend on the proof's validity, which the chain checks; the real
+    // aggregation is tested in core/tests/aggregation.rs.)
+    use zkiris::attest::{dev_device_id, dev_device_key};
+    use zkiris::prover::agg::AggregatedProof;
+    use zkiris::prover::Attestation;
+    let accounts = ["0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "0x90f79bf6eb2c4f870365e785982e1f101e93b906"];
+    let bundle_k = ProofBundle::from_bytes(&std::fs::read(&keccak).unwrap()).unwrap();
+    let signed: Vec<ProofBundle> = [&bundle_a, &bundle_k]
+        .iter()
+        .map(|b| {
+            let signature = dev_device_key().sign_commitment(&b.public_inputs[zkiris::public::ROW_COMMITMENT]);
+            ProofBundle { attestation: Some(Attestation { device: dev_device_id(), signature }), ..(*b).clone() }
+        })
+        .collect();
+    let (sa, sk) = (dir.join("a-signed.zkp"), dir.join("k-signed.zkp"));
+    std::fs::write(&sa, signed[0].to_bytes()).unwrap();
+    std::fs::write(&sk, signed[1].to_bytes()).unwrap();
+    let aggregated = AggregatedProof {
+        model_id: bundle_a.model_id,
+        model_name: bundle_a.model_name.clone(),
+        submission: bundle_a.submission,
+        inner_vk_fingerprint: bundle_a.vk_fingerprint,
+        srs_fingerprint: bundle_a.srs_fingerprint,
+        srs_insecure: true,
+        k: 19,
+        aggregation_vk_fingerprint: [5; 32],
+        inputs_per_proof: bundle_a.public_inputs.len() as u32,
+        instances: [vec![[0u8; 32]; 12], bundle_a.public_inputs.clone(), bundle_k.public_inputs.clone()].concat(),
+        proof: vec![7; 96],
+    };
+    let zka = dir.join("batch.zka");
+    std::fs::write(&zka, aggregated.to_bytes()).unwrap();
+    let batch = |bundles: [&Path; 2], accounts: [&str; 2]| {
+        let mut args = vec!["calldata", s(&zka), "--for", "register-batch", "--chain-id", "31337", "--registry", AGG_REGISTRY];
+        for (b, a) in bundles.iter().zip(accounts) {
+            args.extend_from_slice(&["--bundle", s(b), "--account", a]);
+        }
+        zkiris(&args, cache)
+    };
+    let o = batch([&sa, &sk], accounts);
+    assert!(o.status.success(), "{}", text(&o));
+    let account_bytes = accounts.map(|a| zkiris::public::parse_address(a).unwrap());
+    let expected = zkiris::evm::calldata::register_batch_calldata(
+        &aggregated.model_id,
+        &aggregated.proof,
+        &aggregated.instances,
+        &account_bytes,
+        &[signed[0].attestation.as_ref().unwrap().signature, signed[1].attestation.as_ref().unwrap().signature],
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), format!("0x{}", hex::encode(expected)));
+    // Refused (exit 2, nothing on stdout): accounts in the wrong order, an unsigned bundle,
+    // bundles in the wrong order.
+    for (bundles, accounts, needle) in [
+        ([sa.as_path(), sk.as_path()], [accounts[1], accounts[0]], "statement 0 is not bound to account"),
+        ([a.as_path(), sk.as_path()], accounts, "bundle 0 has no enrollment device signature"),
+        ([sk.as_path(), sa.as_path()], accounts, "bundle 0 is not statement 0"),
+    ] {
+        let o = batch(bundles, accounts);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(o.stdout.is_empty() && String::from_utf8_lossy(&o.stderr).contains(needle), "{needle}: {}", text(&o));
+    }
 }

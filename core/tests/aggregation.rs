@@ -274,6 +274,17 @@ fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregati
     // The honest batch: both registered, each with its SharesRegistered event and the account
     // it is bound to.
     let data = batch(&accounts, &agg.instances);
+    // The library builds the same calldata from the signed bundles and their bindings, and
+    // refuses bindings in the wrong order before anything is sent.
+    let signed: Vec<ProofBundle> = bundles
+        .iter()
+        .zip(&signatures)
+        .map(|(b, s)| ProofBundle { attestation: Some(zkiris::prover::Attestation { device: dev_device_id(), signature: *s }), ..(*b).clone() })
+        .collect();
+    let bindings = accounts.map(|a| registry.binding(a));
+    assert_eq!(agg.register_batch_calldata(&signed, &bindings).unwrap(), data, "AggregatedProof::register_batch_calldata");
+    let swapped = agg.register_batch_calldata(&signed, &[bindings[1], bindings[0]]);
+    assert!(matches!(swapped, Err(zkiris::prover::agg::BatchCalldataError::WrongBinding { index: 0, .. })), "{swapped:?}");
     let calldata_bytes = data.len();
     let out = registry.call(relayer, data.clone()).unwrap();
     assert!(out.success, "registerBatch: 0x{}", hex::encode(&out.output));

@@ -49,7 +49,7 @@ use snark_verifier_sdk::snark_verifier::util::arithmetic::{fe_from_limbs, CurveA
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
 
-pub use proof::{AggregatedProof, AggregatedProofError, AGGREGATED_MAGIC, AGGREGATED_VERSION};
+pub use proof::{AggregatedProof, AggregatedProofError, BatchCalldataError, AGGREGATED_MAGIC, AGGREGATED_VERSION};
 
 use crate::evm::{VerifierSource, ACCUMULATOR_INSTANCES};
 

@@ -26,7 +26,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 
 use crate::evm::ACCUMULATOR_INSTANCES as ACCUMULATOR_LIMBS;
 use crate::model::manifest::Submission;
-use crate::prover::fr_from_be;
+use crate::prover::{fr_from_be, ProofBundle};
+use crate::public::{fr_to_be, Binding, ROW_BINDING};
 
 /// File magic.
 pub const AGGREGATED_MAGIC: &[u8; 8] = b"ZKIRISA\0";
@@ -51,6 +52,53 @@ pub enum AggregatedProofError {
     /// Truncated, corrupt or inconsistent.
     #[error("aggregated proof is truncated or corrupt: {0}")]
     Corrupt(String),
+}
+
+/// Why `registerBatch` calldata cannot be built ([`AggregatedProof::register_batch_calldata`]):
+/// each case would make the registry revert, so it is refused before anything is sent.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchCalldataError {
+    /// Not one bundle and one binding per aggregated statement.
+    #[error("the aggregated proof holds {expected} statements, but {bundles} bundles and {bindings} bindings were given")]
+    Count {
+        /// Statements in the aggregated proof.
+        expected: usize,
+        /// Bundles given.
+        bundles: usize,
+        /// Bindings given.
+        bindings: usize,
+    },
+    /// Bundle `index` is not statement `index` of the aggregated proof.
+    #[error("bundle {index} is not statement {index} of the aggregated proof (its public inputs differ); give the bundles in the order they were aggregated")]
+    NotTheStatement {
+        /// Position.
+        index: usize,
+    },
+    /// Bundle `index` carries no enrollment device signature.
+    #[error("bundle {index} has no enrollment device signature, which a first registration needs (prove from a vault record)")]
+    Unsigned {
+        /// Position.
+        index: usize,
+    },
+    /// Statement `index` is not bound to the account (at the chain and registry) given for it.
+    #[error("statement {index} is not bound to account 0x{account} on chain {chain_id} at registry 0x{registry}: the registry would revert BindingMismatch")]
+    WrongBinding {
+        /// Position.
+        index: usize,
+        /// The account given, hex.
+        account: String,
+        /// The chain id given.
+        chain_id: u64,
+        /// The registry given, hex.
+        registry: String,
+    },
+    /// The bindings name more than one chain or registry; a batch goes to one registry.
+    #[error("binding {index} names another chain or registry than binding 0; a batch goes to one registry")]
+    MixedRegistries {
+        /// Position.
+        index: usize,
+    },
 }
 
 /// One proof that `n` proof bundles of one model verify.
@@ -143,6 +191,41 @@ impl AggregatedProof {
     /// [`crate::evm::calldata::encode_verifier_calldata`]).
     pub fn verifier_calldata(&self) -> Result<Vec<u8>, AggregatedProofError> {
         Ok(crate::evm::calldata::encode_verifier_calldata(&self.instance_fields()?, &self.proof))
+    }
+
+    /// Calldata for `IrisCodeRegistry.registerBatch(modelId, proof, instances, accounts,
+    /// deviceSignatures)` ([`crate::evm::calldata::register_batch_calldata`]): `bundles` are the
+    /// aggregated bundles in their aggregation order (each gives its enrollment device
+    /// signature), `bindings[i]` the [`Binding`] statement `i` was proven for (its account goes
+    /// into `accounts`). Everything the registry would revert on before the proof check that can
+    /// be seen here is refused: a count mismatch, a bundle that is not its statement, a missing
+    /// signature, a binding that does not match, bindings for two registries.
+    pub fn register_batch_calldata(&self, bundles: &[ProofBundle], bindings: &[Binding]) -> Result<Vec<u8>, BatchCalldataError> {
+        let expected = self.len();
+        if bundles.len() != expected || bindings.len() != expected {
+            return Err(BatchCalldataError::Count { expected, bundles: bundles.len(), bindings: bindings.len() });
+        }
+        let mut signatures = Vec::with_capacity(expected);
+        for (index, (bundle, binding)) in bundles.iter().zip(bindings).enumerate() {
+            let statement = self.statement_inputs(index).ok_or(BatchCalldataError::NotTheStatement { index })?;
+            if bundle.model_id != self.model_id || bundle.public_inputs != statement {
+                return Err(BatchCalldataError::NotTheStatement { index });
+            }
+            signatures.push(bundle.attestation.as_ref().ok_or(BatchCalldataError::Unsigned { index })?.signature);
+            if (binding.chain_id, binding.registry) != (bindings[0].chain_id, bindings[0].registry) {
+                return Err(BatchCalldataError::MixedRegistries { index });
+            }
+            if statement.get(ROW_BINDING) != Some(&fr_to_be(&binding.to_field())) {
+                return Err(BatchCalldataError::WrongBinding {
+                    index,
+                    account: hex::encode(binding.account),
+                    chain_id: binding.chain_id,
+                    registry: hex::encode(binding.registry),
+                });
+            }
+        }
+        let accounts: Vec<[u8; 20]> = bindings.iter().map(|b| b.account).collect();
+        Ok(crate::evm::calldata::register_batch_calldata(&self.model_id, &self.proof, &self.instances, &accounts, &signatures))
     }
 
     /// Model id as hex.
