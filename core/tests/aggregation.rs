@@ -76,10 +76,7 @@ fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_pro
     let inst = aggregated_instances(&setup, vec![snark.clone()]);
     assert_eq!(inst[12..], snark.instances[0][..], "previous instances re-exposed in order");
     assert!(accumulator_holds(params, &inst), "honest proof: the accumulator must hold");
-    // Two copies fold into one accumulator too.
-    let inst2 = aggregated_instances(&setup, vec![snark.clone(), snark.clone()]);
-    assert_eq!(inst2.len(), 12 + 2 * snark.instances[0].len());
-    assert!(accumulator_holds(params, &inst2), "two honest proofs: the accumulator must hold");
+    // (Two proofs folding into one accumulator: the real aggregation below.)
 
     // A changed public input (the commitment, row 0) breaks the accumulator and the native check.
     let mut forged = snark.clone();
