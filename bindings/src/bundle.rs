@@ -116,7 +116,15 @@ impl ProofBundle {
         self.inner.public_inputs.iter().map(|w| w.to_vec()).collect()
     }
 
-    /// The proof bytes (KZG/SHPLONK over BN254, Keccak transcript: verifiable on chain).
+    /// Whether the proof uses the Poseidon transcript (`ProveOptions.aggregatable`): for a
+    /// relayer's aggregation and `registerBatch`, not for the model's verifier contract or
+    /// `register`.
+    pub fn aggregatable(&self) -> bool {
+        self.inner.transcript == zkiris::prover::ProofTranscript::Poseidon
+    }
+
+    /// The proof bytes (KZG/SHPLONK over BN254; with the Keccak transcript, verifiable by the
+    /// model's verifier contract; with the Poseidon transcript, see `aggregatable`).
     pub fn proof(&self) -> Vec<u8> {
         self.inner.proof.clone()
     }

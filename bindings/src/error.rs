@@ -352,7 +352,11 @@ impl From<VerifyError> for ZkirisError {
 
 impl From<BundleError> for ZkirisError {
     fn from(e: BundleError) -> Self {
-        ZkirisError::MalformedBundle { detail: e.to_string() }
+        match e {
+            // A well-formed bundle asked for what its transcript cannot give.
+            BundleError::NotForTheVerifierContract => ZkirisError::invalid(e.to_string()),
+            _ => ZkirisError::MalformedBundle { detail: e.to_string() },
+        }
     }
 }
 

@@ -68,6 +68,13 @@ pub struct ProveOptions {
     /// `submission()` is `MpcShares`; must be empty for `PublicCode` models.
     #[uniffi(default)]
     pub party_keys: Vec<Vec<u8>>,
+    /// Prove for a relayer's aggregation (`zkiris aggregate`): the same statement, keys and
+    /// public inputs, with snark-verifier's Poseidon transcript, which an aggregation circuit
+    /// can verify. Such a bundle (format version 3) verifies natively like any other
+    /// (`Verifier.verify`), but the model's own Solidity verifier and `register` do not accept
+    /// it: it is for a relayer's `registerBatch`. Default false (the EVM transcript).
+    #[uniffi(default)]
+    pub aggregatable: bool,
 }
 
 /// The options as the core prover takes them, checked against the model's submission mode.
@@ -86,7 +93,8 @@ pub(crate) fn core_options(
         }
         zkiris::public::Submission::MpcShares => Some(party_keys(&options.party_keys, model_id)?),
     };
-    Ok(zkiris::prover::ProveOptions { binding, party_keys, ..Default::default() })
+    let transcript = if options.aggregatable { zkiris::prover::ProofTranscript::Poseidon } else { zkiris::prover::ProofTranscript::Evm };
+    Ok(zkiris::prover::ProveOptions { binding, party_keys, transcript })
 }
 
 /// Parses three distinct party public keys.

@@ -509,7 +509,7 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     let (_dir, vault, id) = enrolled_vault();
     let sks = [0, 1, 2].map(|_| PartySecretKey::generate());
     let pks: Vec<Vec<u8>> = sks.iter().map(|k| k.public_key().to_bytes()).collect();
-    let options = ProveOptions { binding: Some(binding()), party_keys: pks.clone() };
+    let options = ProveOptions { binding: Some(binding()), party_keys: pks.clone(), ..ProveOptions::default() };
     let bundle = prover().prove_with_options(vault.clone(), id.clone(), mpc_model(), options, None, None).unwrap();
 
     // No code leaves the phone: three envelopes, S_1..S_3, no iris or mask code, no valid bits.
@@ -576,8 +576,16 @@ fn mpc_shares_prove_verify_and_open_through_the_exported_api() {
     // Any two shares give back the masked code of the code that the public-code model proves
     // for the same enrollment (the same network; the codes are public there): the mask, and
     // the code bits under it (World's masked code keeps no code bit where the mask is 0).
-    let public =
-        prover().prove_with_options(vault.clone(), id.clone(), model(), ProveOptions { binding: Some(binding()), party_keys: vec![] }, None, None).unwrap();
+    let public = prover()
+        .prove_with_options(
+            vault.clone(),
+            id.clone(),
+            model(),
+            ProveOptions { binding: Some(binding()), party_keys: vec![], ..ProveOptions::default() },
+            None,
+            None,
+        )
+        .unwrap();
     assert_eq!(public.submission(), Submission::PublicCode);
     assert!(public.envelopes().is_empty() && public.share_commitments().is_empty());
     assert_eq!(public.binding(), expected_binding);
@@ -608,7 +616,14 @@ fn party_key_errors_are_typed() {
     let fresh = Prover::new(ProverConfig { cache_dir: cache().path().display().to_string(), memory_budget_mib: None, threads: None }).unwrap();
     let mpc = model_new(mpc_read("model.onnx"), mpc_read("manifest.json"), vec![development_issuer()]).unwrap();
     let prove = |model: &Arc<Model>, keys: Vec<Vec<u8>>| {
-        fresh.prove_with_options(vault.clone(), id.clone(), model.clone(), ProveOptions { binding: Some(binding()), party_keys: keys }, None, None)
+        fresh.prove_with_options(
+            vault.clone(),
+            id.clone(),
+            model.clone(),
+            ProveOptions { binding: Some(binding()), party_keys: keys, ..ProveOptions::default() },
+            None,
+            None,
+        )
     };
 
     // Missing: none (also through the option-less `prove`), or fewer than three.
@@ -652,7 +667,7 @@ fn party_key_errors_are_typed() {
         vault.clone(),
         id.clone(),
         mpc.clone(),
-        ProveOptions { binding: Some(SubmissionBinding { account: vec![0x22; 19], ..binding() }), party_keys: pks.clone() },
+        ProveOptions { binding: Some(SubmissionBinding { account: vec![0x22; 19], ..binding() }), party_keys: pks.clone(), ..ProveOptions::default() },
         None,
         None,
     );

@@ -11,7 +11,7 @@ use zkiris::evm::calldata::registry_layout;
 use zkiris::evm::Solc;
 use zkiris::evm::VerifierSource;
 use zkiris::prover::agg::AggregatedProof;
-use zkiris::prover::{ProofBundle, Verifier};
+use zkiris::prover::{BundleError, ProofBundle, ProofTranscript, Verifier};
 use zkiris::public::{parse_address, Binding};
 
 use crate::progress::{bytes, report};
@@ -151,6 +151,10 @@ pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
             bail!("--bundle, --account, --chain-id and --registry are for --for register-batch");
         }
         let bundle = read_bundle(&path)?;
+        // First what no calldata can come from (an aggregatable proof), then the layout.
+        if bundle.transcript == ProofTranscript::Poseidon {
+            return Err(BundleError::NotForTheVerifierContract.into());
+        }
         let expected = registry_layout(bundle.submission).len();
         if bundle.public_inputs.len() != expected {
             bail!("the bundle has {} public inputs; the registry's {} layout (v2) has {expected}", bundle.public_inputs.len(), bundle.submission);

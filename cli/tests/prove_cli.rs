@@ -288,6 +288,12 @@ fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
     let v = zkiris(&["verify", "--model", s(model), s(&a), "--json"], cache);
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
     assert_eq!(json(&v)["transcript"], "poseidon");
+    // ... but the model's verifier contract cannot check it: no single-proof calldata for it.
+    for call in ["verifier", "register", "upgrade"] {
+        let o = zkiris(&["calldata", s(&a), "--for", call], cache);
+        assert_eq!(o.status.code(), Some(2), "{call}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("Poseidon transcript"), "{call}: {}", text(&o));
+    }
 
     // Refused, exit 1, nothing written: a Keccak bundle, a bundle of another model.
     let out = dir.join("agg.zka");

@@ -106,6 +106,10 @@ pub enum BundleError {
     /// Truncated or corrupt body.
     #[error("proof bundle is truncated or corrupt: {0}")]
     Corrupt(String),
+    /// A Poseidon-transcript (aggregatable) proof asked for the model verifier's or the
+    /// registry's single-proof calldata, which only a Keccak-transcript proof satisfies.
+    #[error("this proof uses the Poseidon transcript (aggregatable): the model's verifier contract, `register` and `upgrade` reject it; submit it through a relayer's aggregation (`registerBatch`), or prove again without `aggregatable`")]
+    NotForTheVerifierContract,
 }
 
 /// The device attestation carried with a proof: who signed the commitment.
@@ -218,20 +222,33 @@ impl ProofBundle {
     }
 
     /// Calldata for the model's generated verifier contract: every public input as a 32-byte
-    /// word, then the proof ([`crate::evm::calldata::encode_verifier_calldata`]).
+    /// word, then the proof ([`crate::evm::calldata::encode_verifier_calldata`]). A
+    /// Poseidon-transcript proof is refused ([`BundleError::NotForTheVerifierContract`]), as
+    /// by [`Self::register_calldata`] and [`Self::upgrade_calldata`].
     pub fn verifier_calldata(&self) -> Result<Vec<u8>, BundleError> {
+        self.evm_transcript()?;
         Ok(crate::evm::calldata::encode_verifier_calldata(&self.instances()?, &self.proof))
+    }
+
+    /// Refuses a Poseidon-transcript proof where the Keccak transcript is needed.
+    fn evm_transcript(&self) -> Result<(), BundleError> {
+        match self.transcript {
+            ProofTranscript::Evm => Ok(()),
+            ProofTranscript::Poseidon => Err(BundleError::NotForTheVerifierContract),
+        }
     }
 
     /// Calldata for `IrisCodeRegistry.register` ([`crate::evm::calldata::register_calldata`]),
     /// or `None` when the bundle carries no device attestation.
     pub fn register_calldata(&self) -> Result<Option<Vec<u8>>, BundleError> {
+        self.evm_transcript()?;
         let Some(att) = &self.attestation else { return Ok(None) };
         Ok(Some(crate::evm::calldata::register_calldata(&self.model_id, &self.proof, &self.instances()?, &att.signature)))
     }
 
     /// Calldata for `IrisCodeRegistry.upgrade` ([`crate::evm::calldata::upgrade_calldata`]).
     pub fn upgrade_calldata(&self) -> Result<Vec<u8>, BundleError> {
+        self.evm_transcript()?;
         Ok(crate::evm::calldata::upgrade_calldata(&self.model_id, &self.proof, &self.instances()?))
     }
 

@@ -306,6 +306,11 @@ void uniffi_zkiris_ffi_fn_free_proofbundle(uint64_t handle, RustCallStatus *_Non
 uint64_t uniffi_zkiris_ffi_fn_constructor_proofbundle_from_bytes(RustBuffer bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_AGGREGATABLE
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_AGGREGATABLE
+int8_t uniffi_zkiris_ffi_fn_method_proofbundle_aggregatable(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_BINDING
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_FN_METHOD_PROOFBUNDLE_BINDING
 RustBuffer uniffi_zkiris_ffi_fn_method_proofbundle_binding(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1017,6 +1022,12 @@ uint16_t uniffi_zkiris_ffi_checksum_func_kdf_cost_minimum(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_KDF_COST_MOBILE
 #define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_FUNC_KDF_COST_MOBILE
 uint16_t uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_AGGREGATABLE
+#define UNIFFI_FFIDEF_UNIFFI_ZKIRIS_FFI_CHECKSUM_METHOD_PROOFBUNDLE_AGGREGATABLE
+uint16_t uniffi_zkiris_ffi_checksum_method_proofbundle_aggregatable(void
     
 );
 #endif

@@ -1784,6 +1784,13 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
 public protocol ProofBundleProtocol: AnyObject, Sendable {
     
     /**
+     * Whether the proof uses the Poseidon transcript (`ProveOptions.aggregatable`): for a
+     * relayer's aggregation and `registerBatch`, not for the model's verifier contract or
+     * `register`.
+     */
+    func aggregatable()  -> Bool
+    
+    /**
      * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
      * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
      * `submissionBindingValue(binding)`.
@@ -1842,7 +1849,8 @@ public protocol ProofBundleProtocol: AnyObject, Sendable {
     func modelVersion()  -> String
     
     /**
-     * The proof bytes (KZG/SHPLONK over BN254, Keccak transcript: verifiable on chain).
+     * The proof bytes (KZG/SHPLONK over BN254; with the Keccak transcript, verifiable by the
+     * model's verifier contract; with the Poseidon transcript, see `aggregatable`).
      */
     func proof()  -> Data
     
@@ -1961,6 +1969,20 @@ public static func fromBytes(bytes: Data)throws  -> ProofBundle  {
 }
     
 
+    
+    /**
+     * Whether the proof uses the Poseidon transcript (`ProveOptions.aggregatable`): for a
+     * relayer's aggregation and `registerBatch`, not for the model's verifier contract or
+     * `register`.
+     */
+open func aggregatable() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_zkiris_ffi_fn_method_proofbundle_aggregatable(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
@@ -2091,7 +2113,8 @@ open func modelVersion() -> String  {
 }
     
     /**
-     * The proof bytes (KZG/SHPLONK over BN254, Keccak transcript: verifiable on chain).
+     * The proof bytes (KZG/SHPLONK over BN254; with the Keccak transcript, verifiable by the
+     * model's verifier contract; with the Poseidon transcript, see `aggregatable`).
      */
 open func proof() -> Data  {
     return try!  FfiConverterData.lift(try! rustCall() {
@@ -3634,6 +3657,14 @@ public struct ProveOptions: Equatable, Hashable {
      * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
      */
     public var partyKeys: [Data]
+    /**
+     * Prove for a relayer's aggregation (`zkiris aggregate`): the same statement, keys and
+     * public inputs, with snark-verifier's Poseidon transcript, which an aggregation circuit
+     * can verify. Such a bundle (format version 3) verifies natively like any other
+     * (`Verifier.verify`), but the model's own Solidity verifier and `register` do not accept
+     * it: it is for a relayer's `registerBatch`. Default false (the EVM transcript).
+     */
+    public var aggregatable: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3646,9 +3677,17 @@ public struct ProveOptions: Equatable, Hashable {
          * The three MPC parties' public keys, in party order 1, 2, 3, each as its key file
          * (1,228 bytes, magic `ZKIRPPK`). Required, exactly three, for models whose
          * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
-         */partyKeys: [Data] = []) {
+         */partyKeys: [Data] = [], 
+        /**
+         * Prove for a relayer's aggregation (`zkiris aggregate`): the same statement, keys and
+         * public inputs, with snark-verifier's Poseidon transcript, which an aggregation circuit
+         * can verify. Such a bundle (format version 3) verifies natively like any other
+         * (`Verifier.verify`), but the model's own Solidity verifier and `register` do not accept
+         * it: it is for a relayer's `registerBatch`. Default false (the EVM transcript).
+         */aggregatable: Bool = false) {
         self.binding = binding
         self.partyKeys = partyKeys
+        self.aggregatable = aggregatable
     }
 
     
@@ -3668,13 +3707,15 @@ public struct FfiConverterTypeProveOptions: FfiConverterRustBuffer {
         return
             try ProveOptions(
                 binding: FfiConverterOptionTypeSubmissionBinding.read(from: &buf), 
-                partyKeys: FfiConverterSequenceData.read(from: &buf)
+                partyKeys: FfiConverterSequenceData.read(from: &buf), 
+                aggregatable: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: ProveOptions, into buf: inout [UInt8]) {
         FfiConverterOptionTypeSubmissionBinding.write(value.binding, into: &buf)
         FfiConverterSequenceData.write(value.partyKeys, into: &buf)
+        FfiConverterBool.write(value.aggregatable, into: &buf)
     }
 }
 
@@ -5990,6 +6031,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() != 23280) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_aggregatable() != 27729) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_binding() != 13993) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6020,7 +6064,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_model_version() != 36593) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_zkiris_ffi_checksum_method_proofbundle_proof() != 6931) {
+    if (uniffi_zkiris_ffi_checksum_method_proofbundle_proof() != 21172) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_zkiris_ffi_checksum_method_proofbundle_public_inputs() != 42203) {

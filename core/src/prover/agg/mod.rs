@@ -1,5 +1,5 @@
-//! Aggregation for relayers (feature `agg`, host only; the phone never runs it and it needs
-//! no secret).
+//! Aggregation for relayers (feature `agg`; a relayer's host runs it, never the phone, and it
+//! needs no secret; phones only make the aggregatable proofs).
 //!
 //! A prover proves with [`ProofTranscript::Poseidon`] (`ProveOptions::transcript`; with this
 //! feature, so on a host: the phone bindings do not offer it yet); a relayer collects such bundles of one model and an [`Aggregator`] folds them into one

@@ -217,6 +217,34 @@ class MpcSharesJvmTest {
     }
 
     @Test
+    fun `an aggregatable proof verifies natively and is refused for the single-proof verifier contract`() = runBlocking {
+        val (vault, id) = enrolledVault()
+        vault.use {
+            prover.prove(vault, id, publicModel, ProveOptions(binding = binding, aggregatable = true)).use { b ->
+                assertTrue(b.aggregatable())
+                assertTrue(b.isBoundTo(binding))
+                // Format version 3 (Poseidon transcript); read back, it is still aggregatable.
+                val bytes = b.toBytes()
+                assertEquals(3, (bytes[8].toInt() and 0xff) or ((bytes[9].toInt() and 0xff) shl 8))
+                val s = ProofBundle.fromBytes(bytes).use { again ->
+                    assertTrue(again.aggregatable())
+                    prover.verifier(publicModel).use { it.verify(again) }
+                }
+                assertContentEquals(b.binding(), s.binding)
+                // The model's verifier contract and `register` cannot check a Poseidon-transcript
+                // proof: a typed error instead of calldata that would revert.
+                assertThrows<ZkirisException.InvalidInput> { b.verifierCalldata() }
+                assertThrows<ZkirisException.InvalidInput> { b.upgradeCalldata() }
+            }
+            // The default is the EVM transcript, which the verifier contract checks.
+            prover.prove(vault, id, publicModel, ProveOptions(binding = binding)).use { b ->
+                assertFalse(b.aggregatable())
+                assertTrue(b.verifierCalldata().isNotEmpty())
+            }
+        }
+    }
+
+    @Test
     fun `missing, unexpected and invalid party keys are typed exceptions`() = runBlocking {
         val (vault, id) = enrolledVault()
         vault.use {

@@ -750,6 +750,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile(
     ): Int
+    external fun uniffi_zkiris_ffi_checksum_method_proofbundle_aggregatable(
+    ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_binding(
     ): Int
     external fun uniffi_zkiris_ffi_checksum_method_proofbundle_commitment(
@@ -898,6 +900,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_zkiris_ffi_fn_constructor_proofbundle_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_zkiris_ffi_fn_method_proofbundle_aggregatable(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_binding(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_zkiris_ffi_fn_method_proofbundle_commitment(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1201,6 +1205,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_func_kdf_cost_mobile() and 0xFFFF) != 23280) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_aggregatable() and 0xFFFF) != 27729) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_binding() and 0xFFFF) != 13993) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1231,7 +1238,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_model_version() and 0xFFFF) != 36593) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_proof() and 0xFFFF) != 6931) {
+    if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_proof() and 0xFFFF) != 21172) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_zkiris_ffi_checksum_method_proofbundle_public_inputs() and 0xFFFF) != 42203) {
@@ -3740,6 +3747,13 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
 public interface ProofBundleInterface {
     
     /**
+     * Whether the proof uses the Poseidon transcript (`ProveOptions.aggregatable`): for a
+     * relayer's aggregation and `registerBatch`, not for the model's verifier contract or
+     * `register`.
+     */
+    fun `aggregatable`(): kotlin.Boolean
+    
+    /**
      * The submission binding, public input 3: 32 bytes, big-endian; all zero when the proof
      * was made without a `SubmissionBinding` (no registry accepts it then). Compare with
      * `submissionBindingValue(binding)`.
@@ -3798,7 +3812,8 @@ public interface ProofBundleInterface {
     fun `modelVersion`(): kotlin.String
     
     /**
-     * The proof bytes (KZG/SHPLONK over BN254, Keccak transcript: verifiable on chain).
+     * The proof bytes (KZG/SHPLONK over BN254; with the Keccak transcript, verifiable by the
+     * model's verifier contract; with the Poseidon transcript, see `aggregatable`).
      */
     fun `proof`(): kotlin.ByteArray
     
@@ -3955,6 +3970,24 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
             UniffiLib.uniffi_zkiris_ffi_fn_clone_proofbundle(handle, status)
         }
     }
+
+    
+    /**
+     * Whether the proof uses the Poseidon transcript (`ProveOptions.aggregatable`): for a
+     * relayer's aggregation and `registerBatch`, not for the model's verifier contract or
+     * `register`.
+     */override fun `aggregatable`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_zkiris_ffi_fn_method_proofbundle_aggregatable(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -4126,7 +4159,8 @@ open class ProofBundle: Disposable, AutoCloseable, ProofBundleInterface
 
     
     /**
-     * The proof bytes (KZG/SHPLONK over BN254, Keccak transcript: verifiable on chain).
+     * The proof bytes (KZG/SHPLONK over BN254; with the Keccak transcript, verifiable by the
+     * model's verifier contract; with the Poseidon transcript, see `aggregatable`).
      */override fun `proof`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
@@ -6084,6 +6118,15 @@ data class ProveOptions (
      * `submission()` is `MpcShares`; must be empty for `PublicCode` models.
      */
     var `partyKeys`: List<kotlin.ByteArray> = listOf() 
+    , 
+    /**
+     * Prove for a relayer's aggregation (`zkiris aggregate`): the same statement, keys and
+     * public inputs, with snark-verifier's Poseidon transcript, which an aggregation circuit
+     * can verify. Such a bundle (format version 3) verifies natively like any other
+     * (`Verifier.verify`), but the model's own Solidity verifier and `register` do not accept
+     * it: it is for a relayer's `registerBatch`. Default false (the EVM transcript).
+     */
+    var `aggregatable`: kotlin.Boolean = false 
     
 ){
     
@@ -6102,17 +6145,20 @@ public object FfiConverterTypeProveOptions: FfiConverterRustBuffer<ProveOptions>
         return ProveOptions(
             FfiConverterOptionalTypeSubmissionBinding.read(buf),
             FfiConverterSequenceByteArray.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: ProveOptions) = (
             FfiConverterOptionalTypeSubmissionBinding.allocationSize(value.`binding`) +
-            FfiConverterSequenceByteArray.allocationSize(value.`partyKeys`)
+            FfiConverterSequenceByteArray.allocationSize(value.`partyKeys`) +
+            FfiConverterBoolean.allocationSize(value.`aggregatable`)
     )
 
     override fun write(value: ProveOptions, buf: ByteBuffer) {
             FfiConverterOptionalTypeSubmissionBinding.write(value.`binding`, buf)
             FfiConverterSequenceByteArray.write(value.`partyKeys`, buf)
+            FfiConverterBoolean.write(value.`aggregatable`, buf)
     }
 }
 
