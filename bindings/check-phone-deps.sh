@@ -15,8 +15,12 @@ cd "$(dirname "$0")/.."
 targets=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios)
 forbidden='^(revm[a-z-]*|blst|c-kzg|secp256k1-sys|zstd-sys|bzip2-sys|openssl-sys|uniffi_bindgen|cargo_metadata|askama) '
 status=0
-for t in "${targets[@]}"; do
-  tree="$(cargo tree -p zkiris-ffi --no-default-features --target "$t" -e normal,build --prefix none -f '{p} [{f}]' | sed 's/ (\*)$//' | sort -u)"
+# Each target twice: the default phone build, and with the opt-in `aggregatable` feature
+# (ZKIRIS_FEATURES=aggregatable in the build scripts).
+for t in "${targets[@]}" "${targets[@]/%/+aggregatable}"; do
+  features=()
+  if [[ "$t" == *+aggregatable ]]; then t="${t%+aggregatable}"; features=(--features aggregatable); fi
+  tree="$(cargo tree -p zkiris-ffi --no-default-features "${features[@]+"${features[@]}"}" --target "$t" -e normal,build --prefix none -f '{p} [{f}]' | sed 's/ (\*)$//' | sort -u)"
   if bad="$(grep -E "$forbidden" <<<"$tree")"; then
     echo "phone build for $t pulls host-only crates:"; echo "$bad"; status=1
   fi
@@ -29,7 +33,7 @@ for t in "${targets[@]}"; do
   if bad="$(grep -E '^zkiris .*[[,]dev-keys[],]' <<<"$tree")"; then
     echo "phone build for $t has the INSECURE development keys (zkiris feature dev-keys):"; echo "$bad"; status=1
   fi
-  users="$(cargo tree -p zkiris-ffi --no-default-features --target "$t" -e normal,build -i cc --depth 1 --prefix none -f '{p}' 2>/dev/null | sed 's/ (\*)$//' | grep -v '^cc ' | grep -v '^\[' | sort -u || true)"
+  users="$(cargo tree -p zkiris-ffi --no-default-features "${features[@]+"${features[@]}"}" --target "$t" -e normal,build -i cc --depth 1 --prefix none -f '{p}' 2>/dev/null | sed 's/ (\*)$//' | grep -v '^cc ' | grep -v '^\[' | sort -u || true)"
   if [ -n "$users" ] && [ "$(awk '{print $1}' <<<"$users" | sort -u)" != "tract-linalg" ]; then
     echo "phone build for $t compiles C through cc for: $users"; status=1
   fi
@@ -40,5 +44,5 @@ grep -qE '^halo2-axiom .*[[,]asm[],]' <<<"$host" || { echo "check-phone-deps.sh:
 # ... and so must the dev-keys check: the CLI does enable it.
 cli="$(cargo tree -p zkiris-cli -e normal --prefix none -f '{p} [{f}]')"
 grep -qE '^zkiris .*[[,]dev-keys[],]' <<<"$cli" || { echo "check-phone-deps.sh: the dev-keys probe no longer matches the CLI build; fix the pattern"; status=1; }
-[ "$status" -eq 0 ] && echo "phone dependency graphs are clean for: ${targets[*]}"
+[ "$status" -eq 0 ] && echo "phone dependency graphs are clean for: ${targets[*]} (with and without aggregatable)"
 exit "$status"

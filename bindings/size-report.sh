@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 
 target="${CARGO_TARGET_DIR:-target}"
 lib="$target/mobile/libzkiris_ffi.so"
-build() { cargo rustc -p zkiris-ffi --lib --profile mobile --no-default-features --crate-type cdylib "$@"; }
+# ZKIRIS_FEATURES=aggregatable measures the phone build with that opt-in feature.
+FEATURES=()
+if [ -n "${ZKIRIS_FEATURES:-}" ]; then FEATURES=(--features "$ZKIRIS_FEATURES"); fi
+build() { cargo rustc -p zkiris-ffi --lib --profile mobile --no-default-features ${FEATURES[@]+"${FEATURES[@]}"} --crate-type cdylib "$@"; }
 size_of() { wc -c <"$lib" | tr -d ' '; }
 
 CARGO_PROFILE_MOBILE_LTO=off build

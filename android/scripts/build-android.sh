@@ -26,6 +26,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PROFILE="${PROFILE:-mobile}"
+# ZKIRIS_FEATURES=aggregatable: aggregatable (Poseidon-transcript) proofs, +0.64 MB (bindings/README.md).
+FEATURES=()
+if [ -n "${ZKIRIS_FEATURES:-}" ]; then FEATURES=(--features "$ZKIRIS_FEATURES"); fi
 ANDROID_API="${ANDROID_API:-24}"
 ABIS=(arm64-v8a armeabi-v7a x86_64)
 TRIPLES=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
@@ -56,7 +59,7 @@ for i in "${!ABIS[@]}"; do
   abi="${ABIS[$i]}" triple="${TRIPLES[$i]}"
   # cargo-ndk sets the NDK linker and clang (tract-linalg assembles its kernels with it).
   cargo ndk --platform "$ANDROID_API" -t "$abi" \
-    rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --crate-type cdylib -- "${LINK_ARGS[@]}"
+    rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features ${FEATURES[@]+"${FEATURES[@]}"} --crate-type cdylib -- "${LINK_ARGS[@]}"
   lib="$TARGET_DIR/$triple/$PROFILE/libzkiris_ffi.so"
   [ -s "$lib" ] || die "the build produced no $lib"
   mkdir -p "$out/$abi"

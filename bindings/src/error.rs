@@ -331,6 +331,10 @@ impl From<ProveError> for ZkirisError {
             ProveError::SrsTooSmall { .. } => ZkirisError::SrsUnavailable { detail: e.to_string() },
             ProveError::Circuit(_) => ZkirisError::UnsupportedModel { detail: e.to_string() },
             ProveError::Commitment(_) => ZkirisError::InvalidInput { detail: e.to_string() },
+            // `ProveOptions.aggregatable` in a build without the `aggregatable` feature.
+            ProveError::TranscriptUnavailable(_) => {
+                ZkirisError::InvalidInput { detail: format!("{e}; this library was built without aggregatable proofs (zkiris-ffi feature `aggregatable`)") }
+            }
             // `MissingPartyKeys`/`UnexpectedPartyKeys`/`Shares`: `Prover.proveWithOptions` checks
             // the party keys against the model before proving (`submission::core_options`), so
             // the core refusing them is a bug of that check: `Internal`, below.

@@ -32,6 +32,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PROFILE="${PROFILE:-mobile}"
+# ZKIRIS_FEATURES=aggregatable: aggregatable (Poseidon-transcript) proofs, +0.64 MB (bindings/README.md).
+FEATURES=()
+if [ -n "${ZKIRIS_FEATURES:-}" ]; then FEATURES=(--features "$ZKIRIS_FEATURES"); fi
 WITH_MACOS="${WITH_MACOS:-0}"
 export IPHONEOS_DEPLOYMENT_TARGET="${IPHONEOS_DEPLOYMENT_TARGET:-15.0}"
 export MACOSX_DEPLOYMENT_TARGET="${MACOSX_DEPLOYMENT_TARGET:-12.0}"
@@ -57,7 +60,7 @@ if [ ! -f "$headers/$NAME.h" ] || [ ! -f "$headers/module.modulemap" ]; then
 fi
 
 for t in "${triples[@]}"; do
-  cargo rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features --target "$t" --crate-type staticlib
+  cargo rustc -p zkiris-ffi --lib --profile "$PROFILE" --no-default-features ${FEATURES[@]+"${FEATURES[@]}"} --target "$t" --crate-type staticlib
 done
 lib() { echo "$TARGET_DIR/$1/$PROFILE/libzkiris_ffi.a"; }
 
