@@ -2,9 +2,11 @@
 //!
 //! One halo2 region holds everything at absolute rows given by the [`StatementPlan`]. The
 //! synthesis assigns fixed values and selectors, the phase-1 witness, then (after
-//! `next_phase`, when β exists) the phase-2 witness, and finally every copy constraint and
+//! `next_phase`, when β exists) the phase-2 cells chip by chip (each chip places its gates and
+//! computes its cells from the phase-1 values and β), and finally every copy constraint and
 //! public-input binding.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use halo2_proofs::arithmetic::Field;
@@ -13,7 +15,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 
 use super::chips::compare::CompareConfig;
-use super::chips::conv::ConvConfig;
+use super::chips::conv::{AccBlock, ConvConfig};
 use super::chips::dense::DenseConfig;
 use super::chips::dense_batch::DenseBatchConfig;
 use super::chips::horner::HornerConfig;
@@ -24,11 +26,12 @@ use super::chips::range::RangeConfig;
 use super::chips::relu::ReluConfig;
 use super::chips::requant::RequantConfig;
 use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
+use super::chips::AssignedFr;
 use super::layout::{CnnColumns, Columns};
 use super::plan::cnn::CnnStep;
 use super::plan::region::CellRef;
 use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
-use super::witness::{Columns2, Witness};
+use super::witness::{to_i128, Witness};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 /// The configuration of every chip.
@@ -193,7 +196,7 @@ impl Circuit<Fr> for IrisCircuit {
                 let share_commitments = assign_shares(&mut region, &cfg, &plan, wit)?;
                 // Phase 2: the cells that depend on β.
                 region.next_phase();
-                assign_phase2_columns(&mut region, &cfg, &plan, wit);
+                assign_phase2(&mut region, &cfg, &plan, wit)?;
                 // Copies between the chips, and the public inputs.
                 instance_bindings = bind_copies(&mut region, &cfg, &plan)?;
                 instance_bindings.push((commitment, 0));
@@ -213,10 +216,7 @@ impl Circuit<Fr> for IrisCircuit {
 
 /// A witness value, or unknown during keygen.
 fn known(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> Fr) -> Value<Fr> {
-    match wit {
-        Some(w) => Value::known(f(w)),
-        None => Value::unknown(),
-    }
+    witness_value(wit, f)
 }
 
 /// The phase-1 shared columns (`q`, `v`, `b`, and `u` with a CNN path), row by row.
@@ -284,22 +284,102 @@ fn assign_shares(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statement
     Ok(out.commitments.iter().map(|c| c.cell()).collect())
 }
 
-/// The phase-2 shared columns (`h`, `g`, `g2`), computed from the witness once β is drawn.
-fn assign_phase2_columns(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) {
-    let mut beta_v: Option<Fr> = None;
-    region.get_challenge(cfg.cols.beta).map(|b| beta_v = Some(b));
-    let c2 = match (wit, beta_v) {
-        (Some(w), Some(b)) => Some(w.phase2(plan, b)),
-        _ => None,
-    };
-    let get = |f: fn(&Columns2) -> &Vec<Fr>, r: usize| match &c2 {
-        Some(c) => Value::known(f(c)[r]),
+/// Phase 2: the cells that depend on β, chip by chip, from the phase-1 values the chips read
+/// (taken from the witness, which tests may have edited). Each chip places its own gates and
+/// computes its own cells; the copies that tie them to the rest follow in [`bind_copies`].
+fn assign_phase2(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<(), Error> {
+    let beta = region.get_challenge(cfg.cols.beta);
+    let quads = |first: usize, rows: usize| witness_value(wit, |w| w.cols.quads(first, rows));
+    // Convolution inputs: each chain evaluated at β (Horner), then padded (per shape).
+    let mut padded: HashMap<usize, Value<Fr>> = HashMap::new();
+    for inp in plan.inputs.iter().filter(|inp| !inp.apad.is_empty()) {
+        for c in 0..inp.chains {
+            let first = inp.first_row + c * inp.chain_rows;
+            let q = quads(first, inp.chain_rows);
+            let h = cfg.horner.assign(region, first, q.as_ref().map(|v| &v[..]), inp.chain_rows, beta)?;
+            let horner: Value<Vec<Fr>> = h.iter().map(value_of).collect();
+            for shape in &inp.apad {
+                let row = inp.apad_row(c, shape);
+                let g = cfg.conv.assign_apad(region, shape, row, horner.as_ref().map(|v| &v[..]), beta)?;
+                padded.insert(row, value_of(&g));
+            }
+        }
+    }
+    // Convolutions: the product coefficients at β, the kernel polynomials, the accumulator.
+    for conv in &plan.convs {
+        let rows = conv.seg_rows();
+        let q = quads(conv.seg_first_row, rows);
+        cfg.horner.assign(region, conv.seg_first_row, q.as_ref().map(|v| &v[..]), rows, beta)?;
+        let mut kernels = Vec::with_capacity(conv.plan.kernels.len());
+        for (kernel, &row) in conv.plan.kernels.iter().zip(&conv.kernel_rows) {
+            kernels.push(value_of(&cfg.conv.assign_kernel(region, row, kernel, beta)?));
+        }
+        let inp = &plan.inputs[conv.source];
+        let blocks = conv
+            .plan
+            .blocks
+            .iter()
+            .map(|&(segment, c, k)| {
+                let chain = *padded.get(&inp.apad_row(c, &conv.apad)).ok_or(Error::Synthesis)?;
+                Ok(AccBlock { segment, chain, kernel: *kernels.get(k).ok_or(Error::Synthesis)? })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        cfg.conv.assign_accumulator(region, conv.acc_first_row, conv.seg_len, &blocks, beta)?;
+    }
+    // Batched dense blocks: running sums and claimed outputs at β (the chip closes the check).
+    let blocks: Vec<_> = plan.cnn.denses.iter().flat_map(|d| &d.blocks).collect();
+    if !blocks.is_empty() {
+        let db = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).ok_or(Error::Synthesis)?;
+        for b in blocks {
+            let x = witness_value(wit, |w| (0..b.inputs.len()).map(|t| to_i128(w.cols.q[t % 4][b.first_row + t / 4])).collect::<Vec<_>>());
+            let y = witness_value(wit, |w| w.cols.v[b.first_row..b.first_row + db.width()].to_vec());
+            db.assign_at_beta(region, b.first_row, &b.weights, x.as_ref().map(|x| &x[..]), y.as_ref().map(|y| &y[..]), b.inputs.len(), beta)?;
+        }
+    }
+    // The popcount of the mask bits (a comparator operand below).
+    let mut counts: HashMap<usize, Value<Fr>> = HashMap::new();
+    for pack in plan.packs().into_iter().filter(|p| p.popcount && p.rows() > 0) {
+        let rows = pack.rows();
+        let bits = quads(pack.first_row, rows);
+        let count = cfg.pack.assign_count(region, pack.first_row, bits.as_ref().map(|b| &b[..]), rows)?;
+        counts.insert(pack.first_row + rows - 1, value_of(&count));
+    }
+    // Comparator operands.
+    for (idx, atom) in plan.atoms.iter().enumerate() {
+        if let Atom::Compare { x, y, .. } = atom {
+            let operand = |a: &Arg| -> Result<Value<Fr>, Error> {
+                Ok(match a {
+                    Arg::Cell(CellRef::H(r)) => *counts.get(r).ok_or(Error::Synthesis)?,
+                    Arg::Cell(c) => known(wit, |w| w.cols.get(*c)),
+                    Arg::Instance(k) => known(wit, |w| w.instances[*k]),
+                    Arg::Zero => Value::known(Fr::ZERO),
+                })
+            };
+            cfg.cmp.assign_operands(region, plan.atom_rows[idx], operand(x)?, operand(y)?);
+        }
+    }
+    // Test hook (empty in every real proof): phase-2 cells overwritten after the chips.
+    if let Some(w) = wit {
+        let mut drawn = false;
+        beta.map(|_| drawn = true);
+        for &(col, row, value) in w.phase2_overrides.iter().filter(|_| drawn) {
+            let col = [cfg.cols.h, cfg.cols.g, cfg.cols.g2][usize::from(col.min(2))];
+            region.assign_advice(col, row, Value::known(value));
+        }
+    }
+    Ok(())
+}
+
+/// The value of an assigned cell.
+fn value_of(c: &AssignedFr<'_>) -> Value<Fr> {
+    c.value().map(|a| a.evaluate())
+}
+
+/// A value computed from the witness, or unknown during keygen.
+fn witness_value<T>(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> T) -> Value<T> {
+    match wit {
+        Some(w) => Value::known(f(w)),
         None => Value::unknown(),
-    };
-    for r in 0..plan.rows {
-        region.assign_advice(cfg.cols.h, r, get(|c| &c.h, r));
-        region.assign_advice(cfg.cols.g, r, get(|c| &c.g, r));
-        region.assign_advice(cfg.cols.g2, r, get(|c| &c.g2, r));
     }
 }
 
@@ -319,22 +399,6 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
                 cfg.range.enable(region, row)?;
             }
         }
-        if !inp.apad.is_empty() {
-            for c in 0..inp.chains {
-                let first = inp.first_row + c * inp.chain_rows;
-                cfg.horner.enable_run(region, first, inp.chain_rows)?;
-                for shape in &inp.apad {
-                    cfg.conv.enable_apad(region, shape, inp.apad_row(c, shape))?;
-                }
-            }
-        }
-    }
-    for conv in &plan.convs {
-        cfg.horner.enable_run(region, conv.seg_first_row, conv.seg_rows())?;
-        for (k, kernel) in conv.plan.kernels.iter().enumerate() {
-            cfg.conv.place_kernel(region, conv.kernel_rows[k], kernel)?;
-        }
-        cfg.conv.place_accumulator(region, conv.acc_first_row, conv.seg_len, conv.plan.blocks.iter().map(|b| b.0))?;
     }
     assign_cnn_structure(region, cfg, plan)?;
     for (idx, atom) in plan.atoms.iter().enumerate() {
@@ -359,9 +423,6 @@ fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statem
             let row = pack.first_row + r;
             let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
             cfg.pack.enable_pack(region, row, Base::Bit, start)?;
-            if pack.popcount {
-                cfg.pack.enable_count(region, row, r == 0)?;
-            }
             // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
             if 4 * (r + 1) > pack.bits.len() {
                 for k in pack.bits.len() - 4 * r..4 {
@@ -504,17 +565,12 @@ fn bind_cnn_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Stateme
             }
             CnnStep::Dense(i) => {
                 let d = &cnn_plan.denses[i];
-                let width = cfg.cnn.as_ref().and_then(|c| c.dense_batch.as_ref()).map(|db| db.width()).unwrap_or(0);
-                if width == 0 && !d.blocks.is_empty() {
-                    return Err(Error::Synthesis);
-                }
+                // Inputs of batched blocks (the chip closed each block's check in phase 2).
                 for b in &d.blocks {
                     for (t, src) in b.inputs.iter().enumerate() {
                         let (col, row) = cell_of(cfg, *src)?;
                         region.constrain_equal(cell(col, row), cell(cols.q[t % 4], b.first_row + t / 4));
                     }
-                    // The running sum over the inputs equals the outputs evaluated at β.
-                    region.constrain_equal(cell(cols.h, b.first_row + b.input_rows() - 1), cell(cols.g, b.first_row + width - 1));
                 }
                 for o in &d.outputs {
                     for (t, (src, _)) in o.terms.iter().enumerate() {

@@ -1,10 +1,13 @@
-//! The witness: every cell value, computed natively from the enrollment and the plan.
+//! The phase-1 witness: the value of every phase-1 cell, computed natively from the
+//! enrollment and the plan.
 //!
 //! Phase-1 values (pixels, mask bits, product-polynomial coefficients, rule values, limbs,
-//! bits, packing accumulators) are computed before any challenge exists; phase-2 values (Horner
-//! evaluations, padded chains, kernel polynomials, the identity accumulator, operand copies)
-//! are computed from β once it is drawn. Outputs of the convolutions are checked against the
-//! model's native executor, so the circuit and the executor agree by construction.
+//! bits, packing accumulators) exist before any challenge. The phase-2 cells (Horner
+//! evaluations, padded chains, kernel polynomials, the identity accumulator, batched dense
+//! sums, the popcount, operand copies) are not here: each chip computes its own from these
+//! values and β during synthesis (`statement::assign_phase2`). Outputs of the convolutions
+//! and the CNN path are checked against the model's native executor, so the circuit and the
+//! executor agree by construction.
 
 use halo2_proofs::arithmetic::Field;
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -16,13 +19,12 @@ use crate::mpc::{GrElement, MaskedCode, Slopes};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 use super::chips::compare::sign_limbs;
-use super::chips::conv::{apad_value, conv_coefficients};
-use super::chips::horner::horner_rows;
+use super::chips::conv::conv_coefficients;
 use super::chips::logic;
 use super::chips::pack::{pack_rows, Base, CODE_BITS_PER_WORD};
 use super::chips::relu::relu_cells;
 use super::chips::requant::requant_cells;
-use super::expr::{fe, fpow};
+use super::expr::fe;
 use super::plan::cnn::CnnStep;
 use super::plan::region::CellRef;
 use super::plan::{Arg, Atom, StatementPlan};
@@ -39,17 +41,6 @@ pub struct Columns1 {
     pub b: Vec<Fr>,
     /// `u` (CNN outputs; all zero for models without a CNN path).
     pub u: Vec<Fr>,
-}
-
-/// Phase-2 column values.
-#[derive(Clone, Debug)]
-pub struct Columns2 {
-    /// `h`.
-    pub h: Vec<Fr>,
-    /// `g`.
-    pub g: Vec<Fr>,
-    /// `g2`.
-    pub g2: Vec<Fr>,
 }
 
 /// The private witness of one proof (crate-private: only the prover builds one).
@@ -103,14 +94,6 @@ impl Drop for Columns1 {
     }
 }
 
-impl Drop for Columns2 {
-    fn drop(&mut self) {
-        wipe_fr(&mut self.h);
-        wipe_fr(&mut self.g);
-        wipe_fr(&mut self.g2);
-    }
-}
-
 impl Witness {
     /// Zeroes every private value (pixels, mask bits, salt, intermediate values, slopes):
     /// what [`Drop`] does, so a witness leaves no biometric data in freed memory.
@@ -145,6 +128,11 @@ impl std::fmt::Debug for Witness {
 impl Columns1 {
     fn new(rows: usize) -> Self {
         Self { q: std::array::from_fn(|_| vec![Fr::ZERO; rows]), v: vec![Fr::ZERO; rows], b: vec![Fr::ZERO; rows], u: vec![Fr::ZERO; rows] }
+    }
+
+    /// The `q` cells of `rows` rows from `first`, four per row in order.
+    pub fn quads(&self, first: usize, rows: usize) -> Vec<Fr> {
+        (first..first + rows).flat_map(|r| self.q.iter().map(move |c| c[r])).collect()
     }
 
     /// Value of a phase-1 cell (`h`/`g` cells are not phase 1 and read as zero).
@@ -341,104 +329,6 @@ impl Witness {
             }
         };
         Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new(), header_override: None, binding, slopes })
-    }
-
-    /// Computes the phase-2 columns for challenge `beta`.
-    pub fn phase2(&self, plan: &StatementPlan, beta: Fr) -> Columns2 {
-        let n = plan.rows;
-        let mut c2 = Columns2 { h: vec![Fr::ZERO; n], g: vec![Fr::ZERO; n], g2: vec![Fr::ZERO; n] };
-        let q = &self.cols.q;
-        let quads = |first: usize, rows: usize| -> Vec<Fr> { (0..rows).flat_map(|r| (0..4).map(move |k| q[k][first + r])).collect() };
-        // Input chains: Horner per chain, padded chains at chain ends.
-        for inp in &plan.inputs {
-            if inp.apad.is_empty() {
-                continue;
-            }
-            for c in 0..inp.chains {
-                let first = inp.first_row + c * inp.chain_rows;
-                let hr = horner_rows(&quads(first, inp.chain_rows), beta);
-                c2.h[first..first + inp.chain_rows].copy_from_slice(&hr);
-                for shape in &inp.apad {
-                    c2.g[inp.apad_row(c, shape)] = apad_value(shape, &hr, beta);
-                }
-            }
-        }
-        for conv in &plan.convs {
-            let rows = conv.seg_rows();
-            let hr = horner_rows(&quads(conv.seg_first_row, rows), beta);
-            c2.h[conv.seg_first_row..conv.seg_first_row + rows].copy_from_slice(&hr);
-            // Kernel polynomials: taps from the highest power down.
-            let mut bvals = Vec::new();
-            for (k, kernel) in conv.plan.kernels.iter().enumerate() {
-                let first = conv.kernel_rows[k];
-                let mut acc = Fr::ZERO;
-                for (t, &w) in kernel.iter().rev().enumerate() {
-                    acc = if t == 0 { fe(w as i128) } else { acc * beta + fe(w as i128) };
-                    c2.g[first + t] = acc;
-                }
-                bvals.push(acc);
-            }
-            let inp = &plan.inputs[conv.source];
-            let beta_n = fpow(beta, conv.seg_len as u64);
-            let mut acc = Fr::ZERO;
-            let mut prev_seg = usize::MAX;
-            for (b, &(s, c, k)) in conv.plan.blocks.iter().enumerate() {
-                let row = conv.acc_first_row + b;
-                let a = c2.g[inp.apad_row(c, &conv.apad)];
-                c2.g2[row] = a;
-                c2.h[row] = bvals[k];
-                let term = a * bvals[k];
-                acc = if b == 0 {
-                    term
-                } else if s != prev_seg {
-                    acc * fpow(beta_n, (s - prev_seg) as u64) + term
-                } else {
-                    acc + term
-                };
-                prev_seg = s;
-                c2.g[row] = acc;
-            }
-        }
-        // Batched dense blocks: running sums and outputs at β.
-        let width = plan.shape.dense_width;
-        for b in plan.cnn.denses.iter().flat_map(|d| &d.blocks) {
-            let x: Vec<i128> = (0..b.inputs.len()).map(|t| to_i128(q[t % 4][b.first_row + t / 4])).collect();
-            let y: Vec<Fr> = (0..width).map(|g| self.cols.v[b.first_row + g]).collect();
-            let (h, gv) = super::chips::dense_batch::block_phase2(&x, &b.weights, &y, width, beta);
-            c2.h[b.first_row..b.first_row + h.len()].copy_from_slice(&h);
-            c2.g[b.first_row..b.first_row + width].copy_from_slice(&gv);
-        }
-        // Popcount of the mask code.
-        let mp = &plan.mask_pack;
-        let mut cnt = Fr::ZERO;
-        for r in 0..mp.rows() {
-            let row = mp.first_row + r;
-            cnt += q[0][row] + q[1][row] + q[2][row] + q[3][row];
-            c2.h[row] = cnt;
-        }
-        // Comparator operand copies.
-        for (idx, atom) in plan.atoms.iter().enumerate() {
-            if let Atom::Compare { x, y, .. } = atom {
-                let row = plan.atom_rows[idx];
-                let val = |a: &Arg| match a {
-                    Arg::Cell(CellRef::H(r)) => c2.h[*r],
-                    Arg::Cell(c) => self.cols.get(*c),
-                    Arg::Instance(k) => self.instances[*k],
-                    Arg::Zero => Fr::ZERO,
-                };
-                let (xv, yv) = (val(x), val(y));
-                c2.g[row] = xv;
-                c2.g2[row] = yv;
-            }
-        }
-        for &(col, row, val) in &self.phase2_overrides {
-            match col {
-                0 => c2.h[row] = val,
-                1 => c2.g[row] = val,
-                _ => c2.g2[row] = val,
-            }
-        }
-        c2
     }
 }
 

@@ -198,11 +198,12 @@ impl PackConfig {
 
     /// A popcount run over the bits already in the `q` cells of `rows` rows from `first_row`
     /// (phase 2, in `h`): returns the cell of the count.
-    pub fn assign_count<'v>(&self, region: &mut Region<'_, Fr>, first_row: usize, bits: Value<&[u64]>, rows: usize) -> Result<AssignedFr<'v>, Error> {
+    pub fn assign_count<'v>(&self, region: &mut Region<'_, Fr>, first_row: usize, bits: Value<&[Fr]>, rows: usize) -> Result<AssignedFr<'v>, Error> {
         let mut last = None;
+        let mut count = Value::known(Fr::from(0));
         for r in 0..rows {
             self.enable_count(region, first_row + r, r == 0)?;
-            let count = bits.map(|b| Fr::from(b[..4 * (r + 1)].iter().sum::<u64>()));
+            count = count.zip(bits).map(|(c, b)| c + b[4 * r..4 * r + 4].iter().fold(Fr::from(0), |a, x| a + x));
             last = Some(region.assign_advice(self.cols.h, first_row + r, count));
         }
         last.ok_or(Error::Synthesis)
@@ -269,7 +270,8 @@ mod tests {
                 cfg.enable_zero(region, FIRST + r)?;
             }
             if self.base == Base::Bit {
-                cfg.assign_count(region, FIRST, Value::known(&self.quads[..]), data)?;
+                let bits: Vec<Fr> = self.quads.iter().map(|&b| Fr::from(b)).collect();
+                cfg.assign_count(region, FIRST, Value::known(&bits[..]), data)?;
             }
             let v = pack_rows(&quads, self.group_rows, self.base.bits());
             let counts: Vec<u64> = (0..data).map(|r| self.quads[..4 * (r + 1)].iter().sum()).collect();
