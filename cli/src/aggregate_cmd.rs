@@ -22,8 +22,14 @@ pub struct AggregateArgs {
     setup: SetupArgs,
     /// Proof bundles made with `zkiris prove --aggregatable`, all of the `--model`, in the
     /// order their statements appear in the aggregated proof.
-    #[arg(required = true, value_name = "PROOF")]
+    #[arg(required_unless_present = "batch", value_name = "PROOF")]
     proofs: Vec<PathBuf>,
+    /// Without proofs: generate the aggregation key for batches of N proofs of the model alone
+    /// and write its verifier into `--verifier DIR` (compiled, split under EIP-170), so the
+    /// registry's `setAggregationVerifier(modelId, N, verifier)` can be set before any proof
+    /// exists. With proofs, their number must be N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    batch: Option<u64>,
     /// Where to write the aggregated proof.
     #[arg(long, value_name = "FILE", default_value = "aggregated.zka")]
     out: PathBuf,
@@ -48,6 +54,11 @@ pub fn aggregate(a: AggregateArgs) -> Result<ExitCode> {
         crate::progress::reports_to_stderr();
     }
     let model = a.setup.model()?;
+    match a.batch {
+        Some(n) if a.proofs.is_empty() => return prepare_only(&a, model, n as usize),
+        Some(n) if n as usize != a.proofs.len() => bail!("--batch {n} but {} proofs given", a.proofs.len()),
+        _ => {}
+    }
     let mut bundles = Vec::with_capacity(a.proofs.len());
     for (index, path) in a.proofs.iter().enumerate() {
         let bundle = read_bundle(path)?;
@@ -135,12 +146,49 @@ fn refused(a: &AggregateArgs, index: usize, reason: &str, detail: &str) -> Resul
     Ok(ExitCode::from(1))
 }
 
-/// Writes the aggregation verifier's Solidity (and its parts, when split) to `dir`, compiles it,
-/// deploys it on a local EVM with EIP-170 enforced and calls it with the aggregated proof.
-fn deploy_and_measure(aggregation: &Aggregation, dir: &std::path::Path) -> Result<serde_json::Value> {
-    use zkiris::evm::{calldata_gas, LocalEvm, Solc};
+/// `zkiris aggregate --batch N --verifier DIR` without proofs: the aggregation key for batches
+/// of `n` proofs from the model alone, and its verifier written and compiled into `DIR`.
+fn prepare_only(a: &AggregateArgs, model: std::sync::Arc<zkiris::model::Model>, n: usize) -> Result<ExitCode> {
+    let Some(dir) = &a.verifier else { bail!("--batch without proofs writes the aggregation verifier: give --verifier DIR") };
     let started = Instant::now();
-    let source = aggregation.key.solidity_verifier()?;
+    let srs = a.setup.srs();
+    let verifier = Verifier::new(model, &srs, Some(&a.setup.cache()))?;
+    let name = verifier.model().manifest().name.clone();
+    let model_id = verifier.model().id();
+    let aggregator = Aggregator::new(verifier, &srs, Some(&a.setup.cache()), a.k)?;
+    let progress = StepProgress::start("aggregation key");
+    let key = aggregator.prepare(n, &progress, &CancellationToken::new());
+    progress.finish();
+    let key = key?;
+    report("aggregation key", &format!("batches of {n} at k = {}", a.k), started);
+    let compiled = write_verifier(&key, dir)?;
+    let runtime: Vec<usize> = compiled.parts().iter().map(|p| p.runtime_code.len()).collect();
+    if a.json {
+        println!(
+            "{}",
+            json!({"model_id": hex32(&model_id), "batch": n, "k": a.k, "aggregation_vk": hex32(&key.fingerprint()),
+                   "public_inputs": key.num_instances(), "verifier": dir.display().to_string(),
+                   "contracts": runtime.len(), "runtime_bytes": runtime})
+        );
+    } else {
+        println!(
+            "aggregation verifier for batches of {n} proofs of {name} (k = {}, key {}, {} public inputs) in {}: {} contract(s), runtime {:?} bytes",
+            a.k,
+            hex32(&key.fingerprint()),
+            key.num_instances(),
+            dir.display(),
+            runtime.len(),
+            runtime
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the aggregation verifier's Solidity (and its parts, when split) to `dir` and compiles
+/// it with the pinned solc (the creation code of each part as `<name>.bin`).
+fn write_verifier(key: &zkiris::prover::agg::AggregationKey, dir: &std::path::Path) -> Result<zkiris::evm::CompiledVerifier> {
+    use zkiris::evm::Solc;
+    let source = key.solidity_verifier()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join("AggregationVerifier.sol"), source.solidity()).with_context(|| format!("writing into {}", dir.display()))?;
     let solc = Solc::locate().context("compiling needs solc 0.8.19 (`npm ci --prefix contracts`)")?;
@@ -154,6 +202,15 @@ fn deploy_and_measure(aggregation: &Aggregation, dir: &std::path::Path) -> Resul
     for part in compiled.parts() {
         std::fs::write(dir.join(format!("{}.bin", part.name)), hex::encode(&part.creation_code))?;
     }
+    Ok(compiled)
+}
+
+/// Writes and compiles the aggregation verifier into `dir` ([`write_verifier`]), deploys it on
+/// a local EVM with EIP-170 enforced and calls it with the aggregated proof.
+fn deploy_and_measure(aggregation: &Aggregation, dir: &std::path::Path) -> Result<serde_json::Value> {
+    use zkiris::evm::{calldata_gas, LocalEvm};
+    let started = Instant::now();
+    let compiled = write_verifier(&aggregation.key, dir)?;
     let mut evm = LocalEvm::new();
     let from = [0x11; 20];
     let address = compiled.deploy_with(|code| evm.deploy(from, code).map(|d| d.address))?;

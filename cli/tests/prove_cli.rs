@@ -316,6 +316,22 @@ fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!((json(&o)["reason"].as_str(), json(&o)["index"].as_u64()), (Some("invalid"), Some(0)), "{}", text(&o));
     assert!(!out.exists(), "nothing written for a refused aggregation");
+    // `--batch N`: 1..=64 (the registry's limit), the number of proofs given, and without proofs
+    // a verifier directory to write into; each refused with exit 2 before any key generation.
+    let verifier_dir = dir.join("agg-verifier");
+    for (args, says) in [
+        (vec!["--batch", "0", "--verifier", s(&verifier_dir)], "--batch"),
+        (vec!["--batch", "65", "--verifier", s(&verifier_dir)], "--batch"),
+        (vec!["--batch", "2"], "give --verifier DIR"),
+        (vec!["--batch", "3", s(&a)], "--batch 3 but 1 proofs given"),
+    ] {
+        let mut argv = vec!["aggregate", "--model", s(model), "--k", "19"];
+        argv.extend(args);
+        let o = zkiris(&argv, cache);
+        assert_eq!(o.status.code(), Some(2), "{argv:?}: {}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(says), "{argv:?}: {}", text(&o));
+    }
+    assert!(!verifier_dir.exists() && !out.exists(), "nothing written for a refused --batch");
 
     // `calldata --for register-batch`: an aggregated proof's registerBatch calldata from the
     // signed bundles and their accounts, checked against each statement. (The aggregated proof

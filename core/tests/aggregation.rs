@@ -17,8 +17,26 @@ use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuild
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use zkiris::commitment::Salt;
 use zkiris::prover::agg::{accumulator_holds, AggregateError, AggregatedProof, Aggregator};
-use zkiris::prover::{CancellationToken, NoProgress, ProofBundle, ProofTranscript, ProveOptions, ProvingSetup, SrsSource, VerifyError};
+use zkiris::prover::{
+    CancellationToken, NoProgress, Phase, ProgressListener, ProofBundle, ProofTranscript, ProveOptions, ProvingSetup, SrsSource, VerifyError,
+};
 use zkiris::testkit::{tiny_model, tiny_sample, TinyRules, TinySpec};
+
+/// Records the phases a progress listener saw.
+#[derive(Default)]
+struct Phases(std::sync::Mutex<Vec<Phase>>);
+
+impl ProgressListener for Phases {
+    fn on_progress(&self, phase: Phase, _: f64) {
+        self.0.lock().unwrap().push(phase);
+    }
+}
+
+impl Phases {
+    fn saw(&self, phase: Phase) -> bool {
+        self.0.lock().unwrap().contains(&phase)
+    }
+}
 
 /// The aggregation circuit's public instances over `snarks` (witness generation only).
 fn aggregated_instances(setup: &ProvingSetup, snarks: Vec<Snark>) -> Vec<Fr> {
@@ -156,12 +174,29 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_registers_and_re
     cancelled.cancel();
     assert!(matches!(aggregator.aggregate(&[a.clone(), b.clone()], &NoProgress, &cancelled), Err(AggregateError::Cancelled)));
 
-    // The honest aggregation: keygen and proof of the aggregation circuit, checked natively.
+    // Batch sizes the registry cannot take are refused before anything runs.
+    assert!(matches!(aggregator.prepare(0, &NoProgress, &none), Err(AggregateError::NoProofs)));
+    assert!(matches!(aggregator.prepare(65, &NoProgress, &none), Err(AggregateError::TooManyProofs { n: 65, max: 64 })));
+
+    // The relayer's start-up: the aggregation key for batches of two from the model alone (no
+    // proof yet), so its verifier can be deployed before any proof arrives.
     let started = std::time::Instant::now();
-    let aggregation = aggregator.aggregate(&[a.clone(), b.clone()], &NoProgress, &none).expect("two honest bundles aggregate");
-    eprintln!("aggregated 2 tiny proofs at k = {AGG_K} in {:.1} s", started.elapsed().as_secs_f64());
+    let keygen = Phases::default();
+    let prepared = aggregator.prepare(2, &keygen, &none).expect("the aggregation key for two proofs");
+    assert!(keygen.saw(Phase::Keygen));
+    assert_eq!(prepared.num_instances(), 12 + 2 * 7);
+    eprintln!("aggregation key for 2 tiny proofs at k = {AGG_K} in {:.1} s", started.elapsed().as_secs_f64());
+
+    // The honest aggregation, by a clone of the aggregator (clones share its keys): no key
+    // generation, the prepared key verifies the proof natively.
+    let started = std::time::Instant::now();
+    let phases = Phases::default();
+    let aggregation = aggregator.clone().aggregate(&[a.clone(), b.clone()], &phases, &none).expect("two honest bundles aggregate");
+    eprintln!("aggregated 2 tiny proofs at k = {AGG_K} in {:.1} s (key prepared)", started.elapsed().as_secs_f64());
+    assert!(phases.saw(Phase::Prove) && !phases.saw(Phase::Keygen), "the prepared key was generated again");
+    assert_eq!(aggregation.key.fingerprint(), prepared.fingerprint());
     let agg = &aggregation.proof;
-    let key = &aggregation.key;
+    let key = &prepared;
     assert_eq!(agg.len(), 2);
     assert_eq!(agg.statement_inputs(0).unwrap(), &a.public_inputs[..]);
     assert_eq!(agg.statement_inputs(1).unwrap(), &b.public_inputs[..]);

@@ -19,28 +19,34 @@
 //! | step                | what runs                                                    |
 //! |---------------------|--------------------------------------------------------------|
 //! | inputs              | each bundle: Poseidon transcript, [`Verifier::verify`]       |
-//! | key generation      | `AggregationCircuit` (keygen stage) → verifying and proving key at `k` |
+//! | key generation      | once per `n`: `AggregationCircuit` (keygen stage, placeholder proofs) → verifying and proving key at `k`, break points |
 //! | proof               | `AggregationCircuit` (prover stage, same break points), SHPLONK, Keccak transcript |
 //! | check               | [`AggregationKey::verify`]: the proof natively, then the accumulator |
 //!
-//! The aggregation key depends on `n` and the model; this version generates it for every
-//! aggregation (minutes at world-v3 size: see the README, "Aggregation for relayers").
+//! The aggregation key depends only on `n` and the model's protocol: [`Aggregator::prepare`]
+//! generates it over placeholder proofs before any real proof exists (so the verifier can be
+//! deployed first), and an aggregator keeps it for every later batch of `n` (key generation is
+//! about a third of an aggregation: minutes at world-v3 size, see the README, "Aggregation for
+//! relayers").
 
 mod proof;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use halo2_proofs::halo2curves::bn256::Fq;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, VerifyingKey};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
-use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::halo2::{gen_dummy_snark_from_protocol, PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use snark_verifier_sdk::snark_verifier::pcs::kzg::{KzgAccumulator, KzgDecidingKey};
 use snark_verifier_sdk::snark_verifier::pcs::AccumulationDecider;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -136,6 +142,14 @@ pub enum AggregateError {
         /// The k asked for.
         k: u32,
     },
+    /// More proofs than one aggregation takes.
+    #[error("{n} proofs in one batch; at most {max} (split the batch)")]
+    TooManyProofs {
+        /// Proofs given.
+        n: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The caller cancelled.
     #[error("aggregation was cancelled")]
     Cancelled,
@@ -161,6 +175,17 @@ pub struct Aggregator {
     srs_source: SrsSource,
     cache_dir: PathBuf,
     k: u32,
+    /// The aggregation keys generated so far, per batch size (shared by clones).
+    keys: Arc<Mutex<HashMap<usize, Arc<PreparedKey>>>>,
+}
+
+/// The aggregation circuit's keys for one batch size: what key generation produces and every
+/// later aggregation of that many proofs reuses.
+struct PreparedKey {
+    pk: ProvingKey<G1Affine>,
+    config: AggregationConfigParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    key: AggregationKey,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -184,7 +209,90 @@ impl Aggregator {
         }
         let cache_dir = cache_dir.map(Path::to_path_buf).unwrap_or_else(srs::default_cache_dir);
         let protocol = protocol(inner.params(), inner.verifying_key(), PublicLayout::of(inner.model()).len());
-        Ok(Self { inner, protocol, srs_source: srs_source.clone(), cache_dir, k })
+        Ok(Self { inner, protocol, srs_source: srs_source.clone(), cache_dir, k, keys: Arc::default() })
+    }
+
+    /// The largest batch [`Self::prepare`] accepts (the registry's `MAX_BATCH`).
+    pub const MAX_BATCH: usize = 64;
+
+    /// The aggregation key for batches of `n` proofs, generated from the model alone (no proof
+    /// needed) the first time and kept by this aggregator (and its clones) for every later
+    /// [`Self::aggregate`] of `n` bundles, which then skips key generation (about a third of
+    /// an aggregation's time). A relayer calls it at start-up to deploy the aggregation
+    /// verifier ([`AggregationKey::solidity_verifier`], then the registry's
+    /// `setAggregationVerifier(modelId, n, verifier)`) before any proof arrives. Obtains the
+    /// aggregation SRS like [`Self::aggregate`]. Progress: `Srs`, `Keygen`; cancellation
+    /// between the steps.
+    pub fn prepare(&self, n: usize, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<AggregationKey, AggregateError> {
+        if n == 0 {
+            return Err(AggregateError::NoProofs);
+        }
+        if n > Self::MAX_BATCH {
+            return Err(AggregateError::TooManyProofs { n, max: Self::MAX_BATCH });
+        }
+        progress.on_progress(Phase::Srs, 0.0);
+        let srs = self.aggregation_srs()?;
+        if cancel.is_cancelled() {
+            return Err(AggregateError::Cancelled);
+        }
+        Ok(self.prepared(n, &srs, progress, cancel)?.key.clone())
+    }
+
+    /// The aggregation SRS (2^k points), checked to come from the inner proofs' setup.
+    fn aggregation_srs(&self) -> Result<srs::Srs, AggregateError> {
+        let srs = self.srs_source.get(self.k, &self.cache_dir)?;
+        let inner_params = self.inner.params();
+        if srs.params().s_g2() != inner_params.s_g2() || srs.params().get_g()[0] != inner_params.get_g()[0] {
+            return Err(AggregateError::SrsMismatch { k: self.k });
+        }
+        Ok(srs)
+    }
+
+    /// The cached keys for `n` proofs, or key generation over `n` placeholder proofs of the
+    /// model's protocol: the aggregation circuit's shape (and so its keys and break points)
+    /// depends only on that protocol and `n`, never on the proofs' values.
+    fn prepared(&self, n: usize, srs: &srs::Srs, progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<Arc<PreparedKey>, AggregateError> {
+        let stop = || if cancel.is_cancelled() { Err(AggregateError::Cancelled) } else { Ok(()) };
+        // One key generation at a time: a second caller for the same n waits for the first.
+        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(prepared) = keys.get(&n) {
+            return Ok(prepared.clone());
+        }
+        progress.on_progress(Phase::Keygen, 0.05);
+        let k = self.k;
+        let agg_params = srs.params();
+        let placeholders = vec![gen_dummy_snark_from_protocol::<SHPLONK>(self.protocol.clone()); n];
+        let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
+        let mut circuit = self.circuit(CircuitBuilderStage::Keygen, config, placeholders)?;
+        let config = circuit.calculate_params(Some(20));
+        stop()?;
+        let vk = contained(|| keygen_vk(agg_params.as_ref(), &circuit).map_err(|e| e.to_string()))?;
+        progress.on_progress(Phase::Keygen, 0.25);
+        stop()?;
+        let pk = contained(|| keygen_pk(agg_params.as_ref(), vk, &circuit).map_err(|e| e.to_string()))?;
+        let break_points = circuit.break_points();
+        let num_instances = circuit.num_instance().first().copied().unwrap_or(0);
+        drop(circuit);
+        progress.on_progress(Phase::Keygen, 0.45);
+        let key = AggregationKey {
+            vk: pk.get_vk().clone(),
+            params: agg_params.clone(),
+            inner_params: self.inner.params().clone(),
+            vk_fingerprint: keys::vk_fingerprint(pk.get_vk()),
+            num_instances,
+        };
+        let prepared = Arc::new(PreparedKey { pk, config, break_points, key });
+        keys.insert(n, prepared.clone());
+        Ok(prepared)
+    }
+
+    /// The aggregation circuit over `snarks` at `stage`.
+    fn circuit(&self, stage: CircuitBuilderStage, config: AggregationConfigParams, snarks: Vec<Snark>) -> Result<AggregationCircuit, AggregateError> {
+        contained(|| {
+            let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, self.inner.params(), snarks, VerifierUniversality::None);
+            circuit.expose_previous_instances(false);
+            Ok(circuit)
+        })
     }
 
     /// The verifier of the inner proofs.
@@ -193,14 +301,19 @@ impl Aggregator {
     }
 
     /// Verifies each bundle, obtains the aggregation SRS (generating the development one the
-    /// first time takes minutes at k = 21), generates the aggregation key for `bundles.len()`
-    /// proofs, proves the aggregation and checks the result. Progress: `Verify` (inputs), `Srs`,
-    /// `Keygen`, `Prove`, `Verify` (the result); cancellation between the steps. Bundles are
-    /// refused before anything expensive runs.
+    /// first time takes minutes at k = 21), takes the aggregation key for `bundles.len()`
+    /// proofs (prepared by [`Self::prepare`] or an earlier aggregation, else generated now),
+    /// proves the aggregation and checks the result. Progress: `Verify` (inputs), `Srs`,
+    /// `Keygen` (only when the key is generated), `Prove`, `Verify` (the result); cancellation
+    /// between the steps. Bundles are refused before anything expensive runs; more than
+    /// [`Self::MAX_BATCH`] with [`AggregateError::TooManyProofs`].
     pub fn aggregate(&self, bundles: &[ProofBundle], progress: &dyn ProgressListener, cancel: &CancellationToken) -> Result<Aggregation, AggregateError> {
         let stop = || if cancel.is_cancelled() { Err(AggregateError::Cancelled) } else { Ok(()) };
         if bundles.is_empty() {
             return Err(AggregateError::NoProofs);
+        }
+        if bundles.len() > Self::MAX_BATCH {
+            return Err(AggregateError::TooManyProofs { n: bundles.len(), max: Self::MAX_BATCH });
         }
         progress.on_progress(Phase::Verify, 0.0);
         let mut statements = Vec::with_capacity(bundles.len());
@@ -217,57 +330,28 @@ impl Aggregator {
         }
 
         progress.on_progress(Phase::Srs, 0.02);
-        let srs = self.srs_source.get(self.k, &self.cache_dir)?;
-        let inner_params = self.inner.params();
-        if srs.params().s_g2() != inner_params.s_g2() || srs.params().get_g()[0] != inner_params.get_g()[0] {
-            return Err(AggregateError::SrsMismatch { k: self.k });
-        }
+        let srs = self.aggregation_srs()?;
         stop()?;
 
-        // Key generation: the circuit's shape (and so its keys) depends only on the inner
-        // protocol and n; the keygen-stage witness comes from these proofs.
-        progress.on_progress(Phase::Keygen, 0.05);
-        let k = self.k;
-        let agg_params = srs.params();
-        let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
-        let build = |stage: CircuitBuilderStage, config: AggregationConfigParams, snarks: Vec<Snark>| {
-            contained(|| {
-                let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, self.inner.params(), snarks, VerifierUniversality::None);
-                circuit.expose_previous_instances(false);
-                Ok(circuit)
-            })
-        };
-        let mut circuit = build(CircuitBuilderStage::Keygen, config, snarks.clone())?;
-        let config = circuit.calculate_params(Some(20));
-        stop()?;
-        let vk = contained(|| keygen_vk(agg_params.as_ref(), &circuit).map_err(|e| e.to_string()))?;
-        progress.on_progress(Phase::Keygen, 0.25);
-        stop()?;
-        let pk = contained(|| keygen_pk(agg_params.as_ref(), vk, &circuit).map_err(|e| e.to_string()))?;
-        let break_points = circuit.break_points();
-        drop(circuit);
-        progress.on_progress(Phase::Keygen, 0.45);
+        // The keys for this many proofs: cached, or generated now (see `Self::prepare`).
+        let prepared = self.prepared(bundles.len(), &srs, progress, cancel)?;
         stop()?;
 
         progress.on_progress(Phase::Prove, 0.5);
-        let circuit = build(CircuitBuilderStage::Prover, config, snarks)?.use_break_points(break_points);
+        let circuit = self.circuit(CircuitBuilderStage::Prover, prepared.config, snarks)?.use_break_points(prepared.break_points.clone());
         let instances = circuit.instances().remove(0);
+        if instances.len() != prepared.key.num_instances {
+            return Err(AggregateError::Internal(format!("{} public inputs, the aggregation key has {}", instances.len(), prepared.key.num_instances)));
+        }
         stop()?;
         let proof = contained(|| {
             let mut transcript: EvmTranscript<G1Affine, _, _, _> = halo2_proofs::transcript::TranscriptWriterBuffer::init(Vec::new());
-            prove_shplonk(agg_params, &pk, circuit, &instances, &mut transcript).map_err(|e| e.to_string())?;
+            prove_shplonk(srs.params(), &prepared.pk, circuit, &instances, &mut transcript).map_err(|e| e.to_string())?;
             Ok(halo2_proofs::transcript::TranscriptWriterBuffer::finalize(transcript))
         })?;
 
         progress.on_progress(Phase::Verify, 0.95);
-        let key = AggregationKey {
-            vk: pk.get_vk().clone(),
-            params: agg_params.clone(),
-            inner_params: self.inner.params().clone(),
-            vk_fingerprint: keys::vk_fingerprint(pk.get_vk()),
-            num_instances: instances.len(),
-        };
-        drop(pk);
+        let key = prepared.key.clone();
         let inner = &self.inner;
         let aggregated = AggregatedProof {
             model_id: inner.model().id(),
@@ -276,7 +360,7 @@ impl Aggregator {
             inner_vk_fingerprint: inner.vk_fingerprint,
             srs_fingerprint: inner.srs_fingerprint,
             srs_insecure: srs.is_insecure(),
-            k,
+            k: self.k,
             aggregation_vk_fingerprint: key.vk_fingerprint,
             inputs_per_proof: self.protocol.num_instance[0] as u32,
             instances: instances.iter().map(fr_to_be).collect(),
