@@ -282,10 +282,21 @@ fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregati
         calldata_gas(&calldata),
         direct.verifier_parts
     );
+    let honest_gas = out.gas_used;
     let binding_word = 12 + agg.inputs_per_proof as usize + ROW_BINDING;
-    let mut forged = calldata;
+    let mut forged = calldata.clone();
     forged[32 * binding_word + 31] ^= 1;
     assert!(!registry.evm_mut().call(relayer, published.verifier, forged).unwrap().success, "a forged binding must revert");
+    // An accumulator limb or a proof commitment changed: the point is off the curve, and the
+    // verifier reverts once the points are read (it used to fail in a curve precompile, which
+    // consumes all the gas it is given, and run out of gas).
+    for (what, byte) in [("accumulator limb", 31), ("proof commitment", 32 * agg.instances.len() + 5)] {
+        let mut forged = calldata.clone();
+        forged[byte] ^= 1;
+        let out = registry.evm_mut().call(relayer, published.verifier, forged).unwrap();
+        assert!(!out.success && out.halt.is_none(), "a forged {what} must revert, not halt ({:?})", out.halt);
+        assert!(out.gas_used < honest_gas, "a forged {what} used {} gas (honest: {honest_gas})", out.gas_used);
+    }
 
     // The registry: swapped accounts break each statement's binding; a forged binding passes the
     // registry's checks (it is bound to another account) but not the proof; one statement is

@@ -127,7 +127,7 @@ impl VerifierSource {
         let spans = Layout::parse(&forwarding.source)?.statement_spans(&forwarding.source);
         let compaction = super::memory::compact(&forwarding.source, &spans)?;
         Ok(Self {
-            solidity: compaction.source,
+            solidity: revert_before_curve_operations(&compaction.source),
             num_instances: self.num_instances,
             calldata_len: self.calldata_len,
             memory: (compaction.memory_before, compaction.memory_after),
@@ -442,6 +442,39 @@ impl VerifierSource {
     }
 }
 
+/// The elliptic-curve precompiles: `ecAdd`, `ecMul`, `ecPairing`.
+const CURVE_PRECOMPILES: [&str; 3] = ["staticcall(gas(), 0x6,", "staticcall(gas(), 0x7,", "staticcall(gas(), 0x8,"];
+
+/// Inserts the success check (`if iszero(success) { revert(0, 0) }`) before the first
+/// elliptic-curve precompile call that follows a check of proof points.
+///
+/// snark-verifier's code clears `success` when a proof point read from calldata is not on the
+/// curve, but goes on; the next `ecAdd`/`ecMul` on that point then fails, and a failing
+/// precompile consumes all the gas it was given (`gas()`, 63/64 of what is left), so a
+/// malformed proof ran the transaction out of gas instead of reverting. With the check, it
+/// reverts as soon as its points have been read (the code reads every point before the first
+/// curve operation, so this is one check: about 20 gas for an honest proof). A valid point
+/// never makes a precompile fail, so nothing else can burn the gas.
+fn revert_before_curve_operations(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 64);
+    let mut unchecked_points = false;
+    for line in code.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if unchecked_points && CURVE_PRECOMPILES.iter().any(|call| line.contains(call)) {
+            let indent = &line[..line.len() - trimmed.len()];
+            out.push_str(indent);
+            out.push_str(EPILOGUE);
+            out.push('\n');
+            unchecked_points = false;
+        }
+        if line.contains("validate_ec_point(") && !trimmed.starts_with("function ") {
+            unchecked_points = true;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// One past the last calldata byte the code reads (`calldataload(0x…)` + 32).
 fn max_calldata_end(code: &str) -> Option<usize> {
     code.match_indices("calldataload(0x")
@@ -626,6 +659,38 @@ success := and(eq(mload(0xc0), 1), success)
         }
         assert_eq!(src.split(5), Err(VerifierError::TooManyParts { parts: 5, statements: 4 }));
         assert_eq!(src.split(0), Err(VerifierError::TooManyParts { parts: 0, statements: 4 }));
+    }
+
+    #[test]
+    fn a_malformed_proof_point_reverts_before_any_curve_operation() {
+        let code = [
+            "        {\n",
+            "            let x := calldataload(0x40)\n",
+            "            success := and(validate_ec_point(x, y), success)\n",
+            "        }\n",
+            "mstore(0x80, 1)\n",
+            "success := and(eq(staticcall(gas(), 0x5, 0x80, 0xc0, 0xa0, 0x20), 1), success)\n",
+            "success := and(eq(staticcall(gas(), 0x7, 0x80, 0x60, 0x80, 0x40), 1), success)\n",
+            "success := and(eq(staticcall(gas(), 0x6, 0x80, 0x80, 0x80, 0x40), 1), success)\n",
+            "        {\n",
+            "            success := and(validate_ec_point(x, y), success)\n",
+            "        }\n",
+            "    success := and(eq(staticcall(gas(), 0x8, 0x80, 0x180, 0x80, 0x20), 1), success)\n",
+        ]
+        .concat();
+        let code = code.as_str();
+        let out = revert_before_curve_operations(code);
+        // One check before the first ecMul (modexp cannot fail on any input), none before the
+        // ecAdd that follows it, and one before the pairing, after the second point check.
+        assert_eq!(out.matches(EPILOGUE).count(), 2, "{out}");
+        let first = out.find(EPILOGUE).unwrap();
+        assert!(out.find("0x5,").unwrap() < first && first < out.find("0x7,").unwrap(), "{out}");
+        assert!(out.contains("    if iszero(success) { revert(0, 0) }\n    success := and(eq(staticcall(gas(), 0x8,"), "{out}");
+        // Only whole lines were added.
+        assert_eq!(out.replace(&format!("    {EPILOGUE}\n"), "").replace(&format!("{EPILOGUE}\n"), ""), code);
+        // Without point checks, nothing changes; the function definition is not a check.
+        let plain = "            function validate_ec_point(x, y) -> valid {\n            }\nsuccess := and(eq(staticcall(gas(), 0x7, 0x80, 0x60, 0x80, 0x40), 1), success)\n";
+        assert_eq!(revert_before_curve_operations(plain), plain);
     }
 
     #[test]
