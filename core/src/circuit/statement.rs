@@ -1,10 +1,17 @@
 //! The top-level circuit: the statement a proof makes, assembled from the chips.
 //!
 //! One halo2 region holds everything at absolute rows given by the [`StatementPlan`]. The
-//! synthesis assigns fixed values and selectors, the phase-1 witness, then (after
-//! `next_phase`, when β exists) the phase-2 cells chip by chip (each chip places its gates and
-//! computes its cells from the phase-1 values and β), and finally every copy constraint and
-//! public-input binding.
+//! synthesis is a list of chip calls. Phase 1 (`assign_phase1`): each chip places its gates
+//! and fixed values and computes its cells from its typed inputs (the enrollment's values, the
+//! product coefficients, the comparators' operands, the cells of the chips before it); then
+//! the commitment sponge and the shares chip. Phase 2 (`assign_phase2`, after `next_phase`,
+//! when β exists): each chip computes its cells from the phase-1 values and β. Last, every
+//! copy constraint between the chips and every public-input binding.
+//!
+//! The chips' inputs are read from the prover's [`Witness`], which computed every phase-1
+//! value with the chips' own value rules and checked them against the model's executor; the
+//! test `the_chips_compute_every_phase_1_cell_of_the_witness` pins that the chips compute the
+//! same cells. Key generation runs the same calls without values.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +27,7 @@ use super::chips::dense::DenseConfig;
 use super::chips::dense_batch::DenseBatchConfig;
 use super::chips::horner::HornerConfig;
 use super::chips::logic::LogicConfig;
-use super::chips::pack::{Base, PackConfig};
+use super::chips::pack::{Base, PackConfig, PackRun, CODE_BITS_PER_WORD};
 use super::chips::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonInstructions};
 use super::chips::range::RangeConfig;
 use super::chips::relu::ReluConfig;
@@ -31,7 +38,7 @@ use super::layout::{CnnColumns, Columns};
 use super::plan::cnn::CnnStep;
 use super::plan::region::CellRef;
 use super::plan::{Arg, Atom, CircuitShape, StatementPlan};
-use super::witness::{to_i128, Witness};
+use super::witness::{to_i128, Columns1, Witness};
 use crate::public::{Submission, ROW_BINDING, ROW_SHARE_COMMITMENTS};
 
 /// The configuration of every chip.
@@ -189,8 +196,7 @@ impl Circuit<Fr> for IrisCircuit {
             || "iris statement",
             |mut region| {
                 // The statement, in order. Phase 1: everything that exists before β.
-                assign_structure(&mut region, &cfg, &plan)?;
-                assign_phase1_columns(&mut region, &cfg, &plan, wit);
+                assign_phase1(&mut region, &cfg, &plan, wit)?;
                 let commitment = assign_commitment(&mut region, &cfg, &plan, wit)?;
                 let binding = region.assign_advice(cfg.cols.v, plan.misc_row + 3, known(wit, |w| w.binding));
                 let share_commitments = assign_shares(&mut region, &cfg, &plan, wit)?;
@@ -219,16 +225,92 @@ fn known(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> Fr) -> Value<Fr> {
     witness_value(wit, f)
 }
 
-/// The phase-1 shared columns (`q`, `v`, `b`, and `u` with a CNN path), row by row.
-fn assign_phase1_columns(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) {
-    for r in 0..plan.rows {
-        for k in 0..4 {
-            region.assign_advice(cfg.cols.q[k], r, known(wit, |w| w.cols.q[k][r]));
+/// Phase 1: every chip places its gates and fixed values and computes its cells from its
+/// typed inputs — the enrollment's values, the convolutions' product coefficients, the
+/// comparators' operands and the cells of the chips before it, as the witness computed them.
+/// Without a witness (key generation) only the gates and fixed values are placed.
+fn assign_phase1(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<(), Error> {
+    let at = |c: CellRef| known(wit, |w| w.computed().get(c));
+    // The enrollment inputs, packed into commitment elements: pixels range-checked, mask bits
+    // boolean, zero rows completing the last element.
+    for (i, inp) in plan.inputs.iter().enumerate() {
+        let rows = inp.data_rows + inp.zero_rows;
+        let base = if inp.is_mask { Base::Bit } else { Base::Byte };
+        let run = PackRun { first_row: inp.first_row, base, group_rows: inp.group_rows, rows, zero_rows: inp.zero_rows, boolean: inp.is_mask };
+        let quads = witness_value(wit, |w| (0..4 * rows).map(|k| w.inputs[i].get(k).map_or(0, |&x| x as u64)).collect::<Vec<u64>>());
+        cfg.pack.assign(region, &run, quads.as_ref().map(|q| &q[..]))?;
+        if !inp.is_mask {
+            cfg.range.enable_rows(region, inp.first_row, inp.data_rows)?;
         }
-        region.assign_advice(cfg.cols.v, r, known(wit, |w| w.cols.v[r]));
-        region.assign_advice(cfg.cols.b, r, known(wit, |w| w.cols.b[r]));
-        if let Some(cnn) = &cfg.cnn {
-            region.assign_advice(cnn.cols.u, r, known(wit, |w| w.cols.u[r]));
+    }
+    // The convolutions' product coefficients (checked at β in phase 2).
+    for (i, conv) in plan.convs.iter().enumerate() {
+        let coefficients = match wit {
+            Some(w) => Value::known(&w.coefficients[i][..]),
+            None => Value::unknown(),
+        };
+        cfg.conv.assign_coefficients(region, conv.seg_first_row, conv.seg_rows(), coefficients);
+    }
+    assign_cnn(region, cfg, plan, wit)?;
+    // The rule atoms, in order.
+    for (idx, atom) in plan.atoms.iter().enumerate() {
+        let row = plan.atom_rows[idx];
+        match atom {
+            Atom::Compare { f, rows, .. } => {
+                let [x, y] = [0, 1].map(|k| witness_value(wit, |w| w.operands[idx][k]));
+                cfg.cmp.assign(region, &cfg.range, row, *rows, f, x, y)?;
+            }
+            Atom::Square { x, y } => {
+                cfg.logic.assign_square(region, row, at(*x), at(*y))?;
+            }
+            Atom::NonZero { x, y } | Atom::SquareNonZero { x, y } => {
+                if matches!(atom, Atom::SquareNonZero { .. }) {
+                    cfg.logic.assign_square(region, row, at(*x), at(*y))?;
+                }
+                cfg.logic.assign_nonzero(region, row, at(*x), at(*y))?;
+                cfg.cmp.enable_bit(region, row)?;
+            }
+            Atom::And(ins) => {
+                // Missing inputs are ones (the AND of fewer than four bits).
+                let bits = std::array::from_fn(|k| ins.get(k).map_or(Value::known(Fr::ONE), |c| at(*c)));
+                cfg.logic.assign_and(region, row, bits)?;
+            }
+        }
+    }
+    // The code bits (copies of rule bits, tied in `bind_copies`), packed into words.
+    for pack in plan.packs() {
+        let rows = pack.rows();
+        let run = PackRun { first_row: pack.first_row, base: Base::Bit, group_rows: CODE_BITS_PER_WORD / 4, rows, zero_rows: 0, boolean: false };
+        let quads =
+            witness_value(wit, |w| (0..4 * rows).map(|i| pack.bits.get(i).map_or(0, |c| u64::from(w.computed().get(*c) == Fr::ONE))).collect::<Vec<u64>>());
+        cfg.pack.assign(region, &run, quads.as_ref().map(|q| &q[..]))?;
+        // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
+        for i in pack.bits.len()..4 * rows {
+            region.constrain_constant(cell(cfg.cols.q[i % 4], pack.first_row + i / 4), Fr::ZERO)?;
+        }
+    }
+    // The zero copied to public row 2 when τ is not public (`bind_copies`).
+    region.assign_advice(cfg.cols.v, plan.misc_row, Value::known(Fr::ZERO));
+    // Test hook (never in a real proof): the cells a test edited in the witness's columns.
+    if let Some(base) = wit.and_then(|w| w.baseline.as_deref().map(|b| (w, b))) {
+        reassign_edited(region, cfg, &base.0.cols, base.1);
+    }
+    Ok(())
+}
+
+/// Re-assigns every phase-1 cell where `edited` differs from `computed` (test hook).
+fn reassign_edited(region: &mut Region<'_, Fr>, cfg: &IrisConfig, edited: &Columns1, computed: &Columns1) {
+    let mut columns: Vec<(Column<halo2_proofs::plonk::Advice>, &[Fr], &[Fr])> = (0..4).map(|k| (cfg.cols.q[k], &edited.q[k][..], &computed.q[k][..])).collect();
+    columns.push((cfg.cols.v, &edited.v, &computed.v));
+    columns.push((cfg.cols.b, &edited.b, &computed.b));
+    if let Some(cnn) = &cfg.cnn {
+        columns.push((cnn.cols.u, &edited.u, &computed.u));
+    }
+    for (col, e, c) in columns {
+        for (row, (x, y)) in e.iter().zip(c).enumerate() {
+            if x != y {
+                region.assign_advice(col, row, Value::known(*x));
+            }
         }
     }
 }
@@ -383,57 +465,6 @@ fn witness_value<T>(wit: Option<&Witness>, f: impl FnOnce(&Witness) -> T) -> Val
     }
 }
 
-/// Fixed values and selectors (identical for keygen and proving).
-fn assign_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
-    let cols = &cfg.cols;
-    for inp in &plan.inputs {
-        for r in 0..inp.data_rows + inp.zero_rows {
-            let row = inp.first_row + r;
-            let base = if inp.is_mask { Base::Bit } else { Base::Byte };
-            cfg.pack.enable_pack(region, row, base, r % inp.group_rows == 0)?;
-            if r >= inp.data_rows {
-                cfg.pack.enable_zero(region, row)?;
-            } else if inp.is_mask {
-                cfg.pack.enable_bool(region, row)?;
-            } else {
-                cfg.range.enable(region, row)?;
-            }
-        }
-    }
-    assign_cnn_structure(region, cfg, plan)?;
-    for (idx, atom) in plan.atoms.iter().enumerate() {
-        let row = plan.atom_rows[idx];
-        match atom {
-            Atom::Compare { f, rows, .. } => cfg.cmp.place(region, &cfg.range, row, *rows, f)?,
-            Atom::Square { .. } => cfg.logic.enable_square(region, row)?,
-            Atom::NonZero { .. } => {
-                cfg.logic.enable_nonzero(region, row)?;
-                cfg.cmp.enable_bit(region, row)?;
-            }
-            Atom::SquareNonZero { .. } => {
-                cfg.logic.enable_square(region, row)?;
-                cfg.logic.enable_nonzero(region, row)?;
-                cfg.cmp.enable_bit(region, row)?;
-            }
-            Atom::And(_) => cfg.logic.enable_and(region, row)?,
-        }
-    }
-    for pack in plan.packs() {
-        for r in 0..pack.rows() {
-            let row = pack.first_row + r;
-            let start = (4 * r) % super::chips::pack::CODE_BITS_PER_WORD == 0;
-            cfg.pack.enable_pack(region, row, Base::Bit, start)?;
-            // Unused bit slots of a last quad must be zero (they are not copies of rule bits).
-            if 4 * (r + 1) > pack.bits.len() {
-                for k in pack.bits.len() - 4 * r..4 {
-                    region.constrain_constant(cell(cols.q[k], row), Fr::ZERO)?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Copy constraints; returns the cells bound to public inputs.
 fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<Vec<(Cell, usize)>, Error> {
     let cols = &cfg.cols;
@@ -505,25 +536,31 @@ fn bind_copies(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPl
     Ok(bindings)
 }
 
-/// Selectors and fixed values of the CNN regions.
-fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan) -> Result<(), Error> {
+/// The CNN regions in plan order: each chip places its gates and computes its cells from the
+/// values of the cells it reads (which `bind_cnn_copies` ties to their producers).
+fn assign_cnn(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPlan, wit: Option<&Witness>) -> Result<(), Error> {
     let cnn_plan = &plan.cnn;
     if cnn_plan.steps.is_empty() {
         return Ok(());
     }
     let cnn = cfg.cnn.as_ref().ok_or(Error::Synthesis)?;
+    let int = |c: CellRef| witness_value(wit, |w| to_i128(w.computed().get(c)));
+    let ints = |cells: &mut dyn Iterator<Item = CellRef>| {
+        let cells: Vec<CellRef> = cells.collect();
+        witness_value(wit, |w| cells.iter().map(|c| to_i128(w.computed().get(*c))).collect::<Vec<i128>>())
+    };
     for step in &cnn_plan.steps {
         match *step {
             CnnStep::Relu(i) => {
                 let r = &cnn_plan.relus[i];
                 for (e, el) in r.elems.iter().enumerate() {
-                    cnn.relu.place(region, &cfg.range, r.row(e), r.rows, el.src.offset as i128, el.konst as i128)?;
+                    cnn.relu.assign(region, &cfg.range, r.row(e), r.rows, el.src.offset as i128, el.konst as i128, int(el.src.cell))?;
                 }
             }
             CnnStep::Requant(i) => {
                 let r = &cnn_plan.requants[i];
                 for (e, el) in r.elems.iter().enumerate() {
-                    cnn.requant.place(region, &cfg.range, r.row(e), &r.shape, el.offset as i128, r.ylo as i128)?;
+                    cnn.requant.assign(region, &cfg.range, r.row(e), &r.shape, el.offset as i128, r.ylo as i128, int(el.cell))?;
                 }
             }
             CnnStep::Dense(i) => {
@@ -531,11 +568,16 @@ fn assign_cnn_structure(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &St
                 if !d.blocks.is_empty() {
                     let db = cnn.dense_batch.as_ref().ok_or(Error::Synthesis)?;
                     for b in &d.blocks {
-                        db.place(region, b.first_row, &b.weights, b.inputs.len())?;
+                        let x = ints(&mut b.inputs.iter().copied());
+                        // The claimed outputs, one per slot.
+                        let y = witness_value(wit, |w| w.computed().v[b.first_row..b.first_row + db.width()].to_vec());
+                        db.assign(region, b.first_row, &b.weights, x.as_ref().map(|x| &x[..]), y.as_ref().map(|y| &y[..]), b.inputs.len())?;
                     }
                 }
                 for o in &d.outputs {
-                    cnn.dense.place(region, o.first_row, o.constant, |t| o.terms.get(t).map(|t| t.1), o.terms.len())?;
+                    let weights: Vec<i64> = o.terms.iter().map(|t| t.1).collect();
+                    let x = ints(&mut o.terms.iter().map(|t| t.0));
+                    cnn.dense.assign(region, o.first_row, o.constant, &weights, x.as_ref().map(|x| &x[..]))?;
                 }
             }
         }

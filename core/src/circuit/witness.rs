@@ -50,6 +50,9 @@ pub(crate) struct Witness {
     pub cols: Columns1,
     /// Integer value of every atom's main result (`d` for comparators) — for tests.
     pub atom_values: Vec<i128>,
+    /// The operand values `[x, y]` of every comparator atom (zero for other atoms): the
+    /// comparator chip's inputs (an operand may be the popcount, which exists only in phase 2).
+    pub operands: Vec<[i128; 2]>,
     /// Public inputs.
     pub instances: Vec<Fr>,
     /// The commitment salt as a field element.
@@ -62,6 +65,12 @@ pub(crate) struct Witness {
     /// with column 0 = h, 1 = g, 2 = g2). Empty in every real proof.
     #[doc(hidden)]
     pub phase2_overrides: Vec<(u8, usize, Fr)>,
+    /// Test hook: the phase-1 columns as computed, kept by witnesses built in the crate's unit
+    /// tests (`None` in every real proof). The chips compute their cells from the values
+    /// here, and the statement then re-assigns every cell a test has edited in `cols` since,
+    /// so a test can tamper with any phase-1 cell.
+    #[doc(hidden)]
+    pub baseline: Option<Box<Columns1>>,
     /// Test hook: a value for the commitment header cell (and for the sponge's first input)
     /// instead of the circuit's constant. `None` in every real proof.
     #[doc(hidden)]
@@ -102,6 +111,11 @@ impl Witness {
         self.cols.wipe();
         self.atom_values.iter_mut().for_each(|v| *v = 0);
         std::hint::black_box(&mut self.atom_values[..]);
+        self.operands.iter_mut().for_each(|v| *v = [0, 0]);
+        std::hint::black_box(&mut self.operands[..]);
+        if let Some(b) = &mut self.baseline {
+            b.wipe();
+        }
         self.salt = Fr::ZERO;
         std::hint::black_box(&mut self.salt);
         self.coefficients.iter_mut().for_each(|c| c.zeroize());
@@ -168,6 +182,11 @@ pub fn to_i128(x: Fr) -> i128 {
 }
 
 impl Witness {
+    /// The phase-1 values as computed (before any test edits): what the chips read.
+    pub(crate) fn computed(&self) -> &Columns1 {
+        self.baseline.as_deref().unwrap_or(&self.cols)
+    }
+
     /// Builds the phase-1 witness for `image`, `mask` and `salt` under `plan`, unbound
     /// (binding 0) and, for an mpc-shares model, with fresh random slopes. Tests only: the
     /// prover runs the model once and calls [`Witness::from_encoding`].
@@ -234,6 +253,7 @@ impl Witness {
         let tau = plan.liveness.as_ref().filter(|l| l.public).map(|l| l.threshold as i128).unwrap_or(0);
         // Rule atoms (in order: later atoms may read earlier ones).
         let mut atom_values = vec![0i128; plan.atoms.len()];
+        let mut operands = vec![[0i128; 2]; plan.atoms.len()];
         for (idx, atom) in plan.atoms.iter().enumerate() {
             let row = plan.atom_rows[idx];
             match atom {
@@ -248,6 +268,7 @@ impl Witness {
                         }
                     };
                     let (xv, yv) = (val(x, &cols), val(y, &cols));
+                    operands[idx] = [xv, yv];
                     let d = f[0] + f[1] * xv + f[2] * yv;
                     let (bit, limbs) = sign_limbs(d, plan.shape.limb_bits, *rows);
                     cols.v[row] = fe(d);
@@ -328,7 +349,22 @@ impl Witness {
                 Some(slopes.elements().to_vec())
             }
         };
-        Ok(Self { cols, atom_values, instances, salt, coefficients, inputs, phase2_overrides: Vec::new(), header_override: None, binding, slopes })
+        // The crate's unit tests tamper with `cols`; the statement re-assigns what they change.
+        let baseline = cfg!(test).then(|| Box::new(cols.clone()));
+        Ok(Self {
+            cols,
+            atom_values,
+            operands,
+            instances,
+            salt,
+            coefficients,
+            inputs,
+            phase2_overrides: Vec::new(),
+            baseline,
+            header_override: None,
+            binding,
+            slopes,
+        })
     }
 }
 

@@ -117,7 +117,7 @@ impl CompareConfig {
 
     /// Places a comparator of `R = rows` limb rows at `row`: its gates, its coefficients `f`
     /// and the range checks of its limbs.
-    pub fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, rows: usize, f: &[i128; 3]) -> Result<(), Error> {
+    fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, rows: usize, f: &[i128; 3]) -> Result<(), Error> {
         self.s_value.enable(region, row)?;
         self.s_bit.enable(region, row)?;
         self.sign_selector(rows)?.enable(region, row)?;

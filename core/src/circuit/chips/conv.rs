@@ -194,9 +194,19 @@ impl ConvConfig {
         Ok(region.assign_advice(self.cols.g, row, horner.zip(beta).map(|(h, b)| apad_value(shape, h, b))))
     }
 
+    /// The product polynomial's coefficients (phase 1) in the `q` cells of `rows` rows from
+    /// `first_row`, four per row in stored order, zero after the last. They are the prover's
+    /// claim: the Horner run over them ([`super::horner`]) and the identity at β
+    /// ([`Self::assign_accumulator`]) check them in phase 2.
+    pub fn assign_coefficients(&self, region: &mut Region<'_, Fr>, first_row: usize, rows: usize, coefficients: Value<&[i64]>) {
+        for t in 0..4 * rows {
+            region.assign_advice(self.cols.q[t % 4], first_row + t / 4, coefficients.map(|c| c.get(t).map_or(Fr::from(0), |v| fe(*v as i128))));
+        }
+    }
+
     /// Places the kernel polynomial of `kernel` (taps `k[0..taps]`) from `first_row`: the taps
     /// from the highest power in `kf`, and the gates.
-    pub fn place_kernel(&self, region: &mut Region<'_, Fr>, first_row: usize, kernel: &[i64]) -> Result<(), Error> {
+    fn place_kernel(&self, region: &mut Region<'_, Fr>, first_row: usize, kernel: &[i64]) -> Result<(), Error> {
         for (t, &w) in kernel.iter().rev().enumerate() {
             region.assign_fixed(self.cols.kf, first_row + t, fe(w as i128));
             if t == 0 { self.s_b_start } else { self.s_b_next }.enable(region, first_row + t)?;
@@ -219,7 +229,7 @@ impl ConvConfig {
 
     /// Places the accumulator of blocks in `segments` (the segment of each block, in order)
     /// from `first_row`, for segments of `seg_len` coefficients.
-    pub fn place_accumulator(
+    fn place_accumulator(
         &self,
         region: &mut Region<'_, Fr>,
         first_row: usize,

@@ -73,7 +73,7 @@ impl DenseConfig {
 
     /// Places the dot product `constant + Σ_t weights[t]·x_t` from `first_row`: its gates, the
     /// bias and the weights (0 in unused slots).
-    pub fn place(
+    fn place(
         &self,
         region: &mut Region<'_, Fr>,
         first_row: usize,

@@ -126,7 +126,7 @@ impl DenseBatchConfig {
 
     /// Places a block from `first_row` over `inputs` inputs: its gates and the weights
     /// `weights[g][i]` (at most `G` outputs; missing weights are 0).
-    pub fn place(&self, region: &mut Region<'_, Fr>, first_row: usize, weights: &[Vec<i64>], inputs: usize) -> Result<(), Error> {
+    fn place(&self, region: &mut Region<'_, Fr>, first_row: usize, weights: &[Vec<i64>], inputs: usize) -> Result<(), Error> {
         if weights.len() > self.width {
             return Err(Error::Synthesis);
         }

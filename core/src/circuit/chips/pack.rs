@@ -80,6 +80,24 @@ impl Base {
     }
 }
 
+/// Where a run of packing rows lies and what its rows hold ([`PackConfig::assign`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackRun {
+    /// First row.
+    pub first_row: usize,
+    /// Bytes or bits.
+    pub base: Base,
+    /// Rows per packed element (the group's last `v` is the element).
+    pub group_rows: usize,
+    /// Rows in all, the zero rows included.
+    pub rows: usize,
+    /// Trailing rows forced to zero (completing the last group).
+    pub zero_rows: usize,
+    /// The data rows hold bits (the boolean gate); otherwise the caller checks their range
+    /// (bytes) or copies them from cells that are bits (code bits).
+    pub boolean: bool,
+}
+
 /// Pixels per commitment element (7 rows of 4).
 pub const PIXELS_PER_ELEMENT: usize = 28;
 /// Mask bits per commitment element (63 rows of 4).
@@ -139,7 +157,7 @@ impl PackConfig {
     }
 
     /// Makes `row` a packing row of `base`: the first of a group (`start`) or a continuation.
-    pub fn enable_pack(&self, region: &mut Region<'_, Fr>, row: usize, base: Base, start: bool) -> Result<(), Error> {
+    fn enable_pack(&self, region: &mut Region<'_, Fr>, row: usize, base: Base, start: bool) -> Result<(), Error> {
         match (base, start) {
             (Base::Byte, true) => self.s_byte_start,
             (Base::Byte, false) => self.s_byte_next,
@@ -150,46 +168,41 @@ impl PackConfig {
     }
 
     /// Forces the four `q` cells of `row` to zero.
-    pub fn enable_zero(&self, region: &mut Region<'_, Fr>, row: usize) -> Result<(), Error> {
+    fn enable_zero(&self, region: &mut Region<'_, Fr>, row: usize) -> Result<(), Error> {
         self.s_zero.enable(region, row)
     }
 
     /// Forces the four `q` cells of `row` to be bits.
-    pub fn enable_bool(&self, region: &mut Region<'_, Fr>, row: usize) -> Result<(), Error> {
+    fn enable_bool(&self, region: &mut Region<'_, Fr>, row: usize) -> Result<(), Error> {
         self.s_bool.enable(region, row)
     }
 
     /// Makes `row` a popcount row: the first of a run (`start`) or a continuation.
-    pub fn enable_count(&self, region: &mut Region<'_, Fr>, row: usize, start: bool) -> Result<(), Error> {
+    fn enable_count(&self, region: &mut Region<'_, Fr>, row: usize, start: bool) -> Result<(), Error> {
         if start { self.s_count_start } else { self.s_count_next }.enable(region, row)
     }
 
-    /// Packs `quads` (four values per row, `bits` wide each) into groups of `group_rows` rows
-    /// from `first_row`: assigns the `q` cells and the running `v`, and enables the packing
-    /// gates (and the boolean one for bits). Returns the `v` cell of each group's last row.
-    /// Values of bytes must be range-checked by the caller ([`super::range`]).
-    pub fn assign<'v>(
-        &self,
-        region: &mut Region<'_, Fr>,
-        first_row: usize,
-        base: Base,
-        group_rows: usize,
-        quads: Value<&[u64]>,
-        rows: usize,
-    ) -> Result<Vec<AssignedFr<'v>>, Error> {
-        let v = quads.map(|q| pack_rows(q, group_rows, base.bits()));
+    /// Packs `quads` (four values per row, `run.base` wide each) into groups of
+    /// `run.group_rows` rows from `run.first_row`: enables the packing gates (the zero gate on
+    /// the run's trailing zero rows, the boolean gate on its data rows where `run.boolean`),
+    /// assigns the `q` cells and computes the running `v`. Returns the `v` cell of each group's
+    /// last row. Values of bytes must be range-checked by the caller ([`super::range`]).
+    pub fn assign<'v>(&self, region: &mut Region<'_, Fr>, run: &PackRun, quads: Value<&[u64]>) -> Result<Vec<AssignedFr<'v>>, Error> {
+        let v = quads.map(|q| pack_rows(q, run.group_rows, run.base.bits()));
         let mut out = Vec::new();
-        for r in 0..rows {
-            let row = first_row + r;
-            self.enable_pack(region, row, base, r % group_rows == 0)?;
-            if base == Base::Bit {
+        for r in 0..run.rows {
+            let row = run.first_row + r;
+            self.enable_pack(region, row, run.base, r % run.group_rows == 0)?;
+            if r >= run.rows - run.zero_rows {
+                self.enable_zero(region, row)?;
+            } else if run.boolean {
                 self.enable_bool(region, row)?;
             }
             for (k, col) in self.cols.q.iter().enumerate() {
                 region.assign_advice(*col, row, quads.map(|q| Fr::from(q[4 * r + k])));
             }
             let cell = region.assign_advice(self.cols.v, row, v.as_ref().map(|v| v[r]));
-            if (r + 1) % group_rows == 0 || r + 1 == rows {
+            if (r + 1) % run.group_rows == 0 || r + 1 == run.rows {
                 out.push(cell);
             }
         }
@@ -265,10 +278,9 @@ mod tests {
             let mut quads = self.quads.clone();
             quads.extend(vec![0; 4 * self.zero_rows]);
             let rows = data + self.zero_rows;
-            cfg.assign(region, FIRST, self.base, self.group_rows, Value::known(&quads[..]), rows)?;
-            for r in data..rows {
-                cfg.enable_zero(region, FIRST + r)?;
-            }
+            let run =
+                PackRun { first_row: FIRST, base: self.base, group_rows: self.group_rows, rows, zero_rows: self.zero_rows, boolean: self.base == Base::Bit };
+            cfg.assign(region, &run, Value::known(&quads[..]))?;
             if self.base == Base::Bit {
                 let bits: Vec<Fr> = self.quads.iter().map(|&b| Fr::from(b)).collect();
                 cfg.assign_count(region, FIRST, Value::known(&bits[..]), data)?;

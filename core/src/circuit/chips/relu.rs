@@ -84,7 +84,7 @@ impl ReluConfig {
 
     /// Places a ReLU of `R = rows` limb rows at `row`: its gate, its constants (the input's
     /// `offset` and the constant `konst`) and the range checks of its limbs.
-    pub fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, rows: usize, offset: i128, konst: i128) -> Result<(), Error> {
+    fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, rows: usize, offset: i128, konst: i128) -> Result<(), Error> {
         self.selector(rows)?.enable(region, row)?;
         region.assign_fixed(self.cnn.c[0], row, fe(offset - konst));
         region.assign_fixed(self.cnn.c[1], row, fe(konst));

@@ -139,7 +139,7 @@ impl RequantConfig {
 
     /// Places a requantisation of `shape` at `row`: its gate, its constants (the input's
     /// `offset` and the output's lower bound `ylo`) and the range checks of its cells.
-    pub fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, shape: &RequantShape, offset: i128, ylo: i128) -> Result<(), Error> {
+    fn place(&self, region: &mut Region<'_, Fr>, range: &RangeConfig, row: usize, shape: &RequantShape, offset: i128, ylo: i128) -> Result<(), Error> {
         self.selector(shape)?.enable(region, row)?;
         region.assign_fixed(self.cnn.c[0], row, fe(offset));
         region.assign_fixed(self.cnn.c[1], row, fe(ylo));

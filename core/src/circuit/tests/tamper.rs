@@ -218,6 +218,46 @@ fn honest_witnesses_are_accepted() {
     assert_eq!(failures(&o, o.w.clone()), vec![]);
 }
 
+// 0. The chips compute the witness.
+
+/// In a real proof nothing is re-assigned after the chips: each chip computes its phase-1
+/// cells from its inputs. For honest witnesses of the three tiny model kinds (rules only,
+/// open-iris rules, a liveness CNN), every `q`, `v`, `b` and `u` cell the chips assigned equals
+/// the witness's column (the values the prover checked against the model's executor), and the
+/// statement holds.
+#[test]
+fn the_chips_compute_every_phase_1_cell_of_the_witness() {
+    use halo2_proofs::dev::AdviceCellValue;
+    let live = TinySpec::live(TinyLiveness { threshold: -(1 << 40), public: true });
+    for (what, c) in [("world", world()), ("openiris", case(TinySpec::default_for(TinyRules::Openiris))), ("liveness", case(live))] {
+        let mut w = c.w.clone();
+        w.baseline = None;
+        let cols = w.cols.clone();
+        let inst = w.instances.clone();
+        let prover = MockProver::run(c.k, &IrisCircuit::with_witness(c.plan.clone(), Arc::new(w)), vec![inst]).unwrap();
+        let mut columns: Vec<_> = (0..4).map(|k| ("q", c.cfg.cols.q[k], &cols.q[k])).collect();
+        columns.push(("v", c.cfg.cols.v, &cols.v));
+        columns.push(("b", c.cfg.cols.b, &cols.b));
+        if let Some(cnn) = &c.cfg.cnn {
+            columns.push(("u", cnn.cols.u, &cols.u));
+        }
+        let mut nonzero = 0;
+        for (name, column, expect) in columns {
+            for (row, cell) in prover.advice_values(column)[..c.plan.rows].iter().enumerate() {
+                // The commitment header, the salt and the binding: the statement's own cells.
+                if name == "v" && (c.plan.misc_row + 1..c.plan.misc_row + 4).contains(&row) {
+                    continue;
+                }
+                let AdviceCellValue::Assigned(value) = cell else { panic!("{what}: {name} row {row} is not assigned") };
+                assert_eq!(value.evaluate(), expect[row], "{what}: {name} row {row}");
+                nonzero += usize::from(expect[row] != Fr::ZERO);
+            }
+        }
+        assert!(nonzero > 1000, "{what}: {nonzero} non-zero cells");
+        assert_eq!(prover.verify(), Ok(()), "{what}");
+    }
+}
+
 // 1. Commitment zero padding.
 
 /// Pins `s_zero` (pack gate, `q_k = 0`) on the rows that pad the last commitment element of the
