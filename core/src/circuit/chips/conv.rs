@@ -229,13 +229,7 @@ impl ConvConfig {
 
     /// Places the accumulator of blocks in `segments` (the segment of each block, in order)
     /// from `first_row`, for segments of `seg_len` coefficients.
-    fn place_accumulator(
-        &self,
-        region: &mut Region<'_, Fr>,
-        first_row: usize,
-        seg_len: usize,
-        segments: impl IntoIterator<Item = usize>,
-    ) -> Result<(), Error> {
+    fn place_accumulator(&self, region: &mut Region<'_, Fr>, first_row: usize, seg_len: usize, segments: impl IntoIterator<Item = usize>) -> Result<(), Error> {
         let seg_sel = self.s_acc_seg.iter().find(|(len, _)| *len == seg_len).map(|(_, sel)| *sel).ok_or(Error::Synthesis)?;
         let mut prev = usize::MAX;
         for (b, s) in segments.into_iter().enumerate() {

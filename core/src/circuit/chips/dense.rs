@@ -73,14 +73,7 @@ impl DenseConfig {
 
     /// Places the dot product `constant + Σ_t weights[t]·x_t` from `first_row`: its gates, the
     /// bias and the weights (0 in unused slots).
-    fn place(
-        &self,
-        region: &mut Region<'_, Fr>,
-        first_row: usize,
-        constant: i64,
-        weights: impl Fn(usize) -> Option<i64>,
-        terms: usize,
-    ) -> Result<(), Error> {
+    fn place(&self, region: &mut Region<'_, Fr>, first_row: usize, constant: i64, weights: impl Fn(usize) -> Option<i64>, terms: usize) -> Result<(), Error> {
         for r in 0..Self::rows(terms) {
             let row = first_row + r;
             if r == 0 { self.s_dot_start } else { self.s_dot_next }.enable(region, row)?;
