@@ -19,7 +19,7 @@ use std::sync::Arc;
 use halo2_proofs::arithmetic::Field;
 use halo2_proofs::circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
+use halo2_proofs::plonk::{Advice, Any, Circuit, Column, ConstraintSystem, Error};
 
 use super::chips::compare::CompareConfig;
 use super::chips::conv::{AccBlock, ConvConfig};
@@ -300,7 +300,7 @@ fn assign_phase1(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &Statement
 
 /// Re-assigns every phase-1 cell where `edited` differs from `computed` (test hook).
 fn reassign_edited(region: &mut Region<'_, Fr>, cfg: &IrisConfig, edited: &Columns1, computed: &Columns1) {
-    let mut columns: Vec<(Column<halo2_proofs::plonk::Advice>, &[Fr], &[Fr])> = (0..4).map(|k| (cfg.cols.q[k], &edited.q[k][..], &computed.q[k][..])).collect();
+    let mut columns: Vec<(Column<Advice>, &[Fr], &[Fr])> = (0..4).map(|k| (cfg.cols.q[k], &edited.q[k][..], &computed.q[k][..])).collect();
     columns.push((cfg.cols.v, &edited.v, &computed.v));
     columns.push((cfg.cols.b, &edited.b, &computed.b));
     if let Some(cnn) = &cfg.cnn {
@@ -545,10 +545,6 @@ fn assign_cnn(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPla
     }
     let cnn = cfg.cnn.as_ref().ok_or(Error::Synthesis)?;
     let int = |c: CellRef| witness_value(wit, |w| to_i128(w.computed().get(c)));
-    let ints = |cells: &mut dyn Iterator<Item = CellRef>| {
-        let cells: Vec<CellRef> = cells.collect();
-        witness_value(wit, |w| cells.iter().map(|c| to_i128(w.computed().get(*c))).collect::<Vec<i128>>())
-    };
     for step in &cnn_plan.steps {
         match *step {
             CnnStep::Relu(i) => {
@@ -568,7 +564,7 @@ fn assign_cnn(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPla
                 if !d.blocks.is_empty() {
                     let db = cnn.dense_batch.as_ref().ok_or(Error::Synthesis)?;
                     for b in &d.blocks {
-                        let x = ints(&mut b.inputs.iter().copied());
+                        let x = cell_ints(wit, b.inputs.iter().copied());
                         // The claimed outputs, one per slot.
                         let y = witness_value(wit, |w| w.computed().v[b.first_row..b.first_row + db.width()].to_vec());
                         db.assign(region, b.first_row, &b.weights, x.as_ref().map(|x| &x[..]), y.as_ref().map(|y| &y[..]), b.inputs.len())?;
@@ -576,13 +572,18 @@ fn assign_cnn(region: &mut Region<'_, Fr>, cfg: &IrisConfig, plan: &StatementPla
                 }
                 for o in &d.outputs {
                     let weights: Vec<i64> = o.terms.iter().map(|t| t.1).collect();
-                    let x = ints(&mut o.terms.iter().map(|t| t.0));
+                    let x = cell_ints(wit, o.terms.iter().map(|t| t.0));
                     cnn.dense.assign(region, o.first_row, o.constant, &weights, x.as_ref().map(|x| &x[..]))?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The integer values of `cells` as the witness computed them, or unknown during keygen.
+fn cell_ints(wit: Option<&Witness>, cells: impl Iterator<Item = CellRef>) -> Value<Vec<i128>> {
+    witness_value(wit, |w| cells.map(|c| to_i128(w.computed().get(c))).collect())
 }
 
 /// Copies of the CNN regions' inputs from the cells that produce them.
