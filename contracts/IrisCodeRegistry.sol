@@ -62,6 +62,8 @@ pragma solidity ^0.8.19;
 ///     each person proved for their own account; every check of `register` applies to each
 ///     statement, and one failing statement reverts the batch. The aggregation verifier is set
 ///     per (model, batch size) by the owner and is tied to the model verifier it was made for.
+///     `upgradeBatch` does the same for N upgrades to a newer model (every check of `upgrade`
+///     for each statement; no device signature, as for `upgrade`).
 ///   - Device revocation: the registry records which enrollment device signed each commitment.
 ///     `revokeDevice` blocks `register` and `upgrade` for every commitment that device signed
 ///     (`RevokedDevice`), and `isRegistered` turns false for them.
@@ -92,7 +94,7 @@ contract IrisCodeRegistry {
     uint256 internal constant NUM_SHARE_COMMITMENTS = 3;
     /// @notice Accumulator limbs before the statements in an aggregated proof's instances.
     uint256 public constant ACCUMULATOR_LIMBS = 12;
-    /// @notice Largest batch `registerBatch` takes.
+    /// @notice Largest batch `registerBatch` and `upgradeBatch` take.
     uint256 public constant MAX_BATCH = 64;
     /// @dev BN254 scalar-field modulus.
     uint256 internal constant SNARK_SCALAR_FIELD =
@@ -180,6 +182,8 @@ contract IrisCodeRegistry {
     event AggregationVerifierSet(bytes32 indexed modelId, uint256 indexed batchSize, address verifier);
     /// @notice A relayed registration (`registerBatch`): `account` is the one the proof is bound to.
     event RegisteredFor(bytes32 indexed commitment, address indexed account, address indexed relayer);
+    /// @notice A relayed upgrade (`upgradeBatch`): `account` is the one the proof is bound to.
+    event UpgradedFor(bytes32 indexed commitment, address indexed account, address indexed relayer);
     /// @notice A device was trusted or distrusted.
     event TrustedDeviceSet(address indexed device, bool trusted);
     /// @notice A device was revoked: its commitments can no longer register or upgrade.
@@ -413,10 +417,12 @@ contract IrisCodeRegistry {
         bytes calldata deviceSignatures
     ) external returns (uint256 registered) {
         Model storage m = _activeModel(modelId);
-        address verifier = _aggregationVerifier(m, modelId, accounts.length, deviceSignatures.length);
+        uint256 n = accounts.length;
+        if (deviceSignatures.length != 65 * n) revert WrongSignatureBytes(65 * n, deviceSignatures.length);
+        address verifier = _aggregationVerifier(m, modelId, n);
         _registerEach(m, modelId, instances, accounts, deviceSignatures);
         _verify(verifier, modelId, proof, instances);
-        return accounts.length;
+        return n;
     }
 
     /// @notice Moves a registered commitment to a newer model with a proof under that model.
@@ -433,33 +439,33 @@ contract IrisCodeRegistry {
         returns (bytes32 recordHash)
     {
         Model storage m = _activeModel(newModelId);
-        bytes32 commitment = _checkPublicInputs(m, publicInputs, msg.sender);
-        bytes32 oldModelId = currentModelOf[commitment];
-        if (oldModelId == bytes32(0)) revert NotRegistered(commitment);
-        address device = deviceOf[commitment];
-        if (revokedDevices[device]) revert RevokedDevice(device);
-        Model storage old = models[oldModelId];
-        if (m.version <= old.version) revert NotAnUpgrade(commitment, oldModelId, newModelId);
-        recordHash = _claimRecord(m, newModelId, commitment, publicInputs);
+        recordHash = _upgrade(m, newModelId, publicInputs, msg.sender);
         _verify(m.verifier, newModelId, proof, publicInputs);
-        _storeRecord(m, newModelId, commitment, recordHash);
-        if (!keepOldCodeOnUpgrade) {
-            if (old.submission == SUBMISSION_PUBLIC_CODE) delete codeHashOf[commitment][oldModelId];
-            else delete shareHashOf[commitment][oldModelId];
-        }
-        if (m.submission == SUBMISSION_PUBLIC_CODE) {
-            emit CodeUpgraded(commitment, oldModelId, newModelId, recordHash);
-        } else {
-            emit SharesUpgraded(
-                commitment,
-                oldModelId,
-                newModelId,
-                recordHash,
-                publicInputs[IDX_BODY],
-                publicInputs[IDX_BODY + 1],
-                publicInputs[IDX_BODY + 2]
-            );
-        }
+    }
+
+    /// @notice Upgrades a batch of registered commitments to a newer model (relayers) with one
+    ///         aggregated proof. Statement i is bound to `accounts[i]` (publicInputs[3] =
+    ///         `bindingFor(accounts[i])`); each gets every check of `upgrade`, and any failure
+    ///         reverts the whole batch.
+    /// @param newModelId An active model with an aggregation verifier for `accounts.length`
+    ///        proofs and a higher version than each commitment's current model.
+    /// @param proof The aggregation proof (`zkiris aggregate`, `.zka`) of proofs under the new model.
+    /// @param instances The aggregation verifier's public inputs: `ACCUMULATOR_LIMBS` accumulator
+    ///        limbs, then each statement's layout-v2 inputs in order.
+    /// @param accounts The account each statement is bound to.
+    /// @return upgraded The number of upgrades (`accounts.length`).
+    function upgradeBatch(
+        bytes32 newModelId,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        address[] calldata accounts
+    ) external returns (uint256 upgraded) {
+        Model storage m = _activeModel(newModelId);
+        uint256 n = accounts.length;
+        address verifier = _aggregationVerifier(m, newModelId, n);
+        _upgradeEach(m, newModelId, instances, accounts);
+        _verify(verifier, newModelId, proof, instances);
+        return n;
     }
 
     /// @notice Whether `commitment` has a record (code or share hash) stored under `modelId`
@@ -523,15 +529,9 @@ contract IrisCodeRegistry {
         }
     }
 
-    /// @dev The aggregation verifier for a batch of `n` statements with `signatureBytes` of
-    ///      signatures, after checking the batch's size.
-    function _aggregationVerifier(Model storage m, bytes32 modelId, uint256 n, uint256 signatureBytes)
-        internal
-        view
-        returns (address verifier)
-    {
+    /// @dev The aggregation verifier for a batch of `n` statements, after checking the batch's size.
+    function _aggregationVerifier(Model storage m, bytes32 modelId, uint256 n) internal view returns (address verifier) {
         if (n == 0 || n > MAX_BATCH) revert BadBatchSize(n);
-        if (signatureBytes != 65 * n) revert WrongSignatureBytes(65 * n, signatureBytes);
         Aggregation storage agg = aggregationOf[modelId][n];
         verifier = agg.verifier;
         if (verifier == address(0) || agg.modelVerifier != m.verifier) revert NoAggregationVerifier(modelId, n);
@@ -546,13 +546,66 @@ contract IrisCodeRegistry {
         address[] calldata accounts,
         bytes calldata deviceSignatures
     ) internal {
-        uint256 per = m.submission == SUBMISSION_PUBLIC_CODE ? PUBLIC_CODE_INPUTS : MPC_SHARES_INPUTS;
-        uint256 expected = ACCUMULATOR_LIMBS + accounts.length * per;
-        if (instances.length != expected) revert WrongPublicInputCount(expected, instances.length);
+        uint256 per = _inputsPerStatement(m, instances.length, accounts.length);
         for (uint256 i = 0; i < accounts.length; i++) {
             uint256 at = ACCUMULATOR_LIMBS + i * per;
             _register(m, modelId, instances[at:at + per], deviceSignatures[65 * i:65 * i + 65], accounts[i]);
             emit RegisteredFor(bytes32(instances[at + IDX_COMMITMENT]), accounts[i], msg.sender);
+        }
+    }
+
+    /// @dev `_upgrade` for each statement of an aggregated proof's instances (after the
+    ///      accumulator limbs), bound to its account, with an `UpgradedFor` event.
+    function _upgradeEach(Model storage m, bytes32 newModelId, uint256[] calldata instances, address[] calldata accounts) internal {
+        uint256 per = _inputsPerStatement(m, instances.length, accounts.length);
+        for (uint256 i = 0; i < accounts.length; i++) {
+            uint256 at = ACCUMULATOR_LIMBS + i * per;
+            _upgrade(m, newModelId, instances[at:at + per], accounts[i]);
+            emit UpgradedFor(bytes32(instances[at + IDX_COMMITMENT]), accounts[i], msg.sender);
+        }
+    }
+
+    /// @dev The public inputs per statement of an aggregated proof of `n` statements under `m`,
+    ///      after checking that its `count` instances are the accumulator limbs and `n` statements.
+    function _inputsPerStatement(Model storage m, uint256 count, uint256 n) internal view returns (uint256 per) {
+        per = m.submission == SUBMISSION_PUBLIC_CODE ? PUBLIC_CODE_INPUTS : MPC_SHARES_INPUTS;
+        uint256 expected = ACCUMULATOR_LIMBS + n * per;
+        if (count != expected) revert WrongPublicInputCount(expected, count);
+    }
+
+    /// @dev An upgrade of the commitment of `publicInputs` (bound to `account`) to `newModelId`,
+    ///      all but the proof check: inputs, registered, device not revoked, a higher version,
+    ///      record claimed and stored, the old record kept or deleted by policy, event. The
+    ///      caller verifies the proof (one proof, or one aggregated proof for a batch).
+    function _upgrade(Model storage m, bytes32 newModelId, uint256[] calldata publicInputs, address account)
+        internal
+        returns (bytes32 recordHash)
+    {
+        bytes32 commitment = _checkPublicInputs(m, publicInputs, account);
+        bytes32 oldModelId = currentModelOf[commitment];
+        if (oldModelId == bytes32(0)) revert NotRegistered(commitment);
+        address device = deviceOf[commitment];
+        if (revokedDevices[device]) revert RevokedDevice(device);
+        Model storage old = models[oldModelId];
+        if (m.version <= old.version) revert NotAnUpgrade(commitment, oldModelId, newModelId);
+        recordHash = _claimRecord(m, newModelId, commitment, publicInputs);
+        _storeRecord(m, newModelId, commitment, recordHash);
+        if (!keepOldCodeOnUpgrade) {
+            if (old.submission == SUBMISSION_PUBLIC_CODE) delete codeHashOf[commitment][oldModelId];
+            else delete shareHashOf[commitment][oldModelId];
+        }
+        if (m.submission == SUBMISSION_PUBLIC_CODE) {
+            emit CodeUpgraded(commitment, oldModelId, newModelId, recordHash);
+        } else {
+            emit SharesUpgraded(
+                commitment,
+                oldModelId,
+                newModelId,
+                recordHash,
+                publicInputs[IDX_BODY],
+                publicInputs[IDX_BODY + 1],
+                publicInputs[IDX_BODY + 2]
+            );
         }
     }
 

@@ -112,6 +112,10 @@ pub enum CallKind {
     /// PROOF is an aggregated proof (`.zka`); give the aggregated bundles (`--bundle`, in
     /// order) and each one's account (`--account`), with `--chain-id` and `--registry`.
     RegisterBatch,
+    /// `IrisCodeRegistry.upgradeBatch(newModelId, proof, instances, accounts)`: PROOF is an
+    /// aggregated proof (`.zka`) of proofs under the newer model; `--bundle`, `--account`,
+    /// `--chain-id` and `--registry` as for `register-batch` (no device signature needed).
+    UpgradeBatch,
 }
 
 /// Arguments of `zkiris calldata`.
@@ -126,18 +130,18 @@ pub struct CalldataArgs {
     /// Which call.
     #[arg(long = "for", value_enum, default_value = "register")]
     call: CallKind,
-    /// `register-batch`: an aggregated bundle, in aggregation order (repeat once per statement);
-    /// it gives the statement's enrollment device signature.
+    /// `register-batch`, `upgrade-batch`: an aggregated bundle, in aggregation order (repeat once
+    /// per statement); for `register-batch` it gives the statement's enrollment device signature.
     #[arg(long = "bundle", value_name = "PROOF")]
     bundles: Vec<PathBuf>,
-    /// `register-batch`: the account statement i is bound to (repeat once per statement, in
+    /// `register-batch`, `upgrade-batch`: the account statement i is bound to (repeat once per statement, in
     /// order; `0x` and 40 hex digits).
     #[arg(long = "account", value_name = "0xADDRESS")]
     accounts: Vec<String>,
-    /// `register-batch`: the chain id the statements are bound to.
+    /// `register-batch`, `upgrade-batch`: the chain id the statements are bound to.
     #[arg(long, value_name = "N")]
     chain_id: Option<u64>,
-    /// `register-batch`: the registry the statements are bound to.
+    /// `register-batch`, `upgrade-batch`: the registry the statements are bound to.
     #[arg(long, value_name = "0xADDRESS")]
     registry: Option<String>,
 }
@@ -148,7 +152,7 @@ pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
     let batch_args = !a.bundles.is_empty() || !a.accounts.is_empty() || a.chain_id.is_some() || a.registry.is_some();
     let single = |call: fn(&ProofBundle) -> Result<Vec<u8>>| -> Result<ExitCode> {
         if batch_args {
-            bail!("--bundle, --account, --chain-id and --registry are for --for register-batch");
+            bail!("--bundle, --account, --chain-id and --registry are for --for register-batch and --for upgrade-batch");
         }
         let bundle = read_bundle(&path)?;
         // First what no calldata can come from (an aggregatable proof), then the layout.
@@ -168,15 +172,17 @@ pub fn calldata(a: CalldataArgs) -> Result<ExitCode> {
             single(|b| b.register_calldata()?.context("register needs the enrollment device's signature; this bundle has none (prove from a vault record)"))
         }
         CallKind::Upgrade => single(|b| Ok(b.upgrade_calldata()?)),
-        CallKind::RegisterBatch => register_batch(&path, &a.bundles, &a.accounts, a.chain_id, a.registry.as_deref()),
+        CallKind::RegisterBatch | CallKind::UpgradeBatch => batch(a.call, &path, &a.bundles, &a.accounts, a.chain_id, a.registry.as_deref()),
     }
 }
 
-/// `zkiris calldata X.zka --for register-batch`: checks each bundle against its statement and
-/// binding ([`AggregatedProof::register_batch_calldata`]) and prints the calldata.
-fn register_batch(path: &std::path::Path, bundles: &[PathBuf], accounts: &[String], chain_id: Option<u64>, registry: Option<&str>) -> Result<ExitCode> {
+/// `zkiris calldata X.zka --for register-batch` (or `upgrade-batch`): checks each bundle
+/// against its statement and binding ([`AggregatedProof::register_batch_calldata`],
+/// [`AggregatedProof::upgrade_batch_calldata`]) and prints the calldata.
+fn batch(kind: CallKind, path: &std::path::Path, bundles: &[PathBuf], accounts: &[String], chain_id: Option<u64>, registry: Option<&str>) -> Result<ExitCode> {
+    let name = if matches!(kind, CallKind::UpgradeBatch) { "upgrade-batch" } else { "register-batch" };
     let (Some(chain_id), Some(registry)) = (chain_id, registry) else {
-        bail!("--for register-batch needs --chain-id and --registry (the registry the statements are bound to)");
+        bail!("--for {name} needs --chain-id and --registry (the registry the statements are bound to)");
     };
     let registry = parse_address(registry).map_err(|e| anyhow::anyhow!("--registry: {e}"))?;
     let bytes = crate::common::read_file(path, "aggregated proof")?;
@@ -187,7 +193,10 @@ fn register_batch(path: &std::path::Path, bundles: &[PathBuf], accounts: &[Strin
         .iter()
         .map(|a| parse_address(a).map(|account| Binding { chain_id, registry, account }).map_err(|e| anyhow::anyhow!("--account: {e}")))
         .collect::<Result<Vec<_>>>()?;
-    let data = aggregated.register_batch_calldata(&bundles, &bindings)?;
+    let data = match kind {
+        CallKind::UpgradeBatch => aggregated.upgrade_batch_calldata(&bundles, &bindings)?,
+        _ => aggregated.register_batch_calldata(&bundles, &bindings)?,
+    };
     println!("0x{}", hex::encode(data));
     Ok(ExitCode::SUCCESS)
 }

@@ -368,13 +368,14 @@ fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
     };
     let zka = dir.join("batch.zka");
     std::fs::write(&zka, aggregated.to_bytes()).unwrap();
-    let batch = |bundles: [&Path; 2], accounts: [&str; 2]| {
-        let mut args = vec!["calldata", s(&zka), "--for", "register-batch", "--chain-id", "31337", "--registry", AGG_REGISTRY];
+    let batch_for = |call: &str, bundles: [&Path; 2], accounts: [&str; 2]| {
+        let mut args = vec!["calldata", s(&zka), "--for", call, "--chain-id", "31337", "--registry", AGG_REGISTRY];
         for (b, a) in bundles.iter().zip(accounts) {
             args.extend_from_slice(&["--bundle", s(b), "--account", a]);
         }
         zkiris(&args, cache)
     };
+    let batch = |bundles: [&Path; 2], accounts: [&str; 2]| batch_for("register-batch", bundles, accounts);
     let o = batch([&sa, &sk], accounts);
     assert!(o.status.success(), "{}", text(&o));
     let account_bytes = accounts.map(|a| zkiris::public::parse_address(a).unwrap());
@@ -397,4 +398,23 @@ fn prove_aggregatable_verifies_and_aggregate_refuses_what_it_cannot_fold() {
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(o.stdout.is_empty() && String::from_utf8_lossy(&o.stderr).contains(needle), "{needle}: {}", text(&o));
     }
+
+    // `calldata --for upgrade-batch`: the same checks but no device signature (an upgrade takes
+    // none), so the unsigned bundle is accepted, and the calldata is upgradeBatch's.
+    let o = batch_for("upgrade-batch", [&a, &sk], accounts);
+    assert!(o.status.success(), "{}", text(&o));
+    let expected = zkiris::evm::calldata::upgrade_batch_calldata(&aggregated.model_id, &aggregated.proof, &aggregated.instances, &account_bytes);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), format!("0x{}", hex::encode(expected)));
+    for (bundles, accounts, needle) in [
+        ([a.as_path(), sk.as_path()], [accounts[1], accounts[0]], "statement 0 is not bound to account"),
+        ([sk.as_path(), a.as_path()], accounts, "bundle 0 is not statement 0"),
+    ] {
+        let o = batch_for("upgrade-batch", bundles, accounts);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(o.stdout.is_empty() && String::from_utf8_lossy(&o.stderr).contains(needle), "{needle}: {}", text(&o));
+    }
+    // Without the registry the statements are bound to.
+    let o = zkiris(&["calldata", s(&zka), "--for", "upgrade-batch", "--bundle", s(&a), "--account", accounts[0]], cache);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--for upgrade-batch needs --chain-id and --registry"), "{}", text(&o));
 }

@@ -16,6 +16,7 @@ use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConf
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
 use zkiris::commitment::Salt;
+use zkiris::image::{IrisImage, IrisMask};
 use zkiris::prover::agg::{accumulator_holds, AggregateError, AggregatedProof, Aggregator};
 use zkiris::prover::{
     CancellationToken, NoProgress, Phase, ProgressListener, ProofBundle, ProofTranscript, ProveOptions, ProvingSetup, SrsSource, VerifyError,
@@ -54,9 +55,9 @@ fn prepared(spec: &TinySpec) -> (tempfile::TempDir, ProvingSetup) {
 }
 
 /// A Poseidon-transcript proof of `setup`'s model, as a bundle.
-fn prove_poseidon(setup: &ProvingSetup, image: &zkiris::image::IrisImage, mask: &zkiris::image::IrisMask, options: ProveOptions) -> ProofBundle {
+fn prove_poseidon(setup: &ProvingSetup, image: &IrisImage, mask: &IrisMask, salt: &Salt, options: ProveOptions) -> ProofBundle {
     let options = ProveOptions { transcript: ProofTranscript::Poseidon, ..options };
-    setup.prove(image, mask, &Salt::random(), None, &options, &NoProgress, &CancellationToken::new()).expect("honest Poseidon-transcript proof")
+    setup.prove(image, mask, salt, None, &options, &NoProgress, &CancellationToken::new()).expect("honest Poseidon-transcript proof")
 }
 
 /// The snark-verifier view of a bundle: protocol, instances, proof.
@@ -77,7 +78,7 @@ fn aggregatable_proof_verifies_and_its_accumulator_holds_only_for_the_honest_pro
     let spec = TinySpec::default_for(TinyRules::World);
     let (_dir, setup) = prepared(&spec);
     let (image, mask) = tiny_sample(&spec, 7);
-    let bundle = prove_poseidon(&setup, &image, &mask, ProveOptions::default());
+    let bundle = prove_poseidon(&setup, &image, &mask, &Salt::random(), ProveOptions::default());
     assert_eq!(bundle.transcript, ProofTranscript::Poseidon);
     let snark = snark_of(&setup, &bundle);
     let params = setup.srs().params();
@@ -152,9 +153,10 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_registers_and_re
     let (image, mask) = tiny_sample(&spec, 7);
     let parties = [0, 1, 2].map(|_| PartySecretKey::generate().public_key());
     let bound = |account: u8| bound(account, &parties);
-    let a = prove_poseidon(&setup, &image, &mask, bound(0xa1));
+    let salts = [Salt::random(), Salt::random()];
+    let a = prove_poseidon(&setup, &image, &mask, &salts[0], bound(0xa1));
     let (image_b, mask_b) = tiny_sample(&spec, 8);
-    let b = prove_poseidon(&setup, &image_b, &mask_b, bound(0xb2));
+    let b = prove_poseidon(&setup, &image_b, &mask_b, &salts[1], bound(0xb2));
     let none = CancellationToken::new();
 
     assert!(matches!(Aggregator::new(setup.verifier(), &SrsSource::Development, Some(dir.path()), 17), Err(AggregateError::BadK { k: 17 })));
@@ -228,7 +230,10 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_registers_and_re
     assert!(matches!(key.verify(&other_key), Err(AggregateError::WrongKey(_))));
 
     #[cfg(feature = "evm-test")]
-    on_the_evm(&setup, &aggregation, [&a, &b]);
+    {
+        let enrollments = [(&image, &mask, &salts[0]), (&image_b, &mask_b, &salts[1])];
+        on_the_evm(&setup, &aggregation, [&a, &b], enrollments, &parties);
+    }
 }
 
 /// The aggregation verifier compiled by the pinned solc, deployed on revm under EIP-170 (split
@@ -237,7 +242,13 @@ fn an_aggregator_folds_two_bundles_into_one_proof_that_verifies_registers_and_re
 /// own account) with the one aggregated proof, and refuses swapped accounts, a forged binding,
 /// a missing aggregation verifier, a batch size without one, an untrusted signature and a replay.
 #[cfg(feature = "evm-test")]
-fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregation, bundles: [&ProofBundle; 2]) {
+fn on_the_evm(
+    setup: &ProvingSetup,
+    aggregation: &zkiris::prover::agg::Aggregation,
+    bundles: [&ProofBundle; 2],
+    enrollments: [(&IrisImage, &IrisMask, &Salt); 2],
+    parties: &[zkiris::mpc::PartyPublicKey; 3],
+) {
     use zkiris::attest::{dev_device_id, dev_device_key, DeviceKey};
     use zkiris::evm::calldata::{
         decode_registry_event, fr_to_be, is_registered_calldata, register_batch_calldata, selector, set_aggregation_verifier_calldata, RegistryEvent,
@@ -268,6 +279,8 @@ fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregati
     // No aggregation verifier for the model yet.
     reverts(&registry.call(relayer, batch(&accounts, &agg.instances)).unwrap(), "NoAggregationVerifier(bytes32,uint256)");
     let published = registry.publish_aggregation_verifier(model_id, 2, &source).unwrap();
+    // A fork of the chain from here, for the same statements as upgrades (below).
+    let fork = registry.fork();
 
     // The aggregation verifier alone.
     let calldata = agg.verifier_calldata().unwrap();
@@ -342,4 +355,101 @@ fn on_the_evm(setup: &ProvingSetup, aggregation: &zkiris::prover::agg::Aggregati
     }
     // A replay of the same batch.
     reverts(&registry.call(relayer, data).unwrap(), "AlreadyRegistered(bytes32,bytes32)");
+
+    upgrades_on_the_evm(fork, aggregation, bundles, enrollments, parties);
+}
+
+/// `upgradeBatch` with the real aggregated proof, on a fork of the chain taken before the
+/// batch registration: each person first registered directly (`register`, from their own
+/// account) under an older mpc-shares model — the same commitment `C`, from the same enrolled
+/// image, mask and salt — and a relayer moves both commitments to the aggregated model in one
+/// call. Refused: swapped accounts, a statement re-bound to another account, and a replay (no
+/// longer an upgrade).
+#[cfg(feature = "evm-test")]
+fn upgrades_on_the_evm(
+    mut registry: zkiris::evm::LocalRegistry,
+    aggregation: &zkiris::prover::agg::Aggregation,
+    bundles: [&ProofBundle; 2],
+    enrollments: [(&IrisImage, &IrisMask, &Salt); 2],
+    parties: &[zkiris::mpc::PartyPublicKey; 3],
+) {
+    use zkiris::attest::{dev_device_id, dev_device_key};
+    use zkiris::evm::calldata::{current_model_of_calldata, decode_registry_event, fr_to_be, selector, share_hash, RegistryEvent};
+    use zkiris::prover::Attestation;
+    use zkiris::public::{Submission, ROW_BINDING, ROW_COMMITMENT};
+
+    let agg = &aggregation.proof;
+    let new_model = agg.model_id;
+    let relayer = [0x11; 20];
+    let accounts = [[0xa1; 20], [0xb2; 20]];
+    fn reverts(out: &zkiris::evm::CallOutcome, error: &str) {
+        assert!(!out.success, "expected {error}, but the call succeeded");
+        assert_eq!(out.output.get(..4), Some(&selector(error)[..]), "expected {error}, got 0x{}", hex::encode(&out.output));
+    }
+
+    // The older model: the same tiny encoder with another quality threshold (another model id),
+    // published as version 0.0.0 (the aggregated model is 0.0.1).
+    let old_spec = TinySpec { submission: Submission::MpcShares, min_valid_bits: 4, ..TinySpec::default_for(TinyRules::World) };
+    let (_old_dir, old) = prepared(&old_spec);
+    assert_ne!(old.model().id(), new_model);
+    registry
+        .publish_model(
+            old.srs().params(),
+            old.verifying_key(),
+            old.plan().instances,
+            old.model().id(),
+            "0.0.0",
+            Submission::MpcShares,
+            old_spec.min_valid_bits,
+            halo2_proofs::halo2curves::bn256::Fr::zero(),
+        )
+        .unwrap();
+    // Each person registers under it directly, from their own account, with the same C.
+    for (i, (image, mask, salt)) in enrollments.into_iter().enumerate() {
+        let options = ProveOptions { binding: Some(registry.binding(accounts[i])), party_keys: Some(parties.clone()), ..ProveOptions::default() };
+        let first = old.prove(image, mask, salt, None, &options, &NoProgress, &CancellationToken::new()).expect("the older model's proof");
+        let commitment = first.public_inputs[ROW_COMMITMENT];
+        assert_eq!(commitment, bundles[i].public_inputs[ROW_COMMITMENT], "one enrollment, one commitment under both models");
+        let signature = dev_device_key().sign_commitment(&commitment);
+        let signed = ProofBundle { attestation: Some(Attestation { device: dev_device_id(), signature }), ..first };
+        registry.register(accounts[i], &signed).expect("a first registration under the older model");
+    }
+
+    // The relayer's calldata from the bundles and their bindings (no device signature needed).
+    let bindings = accounts.map(|a| registry.binding(a));
+    let unsigned: Vec<ProofBundle> = bundles.iter().map(|b| ProofBundle { attestation: None, ..(*b).clone() }).collect();
+    let data = agg.upgrade_batch_calldata(&unsigned, &bindings).expect("upgradeBatch calldata");
+    assert_eq!(data, zkiris::evm::calldata::upgrade_batch_calldata(&new_model, &agg.proof, &agg.instances, &accounts));
+    let swapped = agg.upgrade_batch_calldata(&unsigned, &[bindings[1], bindings[0]]);
+    assert!(matches!(swapped, Err(zkiris::prover::agg::BatchCalldataError::WrongBinding { index: 0, .. })), "{swapped:?}");
+
+    // Refused: swapped accounts; the second statement re-bound to another account (the
+    // registry's checks pass, the proof does not).
+    let batch = |accounts: &[[u8; 20]], instances: &[[u8; 32]]| zkiris::evm::calldata::upgrade_batch_calldata(&new_model, &agg.proof, instances, accounts);
+    reverts(&registry.call(relayer, batch(&[accounts[1], accounts[0]], &agg.instances)).unwrap(), "BindingMismatch(uint256,uint256)");
+    let binding_word = 12 + agg.inputs_per_proof as usize + ROW_BINDING;
+    let mut rebound = agg.instances.clone();
+    rebound[binding_word] = fr_to_be(&registry.binding([0xc3; 20]).to_field());
+    reverts(&registry.call(relayer, batch(&[accounts[0], [0xc3; 20]], &rebound)).unwrap(), "ProofRejected(bytes32)");
+
+    // The honest batch: both commitments move to the aggregated model, each with its
+    // SharesUpgraded and UpgradedFor events.
+    let out = registry.call(relayer, data.clone()).unwrap();
+    assert!(out.success, "upgradeBatch: 0x{}", hex::encode(&out.output));
+    eprintln!("upgradeBatch of 2: {} gas ({} per upgrade), calldata {} bytes", out.gas_used, out.gas_used / 2, data.len());
+    let events: Vec<RegistryEvent> = out.logs.iter().filter_map(|l| decode_registry_event(&l.topics, &l.data)).collect();
+    for (i, bundle) in bundles.iter().enumerate() {
+        let commitment = bundle.public_inputs[ROW_COMMITMENT];
+        let hash = share_hash(&bundle.instances().unwrap()).unwrap();
+        assert!(
+            events.iter().any(|e| matches!(e, RegistryEvent::SharesUpgraded { commitment: c, old_model, new_model: n, share_hash, .. }
+                if *c == commitment && *old_model == old.model().id() && *n == new_model && *share_hash == hash)),
+            "statement {i} upgraded"
+        );
+        assert!(events.contains(&RegistryEvent::UpgradedFor { commitment, account: accounts[i], relayer }), "statement {i} relayed for its account");
+        let current = registry.call(relayer, current_model_of_calldata(&commitment)).unwrap();
+        assert_eq!(current.output, new_model.to_vec(), "statement {i} is under the new model");
+    }
+    // A replay: the commitments are already under this model.
+    reverts(&registry.call(relayer, data).unwrap(), "NotAnUpgrade(bytes32,bytes32,bytes32)");
 }

@@ -19,8 +19,8 @@ use zkiris::{
             decode_model, decode_registry_event, device_of_calldata, encode_verifier_calldata, event_topic, fr_from_be, fr_to_be, is_registered_calldata,
             is_revoked_calldata, models_calldata, owner_calldata, pack_code, pending_owner_calldata, register_batch_calldata, register_calldata,
             registry_constructor_args, revoke_device_calldata, selector, set_aggregation_verifier_calldata, set_model_active_calldata, set_model_calldata,
-            set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata, transfer_ownership_calldata, upgrade_calldata,
-            with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT, DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES,
+            set_trusted_device_calldata, set_upgrade_policy_calldata, share_hash, share_hash_of_calldata, transfer_ownership_calldata, upgrade_batch_calldata,
+            upgrade_calldata, with_binding, ModelEntry, RegistryEvent, CODE_REGISTERED_EVENT, CODE_UPGRADED_EVENT, DEVICE_REVOKED_EVENT, MPC_SHARES_INSTANCES,
             PUBLIC_CODE_INSTANCES, SHARES_REGISTERED_EVENT,
         },
         calldata_gas, CallOutcome, LocalEvm, RevmError, SolcError, VerifierSource, EIP170_MAX_RUNTIME_BYTES, VERIFIER_CONTRACT,
@@ -920,6 +920,64 @@ fn register_batch_checks_its_shape_and_ties_the_aggregation_verifier_to_the_mode
     // Removing it.
     ok(chain.admin(set(2, &[0; 20])));
     reverts_with(&chain.call(batch(&instances, &[USER, USER], &sigs)), "NoAggregationVerifier(bytes32,uint256)", &[m.id, word_u64(2)]);
+}
+
+#[test]
+fn upgrade_batch_checks_each_statement_like_upgrade_and_stores_nothing_when_the_proof_fails() {
+    // The real aggregated upgrade is in core/tests/aggregation.rs; here, every check before the
+    // proof, with a stand-in aggregation verifier that rejects every proof.
+    let f = fixture();
+    let mut chain = deploy(false);
+    let (b, p1, p3) = (&f.model_b, &f.b_c1, &f.b_c3);
+    let stand_in = chain.verifier_a;
+    let limbs = vec![[0u8; 32]; 12];
+    let words = |p: &Proven| -> Vec<[u8; 32]> { p.instances.iter().map(fr_to_be).collect() };
+    let instances = [limbs.clone(), words(p1), words(p3)].concat();
+    let batch = |instances: &[[u8; 32]], accounts: &[[u8; 20]]| upgrade_batch_calldata(&b.id, &[1, 2, 3], instances, accounts);
+
+    // The batch's shape: its size, an aggregation verifier for it, the input count.
+    reverts_with(&chain.call(batch(&limbs, &[])), "BadBatchSize(uint256)", &[word_u64(0)]);
+    reverts_with(&chain.call(batch(&instances, &[USER; 65])), "BadBatchSize(uint256)", &[word_u64(65)]);
+    reverts_with(&chain.call(batch(&instances, &[USER, USER])), "NoAggregationVerifier(bytes32,uint256)", &[b.id, word_u64(2)]);
+    ok(chain.admin(set_aggregation_verifier_calldata(&b.id, 2, &stand_in)));
+    let n = (12 + 2 * PUBLIC_CODE_INSTANCES) as u64;
+    reverts_with(
+        &chain.call(batch(&instances[..instances.len() - 1], &[USER, USER])),
+        "WrongPublicInputCount(uint256,uint256)",
+        &[word_u64(n), word_u64(n - 1)],
+    );
+
+    // Each statement gets `upgrade`'s checks: registered, bound to its own account (not the
+    // relayer's), a newer model than the current one (the same commitment twice is not),
+    // its device not revoked.
+    ok(chain.register(&f.model_a, &f.a_c1));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER])), "NotRegistered(bytes32)", &[c_bytes(p3)]);
+    ok(chain.register(&f.model_a, &f.a_c3));
+    reverts_with(
+        &chain.call(batch(&instances, &[USER, OTHER])),
+        "BindingMismatch(uint256,uint256)",
+        &[fr_to_be(&binding(CHAIN_ID, OTHER).to_field()), binding_word(p3)],
+    );
+    let twice = [limbs.clone(), words(p1), words(p1)].concat();
+    reverts_with(&chain.call(batch(&twice, &[USER, USER])), "NotAnUpgrade(bytes32,bytes32,bytes32)", &[c_bytes(p1), b.id, b.id]);
+
+    // Every check passes, from a relayer that is neither account: the proof decides (the
+    // stand-in rejects it), and nothing is stored — both commitments stay under model A with
+    // their records (the policy here deletes the old record on an upgrade).
+    reverts_with(&chain.call_from(OTHER, batch(&instances, &[USER, USER])), "ProofRejected(bytes32)", &[b.id]);
+    for p in [p1, p3] {
+        assert_eq!(chain.view_word(current_model_of_calldata(&c_bytes(p))), f.model_a.id);
+        assert_eq!(chain.view_word(is_registered_calldata(&c_bytes(p), &f.model_a.id)), word_bool(true));
+        assert_eq!(chain.view_word(is_registered_calldata(&c_bytes(p), &b.id)), word_bool(false));
+    }
+    // A new verifier for model B disables the aggregation verifier made for the old one.
+    ok(chain.admin(set_model_calldata(&entry(b, chain.verifier_m, true))));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER])), "NoAggregationVerifier(bytes32,uint256)", &[b.id, word_u64(2)]);
+    ok(chain.admin(set_model_calldata(&entry(b, chain.verifier_b, true))));
+    ok(chain.admin(set_aggregation_verifier_calldata(&b.id, 2, &stand_in)));
+    // A revoked enrollment device blocks the upgrade of every commitment it signed.
+    ok(chain.admin(revoke_device_calldata(&dev_device_id())));
+    reverts_with(&chain.call(batch(&instances, &[USER, USER])), "RevokedDevice(address)", &[word_addr(&dev_device_id().0)]);
 }
 
 /// The address a signature made for another commitment recovers to over `p`'s commitment.

@@ -17,7 +17,7 @@
 //! # Registry
 //!
 //! The `IrisCodeRegistry` ABI (`contracts/IrisCodeRegistry.sol`) is small enough to encode by
-//! hand: [`register_calldata`], [`upgrade_calldata`], [`register_batch_calldata`] (relayers), the issuer's administration calls and the
+//! hand: [`register_calldata`], [`upgrade_calldata`], [`register_batch_calldata`] and [`upgrade_batch_calldata`] (relayers), the issuer's administration calls and the
 //! views. What the registry stores per (commitment, model) is [`code_hash`] (public-code:
 //! `keccak256` of the 134 code and mask words) or [`share_hash`] (mpc-shares:
 //! `keccak256(S_1 ‖ S_2 ‖ S_3)`), each value as 32 big-endian bytes. [`decode_registry_event`]
@@ -204,6 +204,9 @@ pub const REGISTER_SIG: &str = "register(bytes32,bytes,uint256[],bytes)";
 /// Signature of `IrisCodeRegistry.registerBatch` (relayers: one aggregated proof for N
 /// first registrations).
 pub const REGISTER_BATCH_SIG: &str = "registerBatch(bytes32,bytes,uint256[],address[],bytes)";
+/// Signature of `IrisCodeRegistry.upgradeBatch` (relayers: one aggregated proof for N
+/// upgrades to a newer model).
+pub const UPGRADE_BATCH_SIG: &str = "upgradeBatch(bytes32,bytes,uint256[],address[])";
 /// Signature of `IrisCodeRegistry.setAggregationVerifier`.
 pub const SET_AGGREGATION_VERIFIER_SIG: &str = "setAggregationVerifier(bytes32,uint256,address)";
 /// Signature of the view `IrisCodeRegistry.aggregationOf` (returns the verifier and the model
@@ -256,6 +259,8 @@ pub const SHARES_REGISTERED_EVENT: &str = "SharesRegistered(bytes32,bytes32,addr
 pub const SHARES_UPGRADED_EVENT: &str = "SharesUpgraded(bytes32,bytes32,bytes32,bytes32,uint256,uint256,uint256)";
 /// Event `RegisteredFor` (one per statement of a `registerBatch`).
 pub const REGISTERED_FOR_EVENT: &str = "RegisteredFor(bytes32,address,address)";
+/// Event `UpgradedFor` (one per statement of an `upgradeBatch`).
+pub const UPGRADED_FOR_EVENT: &str = "UpgradedFor(bytes32,address,address)";
 /// Event `AggregationVerifierSet`.
 pub const AGGREGATION_VERIFIER_SET_EVENT: &str = "AggregationVerifierSet(bytes32,uint256,address)";
 /// Event `DeviceRevoked`.
@@ -364,6 +369,18 @@ pub fn set_aggregation_verifier_calldata(model_id: &[u8; 32], batch_size: u64, v
 /// aggregation verifier and the model verifier it was set for).
 pub fn aggregation_of_calldata(model_id: &[u8; 32], batch_size: u64) -> Vec<u8> {
     encode_call(AGGREGATION_OF_SIG, &[Token::Word(*model_id), Token::Word(word_u64(batch_size))])
+}
+
+/// Calldata for `upgradeBatch(newModelId, proof, instances, accounts)`: a relayer's N
+/// upgrades to a newer model with one aggregated proof of proofs under that model.
+/// `instances` is the aggregated proof's public inputs as 32-byte big-endian words (as in
+/// [`register_batch_calldata`]); statement `i` must be bound to `accounts[i]`. No device
+/// signature: each commitment was attested when it was first registered.
+pub fn upgrade_batch_calldata(new_model_id: &[u8; 32], proof: &[u8], instances: &[[u8; 32]], accounts: &[[u8; 20]]) -> Vec<u8> {
+    encode_call(
+        UPGRADE_BATCH_SIG,
+        &[Token::Word(*new_model_id), Token::Bytes(proof), Token::Words(instances.to_vec()), Token::Words(accounts.iter().map(word_address).collect())],
+    )
 }
 
 /// Calldata for `upgrade(newModelId, proof, publicInputs)` (layout v2, bound like
@@ -624,6 +641,15 @@ pub enum RegistryEvent {
         /// The relayer that sent the batch.
         relayer: [u8; 20],
     },
+    /// `UpgradedFor`: a statement of a relayed upgrade batch, bound to `account`.
+    UpgradedFor {
+        /// `C`.
+        commitment: [u8; 32],
+        /// The account the statement is bound to.
+        account: [u8; 20],
+        /// The relayer that sent the batch.
+        relayer: [u8; 20],
+    },
     /// `DeviceRevoked`.
     DeviceRevoked {
         /// The revoked device.
@@ -678,6 +704,8 @@ pub fn decode_registry_event(topics: &[[u8; 32]], data: &[u8]) -> Option<Registr
         })
     } else if topic0 == event_topic(REGISTERED_FOR_EVENT) && shape(4, 0) {
         Some(RegistryEvent::RegisteredFor { commitment: topics[1], account: decode_address(&topics[2])?, relayer: decode_address(&topics[3])? })
+    } else if topic0 == event_topic(UPGRADED_FOR_EVENT) && shape(4, 0) {
+        Some(RegistryEvent::UpgradedFor { commitment: topics[1], account: decode_address(&topics[2])?, relayer: decode_address(&topics[3])? })
     } else if topic0 == event_topic(DEVICE_REVOKED_EVENT) && shape(2, 0) {
         Some(RegistryEvent::DeviceRevoked { device: decode_address(&topics[1])? })
     } else if topic0 == event_topic(OWNERSHIP_TRANSFER_STARTED_EVENT) && shape(3, 0) {

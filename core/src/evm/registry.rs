@@ -20,8 +20,8 @@ use halo2_proofs::{
 use super::{
     calldata::{
         encode_verifier_calldata, register_batch_calldata, register_calldata, registry_constructor_args, registry_layout, revoke_device_calldata,
-        set_aggregation_verifier_calldata, set_model_calldata, set_trusted_device_calldata, upgrade_calldata, ModelEntry, MPC_SHARES_INSTANCES,
-        PUBLIC_CODE_INSTANCES,
+        set_aggregation_verifier_calldata, set_model_calldata, set_trusted_device_calldata, upgrade_batch_calldata, upgrade_calldata, ModelEntry,
+        MPC_SHARES_INSTANCES, PUBLIC_CODE_INSTANCES,
     },
     revm::{CallOutcome, LocalEvm, RevmError},
     solc::{CompiledContract, Solc, SolcError},
@@ -247,6 +247,12 @@ impl LocalRegistry {
         })
     }
 
+    /// A fork of the chain ([`LocalEvm::fork`]): the same registry, verifiers and records at
+    /// the same addresses, evolving on their own from here (to try two futures of one state).
+    pub fn fork(&self) -> Self {
+        Self { evm: self.evm.fork(), solc: self.solc.clone(), owner: self.owner, address: self.address }
+    }
+
     /// Trusts an enrollment device (`setTrustedDevice`).
     pub fn trust_device(&mut self, device: &DeviceId) -> Result<(), RegistryError> {
         ok("setTrustedDevice", self.evm.call(self.owner, self.address, set_trusted_device_calldata(device, true))?)?;
@@ -295,6 +301,23 @@ impl LocalRegistry {
         let data = register_batch_calldata(model_id, proof, instances, accounts, signatures);
         let calldata_bytes = data.len();
         let out = ok("registerBatch", self.evm.call(relayer, self.address, data)?)?;
+        Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
+    }
+
+    /// `upgradeBatch(newModelId, proof, instances, accounts)` from a relayer: `instances` and
+    /// `proof` are an aggregated proof's of statements under the newer model, statement `i`
+    /// bound to [`Self::binding`]`(accounts[i])`.
+    pub fn upgrade_batch(
+        &mut self,
+        relayer: [u8; 20],
+        new_model_id: &[u8; 32],
+        proof: &[u8],
+        instances: &[[u8; 32]],
+        accounts: &[[u8; 20]],
+    ) -> Result<Submitted, RegistryError> {
+        let data = upgrade_batch_calldata(new_model_id, proof, instances, accounts);
+        let calldata_bytes = data.len();
+        let out = ok("upgradeBatch", self.evm.call(relayer, self.address, data)?)?;
         Ok(Submitted { gas_used: out.gas_used, calldata_bytes })
     }
 

@@ -148,6 +148,15 @@ impl LocalEvm {
         Self { evm: ctx.with_db(InMemoryDB::default()).build_mainnet() }
     }
 
+    /// A fork of this chain: the same accounts, code and storage under the same rules (chain
+    /// id, block, code-size limit), evolving on its own from here.
+    pub fn fork(&self) -> Self {
+        let mut ctx = Context::mainnet().with_db(self.evm.ctx.journaled_state.database.clone());
+        ctx.cfg = self.evm.ctx.cfg.clone();
+        ctx.block = self.evm.ctx.block.clone();
+        Self { evm: ctx.build_mainnet() }
+    }
+
     fn nonce(&self, who: Address) -> u64 {
         self.evm.ctx.journaled_state.database.basic_ref(who).ok().flatten().map_or(0, |a| a.nonce)
     }

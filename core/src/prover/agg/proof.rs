@@ -54,7 +54,8 @@ pub enum AggregatedProofError {
     Corrupt(String),
 }
 
-/// Why `registerBatch` calldata cannot be built ([`AggregatedProof::register_batch_calldata`]):
+/// Why `registerBatch` or `upgradeBatch` calldata cannot be built
+/// ([`AggregatedProof::register_batch_calldata`], [`AggregatedProof::upgrade_batch_calldata`]):
 /// each case would make the registry revert, so it is refused before anything is sent.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -201,17 +202,37 @@ impl AggregatedProof {
     /// be seen here is refused: a count mismatch, a bundle that is not its statement, a missing
     /// signature, a binding that does not match, bindings for two registries.
     pub fn register_batch_calldata(&self, bundles: &[ProofBundle], bindings: &[Binding]) -> Result<Vec<u8>, BatchCalldataError> {
+        let accounts = self.batch_accounts(bundles, bindings)?;
+        let signatures = bundles
+            .iter()
+            .enumerate()
+            .map(|(index, bundle)| bundle.attestation.as_ref().map(|a| a.signature).ok_or(BatchCalldataError::Unsigned { index }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::evm::calldata::register_batch_calldata(&self.model_id, &self.proof, &self.instances, &accounts, &signatures))
+    }
+
+    /// Calldata for `IrisCodeRegistry.upgradeBatch(newModelId, proof, instances, accounts)`
+    /// ([`crate::evm::calldata::upgrade_batch_calldata`]): the aggregated proof's statements,
+    /// proven under the newer model, move their commitments to it. `bundles` and `bindings` as
+    /// for [`Self::register_batch_calldata`], with the same checks except the device signature,
+    /// which an upgrade does not take (each commitment was attested at its first registration).
+    pub fn upgrade_batch_calldata(&self, bundles: &[ProofBundle], bindings: &[Binding]) -> Result<Vec<u8>, BatchCalldataError> {
+        let accounts = self.batch_accounts(bundles, bindings)?;
+        Ok(crate::evm::calldata::upgrade_batch_calldata(&self.model_id, &self.proof, &self.instances, &accounts))
+    }
+
+    /// The accounts of a batch, after checking that `bundles[i]` is statement `i` and that the
+    /// statement is bound to `bindings[i]`, all at one registry.
+    fn batch_accounts(&self, bundles: &[ProofBundle], bindings: &[Binding]) -> Result<Vec<[u8; 20]>, BatchCalldataError> {
         let expected = self.len();
         if bundles.len() != expected || bindings.len() != expected {
             return Err(BatchCalldataError::Count { expected, bundles: bundles.len(), bindings: bindings.len() });
         }
-        let mut signatures = Vec::with_capacity(expected);
         for (index, (bundle, binding)) in bundles.iter().zip(bindings).enumerate() {
             let statement = self.statement_inputs(index).ok_or(BatchCalldataError::NotTheStatement { index })?;
             if bundle.model_id != self.model_id || bundle.public_inputs != statement {
                 return Err(BatchCalldataError::NotTheStatement { index });
             }
-            signatures.push(bundle.attestation.as_ref().ok_or(BatchCalldataError::Unsigned { index })?.signature);
             if (binding.chain_id, binding.registry) != (bindings[0].chain_id, bindings[0].registry) {
                 return Err(BatchCalldataError::MixedRegistries { index });
             }
@@ -224,8 +245,7 @@ impl AggregatedProof {
                 });
             }
         }
-        let accounts: Vec<[u8; 20]> = bindings.iter().map(|b| b.account).collect();
-        Ok(crate::evm::calldata::register_batch_calldata(&self.model_id, &self.proof, &self.instances, &accounts, &signatures))
+        Ok(bindings.iter().map(|b| b.account).collect())
     }
 
     /// Model id as hex.
