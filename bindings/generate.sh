@@ -21,6 +21,10 @@
 #   bindings/generate.sh --check   regenerate into a temporary directory and fail if anything
 #                                  differs from the committed files (what CI runs)
 #
+# The host library comes from `cargo build -p zkiris-ffi --lib` (dev profile), or from
+# $ZKIRIS_FFI_LIB when that names an already built libzkiris_ffi (scripts/test passes the one
+# its optimised test build made, so CI does not compile every dependency a second time).
+#
 # The bindings do not depend on the target: the host library describes the same API as the
 # phone builds.
 set -euo pipefail
@@ -38,6 +42,7 @@ case "$(uname -s)" in
   Darwin) lib="$target/debug/libzkiris_ffi.dylib" ;;
   *) lib="$target/debug/libzkiris_ffi.so" ;;
 esac
+prebuilt="${ZKIRIS_FFI_LIB:-}"
 
 # The generators must be the UniFFI version the library is built with.
 uniffi_version() { awk '/^name = "uniffi"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$1"; }
@@ -48,7 +53,12 @@ if [ -z "$lib_uniffi" ] || [ "$lib_uniffi" != "$gen_uniffi" ]; then
   exit 1
 fi
 
-cargo build -p zkiris-ffi --lib
+if [ -n "$prebuilt" ]; then
+  [ -f "$prebuilt" ] || { echo "generate.sh: ZKIRIS_FFI_LIB=$prebuilt is not a file" >&2; exit 1; }
+  lib="$prebuilt"
+else
+  cargo build -p zkiris-ffi --lib
+fi
 [ -f "$lib" ] || { echo "generate.sh: $lib was not built" >&2; exit 1; }
 # The generators are their own small workspace (bindings/uniffi-bindgen/Cargo.toml says why).
 cargo build --release --manifest-path bindings/uniffi-bindgen/Cargo.toml
