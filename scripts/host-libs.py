@@ -5,7 +5,7 @@ Reads cargo's JSON messages (`cargo test ... --no-run --message-format=json`) on
 into OUT_DIR the two libraries the JVM tests load: `libzkiris_ffi.so` (the zkiris-ffi cdylib)
 and `examples/libmpc_test_party.so` (the test-only MPC party library), the layout
 android/jvm-tests/pom.xml expects for -Dzkiris.lib.dir. Prints the path of the staged
-libzkiris_ffi.so. Fails if the build made either library not.
+libzkiris_ffi.so. Fails, linking nothing, if the build did not make both.
 
     cargo test --workspace --no-run --message-format=json | scripts/host-libs.py OUT_DIR
 """

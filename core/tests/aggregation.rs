@@ -342,7 +342,7 @@ fn on_the_evm(
     let swapped = agg.register_batch_calldata(&signed, &[bindings[1], bindings[0]]);
     assert!(matches!(swapped, Err(zkiris::prover::agg::BatchCalldataError::WrongBinding { index: 0, .. })), "{swapped:?}");
     let calldata_bytes = data.len();
-    let out = registry.call(relayer, data.clone()).unwrap();
+    let out = registry.call(relayer, data).unwrap();
     assert!(out.success, "registerBatch: 0x{}", hex::encode(&out.output));
     eprintln!("registerBatch of 2: {} gas ({} per registration), calldata {} bytes", out.gas_used, out.gas_used / 2, calldata_bytes);
     let events: Vec<RegistryEvent> = out.logs.iter().filter_map(|l| decode_registry_event(&l.topics, &l.data)).collect();
@@ -353,8 +353,9 @@ fn on_the_evm(
         let registered = registry.call(relayer, is_registered_calldata(&commitment, &model_id)).unwrap();
         assert_eq!(registered.output.last(), Some(&1), "statement {i} is registered");
     }
-    // A replay of the same batch.
-    reverts(&registry.call(relayer, data).unwrap(), "AlreadyRegistered(bytes32,bytes32)");
+    // A replay of the same batch, sent through the library's relayer call.
+    let replay = registry.register_batch(relayer, &model_id, &agg.proof, &agg.instances, &accounts, &signatures);
+    reverted(&replay, "registerBatch", "AlreadyRegistered(bytes32,bytes32)");
 
     upgrades_on_the_evm(fork, aggregation, bundles, enrollments, parties);
 }
@@ -434,9 +435,10 @@ fn upgrades_on_the_evm(
 
     // The honest batch: both commitments move to the aggregated model, each with its
     // SharesUpgraded and UpgradedFor events.
-    let out = registry.call(relayer, data.clone()).unwrap();
+    let calldata_bytes = data.len();
+    let out = registry.call(relayer, data).unwrap();
     assert!(out.success, "upgradeBatch: 0x{}", hex::encode(&out.output));
-    eprintln!("upgradeBatch of 2: {} gas ({} per upgrade), calldata {} bytes", out.gas_used, out.gas_used / 2, data.len());
+    eprintln!("upgradeBatch of 2: {} gas ({} per upgrade), calldata {} bytes", out.gas_used, out.gas_used / 2, calldata_bytes);
     let events: Vec<RegistryEvent> = out.logs.iter().filter_map(|l| decode_registry_event(&l.topics, &l.data)).collect();
     for (i, bundle) in bundles.iter().enumerate() {
         let commitment = bundle.public_inputs[ROW_COMMITMENT];
@@ -450,6 +452,18 @@ fn upgrades_on_the_evm(
         let current = registry.call(relayer, current_model_of_calldata(&commitment)).unwrap();
         assert_eq!(current.output, new_model.to_vec(), "statement {i} is under the new model");
     }
-    // A replay: the commitments are already under this model.
-    reverts(&registry.call(relayer, data).unwrap(), "NotAnUpgrade(bytes32,bytes32,bytes32)");
+    // A replay, sent through the library's relayer call: the commitments are already under
+    // this model.
+    let replay = registry.upgrade_batch(relayer, &new_model, &agg.proof, &agg.instances, &accounts);
+    reverted(&replay, "upgradeBatch", "NotAnUpgrade(bytes32,bytes32,bytes32)");
+}
+
+/// `result` is the registry's typed revert of `call` with the custom error `error`.
+#[cfg(feature = "evm-test")]
+fn reverted(result: &Result<zkiris::evm::Submitted, zkiris::evm::RegistryError>, call: &str, error: &str) {
+    let selector = hex::encode(zkiris::evm::calldata::selector(error));
+    assert!(
+        matches!(result, Err(zkiris::evm::RegistryError::Reverted { call: c, output, .. }) if *c == call && output.starts_with(&selector)),
+        "expected {call} to revert with {error}: {result:?}"
+    );
 }
