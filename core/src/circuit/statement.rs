@@ -32,7 +32,7 @@ use super::chips::poseidon::{InputCell, PoseidonChip, PoseidonConfig, PoseidonIn
 use super::chips::range::RangeConfig;
 use super::chips::relu::ReluConfig;
 use super::chips::requant::RequantConfig;
-use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput};
+use super::chips::shares::{BitCell, SharesChip, SharesConfig, SharesInput, SharesRange};
 use super::chips::AssignedFr;
 use super::layout::{CnnColumns, Columns};
 use super::plan::cnn::CnnStep;
@@ -175,11 +175,12 @@ impl Circuit<Fr> for IrisCircuit {
                 dense_batch: (shape.dense_width > 1).then(|| DenseBatchConfig::configure(meta, &cols, &cc, shape.dense_width)),
             }
         });
-        let shares = shape.shares.then(|| {
+        let shares = shape.shares.map(|range| {
             let (x, y) = (meta.advice_column(), meta.advice_column());
             let p_adv = [meta.advice_column(), meta.advice_column()];
             let p_fix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
-            SharesChip::configure(meta, x, y, p_adv, p_fix)
+            let x_high = (range == SharesRange::Bytes).then(|| meta.advice_column());
+            SharesChip::configure(meta, x, x_high, y, p_adv, p_fix)
         });
         IrisConfig { cols, range, horner, pack, conv, cmp, logic, poseidon, cnn, shares }
     }

@@ -27,23 +27,35 @@
 //!
 //! # Columns
 //!
-//! `x` (advice, 16-bit range-checked on every row by a lookup without a selector: the column
+//! `x` (advice, 16-bit range-checked on every row by lookups without a selector: the column
 //! holds only the chip's values and zeros), `y` (advice, equality: bit copies, packing
-//! accumulators, the `S_p` headers), a 65,536-row table column, and the Poseidon chip's two
-//! advice and four fixed columns. Nobody else writes into them, so the chip lays itself out
-//! from any start row.
+//! accumulators, the `S_p` headers), the range table, and the Poseidon chip's two advice and
+//! four fixed columns. Nobody else writes into them, so the chip lays itself out from any
+//! start row.
+//!
+//! # Range-check layouts ([`SharesRange`], chosen per circuit by [`SharesRange::for_rows`])
+//!
+//! - **`Table16`** (large circuits): one lookup of `x` into a 65,536-row table of `0..2^16`.
+//!   The table is free once the circuit has that many rows anyway (the chip alone fills
+//!   114,691 rows for a 16,384-bit code).
+//! - **`Bytes`** (small circuits): a third advice column `x_high` holds the high byte `h` of
+//!   each `x` cell, and two lookups check `h ∈ [0, 2^8)` and `x − 2^8·h ∈ [0, 2^8)` against a
+//!   256-row table, so `x = lo + 2^8·h ∈ [0, 2^16)`. One more column and lookup, but the table
+//!   no longer sets a floor of 2^16 rows: the tiny mpc-shares test model proves at k = 11
+//!   instead of k = 17. `x_high` holds only the chip's values and zeros too (a zero row
+//!   passes both lookups).
 //!
 //! # Rows of chunk `k` (offsets from `first_row + 28k`)
 //!
-//! | off | `x` (16-bit) | `y` | gates on the row |
-//! |---|---|---|---|
-//! | 0..3 | `s_j` (slope) | `c_j` (code bit, copy) | 0: `share` (reads offsets 0..27 of `x`, 0..7 of `y`) |
-//! | 4..7 | `q'_1j` | `m_j` (mask bit, copy) | |
-//! | 8..11 | `r_1j` | `acc_1` | `pack` |
-//! | 12..15 | `q'_2j` | 0 | |
-//! | 16..19 | `r_2j` | `acc_2` | `pack` |
-//! | 20..23 | `q'_3j` | 0 | |
-//! | 24..27 | `r_3j` | `acc_3` | `pack` |
+//! | off | `x` (16-bit) | `x_high` (`Bytes` only) | `y` | gates on the row |
+//! |---|---|---|---|---|
+//! | 0..3 | `s_j` (slope) | `⌊s_j / 2^8⌋` | `c_j` (code bit, copy) | 0: `share` (reads offsets 0..27 of `x`, 0..7 of `y`) |
+//! | 4..7 | `q'_1j` | `⌊q'_1j / 2^8⌋` | `m_j` (mask bit, copy) | |
+//! | 8..11 | `r_1j` | `⌊r_1j / 2^8⌋` | `acc_1` | `pack` |
+//! | 12..15 | `q'_2j` | … | 0 | |
+//! | 16..19 | `r_2j` | … | `acc_2` | `pack` |
+//! | 20..23 | `q'_3j` | … | 0 | |
+//! | 24..27 | `r_3j` | … | `acc_3` | `pack` |
 //!
 //! `acc_p` packs party `p`'s coefficients in order `n = 4k + j`: `acc = r` where `n mod 15 = 0`
 //! (`s_acc_start`), else `acc = acc[−1]·2^16 + r` within a chunk (`s_acc_next`) or
@@ -70,8 +82,41 @@ use crate::mpc::shares::{share_commitment_header, Party, COEFFS_PER_ELEMENT, SHA
 
 /// Rows per chunk in the chip's `x` and `y` columns.
 pub const ROWS_PER_CHUNK: usize = 28;
-/// Bits of every `x` cell (the range table has `2^RANGE_BITS` rows).
+/// Bits of every `x` cell.
 pub const RANGE_BITS: u32 = 16;
+/// Bits of each half of an `x` cell in the [`SharesRange::Bytes`] layout.
+const HALF_BITS: u32 = RANGE_BITS / 2;
+
+/// How the chip range-checks its `x` cells to [`RANGE_BITS`] bits (see the module doc).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SharesRange {
+    /// One lookup into a table of `0..2^16` (65,536 rows).
+    #[default]
+    Table16,
+    /// The high byte in a column of its own; two lookups into a table of `0..2^8` (256 rows).
+    Bytes,
+}
+
+impl SharesRange {
+    /// The layout for a circuit that needs `rows` rows without any range table: `Table16`
+    /// when the 65,536-row table fits in the `2^k` rows the circuit has anyway, else `Bytes`.
+    pub fn for_rows(rows: usize) -> Self {
+        let pow2 = |n: usize| (n + 16).next_power_of_two();
+        if pow2(rows) >= pow2(Self::Table16.table_rows()) {
+            Self::Table16
+        } else {
+            Self::Bytes
+        }
+    }
+
+    /// Rows of the range table.
+    pub fn table_rows(self) -> usize {
+        match self {
+            Self::Table16 => 1 << RANGE_BITS,
+            Self::Bytes => 1 << HALF_BITS,
+        }
+    }
+}
 /// Offset added to the quotients so that they are stored non-negative.
 pub const QUOTIENT_OFFSET: i64 = 2;
 
@@ -106,6 +151,8 @@ fn slope_terms(p: usize, j: usize) -> &'static [usize] {
 #[derive(Clone, Debug)]
 pub struct SharesConfig {
     x: Column<Advice>,
+    /// The high byte of each `x` cell (`Bytes` layout only).
+    x_high: Option<Column<Advice>>,
     y: Column<Advice>,
     s_share: Selector,
     s_acc_start: Selector,
@@ -176,13 +223,26 @@ fn int(v: i64) -> Fr {
     }
 }
 
+impl SharesConfig {
+    /// The range-check layout.
+    pub fn range(&self) -> SharesRange {
+        if self.x_high.is_some() {
+            SharesRange::Bytes
+        } else {
+            SharesRange::Table16
+        }
+    }
+}
+
 impl SharesChip {
     /// Wraps a configuration.
     pub fn construct(config: SharesConfig) -> Self {
         Self { config }
     }
 
-    /// Configures the chip on advice columns `x`, `y` and the Poseidon columns.
+    /// Configures the chip on advice columns `x`, `y` and the Poseidon columns. With `x_high`
+    /// the chip uses the [`SharesRange::Bytes`] range check (that column holds the high bytes),
+    /// without it [`SharesRange::Table16`].
     ///
     /// # Side-effects
     /// `y` is equality-enabled (the Poseidon chip enables its own advice columns). The caller's
@@ -190,6 +250,7 @@ impl SharesChip {
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         x: Column<Advice>,
+        x_high: Option<Column<Advice>>,
         y: Column<Advice>,
         poseidon_advice: [Column<Advice>; 2],
         poseidon_fixed: [Column<Fixed>; 4],
@@ -198,9 +259,20 @@ impl SharesChip {
         let s_share = meta.selector();
         let (s_acc_start, s_acc_next, s_acc_cross) = (meta.selector(), meta.selector(), meta.selector());
         let table = meta.lookup_table_column();
-        // No selector: `x` holds nothing but the chip's 16-bit values (and zeros where
+        // No selector: `x` (and `x_high`) hold nothing but the chip's values (and zeros where
         // unassigned), so the check applies to every usable row and costs no fixed column.
-        meta.lookup("shares: 16-bit x", |m| vec![(m.query_advice(x, Rotation::cur()), table)]);
+        match x_high {
+            None => {
+                meta.lookup("shares: 16-bit x", |m| vec![(m.query_advice(x, Rotation::cur()), table)]);
+            }
+            Some(h) => {
+                meta.lookup("shares: x high byte", |m| vec![(m.query_advice(h, Rotation::cur()), table)]);
+                meta.lookup("shares: x low byte", |m| {
+                    let lo = m.query_advice(x, Rotation::cur()) - m.query_advice(h, Rotation::cur()) * c(Fr::from(1u64 << HALF_BITS));
+                    vec![(lo, table)]
+                });
+            }
+        }
         meta.create_gate("shares: bits", |m| {
             let s = m.query_selector(s_share);
             (0..8)
@@ -247,16 +319,23 @@ impl SharesChip {
         // The two-column, four-column shapes are the chip's documented requirement.
         let poseidon =
             PoseidonChip::configure_with_width(meta, &poseidon_advice, &poseidon_fixed, SHARE_SPONGE_WIDTH).expect("Poseidon chip columns and width");
-        SharesConfig { x, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
+        SharesConfig { x, x_high, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
     }
 
-    /// Loads the 16-bit range table (`0 .. 2^16`); the circuit needs `k ≥ 17`.
+    /// The range-check layout the chip was configured with.
+    pub fn range(&self) -> SharesRange {
+        self.config.range()
+    }
+
+    /// Loads the range table: `0 .. 2^16` (`Table16`, the circuit needs `k ≥ 17`) or
+    /// `0 .. 2^8` (`Bytes`).
     pub fn load_table(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
         let table = self.config.table;
+        let rows = self.range().table_rows();
         layouter.assign_table(
-            || "shares: 16-bit table",
+            || "shares: range table",
             |mut t| {
-                for i in 0..1usize << RANGE_BITS {
+                for i in 0..rows {
                     t.assign_cell(|| "value", table, i, || Value::known(Fr::from(i as u64)))?;
                 }
                 Ok(())
@@ -303,7 +382,11 @@ impl SharesChip {
             let base = first_row + ROWS_PER_CHUNK * k;
             cfg.s_share.enable(region, base)?;
             for off in 0..ROWS_PER_CHUNK {
-                region.assign_advice(cfg.x, base + off, cells.as_ref().map(|c| c.x[ROWS_PER_CHUNK * k + off]));
+                let x = cells.as_ref().map(|c| c.x[ROWS_PER_CHUNK * k + off]);
+                region.assign_advice(cfg.x, base + off, x);
+                if let Some(h) = cfg.x_high {
+                    region.assign_advice(h, base + off, x.map(high_byte));
+                }
             }
             for j in 0..4 {
                 let yc = region.assign_advice(cfg.y, base + CODE_OFF + j, cells.as_ref().map(|c| c.y[ROWS_PER_CHUNK * k + CODE_OFF + j]));
@@ -352,6 +435,14 @@ impl SharesChip {
         let commitments: [AssignedCell<&'v Assigned<Fr>, Fr>; 3] = outs.try_into().map_err(|_| Error::Synthesis)?;
         Ok(SharesOutput { commitments, rows: Self::rows(chunks), poseidon_rows: prow - first_row })
     }
+}
+
+/// `⌊v / 2^8⌋` of a field element holding a 16-bit value (the `x_high` cell of an `x` cell);
+/// for other elements, bits 8..16 of its canonical representation (a value that then fails
+/// the range check, as it must).
+fn high_byte(v: Fr) -> Fr {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    Fr::from(v.to_repr().as_ref()[1] as u64)
 }
 
 /// The `x` and `y` values of every chunk row (`ROWS_PER_CHUNK` per chunk, without headers).

@@ -15,6 +15,7 @@ use crate::model::Model;
 use super::chips::compare::rows_for_bits;
 use super::chips::conv::{apad_shape, ApadShape};
 use super::chips::pack::{CODE_BITS_PER_WORD, MASK_BITS_PER_ELEMENT, PIXELS_PER_ELEMENT};
+use super::chips::shares::SharesRange;
 use super::layout::{Col, Floor};
 use super::CircuitError;
 use crate::iriscode::serialize::serial_index;
@@ -150,8 +151,9 @@ pub struct CircuitShape {
     /// every dense layer uses the direct layout (`circuit/chips/dense.rs`).
     pub dense_width: usize,
     /// Whether the MPC shares chip (`circuit/chips/shares.rs`) and its columns exist (mpc-shares
-    /// models only; public-code circuits keep exactly their columns).
-    pub shares: bool,
+    /// models only; public-code circuits keep exactly their columns), and how it range-checks
+    /// its cells (a 2^16-row table on large circuits, byte halves on small ones).
+    pub shares: Option<super::chips::shares::SharesRange>,
 }
 
 /// Multiply-adds in dense layers from which the batched layout is used automatically.
@@ -700,7 +702,8 @@ impl StatementPlan {
                 relu_rows: cnn.relu_rows(),
                 requant_shapes: cnn.requant_shapes(),
                 dense_width: if cnn.denses.iter().any(|d| !d.blocks.is_empty()) { dense_width } else { 1 },
-                shares: shares.is_some(),
+                // Chosen below, once the rows are known.
+                shares: None,
             },
             inputs,
             convs,
@@ -719,9 +722,12 @@ impl StatementPlan {
             layout,
             shares,
         };
-        let shares_rows = plan.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
-        plan.shape.paired_limbs =
-            super::chips::range::RangeConfig::paired_for(plan.rows.max(plan.commitment_rows()).max(plan.instances).max(shares_rows), limb_bits);
+        // The range tables: each large one (the limb-pair table, the shares chip's 16-bit table)
+        // only where the circuit has its rows anyway, else the small layouts.
+        let rows_without_tables = plan.rows_without_tables();
+        plan.shape.shares = plan.shares.as_ref().map(|_| SharesRange::for_rows(rows_without_tables));
+        let shares_table = plan.shape.shares.map_or(0, SharesRange::table_rows);
+        plan.shape.paired_limbs = super::chips::range::RangeConfig::paired_for(rows_without_tables.max(shares_table), limb_bits);
         Ok(plan)
     }
 
@@ -747,15 +753,19 @@ impl StatementPlan {
     /// The smallest `k` whose `2^k` rows hold the layout, the commitment, the range table and
     /// halo2's blinding rows.
     pub fn min_k(&self) -> u32 {
-        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows).max(1 << super::chips::shares::RANGE_BITS));
         let need = self
-            .rows
-            .max(self.commitment_rows())
+            .rows_without_tables()
             .max(super::chips::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
-            .max(self.instances)
-            .max(shares)
+            .max(self.shape.shares.map_or(0, SharesRange::table_rows))
             + 16;
         need.next_power_of_two().trailing_zeros().max(4)
+    }
+
+    /// Rows the circuit needs without its lookup tables: the layout, the commitment, the
+    /// public inputs, the shares chip's columns.
+    fn rows_without_tables(&self) -> usize {
+        let shares = self.shares.as_ref().map_or(0, |s| s.rows.max(s.poseidon_rows));
+        self.rows.max(self.commitment_rows()).max(self.instances).max(shares)
     }
 
     /// The inputs in commitment order: the image, then the mask.

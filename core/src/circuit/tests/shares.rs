@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::{assert_rejected, mock_failures as failures};
+use crate::circuit::chips::shares::SharesRange;
 use crate::circuit::{IrisCircuit, StatementPlan, Witness};
 use crate::commitment::Salt;
 use crate::image::{IrisImage, IrisMask};
@@ -94,7 +95,10 @@ fn run(s: &Setup, w: Witness) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure
 #[test]
 fn published_vectors_prove_through_a_model() {
     let s = vector_setup();
-    assert_eq!(s.k, 17, "the 16-bit share range table sets k");
+    // 80 code bits: the shares chip checks its cells in bytes (a 256-row table), so the circuit
+    // stays small; the 16-bit table alone would set k = 17.
+    assert_eq!(s.plan.shape.shares, Some(SharesRange::Bytes));
+    assert_eq!(s.k, 10);
     assert_eq!(s.plan.instances, 7, "C, min_valid_bits, τ, binding, S_1..S_3: no code word is public");
     // The public S_p are the commitments to the published shares.
     let v = vectors();
@@ -106,6 +110,24 @@ fn published_vectors_prove_through_a_model() {
     if let Err(e) = run(&s, s.w.clone()) {
         panic!("{} failures, first: {:?}", e.len(), &e[..e.len().min(3)]);
     }
+}
+
+#[test]
+fn the_shares_range_table_follows_the_circuit_size() {
+    // 16,384-bit codes fill 114,691 rows of the chip's columns: the circuit is at k ≥ 17
+    // anyway, so the 65,536-row table is free and one lookup per cell is the cheaper check.
+    for m in ["world-v3-mpc", "world-v3-live-mpc"] {
+        let plan = StatementPlan::new(&super::common::bundled_model(m)).unwrap();
+        assert_eq!(plan.shape.shares, Some(SharesRange::Table16), "{m}");
+    }
+    // The bundled tiny mpc-shares test model (128-bit codes) would be at k = 17 only for the
+    // table; with byte halves it is at the k of its other rows.
+    let tiny = StatementPlan::new(&super::common::bundled_model("test-tiny-mpc")).unwrap();
+    assert_eq!(tiny.shape.shares, Some(SharesRange::Bytes));
+    assert_eq!(tiny.shares.as_ref().unwrap().chunks, 32);
+    assert_eq!(tiny.min_k(), 11);
+    // Public-code models have no shares chip.
+    assert_eq!(StatementPlan::new(&super::common::bundled_model("world-v3")).unwrap().shape.shares, None);
 }
 
 #[test]

@@ -15,6 +15,8 @@ enum Tamper {
     X { row: usize, delta: i64 },
     /// `y` at this absolute row is set to `value`.
     Y { row: usize, value: Fr },
+    /// `x_high` (`Bytes` layout) at this absolute row is set to `value`.
+    High { row: usize, value: Fr },
     /// Before assignment: `x` at this row gets `+ 1` and the packing (and so the hashed
     /// elements and `S_p`) is recomputed from the changed cell.
     Forge { row: usize },
@@ -28,9 +30,11 @@ struct TestConfig {
 }
 
 /// The chip on the given code/mask bits (assigned in their own column: code bits at rows
-/// `0..n`, mask bits at `n..2n`), with `S_1..S_3` exposed as public inputs 0..3.
+/// `0..n`, mask bits at `n..2n`), with `S_1..S_3` exposed as public inputs 0..3, in the given
+/// range-check layout.
 #[derive(Clone, Debug)]
 struct SharesCircuit {
+    range: SharesRange,
     code: Vec<u8>,
     mask: Vec<u8>,
     slopes: Vec<GrElement>,
@@ -40,13 +44,21 @@ struct SharesCircuit {
 impl Circuit<Fr> for SharesCircuit {
     type Config = TestConfig;
     type FloorPlanner = SimpleFloorPlanner;
-    type Params = ();
+    type Params = SharesRange;
 
     fn without_witnesses(&self) -> Self {
         Self { tampers: vec![], ..self.clone() }
     }
 
+    fn params(&self) -> SharesRange {
+        self.range
+    }
+
     fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+        Self::configure_with_params(meta, SharesRange::Table16)
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, range: SharesRange) -> TestConfig {
         let bits = meta.advice_column();
         meta.enable_equality(bits);
         let (x, y) = (meta.advice_column(), meta.advice_column());
@@ -54,7 +66,8 @@ impl Circuit<Fr> for SharesCircuit {
         let pfix = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
         let constant = meta.fixed_column();
         meta.enable_constant(constant);
-        let chip = SharesChip::configure(meta, x, y, padv, pfix);
+        let x_high = (range == SharesRange::Bytes).then(|| meta.advice_column());
+        let chip = SharesChip::configure(meta, x, x_high, y, padv, pfix);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         TestConfig { chip, bits, instance }
@@ -91,6 +104,9 @@ impl Circuit<Fr> for SharesCircuit {
                         }
                         Tamper::Y { row, value } => {
                             region.assign_advice(config.chip.y, row, Value::known(value));
+                        }
+                        Tamper::High { row, value } => {
+                            region.assign_advice(config.chip.x_high.ok_or(Error::Synthesis)?, row, Value::known(value));
                         }
                     }
                 }
@@ -138,13 +154,24 @@ fn vectors() -> (Vec<u8>, Vec<u8>, Vec<GrElement>, [Vec<GrElement>; 3]) {
 }
 
 fn vector_circuit(tampers: Vec<Tamper>) -> (SharesCircuit, Vec<Fr>) {
+    vector_circuit_in(SharesRange::Table16, tampers)
+}
+
+fn vector_circuit_in(range: SharesRange, tampers: Vec<Tamper>) -> (SharesCircuit, Vec<Fr>) {
     let (code, mask, slopes, shares) = vectors();
     let public = Party::ALL.iter().zip(&shares).map(|(p, s)| share_commitment(*p, &s.iter().flat_map(|e| e.0).collect::<Vec<_>>())).collect();
-    (SharesCircuit { code, mask, slopes, tampers }, public)
+    (SharesCircuit { range, code, mask, slopes, tampers }, public)
+}
+
+/// The smallest `k` for the circuit: the chip's rows, the bit rows, the range table.
+fn k_for(c: &SharesCircuit) -> u32 {
+    let chunks = c.code.len() / 4;
+    let rows = SharesChip::rows(chunks).max(SharesChip::poseidon_rows(chunks)).max(2 * c.code.len()).max(c.range.table_rows());
+    (rows + 16).next_power_of_two().trailing_zeros()
 }
 
 fn run(circuit: &SharesCircuit, public: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
-    MockProver::run(17, circuit, vec![public]).expect("synthesis").verify()
+    MockProver::run(k_for(circuit), circuit, vec![public]).expect("synthesis").verify()
 }
 
 /// (constraint, location) of every failed gate, lookups (name, location), permutation count.
@@ -171,11 +198,43 @@ fn has_gate(gates: &[(String, String)], gate: &str, row: usize) -> bool {
 
 /// The failures of a tampered run (which must fail).
 fn tampered(tampers: Vec<Tamper>) -> (Vec<(String, String)>, Vec<(String, String)>, usize) {
-    let (c, public) = vector_circuit(tampers);
+    tampered_in(SharesRange::Table16, tampers)
+}
+
+/// [`tampered`] in the given range-check layout.
+fn tampered_in(range: SharesRange, tampers: Vec<Tamper>) -> (Vec<(String, String)>, Vec<(String, String)>, usize) {
+    let (c, public) = vector_circuit_in(range, tampers);
     summarize(&run(&c, public).expect_err("a tampered witness must be rejected"))
 }
 
+/// Names of the lookups that failed at `row`.
+fn lookups_at(lookups: &[(String, String)], row: usize) -> Vec<&str> {
+    let mut names: Vec<&str> = lookups.iter().filter(|(_, l)| at_row(l, row)).map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 const SHARE_GATE: &str = "shares: share coefficients";
+
+#[test]
+fn published_vectors_prove_in_the_byte_layout_at_a_small_k() {
+    let (c, public) = vector_circuit_in(SharesRange::Bytes, vec![]);
+    assert_eq!(k_for(&c), 10, "20 chunks: 563 rows and a 256-row table");
+    assert_eq!(run(&c, public), Ok(()));
+    // The 16-bit table alone needs k = 17.
+    assert_eq!(k_for(&vector_circuit(vec![]).0), 17);
+}
+
+#[test]
+fn layout_choice_follows_the_rows() {
+    assert_eq!(SharesRange::for_rows(10_000), SharesRange::Bytes);
+    assert_eq!(SharesRange::for_rows(65_536 - 16), SharesRange::Bytes);
+    // From 2^16 rows on the circuit is at k ≥ 17, where the 16-bit table is free.
+    assert_eq!(SharesRange::for_rows(65_536 - 15), SharesRange::Table16);
+    assert_eq!(SharesRange::for_rows(SharesChip::rows(4096)), SharesRange::Table16);
+    assert_eq!((SharesRange::Table16.table_rows(), SharesRange::Bytes.table_rows()), (65_536, 256));
+}
 
 #[test]
 fn published_vectors_prove_and_match_the_published_shares() {
@@ -275,6 +334,52 @@ fn quotient_and_remainder_moved_together_fail_the_range_check() {
         let (gates, lookups, _) = tampered(vec![Tamper::X { row: q_row, delta: dq }, Tamper::X { row: r_row, delta: dr }]);
         assert!(!has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 2), "the share identity holds (r = {r}): {gates:?}");
         assert!(lookups.iter().any(|(n, l)| n.contains("16-bit") && at_row(l, bad)), "row {bad}: {lookups:?}");
+    }
+}
+
+/// Quotient `q'_1,0` and remainder `r_1,0` of chunk 2 moved together by `±2^16` (the share
+/// identity still holds) in the byte layout, with the high byte of the remainder cell set to
+/// `high`: (failed lookups at the remainder row, whether the share identity failed).
+fn moved_in_bytes(up: bool, high: impl FnOnce(i64) -> i64) -> (Vec<String>, bool) {
+    let (r_row, q_row) = (ROWS_PER_CHUNK * 2 + r_off(1, 0), ROWS_PER_CHUNK * 2 + q_off(1, 0));
+    let r = fr_small(vector_circuit(vec![]).0.cells().x[r_row]);
+    let (dq, dr) = if up { (-1, 1i64 << 16) } else { (1, -(1i64 << 16)) };
+    let h = high(r + dr);
+    let tampers = vec![Tamper::X { row: q_row, delta: dq }, Tamper::X { row: r_row, delta: dr }, Tamper::High { row: r_row, value: int(h) }];
+    let (gates, lookups, _) = tampered_in(SharesRange::Bytes, tampers);
+    (lookups_at(&lookups, r_row).into_iter().map(String::from).collect(), has_gate(&gates, SHARE_GATE, ROWS_PER_CHUNK * 2))
+}
+
+#[test]
+fn byte_layout_high_byte_lookup_catches_a_remainder_of_2_16_or_more() {
+    // r + 2^16 split honestly: the low byte is in range, the high byte is ≥ 256. Only the
+    // high-byte lookup stands between this witness and a proof.
+    let (failed, identity) = moved_in_bytes(true, |x| x >> 8);
+    assert!(!identity);
+    assert_eq!(failed, ["shares: x high byte"]);
+}
+
+#[test]
+fn byte_layout_low_byte_lookup_catches_an_out_of_range_low_part() {
+    // r + 2^16 with an in-range high byte: the low part is ≥ 2^16. Only the low-byte lookup
+    // fails.
+    let (failed, identity) = moved_in_bytes(true, |x| (x >> 8) & 255);
+    assert!(!identity);
+    assert_eq!(failed, ["shares: x low byte"]);
+    // r − 2^16 < 0 with the remainder's own high byte: the low part is negative.
+    let (failed, _) = moved_in_bytes(false, |x| (x + (1 << 16)) >> 8);
+    assert_eq!(failed, ["shares: x low byte"]);
+}
+
+#[test]
+fn byte_layout_high_byte_is_tied_to_its_cell() {
+    // An honest x with its high byte off by one: the low part leaves [0, 2^8).
+    let row = ROWS_PER_CHUNK * 4 + r_off(3, 2);
+    let x = fr_small(vector_circuit(vec![]).0.cells().x[row]);
+    for h in [(x >> 8) + 1, (x >> 8) - 1] {
+        let (gates, lookups, perms) = tampered_in(SharesRange::Bytes, vec![Tamper::High { row, value: int(h) }]);
+        assert!(gates.is_empty() && perms == 0, "{gates:?}");
+        assert_eq!(lookups_at(&lookups, row), ["shares: x low byte"]);
     }
 }
 
