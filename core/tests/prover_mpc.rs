@@ -1,4 +1,4 @@
-//! Real proofs of an mpc-shares model (tiny, k = 17): the bundle carries no code, only the
+//! Real proofs of an mpc-shares model (tiny, k = 11): the bundle carries no code, only the
 //! share commitments and three envelopes; each party opens its own share and it matches its
 //! `S_p`; two parties give back the proven code; and every misuse is refused with a typed error.
 
