@@ -39,5 +39,22 @@ pub mod shares;
 #[cfg(test)]
 pub(crate) mod testing;
 
+/// Rows a circuit keeps free at the end of its columns for halo2's blinding factors (with
+/// margin): `n` used rows need `2^k ≥ n + RESERVED_ROWS`.
+pub const RESERVED_ROWS: usize = 16;
+
+/// The `2^k` rows a circuit with `rows` used rows (or a table of `rows` rows) occupies.
+pub fn circuit_rows(rows: usize) -> usize {
+    (rows + RESERVED_ROWS).next_power_of_two()
+}
+
+/// Whether a lookup table of `table_rows` rows leaves the size of a circuit that uses `rows`
+/// rows without it unchanged. The chips with a large and a small table layout
+/// ([`range::RangeConfig::paired_for`], [`shares::SharesRange::for_rows`]) take the large one
+/// exactly then.
+pub fn table_is_free(rows: usize, table_rows: usize) -> bool {
+    circuit_rows(rows) >= circuit_rows(table_rows)
+}
+
 /// A cell assigned in the statement's region.
 pub type AssignedFr<'v> = halo2_proofs::circuit::AssignedCell<&'v halo2_proofs::plonk::Assigned<Fr>, Fr>;

@@ -134,8 +134,7 @@ impl RangeConfig {
     /// The layout for a circuit whose other regions need `rows` rows: paired when the pair
     /// table does not make the circuit larger (fewer lookup arguments), single otherwise.
     pub fn paired_for(rows: usize, limb_bits: u32) -> bool {
-        let pow2 = |n: usize| (n + 16).next_power_of_two();
-        pow2(rows) >= pow2(Self::table_rows(limb_bits, true))
+        super::table_is_free(rows, Self::table_rows(limb_bits, true))
     }
 }
 

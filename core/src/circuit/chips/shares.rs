@@ -86,6 +86,8 @@ pub const ROWS_PER_CHUNK: usize = 28;
 pub const RANGE_BITS: u32 = 16;
 /// Bits of each half of an `x` cell in the [`SharesRange::Bytes`] layout.
 const HALF_BITS: u32 = RANGE_BITS / 2;
+/// Offset added to the quotients so that they are stored non-negative.
+pub const QUOTIENT_OFFSET: i64 = 2;
 
 /// How the chip range-checks its `x` cells to [`RANGE_BITS`] bits (see the module doc).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -101,8 +103,7 @@ impl SharesRange {
     /// The layout for a circuit that needs `rows` rows without any range table: `Table16`
     /// when the 65,536-row table fits in the `2^k` rows the circuit has anyway, else `Bytes`.
     pub fn for_rows(rows: usize) -> Self {
-        let pow2 = |n: usize| (n + 16).next_power_of_two();
-        if pow2(rows) >= pow2(Self::Table16.table_rows()) {
+        if super::table_is_free(rows, Self::Table16.table_rows()) {
             Self::Table16
         } else {
             Self::Bytes
@@ -117,8 +118,6 @@ impl SharesRange {
         }
     }
 }
-/// Offset added to the quotients so that they are stored non-negative.
-pub const QUOTIENT_OFFSET: i64 = 2;
 
 /// Offset of party `p`'s (1-based) quotient row `j` in a chunk.
 fn q_off(p: usize, j: usize) -> usize {
@@ -224,7 +223,7 @@ fn int(v: i64) -> Fr {
 }
 
 impl SharesConfig {
-    /// The range-check layout.
+    /// The range-check layout it was configured with.
     pub fn range(&self) -> SharesRange {
         if self.x_high.is_some() {
             SharesRange::Bytes
@@ -322,16 +321,11 @@ impl SharesChip {
         SharesConfig { x, x_high, y, s_share, s_acc_start, s_acc_next, s_acc_cross, table, poseidon }
     }
 
-    /// The range-check layout the chip was configured with.
-    pub fn range(&self) -> SharesRange {
-        self.config.range()
-    }
-
     /// Loads the range table: `0 .. 2^16` (`Table16`, the circuit needs `k ≥ 17`) or
     /// `0 .. 2^8` (`Bytes`).
     pub fn load_table(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
         let table = self.config.table;
-        let rows = self.range().table_rows();
+        let rows = self.config.range().table_rows();
         layouter.assign_table(
             || "shares: range table",
             |mut t| {

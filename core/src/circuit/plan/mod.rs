@@ -153,7 +153,7 @@ pub struct CircuitShape {
     /// Whether the MPC shares chip (`circuit/chips/shares.rs`) and its columns exist (mpc-shares
     /// models only; public-code circuits keep exactly their columns), and how it range-checks
     /// its cells (a 2^16-row table on large circuits, byte halves on small ones).
-    pub shares: Option<super::chips::shares::SharesRange>,
+    pub shares: Option<SharesRange>,
 }
 
 /// Multiply-adds in dense layers from which the batched layout is used automatically.
@@ -756,9 +756,8 @@ impl StatementPlan {
         let need = self
             .rows_without_tables()
             .max(super::chips::range::RangeConfig::table_rows(self.shape.limb_bits, self.shape.paired_limbs))
-            .max(self.shape.shares.map_or(0, SharesRange::table_rows))
-            + 16;
-        need.next_power_of_two().trailing_zeros().max(4)
+            .max(self.shape.shares.map_or(0, SharesRange::table_rows));
+        super::chips::circuit_rows(need).trailing_zeros().max(4)
     }
 
     /// Rows the circuit needs without its lookup tables: the layout, the commitment, the

@@ -167,7 +167,7 @@ fn vector_circuit_in(range: SharesRange, tampers: Vec<Tamper>) -> (SharesCircuit
 fn k_for(c: &SharesCircuit) -> u32 {
     let chunks = c.code.len() / 4;
     let rows = SharesChip::rows(chunks).max(SharesChip::poseidon_rows(chunks)).max(2 * c.code.len()).max(c.range.table_rows());
-    (rows + 16).next_power_of_two().trailing_zeros()
+    super::super::circuit_rows(rows).trailing_zeros()
 }
 
 fn run(circuit: &SharesCircuit, public: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
