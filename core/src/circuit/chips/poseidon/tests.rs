@@ -147,8 +147,8 @@ fn random_inputs(n: usize, seed: u64) -> Vec<Fr> {
 }
 
 fn k_for(rows: usize) -> u32 {
-    // Leave room for halo2's blinding rows.
-    (rows + 16).next_power_of_two().trailing_zeros().max(4)
+    // With halo2's blinding rows.
+    crate::circuit::chips::circuit_rows(rows).trailing_zeros().max(4)
 }
 
 fn run(circuit: &HashCircuit, public: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
