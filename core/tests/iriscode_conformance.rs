@@ -2,9 +2,12 @@
 //! `tests/conformance/` (vendored; `$ZKIRIS_CONFORMANCE` overrides). A missing directory fails
 //! the tests.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::npz::Npz;
 use serde_json::Value;
 use zkiris::iriscode::{BitPos, CodeBits, CodeLayout, HammingDistanceMatcher, IrisCode, IrisTemplate, MatcherParams, SimpleHammingDistanceMatcher};
 
@@ -18,12 +21,12 @@ fn conformance_dir() -> PathBuf {
     dir
 }
 
-fn open_npz(path: &Path) -> npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>> {
-    npyz::npz::NpzArchive::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+fn open_npz(path: &Path) -> Npz {
+    Npz::open(path)
 }
 
-fn npz_array<T: npyz::Deserialize>(npz: &mut npyz::npz::NpzArchive<std::io::BufReader<std::fs::File>>, name: &str, shape: &[u64]) -> Vec<T> {
-    let arr = npz.by_name(name).unwrap().unwrap_or_else(|| panic!("array {name} missing"));
+fn npz_array<T: npyz::Deserialize>(npz: &mut Npz, name: &str, shape: &[u64]) -> Vec<T> {
+    let arr = npz.array(name);
     assert_eq!(arr.shape(), shape, "shape of {name}");
     arr.into_vec().unwrap()
 }
@@ -55,7 +58,7 @@ fn load_templates(conf: &Path) -> BTreeMap<String, IrisCode> {
         out.insert(name, IrisCode::new(code, mask));
     }
     let mut npz = open_npz(&conf.join("openiris/fixture_templates.npz"));
-    let names: Vec<String> = npz.array_names().filter_map(|n| n.strip_suffix("__iris_codes")).map(str::to_owned).collect();
+    let names: Vec<String> = npz.names().iter().filter_map(|n| n.strip_suffix("__iris_codes")).map(str::to_owned).collect();
     for name in names {
         let code = from_new_format(&npz_array::<bool>(&mut npz, &format!("{name}__iris_codes"), &NEW_SHAPE));
         let mask = from_new_format(&npz_array::<bool>(&mut npz, &format!("{name}__mask_codes"), &NEW_SHAPE));

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use zkiris::image::{IrisImage, IrisMask};
 use zkiris::model::{IssuerKeys, Model};
 
+pub mod npz;
+
 /// The conformance vectors vendored in `tests/conformance/` (or `$ZKIRIS_CONFORMANCE`).
 /// Fails loudly if absent: conformance tests must never silently skip.
 pub fn conformance_dir() -> PathBuf {
@@ -26,8 +28,7 @@ pub fn bundled_model(rel: &str) -> Model {
 
 /// Reads one array from an `.npz` file as raw little-endian values of type `T`.
 pub fn npz_array<T: npyz::Deserialize>(path: &Path, key: &str) -> (Vec<u64>, Vec<T>) {
-    let mut npz = npyz::npz::NpzArchive::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let arr = npz.by_name(key).unwrap_or_else(|e| panic!("{key}: {e}")).unwrap_or_else(|| panic!("{} has no {key}", path.display()));
+    let arr = npz::Npz::open(path).array(key);
     let shape = arr.shape().to_vec();
     let fortran = arr.order() == npyz::Order::Fortran;
     let data = arr.into_vec::<T>().expect("array data");
