@@ -21,10 +21,6 @@ fn conformance_dir() -> PathBuf {
     dir
 }
 
-fn open_npz(path: &Path) -> Npz {
-    Npz::open(path)
-}
-
 fn npz_array<T: npyz::Deserialize>(npz: &mut Npz, name: &str, shape: &[u64]) -> Vec<T> {
     let arr = npz.array(name);
     assert_eq!(arr.shape(), shape, "shape of {name}");
@@ -52,12 +48,12 @@ fn load_templates(conf: &Path) -> BTreeMap<String, IrisCode> {
             continue;
         }
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
-        let mut npz = open_npz(&path);
+        let mut npz = Npz::open(&path);
         let code = from_new_format(&npz_array::<bool>(&mut npz, "iris_codes", &NEW_SHAPE));
         let mask = from_new_format(&npz_array::<bool>(&mut npz, "mask_codes", &NEW_SHAPE));
         out.insert(name, IrisCode::new(code, mask));
     }
-    let mut npz = open_npz(&conf.join("openiris/fixture_templates.npz"));
+    let mut npz = Npz::open(&conf.join("openiris/fixture_templates.npz"));
     let names: Vec<String> = npz.names().iter().filter_map(|n| n.strip_suffix("__iris_codes")).map(str::to_owned).collect();
     for name in names {
         let code = from_new_format(&npz_array::<bool>(&mut npz, &format!("{name}__iris_codes"), &NEW_SHAPE));
@@ -121,7 +117,7 @@ fn openiris_serialization_reproduces_every_sample() {
             continue;
         }
         let name = path.display().to_string();
-        let mut npz = open_npz(&path);
+        let mut npz = Npz::open(&path);
         let code = IrisCode::new(
             from_new_format(&npz_array::<bool>(&mut npz, "iris_codes", &NEW_SHAPE)),
             from_new_format(&npz_array::<bool>(&mut npz, "mask_codes", &NEW_SHAPE)),

@@ -28,21 +28,16 @@ impl Npz {
         self.archive.file_names().filter_map(|n| n.strip_suffix(".npy")).map(str::to_owned).collect()
     }
 
-    /// The array `name`, or `None` if the archive has no such entry.
-    pub fn get(&mut self, name: &str) -> Option<npyz::NpyFile<Cursor<Vec<u8>>>> {
+    /// The array `name`; panics with the path if it is missing or unreadable.
+    pub fn array(&mut self, name: &str) -> npyz::NpyFile<Cursor<Vec<u8>>> {
+        let path = self.path.display();
         let mut entry = match self.archive.by_name(&format!("{name}.npy")) {
             Ok(entry) => entry,
-            Err(zip::result::ZipError::FileNotFound) => return None,
-            Err(e) => panic!("{} entry {name}: {e}", self.path.display()),
+            Err(zip::result::ZipError::FileNotFound) => panic!("{path} has no array {name}"),
+            Err(e) => panic!("{path} entry {name}: {e}"),
         };
         let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).unwrap_or_else(|e| panic!("{} entry {name}: {e}", self.path.display()));
-        Some(npyz::NpyFile::new(Cursor::new(bytes)).unwrap_or_else(|e| panic!("{} entry {name}: {e}", self.path.display())))
-    }
-
-    /// The array `name`; panics if it is missing.
-    pub fn array(&mut self, name: &str) -> npyz::NpyFile<Cursor<Vec<u8>>> {
-        let path = self.path.display().to_string();
-        self.get(name).unwrap_or_else(|| panic!("{path} has no array {name}"))
+        entry.read_to_end(&mut bytes).unwrap_or_else(|e| panic!("{path} entry {name}: {e}"));
+        npyz::NpyFile::new(Cursor::new(bytes)).unwrap_or_else(|e| panic!("{path} entry {name}: {e}"))
     }
 }
